@@ -1,0 +1,220 @@
+"""The one ``bodycam`` command. Sub-commands map to the packages (see DESIGN.md).
+
+Every error exits non-zero with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bodycam.settings")
+    import django
+
+    django.setup()
+
+
+def cmd_init(args) -> int:
+    from .ops import initialise
+
+    initialise(verbose=not args.quiet)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .ops import initialise
+    from .server import serve
+
+    initialise(verbose=False)
+    serve(args.host, args.port, workers=args.workers, threads=args.threads, with_worker=not args.no_worker)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from .server import run_worker
+
+    return run_worker(beat=not args.no_beat)
+
+
+def _read_password(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().rstrip("\r\n")
+    except OSError as exc:
+        raise CliError(f"cannot read password file: {exc.strerror}") from None
+
+
+def cmd_user_add(args) -> int:
+    from .evidence.services import CatalogueError, add_user
+
+    try:
+        user = add_user(args.username, args.role, _read_password(args.password_file), badge=args.badge or "",
+                        axis_user_id=args.axis_user_id)
+    except CatalogueError as exc:
+        raise CliError(str(exc)) from None
+    print(f"created {user.role} {user.username} ({user.id})")
+    return 0
+
+
+def cmd_device_add(args) -> int:
+    from .evidence.services import CatalogueError, add_device
+
+    try:
+        device = add_device(args.serial, model=args.model or "", kind=args.kind, name=args.name or "")
+    except CatalogueError as exc:
+        raise CliError(str(exc)) from None
+    print(f"created {device.kind} camera {device.serial} ({device.id})")
+    return 0
+
+
+def cmd_connection_file(args) -> int:
+    from .ingest.connection import connection_file
+
+    if len(args.site) > 64:
+        raise CliError("--site is at most 64 characters")
+    print(json.dumps(connection_file(args.site, args.url, args.container_type), indent=2))
+    return 0
+
+
+def cmd_evidence_list(args) -> int:
+    from .evidence.services import all_clips, clip_summary
+
+    rows = [clip_summary(c) for c in all_clips()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['id']}  {r['sha256'][:16]}  {r['size']:>12}  {r['officer']['username'] or r['officer']['name']:<12} "
+                  f"{r['device']:<12} {r['recording']}/{r['object']}  {r['start']}  {r['status']}")
+    return 0
+
+
+def cmd_fsck(args) -> int:
+    from dataclasses import asdict
+
+    from .custody.fixity import run_fixity_check
+
+    checked, problems = run_fixity_check(actor="cli:fsck")
+    if args.json:
+        print(json.dumps({"checked": checked, "ok": not problems, "problems": [asdict(p) for p in problems]}, indent=2))
+    else:
+        for p in problems:
+            for item in p.items:
+                print(f"{p.problem.upper()}: {item['container']}/{item['object']} ({item['kind']} {item['id']}) "
+                      f"sha256 {p.sha256}" + (f" now hashes to {p.actual_sha256}" if p.actual_sha256 else ""))
+        print(f"{checked} objects checked, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_orphan_sweep(args) -> int:
+    from .custody.fixity import sweep_orphans
+
+    print(json.dumps(sweep_orphans(grace_seconds=args.grace), indent=2))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import load_demo
+    from .ops import initialise
+
+    initialise(verbose=False)
+    load_demo()
+    if args.no_serve:
+        return 0
+    from .server import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bodycam", description="Body-worn camera evidence system")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("init", help="create/migrate the database and keys (idempotent)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("serve", help="web app + ingest endpoint + background worker")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--threads", type=int, default=8)
+    s.add_argument("--no-worker", action="store_true", help="do not start the embedded job worker")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("worker", help="run a background job worker (Celery)")
+    s.add_argument("--no-beat", action="store_true", help="do not schedule periodic jobs from this worker")
+    s.set_defaults(func=cmd_worker)
+
+    user = sub.add_parser("user", help="accounts").add_subparsers(dest="user_cmd", required=True)
+    s = user.add_parser("add")
+    s.add_argument("username")
+    s.add_argument("--role", required=True)
+    s.add_argument("--password-file", required=True)
+    s.add_argument("--badge")
+    s.add_argument("--axis-user-id")
+    s.set_defaults(func=cmd_user_add)
+
+    device = sub.add_parser("device", help="cameras").add_subparsers(dest="device_cmd", required=True)
+    s = device.add_parser("add")
+    s.add_argument("serial")
+    s.add_argument("--model")
+    s.add_argument("--kind", default="body", choices=["body", "vehicle"])
+    s.add_argument("--name")
+    s.set_defaults(func=cmd_device_add)
+
+    s = sub.add_parser("connection-file", help="print the Axis connection JSON for a Body Worn Manager")
+    s.add_argument("--site", default="bodycam")
+    s.add_argument("--url", default=None, help="public base URL (default http://127.0.0.1:8000)")
+    s.add_argument("--container-type", default="mp4", choices=["mp4", "mkv"])
+    s.set_defaults(func=cmd_connection_file)
+
+    ev = sub.add_parser("evidence", help="the catalogue").add_subparsers(dest="evidence_cmd", required=True)
+    s = ev.add_parser("list")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_evidence_list)
+
+    s = sub.add_parser("fsck", help="re-hash every stored original; exit 1 on any mismatch or missing object")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_fsck)
+
+    s = sub.add_parser("orphan-sweep", help="quarantine blobs no catalogue row names; drop stale partial uploads")
+    s.add_argument("--grace", type=float, default=3600.0, help="seconds a blob must be old (default 3600)")
+    s.set_defaults(func=cmd_orphan_sweep)
+
+    s = sub.add_parser("demo", help="load demo officers, devices and real recordings, then serve")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--no-serve", action="store_true")
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        _django()
+        return args.func(args)
+    except CliError as exc:
+        print(f"bodycam: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one line, not a traceback, for operators
+        if os.environ.get("BODYCAM_DEBUG") == "1":
+            raise
+        print(f"bodycam: error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

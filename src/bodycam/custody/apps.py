@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CustodyConfig(AppConfig):
+    name = "bodycam.custody"
+    label = "custody"

@@ -1,0 +1,182 @@
+"""The evidence catalogue. Rows describe originals; the bytes live in the blob store.
+
+Times are UTC, kept to the millisecond. Originals are never modified: a clip row's
+sha256/size are set once at ingest and nothing updates them.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Officer(models.Model):
+    """A person who wears a camera, as the body-worn system knows them (Axis user UUID)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    axis_user_id = models.UUIDField(unique=True)
+    name = models.CharField(max_length=100, blank=True, default="")
+    user_key = models.CharField(max_length=100, blank=True, default="", help_text="Axis 'UserID' (badge/employee no.)")
+    active = models.BooleanField(default=True)
+    account = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="officer")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.user_key})" if self.user_key else self.name or str(self.axis_user_id)
+
+
+class Device(models.Model):
+    class Kind(models.TextChoices):
+        BODY = "body"
+        VEHICLE = "vehicle"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    serial = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=100, blank=True, default="")
+    model = models.CharField(max_length=64, blank=True, default="")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.BODY)
+    active = models.BooleanField(default=True)
+    # Ed25519 public key (raw 32 bytes, base64) used to verify clip manifests.
+    public_key = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.serial
+
+
+class Category(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    axis_id = models.CharField(max_length=32, unique=True, help_text="Id published in System/Categories.json")
+    name = models.CharField(max_length=100, unique=True)
+    retention_days = models.PositiveIntegerField(null=True, blank=True, help_text="empty = keep indefinitely")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+
+class Recording(models.Model):
+    """One Axis recording container ``<UserID>_<BWCSerialNumber>_<TriggerOnTime>``."""
+
+    class Status(models.TextChoices):
+        TRANSFERRING = "transferring"
+        COMPLETE = "complete"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    container_name = models.CharField(max_length=200, unique=True)
+    officer = models.ForeignKey(Officer, on_delete=models.PROTECT, related_name="recordings")
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="recordings")
+    scu_serial = models.CharField(max_length=64, blank=True, default="")
+    firmware = models.CharField(max_length=64, blank=True, default="")
+    bwc_model = models.CharField(max_length=64, blank=True, default="")
+    trigger_on = models.CharField(max_length=64, blank=True, default="")
+    trigger_off = models.CharField(max_length=64, blank=True, default="")
+    trigger_on_time = models.DateTimeField()
+    trigger_off_time = models.DateTimeField(null=True, blank=True)
+    trigger_on_location = models.CharField(max_length=64, blank=True, default="")
+    trigger_off_location = models.CharField(max_length=64, blank=True, default="")
+    start_time = models.DateTimeField(null=True, blank=True)
+    stop_time = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRANSFERRING)
+    metadata = models.JSONField(default=dict, help_text="container metadata exactly as received")
+    categories = models.ManyToManyField(Category, blank=True, related_name="recordings")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-trigger_on_time"]
+        indexes = [models.Index(fields=["officer", "trigger_on_time"]), models.Index(fields=["device", "trigger_on_time"])]
+
+    def __str__(self):
+        return self.container_name
+
+
+class Clip(models.Model):
+    """An original media file (mkv/mp4) exactly as the camera wrote it."""
+
+    class Signature(models.TextChoices):
+        ABSENT = "absent"
+        VALID = "valid"
+        INVALID = "invalid"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="clips")
+    object_name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    md5 = models.CharField(max_length=32)
+    size = models.BigIntegerField()
+    container_type = models.CharField(max_length=8)
+    start_time = models.DateTimeField(null=True, blank=True)
+    stop_time = models.DateTimeField(null=True, blank=True)
+    start_location = models.CharField(max_length=64, blank=True, default="")
+    stop_location = models.CharField(max_length=64, blank=True, default="")
+    duration_s = models.FloatField()
+    media_info = models.JSONField(default=dict, help_text="streams found by the ingest probe")
+    signature = models.CharField(max_length=8, choices=Signature.choices, default=Signature.ABSENT)
+    metadata = models.JSONField(default=dict, help_text="object metadata exactly as received")
+    ingested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start_time", "object_name"]
+        constraints = [models.UniqueConstraint(fields=["recording", "object_name"], name="clip_unique_name")]
+
+    def __str__(self):
+        return f"{self.recording.container_name}/{self.object_name}"
+
+
+class Attachment(models.Model):
+    """Any other object of a recording container, kept byte-exact: key files, GNSS
+    tracks, bookmark texts. Parsed forms live in Bookmark / GnssPoint."""
+
+    class Kind(models.TextChoices):
+        KEY = "key"
+        GNSS = "gnss"
+        BOOKMARK = "bookmark"
+        MANIFEST = "manifest"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="attachments")
+    object_name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    md5 = models.CharField(max_length=32)
+    size = models.BigIntegerField()
+    metadata = models.JSONField(default=dict)
+    ingested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["recording", "object_name"], name="attachment_unique_name")]
+
+
+class Bookmark(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="bookmarks")
+    attachment = models.OneToOneField(Attachment, null=True, on_delete=models.PROTECT)
+    text = models.TextField(blank=True, default="")
+    category_id = models.CharField(max_length=32, blank=True, default="")
+    category_name = models.CharField(max_length=100, blank=True, default="")
+    tags = models.JSONField(default=dict, help_text="'key:value;...' parsed; bare tags map to ''")
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["start_time"]
+
+
+class GnssPoint(models.Model):
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="gnss_points")
+    attachment = models.ForeignKey(Attachment, on_delete=models.PROTECT)
+    seq = models.PositiveIntegerField()
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    seconds_from_start = models.FloatField()
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["recording", "seq"]

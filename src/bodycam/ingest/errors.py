@@ -1,0 +1,41 @@
+"""Ingest errors, each with the HTTP status the Axis spec assigns it."""
+
+
+class IngestError(Exception):
+    status = 500
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BadRequest(IngestError):
+    status = 400  # never storable: unknown user/device, zero-length, bad timestamps, bad media
+
+
+class Unauthorized(IngestError):
+    status = 401
+
+
+class Forbidden(IngestError):
+    status = 403
+
+
+class NotFound(IngestError):
+    status = 404
+
+
+class Conflict(IngestError):
+    status = 409
+
+
+class ChecksumMismatch(IngestError):
+    status = 422  # Swift's answer when the body does not match the ETag sent
+
+
+class Busy(IngestError):
+    status = 503
+
+
+class OutOfSpace(IngestError):
+    status = 507

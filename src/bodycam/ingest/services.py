@@ -1,0 +1,453 @@
+"""The ingest pipeline: validate, then commit. Views call these; nothing here knows HTTP
+beyond the status codes carried by IngestError."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from ..custody.services import raise_alert, record
+from ..evidence.models import Attachment, Bookmark, Category, Clip, Device, GnssPoint, Officer, Recording
+from ..media.probe import MediaError, probe
+from ..storage import InsufficientStorage, get_store
+from ..storage.base import IncompleteUpload
+from . import swift
+from .errors import BadRequest, Busy, ChecksumMismatch, Conflict, Forbidden, NotFound, OutOfSpace, Unauthorized
+from .models import IngestAccount, IngestToken, SystemObject
+
+log = logging.getLogger("bodycam.ingest")
+
+# Capabilities we implement, declared to the body-worn system (System/Capabilities.json).
+CAPABILITIES = {
+    "Read": {"ReadCategories": True},
+    "Store": {
+        "StoreUserIDKey": True,
+        "StoreBookmarks": True,
+        "StoreGNSSTrackRecording": True,
+        "StoreSignedVideo": False,
+        "StoreRejectedContent": False,
+    },
+    "StoreAndRead": {"StoreReadSystemID": True},
+}
+
+_upload_slots = threading.BoundedSemaphore(settings.MAX_CONCURRENT_UPLOADS)
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- accounts and tokens
+
+def ensure_account(site_name: str) -> tuple[IngestAccount, str]:
+    """Return the account for a site and its API key (kept in keys/, created once)."""
+    key_file = settings.KEYS_DIR / f"ingest-{_safe(site_name)}.key"
+    account = IngestAccount.objects.filter(site_name=site_name).first()
+    if account and key_file.exists():
+        return account, key_file.read_text().strip()
+    key = secrets.token_urlsafe(32)
+    settings.KEYS_DIR.mkdir(parents=True, exist_ok=True)
+    import os
+
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    if account:
+        account.key_hash = _hash_key(key)
+        account.save(update_fields=["key_hash"])
+    else:
+        account = IngestAccount.objects.create(
+            site_name=site_name, username=f"bws-{_safe(site_name)}"[:64], key_hash=_hash_key(key))
+    record("ingest.account.key_issued", object_type="ingest_account", object_id=str(account.id),
+           detail={"site": site_name, "username": account.username})
+    return account, key
+
+
+def _safe(s: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in s).strip("-").lower() or "site"
+
+
+def authenticate(username: str, key: str, source: str) -> tuple[IngestAccount, str]:
+    account = IngestAccount.objects.filter(username=username).first()
+    if not account or not key or not secrets.compare_digest(account.key_hash, _hash_key(key)):
+        record("ingest.login", actor=f"ingest:{username[:64]}", source=source, outcome="denied")
+        raise Unauthorized("invalid X-Auth-User / X-Auth-Key")
+    token = "bc_" + secrets.token_urlsafe(32)
+    IngestToken.objects.filter(expires_at__lt=datetime.now(timezone.utc)).delete()
+    IngestToken.objects.create(token_hash=_hash_key(token), account=account,
+                               expires_at=datetime.now(timezone.utc) + timedelta(seconds=settings.INGEST_TOKEN_TTL_SECONDS))
+    record("ingest.login", actor=f"ingest:{username}", source=source)
+    return account, token
+
+
+def account_for_token(token: str | None, account_part: str) -> IngestAccount:
+    if not token:
+        raise Unauthorized("X-Auth-Token missing")
+    row = IngestToken.objects.select_related("account").filter(
+        token_hash=_hash_key(token), expires_at__gt=datetime.now(timezone.utc)).first()
+    if row is None:
+        raise Unauthorized("X-Auth-Token invalid or expired")
+    if account_part != f"AUTH_{row.account.username}":
+        raise Forbidden("token does not belong to this account")
+    return row.account
+
+
+# ---------------------------------------------------------------- System/
+
+def capabilities_json() -> bytes:
+    return json.dumps(CAPABILITIES, indent=2, sort_keys=True).encode()
+
+
+def categories_json() -> bytes:
+    cats = Category.objects.filter(active=True).order_by("name")
+    return json.dumps([{"Name": c.name, "Id": c.axis_id} for c in cats]).encode()
+
+
+def put_system_object(name: str, meta: dict, actor: str, replace: bool) -> int:
+    if name in ("Capabilities.json", "Categories.json"):
+        raise Forbidden(f"System/{name} is published by the content destination")
+    try:
+        uuid.UUID(name)
+    except ValueError:
+        raise BadRequest("System objects are named by the SystemID (a UUID)") from None
+    obj = SystemObject.objects.filter(name=name).first()
+    if obj is None:
+        if not replace:
+            raise NotFound(f"System/{name}")
+        SystemObject.objects.create(name=name, metadata=meta)
+        record("ingest.system.register", actor=actor, object_type="system", object_id=name, detail=meta)
+        return 201
+    # ConnectionId is set when the object is created and never changes.
+    if obj.metadata.get("ConnectionId") and meta.get("ConnectionId", obj.metadata["ConnectionId"]) != obj.metadata["ConnectionId"]:
+        raise Forbidden("ConnectionId of a system never changes")
+    obj.metadata = meta if replace else {**obj.metadata, **meta}
+    obj.save()
+    record("ingest.system.update", actor=actor, object_type="system", object_id=name, detail=meta)
+    return 201 if replace else 202
+
+
+# ---------------------------------------------------------------- Users/ and Devices/
+
+def _bool(value: str | None, default: bool = True) -> bool:
+    if value is None:
+        return default
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise BadRequest(f"Active must be True or False, not {value[:16]!r}")
+
+
+def put_user(name: str, meta: dict, actor: str, create: bool) -> int:
+    try:
+        axis_id = uuid.UUID(name)
+    except ValueError:
+        raise BadRequest("Users objects are named by the user's UUID") from None
+    fields = {"name": meta.get("Name", "")[:100], "active": _bool(meta.get("Active")),
+              "user_key": meta.get("UserID", "")[:100]}
+    if fields["user_key"] and Officer.objects.filter(user_key=fields["user_key"]).exclude(axis_user_id=axis_id).exists():
+        raise BadRequest(f"UserID {fields['user_key']!r} is already used by another user")
+    with transaction.atomic():
+        officer = Officer.objects.filter(axis_user_id=axis_id).first()
+        if officer is None:
+            if not create:
+                raise NotFound(f"Users/{name}")
+            officer = Officer.objects.create(axis_user_id=axis_id, **fields)
+            record("ingest.user.register", actor=actor, object_type="officer", object_id=str(officer.id), detail=meta)
+            return 201
+        before = {k: getattr(officer, k) for k in fields}
+        for k, v in fields.items():
+            setattr(officer, k, v)
+        officer.save()
+        record("ingest.user.update", actor=actor, object_type="officer", object_id=str(officer.id),
+               detail={"before": before, "after": fields})
+    return 201 if create else 202
+
+
+def put_device(serial: str, meta: dict, actor: str, create: bool) -> int:
+    if not swift.SERIAL_RE.match(serial):
+        raise BadRequest("device serial must be 1-64 letters, digits, '.', '-' or '_'")
+    fields = {"name": meta.get("Name", "")[:100], "active": _bool(meta.get("Active"))}
+    if meta.get("Model"):
+        fields["model"] = meta["Model"][:64]
+    with transaction.atomic():
+        device = Device.objects.filter(serial=serial).first()
+        if device is None:
+            if not create:
+                raise NotFound(f"Devices/{serial}")
+            device = Device.objects.create(serial=serial, **fields)
+            record("ingest.device.register", actor=actor, object_type="device", object_id=str(device.id), detail=meta)
+            return 201
+        before = {k: getattr(device, k) for k in fields}
+        for k, v in fields.items():
+            setattr(device, k, v)
+        device.save()
+        record("ingest.device.update", actor=actor, object_type="device", object_id=str(device.id),
+               detail={"before": before, "after": fields})
+    return 201 if create else 202
+
+
+# ---------------------------------------------------------------- recordings
+
+def _recording_fields(name: str, meta: dict) -> dict:
+    user_id, serial, trigger_on_name = swift.parse_container_name(name)
+    if meta.get("UserID") and meta["UserID"].lower() != str(user_id):
+        raise BadRequest("UserID metadata does not match the container name")
+    if meta.get("BWCSerialNumber") and meta["BWCSerialNumber"] != serial:
+        raise BadRequest("BWCSerialNumber metadata does not match the container name")
+    if meta.get("ContainerName") and meta["ContainerName"] != name:
+        raise BadRequest("ContainerName metadata does not match the container name")
+    officer = Officer.objects.filter(axis_user_id=user_id).first()
+    if officer is None:
+        raise BadRequest(f"unknown user {user_id}: register it under Users/ first")
+    device = Device.objects.filter(serial=serial).first()
+    if device is None:
+        raise BadRequest(f"unknown device {serial!r}: register it under Devices/ first")
+    trigger_on = swift.time_pair(meta, "TriggerOnTime") or trigger_on_name
+    if abs((trigger_on - trigger_on_name).total_seconds()) > 1.0:
+        raise BadRequest("TriggerOnTime does not match the container name")
+    trigger_off = swift.time_pair(meta, "TriggerOffTime")
+    start = swift.time_pair(meta, "StartTime")
+    stop = swift.time_pair(meta, "StopTime")
+    swift.ordered(trigger_on, trigger_off, "trigger")
+    swift.ordered(start, stop, "recording")
+    status = meta.get("Status", "Transferring")
+    if status not in ("Transferring", "Complete"):
+        raise BadRequest("Status must be Transferring or Complete")
+    return dict(
+        officer=officer, device=device, trigger_on_time=trigger_on, trigger_off_time=trigger_off,
+        start_time=start, stop_time=stop,
+        scu_serial=meta.get("SCUSerialNumber", "")[:64], firmware=meta.get("FirmwareVersion", "")[:64],
+        bwc_model=meta.get("BWCModel", "")[:64], trigger_on=meta.get("TriggerOn", "")[:64],
+        trigger_off=meta.get("TriggerOff", "")[:64], trigger_on_location=meta.get("TriggerOnLocation", "")[:64],
+        trigger_off_location=meta.get("TriggerOffLocation", "")[:64], time_zone=meta.get("TimeZone", "")[:64],
+    ), status
+
+
+def put_recording(name: str, meta: dict, actor: str, source: str, replace: bool) -> int:
+    """PUT (create) or POST (update metadata) a recording container."""
+    with transaction.atomic():
+        rec = Recording.objects.select_for_update().filter(container_name=name).first()
+        if rec is None and not replace:
+            raise NotFound(f"container {name}")
+        merged = meta if rec is None else {**rec.metadata, **meta}
+        fields, status = _recording_fields(name, merged)
+        if rec is None:
+            if status == "Complete":
+                raise BadRequest("a recording cannot be Complete before it has clips")
+            rec = Recording.objects.create(container_name=name, metadata=merged, **fields)
+            record("ingest.recording.create", actor=actor, source=source, object_type="recording",
+                   object_id=str(rec.id), detail={"container": name})
+            return 201
+        if rec.status == Recording.Status.COMPLETE:
+            if merged == rec.metadata:
+                return 204 if not replace else 202  # a retried Complete is harmless
+            raise Forbidden("recording is Complete; no further changes are accepted")
+        if status == "Complete" and not rec.clips.exists():
+            raise BadRequest("a recording cannot be Complete without clips")
+        for k, v in fields.items():
+            setattr(rec, k, v)
+        rec.metadata = merged
+        if status == "Complete":
+            rec.status = Recording.Status.COMPLETE
+            rec.completed_at = datetime.now(timezone.utc)
+        rec.save()
+        record("ingest.recording.complete" if status == "Complete" else "ingest.recording.update",
+               actor=actor, source=source, object_type="recording", object_id=str(rec.id), detail=meta)
+    return 202 if replace else 204
+
+
+def open_recording(name: str) -> Recording:
+    rec = Recording.objects.filter(container_name=name).select_related("officer", "device").first()
+    if rec is None:
+        raise NotFound(f"container {name}")
+    return rec
+
+
+# ---------------------------------------------------------------- objects
+
+@dataclass
+class StoredResult:
+    status: int
+    sha256: str
+    md5: str
+    size: int
+    duplicate: bool
+
+
+def _check_clip_meta(name: str, meta: dict) -> dict:
+    ext = name.rsplit(".", 1)[1]
+    if meta.get("ContainerType") and meta["ContainerType"].lower() != ext:
+        raise BadRequest(f"ContainerType {meta['ContainerType']!r} does not match the object name")
+    start, stop = swift.time_pair(meta, "StartTime"), swift.time_pair(meta, "StopTime")
+    swift.ordered(start, stop, "clip")
+    return dict(container_type=ext, start_time=start, stop_time=stop,
+                start_location=meta.get("StartLocation", "")[:64], stop_location=meta.get("StopLocation", "")[:64])
+
+
+def _parse_gnss(path: str) -> list[dict]:
+    try:
+        with open(path, "rb") as f:
+            doc = json.loads(f.read(16 * 1024 * 1024))
+        entries = doc["CoordinateEntries"]
+        points = []
+        for i, e in enumerate(entries):
+            lat, lon = swift.parse_wkt_point(e["LocationWKT"])
+            points.append(dict(seq=i, latitude=lat, longitude=lon,
+                               seconds_from_start=float(e["SecondsFromStart"]),
+                               at=swift.parse_iso(e["Timestamp"], "GNSS Timestamp")))
+        return points
+    except BadRequest:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadRequest(f"GNSS track is not valid location JSON: {exc}") from None
+
+
+def _read_text(path: str, limit: int = 64 * 1024) -> str:
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise BadRequest("bookmark text is longer than 64 KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("bookmark text is not UTF-8") from None
+
+
+def put_object(rec_name: str, obj_name: str, stream, length: int | None, etag: str | None,
+               meta: dict, actor: str, source: str) -> StoredResult:
+    """Stream one object into the vault: temp file + hashes, validate, commit blob, commit row."""
+    rec = open_recording(rec_name)
+    if rec.status == Recording.Status.COMPLETE:
+        raise Forbidden("recording is Complete; originals are immutable")
+    kind = swift.object_kind(obj_name)
+    clip_fields = _check_clip_meta(obj_name, meta) if kind == "clip" else None
+    if length == 0 and kind in ("clip", "key", "gnss", "manifest"):
+        raise BadRequest("zero-length object")
+
+    if not _upload_slots.acquire(blocking=False):
+        raise Busy("too many uploads in progress; retry soon")
+    store = get_store()
+    incoming = None
+    try:
+        try:
+            incoming = store.receive(stream, length)
+        except InsufficientStorage as exc:
+            raise_alert("storage.full", f"ingest refused {rec_name}/{obj_name}: {exc}")
+            record("ingest.refused.full", actor=actor, source=source, object_type="recording",
+                   object_id=str(rec.id), outcome="error", detail={"object": obj_name, "reason": str(exc)})
+            raise OutOfSpace("insufficient storage: " + str(exc)) from None
+        except IncompleteUpload as exc:
+            raise BadRequest(f"incomplete body: {exc}") from None
+        if incoming.size == 0 and kind != "bookmark":
+            raise BadRequest("zero-length object")
+        if etag and etag.strip('"').lower() != incoming.md5:
+            raise ChecksumMismatch(f"body MD5 {incoming.md5} does not match ETag {etag}")
+        client_sha = meta.get("Sha256") or None
+        if client_sha and client_sha.lower() != incoming.sha256:
+            raise ChecksumMismatch(f"body SHA-256 {incoming.sha256} does not match X-Object-Meta-Sha256")
+
+        parsed = None
+        if kind == "clip":
+            try:
+                info = probe(incoming.temp_path)
+            except MediaError as exc:
+                raise BadRequest(f"clip rejected: {exc}") from None
+            expected = {"mkv": "matroska", "mp4": "mov"}[clip_fields["container_type"]]
+            if info.format_name.split(",")[0] != expected:
+                raise BadRequest(f"clip container is {info.format_name}, not {clip_fields['container_type']}")
+            parsed = info
+        elif kind == "gnss":
+            parsed = _parse_gnss(incoming.temp_path)
+        elif kind == "bookmark":
+            parsed = _read_text(incoming.temp_path)
+
+        existing = (Clip if kind == "clip" else Attachment).objects.filter(recording=rec, object_name=obj_name).first()
+        if existing:
+            incoming.discard()
+            if existing.sha256 == incoming.sha256:
+                return StoredResult(201, existing.sha256, existing.md5, existing.size, duplicate=True)
+            raise Conflict(f"{obj_name} already stored with different content; originals are immutable")
+
+        # Blob first, row second: a crash in between leaves an orphan blob that a retry
+        # reuses and the orphan sweep reconciles; never a row without its bytes.
+        store.commit(incoming)
+        try:
+            with transaction.atomic():
+                _create_rows(rec, obj_name, kind, incoming, meta, clip_fields, parsed)
+                record("ingest.object.stored", actor=actor, source=source,
+                       object_type="clip" if kind == "clip" else "attachment", object_id=f"{rec.id}/{obj_name}",
+                       object_sha256=incoming.sha256, detail={"container": rec_name, "object": obj_name,
+                                                              "size": incoming.size, "kind": kind})
+        except IntegrityError:
+            # A concurrent upload of the same name won the race; answer like a retry.
+            existing = (Clip if kind == "clip" else Attachment).objects.filter(recording=rec, object_name=obj_name).first()
+            if existing and existing.sha256 == incoming.sha256:
+                return StoredResult(201, existing.sha256, existing.md5, existing.size, duplicate=True)
+            raise Conflict(f"{obj_name} already stored with different content") from None
+        return StoredResult(201, incoming.sha256, incoming.md5, incoming.size, duplicate=False)
+    finally:
+        if incoming is not None:
+            incoming.discard()
+        _upload_slots.release()
+
+
+def _create_rows(rec, obj_name, kind, incoming, meta, clip_fields, parsed):
+    common = dict(recording=rec, object_name=obj_name, sha256=incoming.sha256, md5=incoming.md5,
+                  size=incoming.size, metadata=meta)
+    if kind == "clip":
+        Clip.objects.create(**common, **clip_fields, duration_s=parsed.duration_s, media_info=parsed.as_dict())
+        return
+    att = Attachment.objects.create(kind=kind, **common)
+    if kind == "gnss":
+        GnssPoint.objects.bulk_create(GnssPoint(recording=rec, attachment=att, **p) for p in parsed)
+    elif kind == "bookmark":
+        start = swift.parse_iso(meta["StartTime"], "bookmark StartTime") if meta.get("StartTime") else rec.start_time
+        end = swift.parse_iso(meta["EndTime"], "bookmark EndTime") if meta.get("EndTime") else None
+        swift.ordered(start, end, "bookmark")
+        Bookmark.objects.create(recording=rec, attachment=att, text=parsed, category_id=meta.get("CategoryID", "")[:32],
+                                category_name=meta.get("CategoryName", "")[:100],
+                                tags=swift.parse_tags(meta.get("Tags", "")), start_time=start, end_time=end)
+        if meta.get("CategoryID") or meta.get("CategoryName"):
+            cat = Category.objects.filter(axis_id=meta.get("CategoryID", "")).first() or \
+                Category.objects.filter(name=meta.get("CategoryName", "")).first()
+            if cat:  # unknown categories are kept on the bookmark, never rejected
+                rec.categories.add(cat)
+
+
+def post_object_metadata(rec_name: str, obj_name: str, meta: dict, actor: str, source: str) -> int:
+    """Swift POST on an object replaces its metadata. The bytes never change."""
+    rec = open_recording(rec_name)
+    if rec.status == Recording.Status.COMPLETE:
+        raise Forbidden("recording is Complete; no further changes are accepted")
+    item = Clip.objects.filter(recording=rec, object_name=obj_name).first() or \
+        Attachment.objects.filter(recording=rec, object_name=obj_name).first()
+    if item is None:
+        raise NotFound(f"{rec_name}/{obj_name}")
+    if isinstance(item, Clip):
+        for k, v in _check_clip_meta(obj_name, meta).items():
+            setattr(item, k, v)
+    before = item.metadata
+    item.metadata = meta
+    item.save()
+    record("ingest.object.metadata", actor=actor, source=source, object_type="clip" if isinstance(item, Clip) else "attachment",
+           object_id=f"{rec.id}/{obj_name}", object_sha256=item.sha256, detail={"before": before, "after": meta})
+    return 202
+
+
+def find_object(rec_name: str, obj_name: str):
+    rec = open_recording(rec_name)
+    item = Clip.objects.filter(recording=rec, object_name=obj_name).first() or \
+        Attachment.objects.filter(recording=rec, object_name=obj_name).first()
+    if item is None:
+        raise NotFound(f"{rec_name}/{obj_name}")
+    return rec, item

@@ -1,0 +1,220 @@
+"""HTTP face of the Axis Body Worn Integration API (an OpenStack Swift subset).
+
+Thin: parse the request, call ingest.services, map IngestError to its status code.
+Request bodies are streamed from the socket to the store, never held in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from django.http import FileResponse, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from ..custody.services import record
+from ..evidence.models import Clip, Device, Officer, Recording
+from ..storage import get_store
+from . import services, swift
+from .errors import BadRequest, IngestError, NotFound
+from .models import SystemObject
+
+log = logging.getLogger("bodycam.ingest")
+
+
+def _source(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _error(exc: IngestError) -> HttpResponse:
+    resp = HttpResponse(exc.reason + "\n", status=exc.status, content_type="text/plain; charset=utf-8")
+    if exc.status == 503:
+        resp["Retry-After"] = "5"
+    return resp
+
+
+def _body_stream(request):
+    """(stream, length). Chunked uploads have no Content-Length: read the server's
+    de-chunked input directly (Django would otherwise see an empty body)."""
+    length = request.META.get("CONTENT_LENGTH")
+    if length not in (None, ""):
+        try:
+            n = int(length)
+        except ValueError:
+            raise BadRequest("bad Content-Length") from None
+        if n < 0:
+            raise BadRequest("bad Content-Length")
+        return request, n
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return request.META["wsgi.input"], None
+    return request, 0
+
+
+@csrf_exempt
+def auth(request):
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    user = request.META.get("HTTP_X_AUTH_USER") or request.META.get("HTTP_X_STORAGE_USER", "")
+    key = (request.META.get("HTTP_X_AUTH_KEY") or request.META.get("HTTP_AUTH_KEY")
+           or request.META.get("HTTP_X_STORAGE_PASS", ""))
+    try:
+        account, token = services.authenticate(user, key, _source(request))
+    except IngestError as exc:
+        return _error(exc)
+    resp = HttpResponse(status=200)
+    resp["X-Auth-Token"] = token
+    resp["X-Storage-Token"] = token
+    resp["X-Storage-Url"] = request.build_absolute_uri(f"/v1/AUTH_{account.username}")
+    return resp
+
+
+def _object_response(request, body: bytes, meta: dict | None = None, content_type="application/json"):
+    resp = HttpResponse(b"" if request.method == "HEAD" else body, content_type=content_type)
+    resp["ETag"] = hashlib.md5(body, usedforsecurity=False).hexdigest()
+    resp["Content-Length"] = str(len(body))
+    for k, v in swift.meta_headers("Object", meta or {}).items():
+        resp[k] = v
+    return resp
+
+
+@csrf_exempt
+def swift_api(request, account, container=None, obj=None):
+    actor = "ingest"
+    try:
+        acct = services.account_for_token(request.META.get("HTTP_X_AUTH_TOKEN"), account)
+        actor = f"ingest:{acct.username}"
+        if request.method == "DELETE":
+            raise services.Forbidden("deletion is not possible through ingest; footage is immutable")
+        if container is None:
+            return _account(request)
+        if obj is None:
+            return _container(request, container, actor)
+        return _object(request, container, obj, actor)
+    except IngestError as exc:
+        if exc.status in (403, 409):
+            record("ingest.denied", actor=actor, source=_source(request), outcome="denied",
+                   detail={"method": request.method, "path": request.path[:200], "reason": exc.reason})
+        elif exc.status == 400:
+            log.info("ingest 400 %s %s: %s", request.method, request.path[:200], exc.reason)
+        return _error(exc)
+
+
+def _account(request):
+    if request.method not in ("GET", "HEAD"):
+        raise services.Forbidden("account-level writes are not supported")
+    names = ["Devices", "System", "Users"] + list(
+        Recording.objects.order_by("container_name").values_list("container_name", flat=True))
+    if request.GET.get("format") == "json":
+        return JsonResponse([{"name": n, "count": 0, "bytes": 0} for n in names], safe=False)
+    return HttpResponse("\n".join(names) + "\n", content_type="text/plain")
+
+
+def _container(request, container, actor):
+    src = _source(request)
+    meta = swift.metadata_from_meta(request.META, "Container")
+    if container in swift.SYSTEM_CONTAINERS:
+        if request.method in ("PUT", "POST"):
+            return HttpResponse(status=202 if request.method == "PUT" else 204)
+        if container == "Users":
+            names = [str(u) for u in Officer.objects.order_by("axis_user_id").values_list("axis_user_id", flat=True)]
+        elif container == "Devices":
+            names = list(Device.objects.order_by("serial").values_list("serial", flat=True))
+        else:
+            names = ["Capabilities.json", "Categories.json"] + list(SystemObject.objects.values_list("name", flat=True))
+        return _listing(request, names)
+    if request.method in ("PUT", "POST"):
+        status = services.put_recording(container, meta, actor, src, replace=request.method == "PUT")
+        return HttpResponse(status=status)
+    if request.method in ("GET", "HEAD"):
+        rec = services.open_recording(container)
+        names = sorted(list(rec.clips.values_list("object_name", flat=True)) +
+                       list(rec.attachments.values_list("object_name", flat=True)))
+        resp = _listing(request, names)
+        for k, v in swift.meta_headers("Container", rec.metadata).items():
+            resp[k] = v
+        resp["X-Container-Object-Count"] = str(len(names))
+        return resp
+    return HttpResponse(status=405)
+
+
+def _listing(request, names):
+    if request.method == "HEAD":
+        return HttpResponse(status=204)
+    if request.GET.get("format") == "json":
+        return JsonResponse([{"name": n} for n in names], safe=False)
+    return HttpResponse("".join(n + "\n" for n in names), content_type="text/plain")
+
+
+def _object(request, container, obj, actor):
+    src = _source(request)
+    method = request.method
+    if container == "System":
+        if method in ("GET", "HEAD"):
+            if obj == "Capabilities.json":
+                return _object_response(request, services.capabilities_json())
+            if obj == "Categories.json":
+                return _object_response(request, services.categories_json())
+            so = SystemObject.objects.filter(name=obj).first()
+            if so is None:
+                raise NotFound(f"System/{obj}")
+            return _object_response(request, b"", so.metadata, "application/octet-stream")
+        meta = swift.metadata_from_meta(request.META, "Object")
+        return HttpResponse(status=services.put_system_object(obj, meta, actor, replace=method == "PUT"))
+    if container in ("Users", "Devices"):
+        if method in ("GET", "HEAD"):
+            return _registry_object(request, container, obj)
+        if method not in ("PUT", "POST"):
+            return HttpResponse(status=405)
+        meta = swift.metadata_from_meta(request.META, "Object")
+        handler = services.put_user if container == "Users" else services.put_device
+        return HttpResponse(status=handler(obj, meta, actor, create=method == "PUT"))
+
+    if method == "PUT":
+        meta = swift.metadata_from_meta(request.META, "Object")
+        stream, length = _body_stream(request)
+        result = services.put_object(container, obj, stream, length, request.META.get("HTTP_ETAG"),
+                                     meta, actor, src)
+        resp = HttpResponse(status=result.status)
+        resp["ETag"] = result.md5
+        resp["X-Object-Sha256"] = result.sha256
+        return resp
+    if method == "POST":
+        meta = swift.metadata_from_meta(request.META, "Object")
+        return HttpResponse(status=services.post_object_metadata(container, obj, meta, actor, src))
+    if method in ("GET", "HEAD"):
+        rec, item = services.find_object(container, obj)
+        if method == "GET":
+            record("evidence.download", actor=actor, source=src, object_type="clip" if isinstance(item, Clip) else "attachment",
+                   object_id=str(item.id), object_sha256=item.sha256, detail={"via": "swift"})
+            resp = FileResponse(get_store().open(item.sha256), content_type="application/octet-stream")
+        else:
+            resp = HttpResponse(status=200, content_type="application/octet-stream")
+        resp["Content-Length"] = str(item.size)
+        resp["ETag"] = item.md5
+        resp["X-Object-Sha256"] = item.sha256
+        for k, v in swift.meta_headers("Object", item.metadata).items():
+            resp[k] = v
+        return resp
+    return HttpResponse(status=405)
+
+
+def _registry_object(request, container, name):
+    if container == "Users":
+        o = Officer.objects.filter(axis_user_id=_uuid_or_404(name)).first()
+        meta = o and {"Name": o.name, "Active": str(o.active), "UserID": o.user_key}
+    else:
+        o = Device.objects.filter(serial=name).first()
+        meta = o and {"Name": o.name, "Active": str(o.active), "Model": o.model}
+    if not meta:
+        raise NotFound(f"{container}/{name}")
+    return _object_response(request, b"", meta, "application/octet-stream")
+
+
+def _uuid_or_404(value):
+    import uuid
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(value) from None

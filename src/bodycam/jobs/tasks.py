@@ -1,0 +1,19 @@
+"""Job entry points. Each is idempotent: running it twice does no harm."""
+
+import django
+
+django.setup()
+
+from bodycam.custody.fixity import run_fixity_check, sweep_orphans  # noqa: E402
+from bodycam.jobs import app  # noqa: E402
+
+
+@app.task(name="bodycam.jobs.tasks.fixity_check")
+def fixity_check():
+    checked, problems = run_fixity_check()
+    return {"checked": checked, "problems": len(problems)}
+
+
+@app.task(name="bodycam.jobs.tasks.orphan_sweep")
+def orphan_sweep():
+    return sweep_orphans()

@@ -1,0 +1,67 @@
+"""``bodycam serve``: gunicorn (threaded workers that stream request bodies straight
+from the socket, so memory stays bounded for any upload size) plus a job worker."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from .wsgi import application
+
+        return application
+
+
+def serve(host: str, port: int, workers: int = 2, threads: int = 8, with_worker: bool = True) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bodycam.settings")
+    if with_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "bodycam.cli", "worker"], env=os.environ.copy())
+
+        def _stop_worker():
+            if worker.poll() is None:
+                worker.terminate()
+                try:
+                    worker.wait(10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+
+        atexit.register(_stop_worker)
+    print(f"bodycam serving on http://{host}:{port}/  (ingest: http://{host}:{port}/auth/v1.0)", flush=True)
+    _Gunicorn({
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        # gthread heartbeats from its main loop, so a long upload does not trip this.
+        "timeout": 120,
+        "graceful_timeout": 30,
+        "keepalive": 30,
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": "warning",
+        "preload_app": False,
+    }).run()
+
+
+def run_worker(beat: bool = True) -> int:
+    from .jobs import app
+
+    argv = ["worker", "--loglevel=INFO", "--concurrency=1", "--pool=solo" if beat else "--pool=prefork"]
+    if beat:
+        argv.append("--beat")
+    app.worker_main(argv)
+    return 0

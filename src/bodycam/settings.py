@@ -1,0 +1,162 @@
+"""Settings, all from the environment so one build runs embedded or clustered.
+
+BODYCAM_DATA_DIR      data directory (default ./var): SQLite db, keys/, objects/
+BODYCAM_DATABASE_URL  sqlite:///path or postgresql://user:pass@host:port/db
+BODYCAM_SECRET_KEY    Django secret (default: generated once into keys/secret_key)
+BODYCAM_BROKER_URL    Celery broker (default: a filesystem broker inside the data dir)
+BODYCAM_MIN_FREE_BYTES  ingest answers 507 when an upload would leave less free than this
+BODYCAM_MAX_CONCURRENT_UPLOADS  per-process upload slots; beyond this ingest answers 503
+"""
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+DATA_DIR = Path(os.environ.get("BODYCAM_DATA_DIR", "./var")).resolve()
+KEYS_DIR = DATA_DIR / "keys"
+OBJECTS_DIR = DATA_DIR / "objects"
+
+
+def _secret_key() -> str:
+    if os.environ.get("BODYCAM_SECRET_KEY"):
+        return os.environ["BODYCAM_SECRET_KEY"]
+    path = KEYS_DIR / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        KEYS_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = secrets.token_urlsafe(50)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
+
+
+def database_from_url(url: str) -> dict:
+    """Turn BODYCAM_DATABASE_URL into a Django DATABASES entry."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)
+        if url.startswith("sqlite:////"):
+            path = "/" + path.lstrip("/")
+        elif url.startswith("sqlite:///"):
+            path = path[1:] if path.startswith("/") else path
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path or str(DATA_DIR / "bodycam.sqlite3"),
+            "OPTIONS": {
+                # WAL lets readers run beside the single writer; IMMEDIATE avoids
+                # lock-upgrade deadlocks between concurrent ingest threads.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 60,
+            },
+        }
+    if parsed.scheme in ("postgres", "postgresql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")),
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    raise ValueError(f"unsupported BODYCAM_DATABASE_URL scheme: {parsed.scheme!r}")
+
+
+DATABASE_URL = os.environ.get("BODYCAM_DATABASE_URL", f"sqlite:///{DATA_DIR / 'bodycam.sqlite3'}")
+DATABASES = {"default": database_from_url(DATABASE_URL)}
+
+SECRET_KEY = _secret_key()
+DEBUG = os.environ.get("BODYCAM_DEBUG", "") == "1"
+ALLOWED_HOSTS = [h for h in os.environ.get("BODYCAM_ALLOWED_HOSTS", "*").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "bodycam.access",
+    "bodycam.custody",
+    "bodycam.evidence",
+    "bodycam.ingest",
+    "bodycam.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "bodycam.urls"
+WSGI_APPLICATION = "bodycam.wsgi.application"
+AUTH_USER_MODEL = "access.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+LOGIN_URL = "/login/"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = os.environ.get("BODYCAM_SECURE_COOKIES", "") == "1"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+}
+
+# Ingest
+MIN_FREE_BYTES = int(os.environ.get("BODYCAM_MIN_FREE_BYTES", str(512 * 1024 * 1024)))
+MAX_CONCURRENT_UPLOADS = int(os.environ.get("BODYCAM_MAX_CONCURRENT_UPLOADS", "32"))
+INGEST_TOKEN_TTL_SECONDS = int(os.environ.get("BODYCAM_INGEST_TOKEN_TTL", str(24 * 3600)))
+
+# Jobs: the embedded default keeps its broker in the data directory (no server).
+BROKER_URL = os.environ.get("BODYCAM_BROKER_URL", "filesystem://")
+FIXITY_INTERVAL_SECONDS = int(os.environ.get("BODYCAM_FIXITY_INTERVAL", str(24 * 3600)))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("BODYCAM_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

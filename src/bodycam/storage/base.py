@@ -1,0 +1,130 @@
+"""The blob store contract every backend (local directory, S3) fulfils.
+
+A blob enters in two steps so a crash never leaves a half item:
+  1. ``receive(stream)`` writes the bytes to a private temp area while hashing them;
+  2. ``commit(incoming)`` moves them, whole, to their content address (write-once).
+Nothing in the store is rewritten; ``delete`` exists only for audited retention purges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import BinaryIO, Iterator
+
+
+class InsufficientStorage(Exception):
+    """Not enough space to take this upload; nothing was deleted to make room."""
+
+
+class IncompleteUpload(Exception):
+    """The client sent fewer bytes than it announced (disconnect, timeout)."""
+
+
+@dataclass
+class IncomingBlob:
+    """Bytes received and hashed but not yet part of the store."""
+
+    temp_path: str
+    sha256: str
+    md5: str
+    size: int
+    _committed: bool = field(default=False, repr=False)
+
+    def discard(self) -> None:
+        if not self._committed:
+            try:
+                os.unlink(self.temp_path)
+            except FileNotFoundError:
+                pass
+
+
+def copy_hashing(stream: BinaryIO, out: BinaryIO, expected_length: int | None, chunk: int = 1024 * 1024):
+    """Copy ``stream`` to ``out`` computing SHA-256 and MD5; return (sha256, md5, size).
+
+    Raises IncompleteUpload when the stream ends before ``expected_length`` bytes.
+    """
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    size = 0
+    remaining = expected_length
+    while True:
+        want = chunk if remaining is None else min(chunk, remaining)
+        if want == 0:
+            break
+        data = stream.read(want)
+        if not data:
+            break
+        sha.update(data)
+        md5.update(data)
+        out.write(data)
+        size += len(data)
+        if remaining is not None:
+            remaining -= len(data)
+    if expected_length is not None and size != expected_length:
+        raise IncompleteUpload(f"received {size} of {expected_length} bytes")
+    return sha.hexdigest(), md5.hexdigest(), size
+
+
+class BlobStore:
+    """Interface; see LocalBlobStore for the reference implementation."""
+
+    def receive(self, stream: BinaryIO, expected_length: int | None) -> IncomingBlob:
+        raise NotImplementedError
+
+    def commit(self, incoming: IncomingBlob) -> bool:
+        """Make the blob durable at its address. Returns False when it was already there."""
+        raise NotImplementedError
+
+    def exists(self, sha256: str) -> bool:
+        raise NotImplementedError
+
+    def size(self, sha256: str) -> int:
+        raise NotImplementedError
+
+    def open(self, sha256: str) -> BinaryIO:
+        raise NotImplementedError
+
+    def local_path(self, sha256: str) -> str | None:
+        """A filesystem path for tools that need one (PyAV), or None."""
+        return None
+
+    def iter_hashes(self) -> Iterator[str]:
+        raise NotImplementedError
+
+    def rehash(self, sha256: str) -> str:
+        h = hashlib.sha256()
+        with self.open(sha256) as f:
+            while data := f.read(1024 * 1024):
+                h.update(data)
+        return h.hexdigest()
+
+    def quarantine(self, sha256: str) -> None:
+        """Move an orphan blob aside (never delete it)."""
+        raise NotImplementedError
+
+    def free_bytes(self) -> int | None:
+        return None
+
+    def check_space(self, needed: int) -> None:
+        pass
+
+
+_store: BlobStore | None = None
+
+
+def get_store() -> BlobStore:
+    global _store
+    if _store is None:
+        from django.conf import settings
+
+        from .local import LocalBlobStore
+
+        _store = LocalBlobStore(settings.OBJECTS_DIR, min_free_bytes=settings.MIN_FREE_BYTES)
+    return _store
+
+
+def reset_store() -> None:
+    """Forget the cached store (tests change settings between runs)."""
+    global _store
+    _store = None

@@ -1,0 +1,119 @@
+"""Local-directory blob store: temp file, fsync, rename, fsync dir, read-only."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from ..provenance.hashing import is_sha256_hex
+from .base import BlobStore, IncomingBlob, InsufficientStorage, copy_hashing
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBlobStore(BlobStore):
+    """Blobs live at ``root/sha256/ab/cd/<hash>``; uploads land in ``root/incoming`` first."""
+
+    def __init__(self, root: str | Path, min_free_bytes: int = 0):
+        self.root = Path(root)
+        self.blobs = self.root / "sha256"
+        self.incoming = self.root / "incoming"
+        self.orphans = self.root / "orphans"
+        self.min_free_bytes = min_free_bytes
+        for d in (self.blobs, self.incoming, self.orphans):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        if not is_sha256_hex(sha256):
+            raise ValueError("not a sha256 hex digest")
+        return self.blobs / sha256[:2] / sha256[2:4] / sha256
+
+    def free_bytes(self) -> int:
+        st = os.statvfs(self.root)
+        return st.f_bavail * st.f_frsize
+
+    def check_space(self, needed: int) -> None:
+        free = self.free_bytes()
+        if free - needed < self.min_free_bytes:
+            raise InsufficientStorage(
+                f"{free} bytes free, upload needs {needed} and {self.min_free_bytes} must stay free"
+            )
+
+    def receive(self, stream: BinaryIO, expected_length: int | None) -> IncomingBlob:
+        self.check_space(expected_length or 0)
+        fd, tmp = tempfile.mkstemp(dir=self.incoming, prefix="upload-")
+        try:
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                sha, md5, size = copy_hashing(stream, out, expected_length)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            os.unlink(tmp)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage(str(exc)) from exc
+            raise
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return IncomingBlob(temp_path=tmp, sha256=sha, md5=md5, size=size)
+
+    def commit(self, incoming: IncomingBlob) -> bool:
+        dest = self.path_for(incoming.sha256)
+        if dest.exists():
+            incoming.discard()
+            incoming._committed = True
+            return False
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(incoming.temp_path, 0o444)
+        # link() refuses to replace an existing file, so two racing uploads of the same
+        # bytes cannot clobber each other; the loser just drops its temp copy.
+        try:
+            os.link(incoming.temp_path, dest)
+            created = True
+        except FileExistsError:
+            created = False
+        os.unlink(incoming.temp_path)
+        incoming._committed = True
+        fsync_dir(dest.parent)
+        fsync_dir(self.incoming)
+        return created
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    def size(self, sha256: str) -> int:
+        return self.path_for(sha256).stat().st_size
+
+    def open(self, sha256: str) -> BinaryIO:
+        return open(self.path_for(sha256), "rb")
+
+    def local_path(self, sha256: str) -> str:
+        return str(self.path_for(sha256))
+
+    def iter_hashes(self) -> Iterator[str]:
+        for p in self.blobs.glob("*/*/*"):
+            if is_sha256_hex(p.name):
+                yield p.name
+
+    def quarantine(self, sha256: str) -> None:
+        src = self.path_for(sha256)
+        dest = self.orphans / sha256
+        shutil.move(src, dest)
+        fsync_dir(self.orphans)
+        fsync_dir(src.parent)
+
+    def stale_incoming(self, older_than_seconds: float) -> list[Path]:
+        import time
+
+        cutoff = time.time() - older_than_seconds
+        return [p for p in self.incoming.iterdir() if p.stat().st_mtime < cutoff]

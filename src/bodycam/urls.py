@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("bodycam.ingest.urls")),
+    path("", include("bodycam.web.urls")),
+]
