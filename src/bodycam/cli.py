@@ -97,6 +97,17 @@ def cmd_evidence_list(args) -> int:
     return 0
 
 
+def cmd_evidence_show(args) -> int:
+    from .evidence.services import CatalogueError, recording_detail
+
+    try:
+        detail = recording_detail(args.recording)
+    except CatalogueError as exc:
+        raise CliError(str(exc)) from None
+    print(json.dumps(detail, indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_fsck(args) -> int:
     from dataclasses import asdict
 
@@ -182,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = ev.add_parser("list")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_evidence_list)
+    s = ev.add_parser("show", help="one recording with its clips, bookmarks and GNSS track (JSON)")
+    s.add_argument("recording", help="container name or recording id")
+    s.add_argument("--json", action="store_true", help="(always JSON; accepted for symmetry)")
+    s.set_defaults(func=cmd_evidence_show)
 
     s = sub.add_parser("fsck", help="re-hash every stored original; exit 1 on any mismatch or missing object")
     s.add_argument("--json", action="store_true")

@@ -97,3 +97,35 @@ def clip_summary(clip: Clip) -> dict:
 def all_clips():
     return Clip.objects.select_related("recording__officer__account", "recording__device").order_by(
         "recording__trigger_on_time", "start_time", "object_name")
+
+
+def recording_detail(key: str) -> dict:
+    """Everything the catalogue holds about one recording (by container name or id)."""
+    from .models import Recording
+
+    qs = Recording.objects.select_related("officer__account", "device")
+    rec = qs.filter(container_name=key).first()
+    if rec is None:
+        try:
+            rec = qs.filter(id=uuid.UUID(key)).first()
+        except ValueError:
+            rec = None
+    if rec is None:
+        raise CatalogueError(f"no recording {key!r}")
+    return {
+        "id": str(rec.id), "container": rec.container_name, "status": rec.status,
+        "officer": {"name": rec.officer.name, "axis_user_id": str(rec.officer.axis_user_id),
+                    "username": rec.officer.account.username if rec.officer.account else None},
+        "device": {"serial": rec.device.serial, "kind": rec.device.kind, "model": rec.device.model},
+        "trigger_on": rec.trigger_on, "trigger_off": rec.trigger_off,
+        "trigger_on_time": iso(rec.trigger_on_time), "trigger_off_time": iso(rec.trigger_off_time),
+        "start": iso(rec.start_time), "stop": iso(rec.stop_time), "time_zone": rec.time_zone,
+        "metadata": rec.metadata,
+        "categories": sorted(rec.categories.values_list("name", flat=True)),
+        "clips": [clip_summary(c) for c in rec.clips.select_related("recording__officer__account", "recording__device")],
+        "attachments": [{"object": a.object_name, "kind": a.kind, "sha256": a.sha256, "size": a.size}
+                        for a in rec.attachments.order_by("object_name")],
+        "bookmarks": [{"text": b.text, "category_id": b.category_id, "category_name": b.category_name,
+                       "tags": b.tags, "start": iso(b.start_time), "end": iso(b.end_time)} for b in rec.bookmarks.all()],
+        "gnss": [[p.latitude, p.longitude] for p in rec.gnss_points.all()],
+    }

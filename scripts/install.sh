@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install bodycam into ./.venv (and the Debian packages the tests need when asked).
+# Usage: scripts/install.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+if [ "$want_test" = 1 ]; then
+  # Debian packages used by the test suite (servers and tools the tests start themselves).
+  pkgs=(ffmpeg)
+  missing=()
+  for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/pip install -q --upgrade pip
+if [ "$want_test" = 1 ]; then
+  .venv/bin/pip install -q -e ".[test]"
+else
+  .venv/bin/pip install -q -e .
+fi

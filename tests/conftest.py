@@ -1,0 +1,50 @@
+"""Shared fixtures.
+
+In-process tests use pytest-django's throw-away database. End-to-end tests start a real
+``bodycam serve`` (gunicorn) on 127.0.0.1 with its own data directory and talk to it
+over HTTP exactly like a camera system would (``live_server_factory``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# The test process gets its own data directory before Django reads its settings.
+os.environ.setdefault("BODYCAM_DATA_DIR", tempfile.mkdtemp(prefix="bodycam-test-"))
+os.environ.setdefault("BODYCAM_MIN_FREE_BYTES", "0")
+
+import pytest  # noqa: E402
+
+from .live import LiveServer  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_store(settings, tmp_path):
+    """Every in-process test gets an empty object store of its own."""
+    from bodycam.storage.base import reset_store
+
+    settings.OBJECTS_DIR = tmp_path / "objects"
+    reset_store()
+    yield
+    reset_store()
+
+
+@pytest.fixture
+def live_server_factory(tmp_path_factory):
+    servers: list[LiveServer] = []
+
+    def start(**env) -> LiveServer:
+        server = LiveServer(tmp_path_factory.mktemp("live"), env)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+def live(live_server_factory) -> LiveServer:
+    return live_server_factory()

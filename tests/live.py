@@ -1,0 +1,87 @@
+"""A real ``bodycam serve`` in a subprocess, with helpers to drive it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, data_dir: Path, extra_env: dict | None = None):
+        self.data_dir = Path(data_dir)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "BODYCAM_DATA_DIR": str(self.data_dir), "BODYCAM_MIN_FREE_BYTES": "0"}
+        self.env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.env.update({k: str(v) for k, v in (extra_env or {}).items()})
+        self.proc: subprocess.Popen | None = None
+        self.log = self.data_dir / "server.log"
+
+    # -- process control
+    def cli(self, *args, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+        res = subprocess.run([sys.executable, "-m", "bodycam.cli", *args], env=self.env, capture_output=True,
+                             text=True, input=input, timeout=300)
+        if check and res.returncode != 0:
+            raise AssertionError(f"bodycam {' '.join(args)} -> {res.returncode}\n{res.stdout}\n{res.stderr}")
+        return res
+
+    def cli_json(self, *args):
+        return json.loads(self.cli(*args, "--json", check=False).stdout)
+
+    def start(self) -> None:
+        if not (self.data_dir / "bodycam.sqlite3").exists():
+            self.cli("init", "--quiet")
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bodycam.cli", "serve", "--port", str(self.port), "--no-worker", "--workers", "1"],
+            env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def kill9(self) -> None:
+        """Crash the whole server (master and workers) with SIGKILL."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    # -- Axis/Swift helpers
+    def connection(self, site: str = "Test PD") -> dict:
+        return json.loads(self.cli("connection-file", "--site", site, "--url", self.url).stdout)
+
+    def swift(self, site: str = "Test PD", **kw):
+        import swiftclient
+
+        conn = self.connection(site)
+        return swiftclient.client.Connection(
+            authurl=conn["AuthenticationTokenURI"][0], user=conn["BlobAPIUserName"], key=conn["BlobAPIKey"],
+            auth_version="1", retries=0, **kw)
