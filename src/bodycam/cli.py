@@ -125,6 +125,20 @@ def cmd_fsck(args) -> int:
     return 1 if problems else 0
 
 
+def cmd_alerts(args) -> int:
+    from .custody.models import Alert
+
+    rows = [{"id": str(a.id), "created_at": a.created_at.isoformat(), "level": a.level, "kind": a.kind,
+             "message": a.message, "acknowledged": a.acknowledged_at is not None}
+            for a in Alert.objects.all()[: args.limit]]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['created_at']}  {r['level']:<8} {r['kind']:<20} {r['message']}")
+    return 0
+
+
 def cmd_orphan_sweep(args) -> int:
     from .custody.fixity import sweep_orphans
 
@@ -201,6 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("fsck", help="re-hash every stored original; exit 1 on any mismatch or missing object")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_fsck)
+
+    s = sub.add_parser("alerts", help="operator alerts (full disk, fixity failures), newest first")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--limit", type=int, default=100)
+    s.set_defaults(func=cmd_alerts)
 
     s = sub.add_parser("orphan-sweep", help="quarantine blobs no catalogue row names; drop stale partial uploads")
     s.add_argument("--grace", type=float, default=3600.0, help="seconds a blob must be old (default 3600)")

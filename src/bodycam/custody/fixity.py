@@ -58,7 +58,8 @@ def sweep_orphans(grace_seconds: float = 3600, actor: str = "system:orphan-sweep
     Blobs no row names (a crash between blob commit and row commit) are moved to
     ``orphans/`` (never deleted) once older than the grace period, since an in-flight
     upload may be about to commit its row. Temp files of uploads that never finished are
-    removed: they were never acknowledged, so the camera still holds those bytes.
+    removed once untouched for the grace period (an active upload keeps writing, so its
+    mtime stays fresh): they were never acknowledged, so the camera still holds those bytes.
     """
     import os
     import time
@@ -77,7 +78,7 @@ def sweep_orphans(grace_seconds: float = 3600, actor: str = "system:orphan-sweep
         quarantined.append(sha)
     stale = []
     if hasattr(store, "stale_incoming"):
-        for p in store.stale_incoming(max(grace_seconds, 6 * 3600)):
+        for p in store.stale_incoming(grace_seconds):
             p.unlink(missing_ok=True)
             stale.append(p.name)
     result = {"quarantined": quarantined, "stale_uploads_removed": stale}
