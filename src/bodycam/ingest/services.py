@@ -20,7 +20,7 @@ from ..evidence.models import Attachment, Bookmark, Category, Clip, Device, Gnss
 from ..media.probe import MediaError, probe
 from ..storage import InsufficientStorage, get_store
 from ..storage.base import IncompleteUpload
-from . import swift
+from . import signatures, swift
 from .errors import BadRequest, Busy, ChecksumMismatch, Conflict, Forbidden, NotFound, OutOfSpace, Unauthorized
 from .models import IngestAccount, IngestToken, SystemObject
 
@@ -384,6 +384,7 @@ def put_object(rec_name: str, obj_name: str, stream, length: int | None, etag: s
         try:
             with transaction.atomic():
                 _create_rows(rec, obj_name, kind, incoming, meta, clip_fields, parsed)
+                signatures.on_object_stored(rec, kind, obj_name, actor, source)
                 record("ingest.object.stored", actor=actor, source=source,
                        object_type="clip" if kind == "clip" else "attachment", object_id=f"{rec.id}/{obj_name}",
                        object_sha256=incoming.sha256, detail={"container": rec_name, "object": obj_name,

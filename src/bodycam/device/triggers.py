@@ -1,0 +1,289 @@
+"""Activation triggers: the policy that says which signals start a recording, the UDP
+multicast signal bus that vehicles and sensors broadcast on, and the local control
+socket through which the officer's buttons (``bodycam camera ctl``) reach the camera.
+
+Signal sources are pluggable: anything that calls ``sink(Event)`` from a thread can drive
+a camera (a BLE listener would be one more source).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+# Signal kinds and the Axis TriggerOn/TriggerOff names they are recorded under.
+SIGNALS = {
+    "lightbar": "SignalLightBar",
+    "siren": "SignalSiren",
+    "holster": "SignalHolster",
+    "weapon": "SignalWeapon",
+    "crash": "SignalCrash",
+    "speed": "SignalSpeed",
+    "cad": "SignalCAD",
+}
+ACTIONS = ("record", "stop", "bookmark", "still", "flag")
+
+DEFAULT_GROUP = os.environ.get("BODYCAM_SIGNAL_GROUP", "239.255.42.99")
+DEFAULT_PORT = int(os.environ.get("BODYCAM_SIGNAL_PORT", "47099"))
+DEFAULT_IFACE = os.environ.get("BODYCAM_SIGNAL_IFACE", "127.0.0.1")
+MAX_DATAGRAM = 2048
+
+
+class PolicyError(ValueError):
+    pass
+
+
+@dataclass
+class Event:
+    """Something that happened to the camera: an officer action or a heard signal."""
+    kind: str                          # an ACTION or "signal"
+    signal: str = ""                   # SIGNALS key when kind == "signal"
+    state: str = "on"                  # on | off
+    vehicle: str = ""
+    value: float | None = None         # speed in km/h for "speed"
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    text: str = ""                     # bookmark text
+    category_id: str = ""
+    category_name: str = ""
+    tags: str = ""
+    source: str = "local"
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v not in ("", None)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Event":
+        allowed = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in allowed})
+
+
+# ------------------------------------------------------------------------ policy
+
+DEFAULT_POLICY = {
+    "signals": {k: {"activate": True, "officer_may_cancel": k not in ("holster", "weapon", "crash"),
+                    "stop_on_off": False} for k in SIGNALS},
+    "speed_threshold_kmh": 120.0,
+}
+
+
+@dataclass
+class Policy:
+    rules: dict
+    speed_threshold_kmh: float
+
+    @classmethod
+    def default(cls) -> "Policy":
+        return cls.from_dict({})
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> "Policy":
+        if not isinstance(doc, dict):
+            raise PolicyError("policy must be a JSON object")
+        unknown = set(doc) - {"signals", "speed_threshold_kmh"}
+        if unknown:
+            raise PolicyError(f"unknown policy keys: {', '.join(sorted(unknown))}")
+        rules = {k: dict(v) for k, v in DEFAULT_POLICY["signals"].items()}
+        for kind, rule in (doc.get("signals") or {}).items():
+            if kind not in SIGNALS:
+                raise PolicyError(f"unknown signal {kind!r}; one of {', '.join(SIGNALS)}")
+            if not isinstance(rule, dict) or set(rule) - {"activate", "officer_may_cancel", "stop_on_off"}:
+                raise PolicyError(f"signal {kind}: keys are activate, officer_may_cancel, stop_on_off")
+            for k, v in rule.items():
+                if not isinstance(v, bool):
+                    raise PolicyError(f"signal {kind}: {k} must be true or false")
+            rules[kind].update(rule)
+        threshold = doc.get("speed_threshold_kmh", DEFAULT_POLICY["speed_threshold_kmh"])
+        if not isinstance(threshold, (int, float)) or threshold <= 0:
+            raise PolicyError("speed_threshold_kmh must be a positive number")
+        return cls(rules, float(threshold))
+
+    @classmethod
+    def load(cls, path: str | None) -> "Policy":
+        if not path:
+            return cls.default()
+        try:
+            with open(path, encoding="utf-8") as f:
+                return cls.from_dict(json.load(f))
+        except OSError as exc:
+            raise PolicyError(f"cannot read policy file: {exc.strerror}") from None
+        except ValueError as exc:
+            if isinstance(exc, PolicyError):
+                raise
+            raise PolicyError(f"policy file is not JSON: {exc}") from None
+
+    def activates(self, event: Event) -> tuple[bool, str]:
+        rule = self.rules.get(event.signal)
+        if rule is None:
+            return False, f"unknown signal {event.signal!r}"
+        if event.state != "on":
+            return False, "signal off"
+        if not rule["activate"]:
+            return False, f"policy: {event.signal} does not activate"
+        if event.signal == "speed":
+            if event.value is None or event.value <= self.speed_threshold_kmh:
+                return False, f"speed {event.value} km/h is not over {self.speed_threshold_kmh} km/h"
+        return True, "policy: activates"
+
+    def stops(self, event: Event) -> bool:
+        rule = self.rules.get(event.signal)
+        return bool(rule and event.state == "off" and rule["stop_on_off"])
+
+    def officer_may_cancel(self, signal: str) -> bool:
+        rule = self.rules.get(signal)
+        return True if rule is None else rule["officer_may_cancel"]
+
+
+def hears(groups: list[str], event: Event) -> bool:
+    """Group activation: a signal from vehicle V reaches the cameras paired with V; a signal
+    with no vehicle reaches every camera in range."""
+    return not event.vehicle or event.vehicle in groups
+
+
+# ------------------------------------------------------------------------ the signal bus
+
+def send_signal(kind: str, vehicle: str = "", state: str = "on", value: float | None = None,
+                group: str = DEFAULT_GROUP, port: int = DEFAULT_PORT, iface: str = DEFAULT_IFACE,
+                ttl: int = 1, repeat: int = 3) -> Event:
+    """Broadcast one signal. UDP may drop datagrams, so it is sent ``repeat`` times with the
+    same id; receivers act on the first copy."""
+    if kind not in SIGNALS:
+        raise ValueError(f"unknown signal {kind!r}; one of {', '.join(SIGNALS)}")
+    if state not in ("on", "off"):
+        raise ValueError("state must be on or off")
+    event = Event("signal", signal=kind, state=state, vehicle=vehicle, value=value, source=f"vehicle:{vehicle}")
+    payload = json.dumps({"bodycam_signal": 1, "sent_at": time.time(), **event.to_dict()}).encode()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    try:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(iface))
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+        for i in range(max(1, repeat)):
+            s.sendto(payload, (group, port))
+            if i + 1 < repeat:
+                time.sleep(0.02)
+    finally:
+        s.close()
+    return event
+
+
+class SignalListener:
+    """Joins the multicast group and passes each new signal to ``sink``."""
+
+    def __init__(self, sink: Callable[[Event], None], group: str = DEFAULT_GROUP, port: int = DEFAULT_PORT,
+                 iface: str = DEFAULT_IFACE):
+        self.sink = sink
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_REUSEPORT"):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        self.sock.bind(("", port))
+        mreq = struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton(iface))
+        self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+        self.sock.settimeout(0.2)
+        self._seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="signal-listener", daemon=True)
+
+    def start(self) -> "SignalListener":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(MAX_DATAGRAM)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                doc = json.loads(data)
+                if not isinstance(doc, dict) or doc.get("bodycam_signal") != 1 or doc.get("kind") != "signal":
+                    continue
+                event = Event.from_dict(doc)
+            except (ValueError, TypeError):
+                continue
+            now = time.monotonic()
+            self._seen = {k: v for k, v in self._seen.items() if now - v < 60}
+            if event.id in self._seen:
+                continue
+            self._seen[event.id] = now
+            event.source = f"multicast:{addr[0]}" + (f":vehicle:{event.vehicle}" if event.vehicle else "")
+            self.sink(event)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+# ------------------------------------------------------------------------ local control socket
+
+def control_path(storage_root: str | Path) -> Path:
+    return Path(storage_root) / "control.sock"
+
+
+class ControlListener:
+    """A UNIX datagram socket in the storage directory: the camera's buttons."""
+
+    def __init__(self, storage_root: str | Path, sink: Callable[[Event], None]):
+        self.path = control_path(storage_root)
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(self.path))
+        self.sock.settimeout(0.2)
+        self.sink = sink
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="control-listener", daemon=True)
+
+    def start(self) -> "ControlListener":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.sock.recv(MAX_DATAGRAM)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                doc = json.loads(data)
+                if doc.get("kind") not in ACTIONS:
+                    continue
+                event = Event.from_dict(doc)
+            except (ValueError, TypeError, AttributeError):
+                continue
+            event.source = "button"
+            self.sink(event)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def send_control(storage_root: str | Path, event: Event) -> None:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        s.sendto(json.dumps(event.to_dict()).encode(), str(control_path(storage_root)))
+    except (FileNotFoundError, ConnectionRefusedError):
+        raise ConnectionError(f"no camera is running on {storage_root}") from None
+    finally:
+        s.close()
