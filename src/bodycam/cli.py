@@ -67,11 +67,33 @@ def cmd_user_add(args) -> int:
 def cmd_device_add(args) -> int:
     from .evidence.services import CatalogueError, add_device
 
+    key = _read_key(args.public_key_file) if args.public_key_file else None
     try:
         device = add_device(args.serial, model=args.model or "", kind=args.kind, name=args.name or "")
     except CatalogueError as exc:
         raise CliError(str(exc)) from None
     print(f"created {device.kind} camera {device.serial} ({device.id})")
+    if key:
+        return cmd_device_set_key(args, key)
+    return 0
+
+
+def _read_key(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read(16 * 1024)
+    except OSError as exc:
+        raise CliError(f"cannot read public key file: {exc.strerror}") from None
+
+
+def cmd_device_set_key(args, key: str | None = None) -> int:
+    from .ingest.signatures import KeyError_, set_device_key
+
+    try:
+        device, counts = set_device_key(args.serial, key or _read_key(args.public_key_file))
+    except KeyError_ as exc:
+        raise CliError(str(exc)) from None
+    print(f"registered manifest key for {device.serial}; re-verified clips: {counts['valid']} valid, {counts['invalid']} invalid")
     return 0
 
 
@@ -195,7 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model")
     s.add_argument("--kind", default="body", choices=["body", "vehicle"])
     s.add_argument("--name")
+    s.add_argument("--public-key-file", help="the camera's Ed25519 public key (PEM or base64), to verify its manifests")
     s.set_defaults(func=cmd_device_add)
+    s = device.add_parser("set-key", help="register/replace a camera's manifest key; re-verifies its clips")
+    s.add_argument("serial")
+    s.add_argument("--public-key-file", required=True)
+    s.set_defaults(func=cmd_device_set_key)
+
+    from .device.cli import add_commands as add_device_commands
+
+    add_device_commands(sub)  # camera, signal, dock: device side, no Django
 
     s = sub.add_parser("connection-file", help="print the Axis connection JSON for a Body Worn Manager")
     s.add_argument("--site", default="bodycam")
@@ -236,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "no_django", False):
+            from .device.cli import run_device_command
+
+            return run_device_command(args)
         _django()
         return args.func(args)
     except CliError as exc:
