@@ -3,8 +3,9 @@
 The buffer keeps every GOP whose keyframe is no older than ``seconds`` before the newest
 packet, and drops whole GOPs from the oldest end while it holds more than ``max_bytes``
 (the GOP being filled is always kept: a recording must start at a keyframe). With
-``audio=False`` audio packets are never buffered, so the buffered part of a recording
-has no sound, as agencies' policies require.
+``audio=False`` audio packets are not buffered at all; the recorder buffers silent audio
+frames in place of the microphone's unless ``--buffer-audio`` is set, so the buffered part
+of a recording carries no sound while audio and video stay in sync.
 """
 
 from __future__ import annotations

@@ -68,3 +68,48 @@ class ClipWriter:
                 os.fsync(self._file.fileno())
                 self._file.close()
         return self.path.stat().st_size
+
+
+def _boxes(f, size: int):
+    """Top-level ISO BMFF boxes as (type, offset, length); stops at a box that runs past EOF."""
+    import struct
+
+    off = 0
+    while off + 8 <= size:
+        f.seek(off)
+        head = f.read(16)
+        length, kind = struct.unpack(">I4s", head[:8])
+        if length == 1 and len(head) >= 16:
+            length = struct.unpack(">Q", head[8:16])[0]
+        elif length == 0:
+            length = size - off
+        if length < 8 or off + length > size:
+            return
+        yield kind.decode("latin-1"), off, length
+        off += length
+
+
+def repair_fragmented_mp4(path: Path) -> int | None:
+    """After power loss: cut a fragmented MP4 back to its last complete fragment (moof+mdat),
+    so every player opens it. Returns the new size, or None when not even the header (moov)
+    and one fragment survived. Only ever used on a clip that was never closed or signed."""
+    path = Path(path)
+    size = path.stat().st_size
+    keep, have_moov, pending_moof = None, False, False
+    with open(path, "rb") as f:
+        for kind, off, length in _boxes(f, size):
+            if kind == "moov":
+                have_moov = True
+            elif kind == "moof":
+                pending_moof = True
+            elif kind == "mdat" and have_moov and pending_moof:
+                keep = off + length
+                pending_moof = False
+    if keep is None:
+        return None
+    if keep < size:
+        with open(path, "r+b") as f:
+            f.truncate(keep)
+            f.flush()
+            os.fsync(f.fileno())
+    return keep

@@ -70,6 +70,7 @@ class Encoder:
             self.audio = a
         self._holder.start_encoding()  # opens the encoders; fills the stream parameters
         self._force_key = False
+        self.silent_audio = _silent_aac_frame(audio_bitrate) if audio else b""
 
     def force_keyframe(self) -> None:
         self._force_key = True
@@ -95,3 +96,20 @@ class Encoder:
         if self.audio is not None:
             out += [_wrap("audio", p) for p in self.audio.encode(None)]
         return out
+
+
+def _silent_aac_frame(bitrate: int) -> bytes:
+    """One AAC-LC 48 kHz mono frame of silence (decodes with the camera encoder's config)."""
+    import numpy as np
+
+    holder = av.open(io.BytesIO(), "w", format="mp4")
+    a = holder.add_stream("aac", rate=AUDIO_RATE)
+    a.layout = "mono"
+    a.bit_rate = bitrate
+    packets = []
+    for i in range(6):
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), dtype=np.float32), format="fltp", layout="mono")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = i * 1024
+        packets += [bytes(p) for p in a.encode(frame)]
+    return packets[-1]

@@ -16,6 +16,7 @@ recording on the next start.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import time
@@ -28,7 +29,7 @@ import av
 from ..provenance import manifest as mf
 from ..provenance.hashing import sha256_file
 from .buffer import PreEventBuffer
-from .clipwriter import ClipWriter
+from .clipwriter import ClipWriter, repair_fragmented_mp4
 from .config import DeviceConfig
 from .encoder import EncodedPacket, Encoder
 from .gnss import Track, location_string
@@ -213,7 +214,9 @@ class Recorder:
         self.key = storage.key()
         self.encoder = Encoder(config.width, config.height, config.fps, config.bitrate, config.gop,
                                audio=config.audio, audio_bitrate=config.audio_bitrate)
-        self.buffer = PreEventBuffer(config.buffer_seconds, config.buffer_max_bytes, config.buffer_audio)
+        # Audio stays in step with video in the buffer, but unless --buffer-audio what is kept
+        # is silence: no sound from before the activation is ever held or recorded.
+        self.buffer = PreEventBuffer(config.buffer_seconds, config.buffer_max_bytes, audio=config.audio)
         self.clip_len = Fraction(config.clip_seconds).limit_denominator(1000)
         self.session: Session | None = None
         self.now = Fraction(0)
@@ -256,6 +259,8 @@ class Recorder:
     def _route(self, pkt: EncodedPacket) -> None:
         if self.session is not None:
             self.session.write(pkt)
+        elif pkt.kind == "audio" and not self.config.buffer_audio:
+            self.buffer.push(dataclasses.replace(pkt, data=self.encoder.silent_audio))
         else:
             self.buffer.push(pkt)
 
@@ -449,6 +454,8 @@ def recover(storage: DeviceStorage, config: DeviceConfig) -> list[str]:
         stop_epoch = None
         if open_clip and (d / open_clip["object"]).exists():
             path = d / open_clip["object"]
+            if path.suffix == ".mp4":
+                repair_fragmented_mp4(path)  # drop a half-written trailing fragment
             seconds = _playable_seconds(path)
             if seconds is not None and seconds > 0:
                 start = float(open_clip["start"])
