@@ -25,6 +25,7 @@ def camera(path: Path, **settings):
     defaults = dict(serial="BWC-7", user_id=str(uuid.uuid4()), width=160, height=120, fps=FPS, bitrate=150_000,
                     keyframe_interval_s=1.0, clip_seconds=300.0)
     config = load_config(storage, **{**defaults, **settings})
+    storage.key()  # the camera's Ed25519 key pair (DIR/keys/device.key, device.pub)
     return storage, config
 
 

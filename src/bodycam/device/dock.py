@@ -282,6 +282,8 @@ class Dock:
             if side.exists():
                 side.unlink()
             self.journal("object.freed", recording=container, object=item.name, sha256=rec["sha256"])
+        for p in rec_dir.glob(".*.tmp"):  # a state write cut short by a crash; the state file itself is intact
+            p.unlink()
         leftovers = [p for p in rec_dir.iterdir() if p.name not in ("recording.json", "upload.json", ".flag")]
         if leftovers:
             self.journal("recording.kept", recording=container, files=sorted(p.name for p in leftovers))
