@@ -282,3 +282,41 @@ def test_several_docks_upload_in_parallel(live, tmp_path):
         fcntl.flock(lock, fcntl.LOCK_EX)
         res = live.cli("dock", "--storage", str(cams[0].root), "--connection-file", str(conn), check=False)
         assert res.returncode == 2 and "another dock" in res.stderr
+
+
+def test_one_incident_three_angles_one_timeline(live, tmp_path):
+    """A patrol car and two body cameras paired with it hear the car's light bar; a third body
+    camera elsewhere does not. All docked, the server holds three overlapping recordings."""
+    sw = live.swift()
+    users = {}
+    for serial, name in (("CAR-17", "Garcia"), ("BWC-A", "Garcia"), ("BWC-B", "Chen"), ("BWC-C", "Okafor")):
+        users[serial], _ = axis.register(sw, serial=serial, name=f"Officer {name}", badge=f"I-{serial}")
+    scenario = {
+        "start": shift_start(), "duration": 40,
+        "cameras": [{"serial": "CAR-17", "user_id": users["CAR-17"], "groups": ["CAR-17"], "kind": "vehicle"},
+                    {"serial": "BWC-A", "user_id": users["BWC-A"], "groups": ["CAR-17"]},
+                    {"serial": "BWC-B", "user_id": users["BWC-B"], "groups": ["CAR-17"]},
+                    {"serial": "BWC-C", "user_id": users["BWC-C"], "groups": ["CAR-22"]}],
+        "events": [{"t": 10, "signal": "lightbar", "vehicle": "CAR-17"},
+                   {"t": 20, "camera": "BWC-B", "action": "bookmark", "text": "arrest", "category_name": "Arrest"},
+                   {"t": 30, "camera": "BWC-A", "action": "stop"},
+                   {"t": 32, "signal": "lightbar", "vehicle": "CAR-17", "state": "off"}]}
+    sc = tmp_path / "incident.json"
+    sc.write_text(json.dumps(scenario))
+    root = tmp_path / "cams"
+    out = live.cli("camera", "simulate", "--storage", str(root), "--source", "testsrc2", "--scenario", str(sc),
+                   "--resolution", "160x120", "--fps", "10", "--bitrate", "150000", "--buffer", "5")
+    assert [c["serial"] for c in json.loads(out.stdout)] == ["CAR-17", "BWC-A", "BWC-B", "BWC-C"]
+    for serial in users:
+        s = DeviceStorage(root / serial)
+        live.cli("device", "set-key", serial, "--public-key-file", str(s.keys_dir / "device.pub"))
+        dock(live, tmp_path, s)
+    recs = {}
+    for (container, _), c in server_clips(live).items():
+        recs.setdefault(container.split("_")[1], c)
+    assert set(recs) == {"CAR-17", "BWC-A", "BWC-B"}                 # BWC-C is not in the car's group
+    assert {c["trigger_on"] for c in recs.values()} == {"SignalLightBar"}
+    assert recs["BWC-A"]["trigger_off"] == "Button" and recs["CAR-17"]["trigger_off"] == "ShiftEnd"
+    starts = {s: datetime.fromisoformat(c["start"].replace("Z", "+00:00")) for s, c in recs.items()}
+    assert max(starts.values()) - min(starts.values()) < timedelta(seconds=1)   # one timeline: all from t=5
+    assert {c["signature"] for c in server_clips(live).values()} == {"valid"}

@@ -72,11 +72,15 @@ def parse_time(value) -> float:
         raise ScenarioError(f"bad start time {value!r}") from None
 
 
-def scenario_events(doc: dict) -> list[tuple[Fraction, Event]]:
+def scenario_events(doc: dict, serial: str | None = None) -> list[tuple[Fraction, Event]]:
+    """The scenario's events for one camera: signals go to every camera (each decides by its
+    groups and policy); an event with ``"camera": SERIAL`` happens on that camera only."""
     out = []
     for i, e in enumerate(doc.get("events", [])):
         if not isinstance(e, dict) or "t" not in e:
             raise ScenarioError(f"event {i}: needs 't' (seconds from the start)")
+        if serial is not None and e.get("camera") not in (None, serial):
+            continue
         try:
             t = Fraction(str(e["t"]))
         except (ValueError, ZeroDivisionError):
@@ -127,7 +131,7 @@ def simulate(storage: DeviceStorage, source_spec: str, scenario: dict, config: D
              policy: Policy | None = None, gnss=None, fsync: bool = False) -> dict:
     """Run a scripted shift on a virtual clock; return a summary."""
     duration = scenario.get("duration")
-    events = scenario_events(scenario)
+    events = scenario_events(scenario, config.serial)
     if duration is None:
         duration = float(events[-1][0]) + 1 if events else 10
     duration = Fraction(str(duration))
@@ -153,6 +157,33 @@ def simulate(storage: DeviceStorage, source_spec: str, scenario: dict, config: D
     rec.shutdown("ShiftEnd")
     return {"frames": driver.index, "seconds": float(driver.next_t), "cpu_s": round(time.process_time() - t0, 3),
             "recordings": [p.name for p in rec.closed_recordings], "buffer_peak_bytes": rec.buffer.peak_bytes}
+
+
+def simulate_incident(root, source_spec: str, scenario: dict, settings: dict | None = None) -> list[dict]:
+    """Several cameras through one incident (e.g. a patrol car and two body cameras): the
+    scenario's ``"cameras"`` list gives each camera's settings (serial, user_id, groups, kind...);
+    each records into ``root/<serial>``. Signals reach every camera, which decides by its groups."""
+    from pathlib import Path
+
+    from .config import ConfigError, DeviceConfig, load_config
+
+    cams = scenario.get("cameras")
+    if not isinstance(cams, list) or not cams:
+        raise ScenarioError("an incident scenario needs a non-empty 'cameras' list")
+    if "start" not in scenario:
+        scenario = {**scenario, "start": int(time.time() - 3600)}
+    out = []
+    for cam in cams:
+        if not isinstance(cam, dict) or not cam.get("serial"):
+            raise ScenarioError("each camera needs at least a 'serial'")
+        storage = DeviceStorage(Path(root) / cam["serial"]).ensure()
+        try:
+            config = load_config(storage, **{**(settings or {}), **cam})
+        except (ConfigError, TypeError) as exc:
+            raise ScenarioError(f"camera {cam['serial']}: {exc}") from None
+        summary = simulate(storage, source_spec, scenario, config)
+        out.append({"serial": config.serial, "storage": str(storage.root), **summary})
+    return out
 
 
 # ------------------------------------------------------------------ real time

@@ -100,6 +100,12 @@ def cmd_camera_simulate(args) -> int:
     policy, track = _policy_and_gnss(args)
     try:
         scenario = load_scenario(args.scenario)
+        if scenario.get("cameras"):
+            from .camera import simulate_incident
+
+            settings = {k: v for k, v in config.to_dict().items() if k not in ("serial", "user_id", "groups", "kind")}
+            print(json.dumps(simulate_incident(storage.root, args.source, scenario, settings), indent=2))
+            return 0
         if scenario.get("device"):
             from .config import ConfigError, DeviceConfig
 
@@ -213,7 +219,8 @@ def add_commands(sub) -> None:
     _config_args(s)
     s.set_defaults(func=cmd_camera_run, no_django=True)
 
-    s = cam.add_parser("simulate", help="run a scripted shift on a virtual clock (seconds, not hours)")
+    s = cam.add_parser("simulate", help="run a scripted shift on a virtual clock (seconds, not hours); "
+                                        "with a 'cameras' list, several cameras in DIR/<serial>")
     s.add_argument("--storage", required=True, metavar="DIR")
     s.add_argument("--source", required=True)
     s.add_argument("--scenario", required=True, metavar="FILE")
