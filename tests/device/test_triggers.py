@@ -178,3 +178,40 @@ def test_camera_killed_mid_recording_leaves_a_playable_signed_clip(tmp_path):
                         clip_sha256=clip["sha256"], clip_object=clip["object"], device_serial=rec["metadata"]["BWCSerialNumber"],
                         container=rec["container"])
     assert verdict.valid, verdict.reason
+
+
+def test_buttons_reach_a_running_camera(tmp_path):
+    env = _env(free_port())
+    cam = tmp_path / "cam"
+    proc = _start_camera(cam, env, "--no-signals")
+    storage = DeviceStorage(cam)
+
+    def ctl(*args):
+        res = subprocess.run([sys.executable, "-m", "bodycam.cli", "camera", "ctl", *args, "--storage", str(cam)],
+                             env=env, capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+
+    try:
+        time.sleep(2.5)
+        ctl("record")
+        assert _wait_for(lambda: bool(storage.recordings()))
+        ctl("bookmark", "--text", "door kicked", "--category-name", "Arrest", "--tags", "Unit:4")
+        ctl("still")
+        time.sleep(1.5)
+        ctl("stop")
+        assert _wait_for(lambda: any(r["state"] == "closed" and not r.get("still") for r in recordings(storage)))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    recs = recordings(storage)
+    video = [r for r in recs if not r.get("still")]
+    assert len(video) == 1 and len([r for r in recs if r.get("still")]) == 1
+    meta = video[0]["metadata"]
+    assert (meta["TriggerOn"], meta["TriggerOff"]) == ("Button", "Button")
+    assert [p.read_text() for p in video[0]["dir"].glob("bookmark_*")] == ["door kicked"]
+    d = decode(video[0]["dir"] / video[0]["clips"][0]["object"])
+    assert d.contiguous and d.duration >= 3.0          # 2 s of buffer + the time recorded
+    # no camera running: a button press says so
+    res = subprocess.run([sys.executable, "-m", "bodycam.cli", "camera", "ctl", "record", "--storage", str(cam)],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "no camera is running" in res.stderr
