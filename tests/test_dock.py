@@ -13,13 +13,12 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 from bodycam.device.camera import simulate
 from bodycam.device.storage import DeviceStorage, read_json
 
 from . import axis
-from .device.helpers import camera, decode, recordings
+from .device.helpers import camera, recordings
 
 
 def shift_start() -> str:

@@ -8,11 +8,12 @@ import json
 
 import pytest
 
+from bodycam.device.camera import simulate
 from bodycam.device.clipwriter import repair_fragmented_mp4
 from bodycam.device.recorder import recover
 from bodycam.device.storage import RECORDING
 
-from .helpers import FPS, START_EPOCH, decode, recordings, run_scenario
+from .helpers import FPS, START_EPOCH, camera, decode, recordings, run_scenario
 
 
 def only_recording(storage):
@@ -109,10 +110,6 @@ def test_still_bookmark_and_gnss(tmp_path):
     events = [{"t": 5, "action": "record"}, {"t": 8, "action": "bookmark", "text": "suspect fled north",
                                               "category_id": "3", "category_name": "Arrest", "tags": "Unit:12"},
               {"t": 9, "action": "still"}, {"t": 15, "action": "stop"}, {"t": 18, "action": "still"}]
-    storage, config = None, None
-    from .helpers import camera
-    from bodycam.device.camera import simulate
-
     storage, config = camera(tmp_path / "cam", buffer_seconds=2)
     simulate(storage, "barcode", {"start": "2026-11-20T08:00:00Z", "duration": 20, "events": events,
                                   "gnss": {"points": [[55.70, 13.19], [55.71, 13.20]], "speed_mps": 50}}, config)

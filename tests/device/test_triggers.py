@@ -10,13 +10,14 @@ import time
 
 import pytest
 
+from bodycam.device.camera import simulate
 from bodycam.device.storage import DeviceStorage
 from bodycam.device.triggers import Event, Policy, PolicyError, hears
 from bodycam.provenance import manifest as mf
 from bodycam.provenance.keys import public_b64
 
 from ..live import free_port
-from .helpers import FPS, decode, recordings, run_scenario
+from .helpers import FPS, camera, decode, recordings, run_scenario
 
 
 def events_of(storage, name):
@@ -25,11 +26,6 @@ def events_of(storage, name):
 
 def test_signal_policy_speed_threshold_and_disabled_signal(tmp_path):
     policy = {"signals": {"siren": {"activate": False}}, "speed_threshold_kmh": 110}
-    storage, config = None, None
-    from bodycam.device.camera import simulate
-
-    from .helpers import camera
-
     storage, config = camera(tmp_path / "cam", buffer_seconds=0)
     simulate(storage, "barcode", {"start": "2026-11-20T08:00:00Z", "duration": 30, "policy": policy, "events": [
         {"t": 2, "signal": "siren"},                       # disabled by policy
@@ -60,10 +56,6 @@ def test_officer_may_not_cancel_a_holster_activation(tmp_path):
 
 
 def test_lightbar_off_stops_when_policy_says_so(tmp_path):
-    from bodycam.device.camera import simulate
-
-    from .helpers import camera
-
     storage, config = camera(tmp_path / "cam", buffer_seconds=0)
     simulate(storage, "barcode", {"start": "2026-11-20T08:00:00Z", "duration": 20,
                                   "policy": {"signals": {"lightbar": {"stop_on_off": True}}},

@@ -76,7 +76,6 @@ class Session:
         self.writer: ClipWriter | None = None
         self.clip_name = ""
         self.clips: list[dict] = []
-        self.prev_sha = ""
         self.trail: list[dict] = []
         self.next_gnss_t: Fraction | None = None
         self.on_location = rec.location(t_on)

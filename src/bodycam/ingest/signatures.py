@@ -43,7 +43,22 @@ def verify_clip(clip: Clip, manifest: Attachment, actor: str = "ingest", source:
 
 
 def on_object_stored(rec, kind: str, obj_name: str, actor: str = "ingest", source: str = "") -> None:
-    """Hook called by ingest.services.put_object after an object's rows are created."""
+    """Hook called by ingest.services.put_object after an object's rows are created.
+
+    Verification never makes ingest fail: footage is accepted whatever its signature says,
+    and an unexpected error here is logged (the clip keeps its previous status)."""
+    if kind not in ("clip", "manifest"):
+        return
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():  # a savepoint: a failure here leaves the ingest transaction usable
+            _check_pair(rec, kind, obj_name, actor, source)
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("signature check of %s/%s failed", rec.container_name, obj_name)
+
+
+def _check_pair(rec, kind: str, obj_name: str, actor: str, source: str) -> None:
     if kind == "clip":
         clip = Clip.objects.select_related("recording__device").get(recording=rec, object_name=obj_name)
         manifest = Attachment.objects.filter(recording=rec, kind="manifest",
