@@ -5,13 +5,14 @@ last decoded frames say exactly which moments of the shift a clip holds.
 """
 
 import json
+import os
 
 import pytest
 
 from bodycam.device.camera import simulate
 from bodycam.device.clipwriter import repair_fragmented_mp4
 from bodycam.device.recorder import recover
-from bodycam.device.storage import RECORDING
+from bodycam.device.storage import RECORDING, DeviceStorage
 
 from .helpers import FPS, START_EPOCH, camera, decode, recordings, run_scenario
 
@@ -153,3 +154,40 @@ def test_recover_closes_a_recording_left_open(tmp_path):
     d = decode(rec["dir"] / clip["object"])
     assert float(after["metadata"]["StopTime"]) == pytest.approx(
         float(clip["metadata"]["StartTime"]) + (d.last_index - d.first_index + 1) / FPS, abs=0.15)
+
+
+def test_simulate_command_with_an_nmea_track(tmp_path):
+    """The CLI end to end: settings, scenario with a device block, GNSS from an NMEA log."""
+    import subprocess
+    import sys
+
+    def sentence(body):
+        x = 0
+        for ch in body:
+            x ^= ord(ch)
+        return f"${body}*{x:02X}"
+
+    nmea = tmp_path / "track.nmea"
+    nmea.write_text("\n".join(sentence(f"GPRMC,0800{s:02d}.00,A,5543.{1000 + s * 10},N,01313.2710,E,10.0,0.0,201126,,,A")
+                              for s in range(0, 60, 5)))
+    scenario = tmp_path / "shift.json"
+    scenario.write_text(json.dumps({"start": "2026-11-20T08:00:00Z", "duration": 30,
+                                    "device": {"serial": "BWC-99", "user_id": "5f0c6a1e-9a43-4c55-9a0e-0d5b1f2f4a01"},
+                                    "events": [{"t": 10, "action": "record"}, {"t": 25, "action": "stop"}]}))
+    cam = tmp_path / "cam"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    cmd = [sys.executable, "-m", "bodycam.cli", "camera", "simulate", "--storage", str(cam), "--source", "smptebars",
+           "--scenario", str(scenario), "--gnss", str(nmea), "--resolution", "160x120", "--fps", "10", "--buffer", "4",
+           "--container-type", "mkv"]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["frames"] == 300
+    (rec,) = recordings(DeviceStorage(cam))
+    assert rec["metadata"]["BWCSerialNumber"] == "BWC-99" and rec["clips"][0]["object"].endswith(".mkv")
+    assert float(rec["metadata"]["StartTime"]) == pytest.approx(START_EPOCH + 6, abs=0.01)
+    trail = json.loads((rec["dir"] / rec["gnss"]).read_text())["CoordinateEntries"]
+    assert trail[0]["LocationWKT"].startswith("POINT(13.221") and len(trail) == 19
+    scenario.write_text(json.dumps({"device": {"user_id": "5f0c6a1e-9a43-4c55-9a0e-0d5b1f2f4a01"},
+                                    "events": [{"t": 1, "action": "dance"}]}))
+    bad = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert bad.returncode == 2 and "needs 'signal' or 'action'" in bad.stderr

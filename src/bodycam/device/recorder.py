@@ -133,13 +133,17 @@ class Session:
         self.writer = None
 
     def sample_gnss(self, t: Fraction) -> None:
-        if self.rec.gnss is None or self.next_gnss_t is None or t < self.next_gnss_t:
+        """Track points every gnss_interval_s from the recording's start (the buffered part included)."""
+        if self.rec.gnss is None or self.next_gnss_t is None:
             return
-        fix = self.rec.gnss.at(float(t))
-        self.trail.append({"LocationWKT": f"POINT({fix.lon:.6f} {fix.lat:.6f})",
-                           "SecondsFromStart": round(float(t - self.start_t), 3),
-                           "Timestamp": iso(self.rec.epoch(t), ms=False)})
-        self.next_gnss_t = t + Fraction(self.rec.config.gnss_interval_s).limit_denominator(1000)
+        step = Fraction(self.rec.config.gnss_interval_s).limit_denominator(1000)
+        while self.next_gnss_t <= t:
+            at = self.next_gnss_t
+            fix = self.rec.gnss.at(float(at))
+            self.trail.append({"LocationWKT": f"POINT({fix.lon:.6f} {fix.lat:.6f})",
+                               "SecondsFromStart": round(float(at - self.start_t), 3),
+                               "Timestamp": iso(self.rec.epoch(at), ms=False)})
+            self.next_gnss_t = at + step
 
     # -- stop
     def close(self, trigger: str, t_off: Fraction) -> Path:
