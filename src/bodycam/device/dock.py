@@ -144,22 +144,24 @@ class Dock:
         try:
             queue = self.queue()
             self.journal("dock.start", queued=[d.name for d in queue])
-            results = {"uploaded": [], "rejected": [], "failed": [], "kept": []}
+            results = {"uploaded": [], "rejected": [], "failed": [], "kept": [], "errors": {}}
             with ThreadPoolExecutor(self.parallel) as pool:
-                for d, outcome in zip(queue, pool.map(self._upload_safe, queue)):
+                for d, (outcome, error) in zip(queue, pool.map(self._upload_safe, queue)):
                     results[outcome].append(d.name)
-            self.journal("dock.end", **results)
+                    if error:
+                        results["errors"][d.name] = error
+            self.journal("dock.end", **{k: v for k, v in results.items() if k != "errors"})
             return results
         finally:
             lock.close()
 
-    def _upload_safe(self, rec_dir: Path) -> str:
+    def _upload_safe(self, rec_dir: Path) -> tuple[str, str]:
         try:
-            return self.upload(rec_dir)
+            return self.upload(rec_dir), ""
         except (SwiftError, DockError, OSError) as exc:
             self.journal("recording.failed", recording=rec_dir.name, error=str(exc))
             self.print(f"{rec_dir.name}: upload failed: {exc}")
-            return "failed"
+            return "failed", str(exc)
 
     # -- one recording
     def upload(self, rec_dir: Path) -> str:
