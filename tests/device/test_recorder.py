@@ -23,16 +23,19 @@ def only_recording(storage):
     return recs[0]
 
 
-def test_30s_buffer_activation_at_40_stop_at_100(tmp_path):
+@pytest.mark.parametrize("keyframe_interval", [1.0, 3.0])
+def test_30s_buffer_activation_at_40_stop_at_100(tmp_path, keyframe_interval):
     storage, config, _ = run_scenario(tmp_path / "cam", [{"t": 40, "action": "record"}, {"t": 100, "action": "stop"}],
-                                      duration=110, buffer_seconds=30)
+                                      duration=101, buffer_seconds=30, keyframe_interval_s=keyframe_interval)
     rec = only_recording(storage)
     assert len(rec["clips"]) == 1
     d = decode(rec["dir"] / rec["clips"][0]["object"])
     start_s = d.first_index / FPS
-    assert abs(start_s - 10.0) <= config.keyframe_interval_s          # begins 30 s before the press
-    assert abs(d.duration - 90.0) <= 1.0                               # ... and lasts to the stop
-    assert abs(d.last_video_s - d.first_video_s - 89.9) <= 1.0
+    assert 10.0 <= start_s < 10.0 + config.keyframe_interval_s     # begins 30 s before the press (next keyframe)
+    assert d.duration == pytest.approx(100.0 - start_s, abs=0.15)      # ... and lasts to the stop
+    if keyframe_interval == 1.0:                                       # the default: 90 s ± 1 s
+        assert abs(d.duration - 90.0) <= 1.0
+    assert d.last_video_s - d.first_video_s + 1 / FPS == pytest.approx(d.duration, abs=0.01)
     assert d.contiguous
     meta = rec["metadata"]
     assert float(meta["TriggerOnTime"]) == pytest.approx(START_EPOCH + 40, abs=0.01)
@@ -45,7 +48,7 @@ def test_30s_buffer_activation_at_40_stop_at_100(tmp_path):
     assert d.audio_first_s == pytest.approx(0.0, abs=0.1)
     assert d.loudness(0.0, press - 0.1) < 1e-4
     assert d.loudness(press + 0.2, press + 59) > 0.05
-    assert d.audio_samples / 48000 == pytest.approx(90.0, abs=0.2)
+    assert d.audio_samples / 48000 == pytest.approx(d.duration, abs=0.2)
 
 
 def test_zero_buffer_starts_at_the_activation(tmp_path):

@@ -71,6 +71,15 @@ def recording_items(rec_dir: Path, state: dict) -> list[Item]:
     return items
 
 
+def closed_recordings(storage: DeviceStorage):
+    """(container, container metadata, [Item]) for each closed recording on a device, with no
+    network: for loading simulated footage straight into a catalogue (``bodycam demo``)."""
+    for d in storage.recordings():
+        state = read_json(d / "recording.json")
+        if state and state.get("state") == CLOSED and state.get("clips"):
+            yield state["container"], dict(state["metadata"]), recording_items(d, state)
+
+
 def priority(rec_dir: Path, state: dict) -> int:
     p = int(state.get("priority", 0))
     if (rec_dir / ".flag").exists():
