@@ -207,3 +207,27 @@ def test_buttons_reach_a_running_camera(tmp_path):
     res = subprocess.run([sys.executable, "-m", "bodycam.cli", "camera", "ctl", "record", "--storage", str(cam)],
                          env=env, capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "no camera is running" in res.stderr
+
+
+def test_signals_can_be_authenticated_with_a_fleet_key(tmp_path, monkeypatch):
+    from bodycam.device.triggers import SignalListener, send_signal
+
+    port = free_port()
+    key = tmp_path / "fleet.key"
+    key.write_bytes(os.urandom(32).hex().encode())
+    heard = []
+    monkeypatch.setenv("BODYCAM_SIGNAL_KEY_FILE", str(key))
+    listener = SignalListener(heard.append, port=port).start()
+    try:
+        send_signal("siren", vehicle="CAR-17", port=port)                 # signed with the fleet key
+        monkeypatch.delenv("BODYCAM_SIGNAL_KEY_FILE")
+        send_signal("crash", vehicle="CAR-17", port=port)                 # unsigned: ignored
+        other = tmp_path / "other.key"
+        other.write_bytes(os.urandom(32).hex().encode())
+        monkeypatch.setenv("BODYCAM_SIGNAL_KEY_FILE", str(other))
+        send_signal("holster", vehicle="CAR-17", port=port)               # wrong key: ignored
+        assert _wait_for(lambda: listener.rejected >= 6, timeout=5)      # 2 signals x 3 copies
+    finally:
+        listener.stop()
+    assert [e.signal for e in heard] == ["siren"]
+    assert heard[0].vehicle == "CAR-17" and heard[0].source.startswith("multicast:127.0.0.1")

@@ -149,6 +149,41 @@ def hears(groups: list[str], event: Event) -> bool:
 
 # ------------------------------------------------------------------------ the signal bus
 
+def signal_key() -> bytes | None:
+    """The fleet's shared signal key (``BODYCAM_SIGNAL_KEY_FILE``), if the fleet uses one.
+    With a key, senders add an HMAC-SHA256 and cameras ignore signals that lack a valid one
+    or are more than MAX_SIGNAL_AGE seconds old (replays)."""
+    path = os.environ.get("BODYCAM_SIGNAL_KEY_FILE")
+    if not path:
+        return None
+    with open(path, "rb") as f:
+        key = f.read().strip()
+    if len(key) < 16:
+        raise ValueError("signal key must be at least 16 bytes")
+    return key
+
+
+MAX_SIGNAL_AGE = 30.0
+
+
+def _mac(key: bytes, doc: dict) -> str:
+    import hashlib
+    import hmac
+
+    body = json.dumps({k: v for k, v in doc.items() if k != "mac"}, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def _authentic(key: bytes, doc: dict) -> bool:
+    import hmac
+
+    mac = doc.get("mac")
+    if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(key, doc)):
+        return False
+    sent = doc.get("sent_at")
+    return isinstance(sent, (int, float)) and abs(time.time() - sent) <= MAX_SIGNAL_AGE
+
+
 def send_signal(kind: str, vehicle: str = "", state: str = "on", value: float | None = None,
                 group: str = DEFAULT_GROUP, port: int = DEFAULT_PORT, iface: str = DEFAULT_IFACE,
                 ttl: int = 1, repeat: int = 3) -> Event:
@@ -159,7 +194,11 @@ def send_signal(kind: str, vehicle: str = "", state: str = "on", value: float | 
     if state not in ("on", "off"):
         raise ValueError("state must be on or off")
     event = Event("signal", signal=kind, state=state, vehicle=vehicle, value=value, source=f"vehicle:{vehicle}")
-    payload = json.dumps({"bodycam_signal": 1, "sent_at": time.time(), **event.to_dict()}).encode()
+    doc = {"bodycam_signal": 1, "sent_at": round(time.time(), 3), **event.to_dict()}
+    key = signal_key()
+    if key:
+        doc["mac"] = _mac(key, doc)
+    payload = json.dumps(doc).encode()
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
     try:
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(iface))
@@ -188,6 +227,8 @@ class SignalListener:
         mreq = struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton(iface))
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
         self.sock.settimeout(0.2)
+        self.key = signal_key()
+        self.rejected = 0
         self._seen: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="signal-listener", daemon=True)
@@ -207,6 +248,9 @@ class SignalListener:
             try:
                 doc = json.loads(data)
                 if not isinstance(doc, dict) or doc.get("bodycam_signal") != 1 or doc.get("kind") != "signal":
+                    continue
+                if self.key and not _authentic(self.key, doc):
+                    self.rejected += 1
                     continue
                 event = Event.from_dict(doc)
             except (ValueError, TypeError):
