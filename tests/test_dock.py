@@ -227,6 +227,8 @@ def test_dock_never_frees_what_the_server_has_not_confirmed(live, tmp_path):
     (rec,) = recordings(rogue)
     assert all((rec["dir"] / c["object"]).exists() for c in rec["clips"])
     assert read_json(rec["dir"] / "upload.json")["status"] == "rejected"
+    assert dock(live, tmp_path, rogue)["rejected"] == []                 # not retried on its own
+    assert rec["dir"].exists()
 
     # Server dies mid-dock: the dock fails, deletes nothing; once it is back, the dock finishes.
     storage = make_camera(live, tmp_path, "7", [{"t": 1, "action": "record"}, {"t": 13, "action": "stop"}],
@@ -247,6 +249,15 @@ def test_dock_never_frees_what_the_server_has_not_confirmed(live, tmp_path):
     dock(live, tmp_path, storage)
     assert not rec["dir"].exists()
     assert {o for (_, o) in server_clips(live)} >= {c["object"] for c in rec["clips"]}
+
+    # The admin registers the rogue camera's officer and device; a retry then goes through.
+    rogue_rec = recordings(rogue)[0]
+    meta = rogue_rec["metadata"]
+    sw = live.swift()
+    sw.put_object("Users", meta["UserID"], b"", headers={"X-Object-Meta-Name": "Officer 6", "X-Object-Meta-Active": "True"})
+    sw.put_object("Devices", meta["BWCSerialNumber"], b"", headers={"X-Object-Meta-Active": "True"})
+    assert dock(live, tmp_path, rogue, "--retry-rejected")["uploaded"] == [rogue_rec["container"]]
+    assert not rogue_rec["dir"].exists()
 
 
 def next_put(storage, timeout=60):

@@ -185,7 +185,7 @@ def cmd_dock(args) -> int:
 
     try:
         result = dock(args.storage, args.connection_file, scu_serial=args.scu_serial, parallel=args.parallel,
-                      rate_limit=args.rate_limit, watch=args.watch,
+                      rate_limit=args.rate_limit, watch=args.watch, retry_rejected=args.retry_rejected,
                       log=(lambda *a: None) if args.json else (lambda m: print(m, flush=True)))
     except (DockError, SwiftError) as exc:
         raise DeviceCliError(str(exc)) from None
@@ -258,6 +258,8 @@ def add_commands(sub) -> None:
     s.add_argument("--parallel", type=int, default=1, help="recordings uploaded at once")
     s.add_argument("--rate-limit", type=int, help="bytes per second per upload")
     s.add_argument("--watch", type=float, help="keep running, checking every N seconds")
+    s.add_argument("--retry-rejected", action="store_true",
+                   help="try again recordings the server refused before (e.g. after registering the camera)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_dock, no_django=True)
 

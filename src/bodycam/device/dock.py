@@ -91,12 +91,13 @@ def priority(rec_dir: Path, state: dict) -> int:
 
 class Dock:
     def __init__(self, storage: DeviceStorage, connection: dict, scu_serial: str = "bodycam-dock",
-                 parallel: int = 1, rate_limit: int | None = None, log=print):
+                 parallel: int = 1, rate_limit: int | None = None, log=print, retry_rejected: bool = False):
         self.storage = storage
         self.connection = connection
         self.scu_serial = scu_serial
         self.parallel = max(1, parallel)
         self.rate_limit = rate_limit
+        self.retry_rejected = retry_rejected
         self.print = log
         self._journal_lock = threading.Lock()
         self._caps: dict | None = None
@@ -139,7 +140,7 @@ class Dock:
             if not state or state.get("state") != CLOSED:
                 continue
             up = read_json(d / "upload.json", {}) or {}
-            if up.get("status") == "rejected":
+            if up.get("status") == "rejected" and not self.retry_rejected:
                 continue
             ready.append((-priority(d, state), state["metadata"].get("TriggerOnTime", ""), d))
         return [d for _, _, d in sorted(ready)]
@@ -177,6 +178,9 @@ class Dock:
         state = read_json(rec_dir / "recording.json")
         up_path = rec_dir / "upload.json"
         up = read_json(up_path, {}) or {"status": "pending", "objects": {}}
+        if up["status"] == "rejected":  # --retry-rejected: e.g. the device has been registered since
+            up["status"] = "pending"
+            up.pop("reason", None)
         container = state["container"]
         if not state.get("clips"):
             self.journal("recording.empty", recording=container)
@@ -307,11 +311,11 @@ class Dock:
 
 
 def dock(storage_dir: str, connection_file: str, scu_serial: str = "bodycam-dock", parallel: int = 1,
-         rate_limit: int | None = None, watch: float | None = None, log=print) -> dict:
+         rate_limit: int | None = None, watch: float | None = None, log=print, retry_rejected: bool = False) -> dict:
     storage = DeviceStorage(storage_dir)
     if not storage.root.is_dir():
         raise DockError(f"no device storage at {storage_dir}")
-    d = Dock(storage, load_connection(connection_file), scu_serial, parallel, rate_limit, log)
+    d = Dock(storage, load_connection(connection_file), scu_serial, parallel, rate_limit, log, retry_rejected)
     while True:
         result = d.run()
         if watch is None:
