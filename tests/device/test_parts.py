@@ -125,3 +125,19 @@ def test_file_source_is_retimed_and_looped(tmp_path):
     assert all(isinstance(f, av.VideoFrame) for f in frames)
     audio = src.audio()
     assert sum(next(audio).samples for _ in range(5)) > 0
+
+
+def test_device_and_provenance_never_import_django():
+    import subprocess
+    import sys
+
+    code = ("import sys, pkgutil, importlib, bodycam.device, bodycam.provenance\n"
+            "for pkg in (bodycam.device, bodycam.provenance):\n"
+            "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+            "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
+            "import bodycam.cli\n"
+            "bodycam.cli.build_parser()\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
