@@ -138,7 +138,7 @@ class Source:
                 c.close()
 
     def audio(self) -> Iterator[av.AudioFrame]:
-        """48 kHz mono float-planar frames, forever (silence once a non-looping source ends)."""
+        """48 kHz mono float-planar frames: forever for patterns and files (looped), to the end for live sources."""
         if not self.has_audio:
             return
         resampler = av.AudioResampler(format="fltp", layout="mono", rate=AUDIO_RATE)
