@@ -168,6 +168,123 @@ def cmd_orphan_sweep(args) -> int:
     return 0
 
 
+def cmd_audit_verify(args) -> int:
+    from .custody.chain import verify_chain
+
+    try:
+        res = verify_chain(witness=args.witness)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read witness file: {exc}") from None
+    if args.json:
+        print(json.dumps(res.as_dict(), indent=2))
+    elif res.ok:
+        print(f"audit chain OK: {res.entries} entries, head {res.head_hash}, {res.checkpoints} checkpoint(s) "
+              f"and {res.witness_checkpoints} witnessed checkpoint(s) verified")
+    else:
+        first = res.first
+        print(f"AUDIT CHAIN BROKEN at entry {first.seq}: {first.message}" if first.seq is not None
+              else f"AUDIT CHAIN BROKEN: {first.message}")
+        for p in res.problems[1:20]:
+            print(f"  also: {p.message}")
+    return 0 if res.ok else 1
+
+
+def cmd_audit_export(args) -> int:
+    from .custody.chain import export_chain
+    from .custody.services import record
+
+    record("audit.export", actor="cli", object_type="audit_log", detail={"out": args.out or "-"})
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            n = export_chain(f)
+        print(f"exported {n} entries to {args.out}", file=sys.stderr)
+    else:
+        export_chain(sys.stdout)
+    return 0
+
+
+def cmd_audit_checkpoint(args) -> int:
+    from .custody.chain import checkpoint_dict, create_checkpoint
+
+    cp = create_checkpoint(actor="cli", witness=args.witness)
+    print(json.dumps(checkpoint_dict(cp), indent=2))
+    return 0
+
+
+def _account(username):
+    from .access.auth import AccountError, get_user
+
+    try:
+        return get_user(username)
+    except AccountError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_user_unlock(args) -> int:
+    from .access.auth import unlock
+
+    unlock(_account(args.username))
+    print(f"unlocked {args.username}")
+    return 0
+
+
+def cmd_user_role(args) -> int:
+    from .access.auth import AccountError, set_role
+
+    try:
+        set_role(_account(args.username), args.role)
+    except AccountError as exc:
+        raise CliError(str(exc)) from None
+    print(f"{args.username} is now {args.role}")
+    return 0
+
+
+def cmd_user_mfa_reset(args) -> int:
+    from .access.auth import reset_mfa
+
+    reset_mfa(_account(args.username))
+    print(f"{args.username} must enrol a new authenticator at next sign-in")
+    return 0
+
+
+def cmd_token_create(args) -> int:
+    from .access.auth import AccountError, create_token
+
+    try:
+        tok, key = create_token(_account(args.username), args.name, days=args.days)
+    except AccountError as exc:
+        raise CliError(str(exc)) from None
+    print(json.dumps({"id": str(tok.id), "user": args.username, "token": key,
+                      "expires_at": tok.expires_at.isoformat() if tok.expires_at else None}, indent=2))
+    return 0
+
+
+def cmd_token_revoke(args) -> int:
+    from .access.auth import AccountError, revoke_token
+
+    try:
+        revoke_token(args.token_id)
+    except AccountError as exc:
+        raise CliError(str(exc)) from None
+    print(f"revoked {args.token_id}")
+    return 0
+
+
+def cmd_demo_totp(args) -> int:
+    from .access import totp
+    from .access.models import TotpDevice
+
+    devs = TotpDevice.objects.filter(label="demo", confirmed_at__isnull=False).select_related("user")
+    if args.username:
+        devs = devs.filter(user__username=args.username)
+    rows = [(d.user.username, totp.code_at(d.secret)) for d in devs.order_by("user__username")]
+    if not rows:
+        raise CliError("no demo-provisioned authenticator for that user (run `bodycam demo` first)")
+    for username, code in rows:
+        print(f"{username:<12} {code}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import load_demo
     from .ops import initialise
@@ -255,6 +372,44 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("orphan-sweep", help="quarantine blobs no catalogue row names; drop stale partial uploads")
     s.add_argument("--grace", type=float, default=3600.0, help="seconds a blob must be old (default 3600)")
     s.set_defaults(func=cmd_orphan_sweep)
+
+    user_s = user
+    s = user_s.add_parser("unlock", help="clear a sign-in lockout (audited)")
+    s.add_argument("username")
+    s.set_defaults(func=cmd_user_unlock)
+    s = user_s.add_parser("set-role", help="change an account's role (audited)")
+    s.add_argument("username")
+    s.add_argument("role")
+    s.set_defaults(func=cmd_user_role)
+    s = user_s.add_parser("mfa-reset", help="remove an account's authenticator; it enrols again at next sign-in")
+    s.add_argument("username")
+    s.set_defaults(func=cmd_user_mfa_reset)
+
+    tok = sub.add_parser("token", help="API tokens for integrations").add_subparsers(dest="token_cmd", required=True)
+    s = tok.add_parser("create", help="issue a token acting as USERNAME (shown once)")
+    s.add_argument("username")
+    s.add_argument("--name", required=True)
+    s.add_argument("--days", type=int, default=None, help="expire after this many days")
+    s.set_defaults(func=cmd_token_create)
+    s = tok.add_parser("revoke")
+    s.add_argument("token_id")
+    s.set_defaults(func=cmd_token_revoke)
+
+    audit = sub.add_parser("audit", help="the tamper-evident audit chain").add_subparsers(dest="audit_cmd", required=True)
+    s = audit.add_parser("verify", help="recompute the chain and checkpoints; exit 1 naming the first bad entry")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--witness", help="also check the checkpoints in this witness file")
+    s.set_defaults(func=cmd_audit_verify)
+    s = audit.add_parser("export", help="the whole chain, checkpoints and server key as JSON lines")
+    s.add_argument("--out", help="file to write (default: standard output)")
+    s.set_defaults(func=cmd_audit_export)
+    s = audit.add_parser("checkpoint", help="sign the chain head now (Ed25519); append it to a witness file")
+    s.add_argument("--witness", help="witness file (JSON lines) to append to (default BODYCAM_AUDIT_WITNESS_FILE)")
+    s.set_defaults(func=cmd_audit_checkpoint)
+
+    s = sub.add_parser("demo-totp", help="current authenticator codes of the demo accounts")
+    s.add_argument("username", nargs="?")
+    s.set_defaults(func=cmd_demo_totp)
 
     s = sub.add_parser("demo", help="load demo officers, devices and real recordings, then serve")
     s.add_argument("--host", default="127.0.0.1")

@@ -67,10 +67,35 @@ def load_demo() -> None:
                                     {"StartTime": meta["StartTime"], "StopTime": meta["StopTime"], "ContainerType": "mp4"},
                                     "demo", "")
             services.put_recording(name, {"Status": "Complete"}, "demo", "", replace=False)
+    _demo_access()
     print(f"demo data loaded: {len(USERS)} users, {len(DEVICES)} cameras, {len(plan)} recordings")
     _print_login()
 
 
+def _demo_access() -> None:
+    """Squad, case and a provisioned authenticator for every demo account (MFA is mandatory)."""
+    from .access.auth import enrol_with_secret
+    from .access.models import Case, Squad, User
+    from .evidence.models import Recording
+
+    squad = Squad.objects.create(name="Patrol A")
+    squad.supervisors.add(User.objects.get(username="sgt.okafor"))
+    User.objects.filter(username__in=["garcia", "chen"]).update(squad=squad)
+    case = Case.objects.create(number="2026-000417", title="Demo incident")
+    case.detectives.add(User.objects.get(username="det.muller"))
+    first = Recording.objects.order_by("trigger_on_time")[:3]
+    case.recordings.add(*first)
+    for username, *_ in USERS:
+        enrol_with_secret(User.objects.get(username=username), label="demo", actor="demo")
+
+
 def _print_login() -> None:
+    from .access import totp
+    from .access.models import TotpDevice
+
     print("log in at http://127.0.0.1:8000/login/ as 'garcia' (officer), 'sgt.okafor' (supervisor),")
-    print(f"'det.muller' (detective) or 'custodian', password: {DEMO_PASSWORD}")
+    print(f"'det.muller' (detective), 'custodian', 'admin' or 'auditor', password: {DEMO_PASSWORD}")
+    print("Every account needs a TOTP code (second factor). Add a demo secret to an authenticator app,")
+    print("or print the current codes with `bodycam demo-totp [USERNAME]`:")
+    for dev in TotpDevice.objects.filter(label="demo").select_related("user").order_by("user__username"):
+        print(f"  {dev.user.username:<12} {totp.otpauth_uri(dev.secret, dev.user.username)}")

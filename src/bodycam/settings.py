@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "bodycam.access.middleware.SessionPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -132,17 +133,48 @@ USE_TZ = True
 STATIC_URL = "/static/"
 LOGIN_URL = "/login/"
 
+# Sessions (issue 4): 30 min idle, 12 h absolute (bodycam.access.middleware enforces both).
+SESSION_IDLE_SECONDS = int(os.environ.get("BODYCAM_SESSION_IDLE_SECONDS", str(30 * 60)))
+SESSION_ABSOLUTE_SECONDS = int(os.environ.get("BODYCAM_SESSION_ABSOLUTE_SECONDS", str(12 * 3600)))
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Cookies are always marked Secure on HTTPS requests (SessionPolicyMiddleware);
+# BODYCAM_SECURE_COOKIES=1 forces the flag even when TLS ends at a proxy that does not say so.
 SESSION_COOKIE_SECURE = os.environ.get("BODYCAM_SECURE_COOKIES", "") == "1"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if os.environ.get("BODYCAM_TRUST_X_FORWARDED_PROTO", "") == "1":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+CSRF_FAILURE_VIEW = "bodycam.web.views.csrf_failure"
+
+# Sign-in rate limits (per client address): requests per window, answered 429 beyond.
+LOGIN_RATE = (int(os.environ.get("BODYCAM_LOGIN_RATE", "10")), 60)
+MFA_RATE = (int(os.environ.get("BODYCAM_MFA_RATE", "10")), 60)
+SYSTEM_USE_BANNER = os.environ.get("BODYCAM_BANNER", (
+    "You are accessing a law-enforcement information system. Use is restricted to authorized users "
+    "for official purposes. All activity is monitored, recorded and audited; unauthorized use may "
+    "result in disciplinary action and criminal prosecution. By continuing you consent to this monitoring."))
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "bodycam.access.drf.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "bodycam.web.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# Audit chain: signed checkpoints every AUDIT_CHECKPOINT_INTERVAL seconds (job worker),
+# each also appended to AUDIT_WITNESS_FILE when set (keep it on other media / another host).
+AUDIT_CHECKPOINT_INTERVAL = int(os.environ.get("BODYCAM_AUDIT_CHECKPOINT_INTERVAL", "3600"))
+AUDIT_WITNESS_FILE = os.environ.get("BODYCAM_AUDIT_WITNESS_FILE", "")
 
 # Ingest
 MIN_FREE_BYTES = int(os.environ.get("BODYCAM_MIN_FREE_BYTES", str(512 * 1024 * 1024)))

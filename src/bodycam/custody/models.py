@@ -5,6 +5,24 @@ import uuid
 from django.db import models
 
 
+class AuditImmutable(Exception):
+    """Raised by any attempt to change or remove an audit entry through the ORM."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditImmutable("audit entries are never updated")
+
+    def delete(self):
+        raise AuditImmutable("audit entries are never deleted")
+
+    def bulk_update(self, *args, **kwargs):
+        raise AuditImmutable("audit entries are never updated")
+
+
+AppendOnlyManager = models.Manager.from_queryset(AppendOnlyQuerySet)
+
+
 class AuditEntry(models.Model):
     """One event. ``entry_hash`` covers every field and the previous entry's hash,
     so editing, deleting or reordering a row breaks the chain from there on."""
@@ -22,9 +40,19 @@ class AuditEntry(models.Model):
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
 
+    objects = AppendOnlyManager()
+
     class Meta:
         ordering = ["seq"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def save(self, *args, **kwargs):
+        if not kwargs.get("force_insert"):
+            raise AuditImmutable("audit entries are appended with force_insert and never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditImmutable("audit entries are never deleted")
 
 
 class Alert(models.Model):
@@ -41,3 +69,18 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class Checkpoint(models.Model):
+    """A signed statement "the chain had ``size`` entries and its head was ``head_hash``"
+    (Ed25519, server key). Copies go to a witness file outside the database."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    size = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    public_key = models.CharField(max_length=64)
+    signature = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["size", "at"]

@@ -78,3 +78,44 @@ def record(action: str, *, actor: str = "system", source: str = "", object_type:
 def raise_alert(kind: str, message: str, level: str = Alert.Level.CRITICAL) -> Alert:
     log.error("ALERT %s: %s", kind, message)
     return Alert.objects.create(kind=kind, message=message, level=level)
+
+
+# -- request-aware helpers used by the web app and the API ------------------------------
+
+def request_source(request) -> str:
+    """Client address (and user agent family) for the audit entry's ``source``."""
+    ip = request.META.get("REMOTE_ADDR", "") or ""
+    agent = (request.META.get("HTTP_USER_AGENT", "") or "")[:80]
+    return f"{ip} {agent}".strip()[:200]
+
+
+def session_ref(request) -> str:
+    """A stable reference to the session that does not reveal its key (first 16 hex of SHA-256)."""
+    session = getattr(request, "session", None)
+    key = getattr(session, "session_key", None) if session is not None else None
+    if key:
+        return "s:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    auth = getattr(request, "auth", None)
+    token_id = getattr(auth, "id", None)
+    return f"t:{token_id}" if token_id else ""
+
+
+def actor_of(request) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return user.username
+    return "anonymous"
+
+
+def record_request(request, action: str, *, actor: str | None = None, object_type: str = "", object_id: str = "",
+                   object_sha256: str = "", outcome: str = "ok", detail: dict | None = None) -> AuditEntry:
+    """``record`` for an HTTP request: actor, source address and session filled in."""
+    d = dict(detail or {})
+    ref = session_ref(request)
+    if ref:
+        d.setdefault("session", ref)
+    d.setdefault("method", request.method)
+    d.setdefault("path", request.path[:200])
+    return record(action, actor=actor or actor_of(request), source=request_source(request),
+                  object_type=object_type, object_id=str(object_id), object_sha256=object_sha256,
+                  outcome=outcome, detail=d)

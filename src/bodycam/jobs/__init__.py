@@ -25,6 +25,8 @@ def _configure():
         "beat_schedule": {
             "fixity-check": {"task": "bodycam.jobs.tasks.fixity_check", "schedule": float(settings.FIXITY_INTERVAL_SECONDS)},
             "orphan-sweep": {"task": "bodycam.jobs.tasks.orphan_sweep", "schedule": 3600.0},
+            "audit-checkpoint": {"task": "bodycam.jobs.tasks.audit_checkpoint",
+                                 "schedule": float(settings.AUDIT_CHECKPOINT_INTERVAL)},
         },
         "beat_schedule_filename": str(settings.DATA_DIR / "celerybeat-schedule"),
     }

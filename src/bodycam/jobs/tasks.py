@@ -17,3 +17,10 @@ def fixity_check():
 @app.task(name="bodycam.jobs.tasks.orphan_sweep")
 def orphan_sweep():
     return sweep_orphans()
+
+
+@app.task(name="bodycam.jobs.tasks.audit_checkpoint")
+def audit_checkpoint():
+    from bodycam.custody.chain import checkpoint_dict, create_checkpoint
+
+    return checkpoint_dict(create_checkpoint(actor="job:audit-checkpoint"))

@@ -1,17 +1,210 @@
-from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
-from django.shortcuts import render
+"""Server-rendered pages. Thin: sign-in logic lives in bodycam.access.auth, evidence logic
+in bodycam.access.evidence (both audited there).
 
-from ..access.services import visible_clips
-from ..custody.services import record
+Sign-in is two steps in one session: /login/ (system-use banner acknowledgement, username,
+password) then /mfa/ (TOTP code; first time: enrolment with secret + QR code). Django's
+``login()`` happens only after the second factor.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from django.conf import settings
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ..access import auth, totp
+from ..access import evidence as ev
+from ..access.middleware import AUTH_AT, MFA_OK, SEEN_AT
+from ..access.models import Role, User
+from ..access.services import Denied
+from ..custody.services import record_request, request_source, session_ref
+
+PENDING, PENDING_AT, BANNER_AT = "bc_pending", "bc_pending_at", "bc_banner_at"
+PENDING_TTL = 300  # seconds to complete the second factor
+
+
+def _client(request) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _next(request, default="/") -> str:
+    nxt = request.POST.get("next") or request.GET.get("next") or default
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        return default
+    return nxt
+
+
+def _too_many(request, template, ctx, what):
+    record_request(request, f"auth.rate_limited", outcome="denied", detail={"endpoint": what})
+    ctx = dict(ctx, error="Too many attempts. Wait a minute and try again.")
+    resp = render(request, template, ctx, status=429)
+    resp["Retry-After"] = "60"
+    return resp
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    ctx = {"banner": settings.SYSTEM_USE_BANNER, "next": _next(request), "ended": request.GET.get("ended", "")}
+    if request.user.is_authenticated:
+        return HttpResponseRedirect(ctx["next"])
+    if request.method == "GET":
+        return render(request, "web/login.html", ctx)
+    limit, window = settings.LOGIN_RATE
+    if not auth.throttle_hit(f"login:{_client(request)}", limit, window):
+        return _too_many(request, "web/login.html", ctx, "login")
+    ctx["username"] = request.POST.get("username", "")[:150]
+    if request.POST.get("acknowledge") != "yes":
+        ctx["error"] = "You must acknowledge the system-use notice to sign in."
+        return render(request, "web/login.html", ctx, status=400)
+    if not request.session.session_key:
+        request.session.save()
+    try:
+        user = auth.check_password(request.POST.get("username", ""), request.POST.get("password", ""),
+                                   request_source(request), session_ref(request))
+    except auth.AuthFailed as exc:
+        ctx["error"] = exc.public
+        return render(request, "web/login.html", ctx, status=401)
+    request.session.cycle_key()
+    request.session[PENDING] = str(user.id)
+    request.session[PENDING_AT] = time.time()
+    request.session[BANNER_AT] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return HttpResponseRedirect("/mfa/?next=" + ctx["next"])
+
+
+def _pending_user(request) -> User | None:
+    uid, at = request.session.get(PENDING), request.session.get(PENDING_AT)
+    if not uid or not isinstance(at, (int, float)) or time.time() - at > PENDING_TTL:
+        return None
+    return User.objects.filter(id=uid, is_active=True).first()
+
+
+@require_http_methods(["GET", "POST"])
+def mfa_view(request):
+    user = _pending_user(request)
+    if user is None:
+        return HttpResponseRedirect(settings.LOGIN_URL + "?ended=sign-in+step+expired")
+    enrolled = auth.is_enrolled(user)
+    ctx = {"next": _next(request), "enrolled": enrolled, "username": user.username}
+    if not enrolled:
+        dev = auth.begin_enrolment(user)
+        uri = totp.otpauth_uri(dev.secret, user.username)
+        ctx.update(secret=dev.secret, uri=uri, qr_svg=_qr_svg(uri))
+    if request.method == "GET":
+        return render(request, "web/mfa.html", ctx)
+    limit, window = settings.MFA_RATE
+    if not auth.throttle_hit(f"mfa:{_client(request)}", limit, window):
+        return _too_many(request, "web/mfa.html", ctx, "mfa")
+    try:
+        auth.verify_totp(user, request.POST.get("code", ""), request_source(request), session_ref(request),
+                         enrolling=not enrolled)
+    except auth.AuthFailed as exc:
+        user.refresh_from_db(fields=["locked_at"])
+        if user.locked_at:
+            request.session.flush()
+            return HttpResponseRedirect(settings.LOGIN_URL + "?ended=locked")
+        ctx["error"] = exc.public
+        return render(request, "web/mfa.html", ctx, status=401)
+    banner_at = request.session.get(BANNER_AT, "")
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    now = time.time()
+    for k in (PENDING, PENDING_AT):
+        request.session.pop(k, None)
+    request.session[MFA_OK] = True
+    request.session[AUTH_AT] = now
+    request.session[SEEN_AT] = now
+    request.session.save()
+    auth.login_succeeded(user, request_source(request), session_ref(request), banner_at)
+    return HttpResponseRedirect(ctx["next"])
+
+
+def _qr_svg(uri: str) -> str:
+    import io
+
+    import segno
+
+    buf = io.StringIO()
+    segno.make(uri, error="m").save(buf, kind="svg", scale=4, xmldecl=False, svgns=True)
+    return buf.getvalue()
+
+
+@require_POST
+def logout_view(request):
+    if request.user.is_authenticated:
+        record_request(request, "auth.logout", object_type="user", object_id=str(request.user.id))
+    logout(request)
+    return HttpResponseRedirect(settings.LOGIN_URL)
+
+
+def _error(request, exc: Denied):
+    return render(request, "web/error.html", {"status": exc.status, "message": exc.reason}, status=exc.status)
 
 
 @login_required
 def evidence_list(request):
-    clips = visible_clips(request.user).order_by("-recording__trigger_on_time", "start_time")[:200]
-    record("evidence.list", actor=request.user.username, source=request.META.get("REMOTE_ADDR", ""),
-           detail={"count": len(clips)})
-    return render(request, "web/evidence_list.html", {"clips": clips})
+    data = ev.list_clips(request, limit=200)
+    return render(request, "web/evidence_list.html", {"clips": data["results"], "total": data["total"]})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def evidence_detail(request, clip_id):
+    error = ""
+    try:
+        if request.method == "POST":
+            change = {}
+            if request.POST.get("note", "").strip():
+                change["note"] = request.POST["note"]
+            if "tags" in request.POST:
+                change["tags"] = [t.strip() for t in request.POST["tags"].split(",") if t.strip()]
+            try:
+                ev.edit_metadata(request, clip_id, change)
+                return HttpResponseRedirect(request.path)
+            except ev.BadInput as exc:
+                error = str(exc)
+        item = ev.view_clip(request, clip_id)
+    except Denied as exc:
+        return _error(request, exc)
+    return render(request, "web/evidence_detail.html", {"c": item, "error": error}, status=400 if error else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def users_view(request):
+    """Admins: accounts, locks, roles."""
+    if request.user.role != Role.ADMIN:
+        from ..access.services import audit_denied
+
+        audit_denied(request, "account.list", "admin role required", object_type="user")
+        return _error(request, Denied("admin role required"))
+    if request.method == "POST":
+        try:
+            target = auth.get_user(request.POST.get("username", ""))
+            if request.POST.get("action") == "unlock":
+                auth.unlock(target, actor=request.user, source=request_source(request))
+            elif request.POST.get("action") == "role":
+                auth.set_role(target, request.POST.get("role", ""), actor=request.user, source=request_source(request))
+        except auth.AccountError as exc:
+            return render(request, "web/error.html", {"status": 400, "message": str(exc)}, status=400)
+        return HttpResponseRedirect(request.path)
+    record_request(request, "account.list", object_type="user")
+    users = User.objects.order_by("username")
+    return render(request, "web/users.html", {"users": users, "roles": Role.values})
+
+
+def csrf_failure(request, reason=""):
+    record_request(request, "security.csrf_rejected", outcome="denied", detail={"reason": reason[:200]})
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "CSRF check failed: " + reason}, status=403)
+    return render(request, "web/error.html", {"status": 403, "message": "The form expired or did not come from this "
+                                              "site (CSRF check failed). Reload the page and try again."}, status=403)
 
 
 def healthz(request):

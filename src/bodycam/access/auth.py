@@ -1,0 +1,276 @@
+"""Sign-in: password, TOTP second factor, lockout, rate limits, sessions, API tokens,
+and the account changes admins make (unlock, role, MFA reset). Every outcome is audited.
+
+The web views (bodycam.web.views) are thin wrappers around these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+
+from ..custody.services import record
+from . import totp
+from .models import ApiToken, LoginAttempt, Role, Throttle, TotpDevice, User
+
+LOCKOUT_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AuthFailed(Exception):
+    """Wrong credentials, locked or disabled account: one generic message for the user."""
+
+    def __init__(self, reason: str, public: str = "Wrong username or password, or the account is locked."):
+        super().__init__(reason)
+        self.reason = reason
+        self.public = public
+
+
+# -- rate limits --------------------------------------------------------------------------
+
+def throttle_hit(key: str, limit: int, window_s: int) -> bool:
+    """Count one hit on ``key``; True if it is within ``limit`` hits per ``window_s`` seconds.
+    Kept in the database so every server process shares the count."""
+    now = _now()
+    since = now - timedelta(seconds=window_s)
+    with transaction.atomic():
+        if Throttle.objects.filter(key=key, at__gte=since).count() >= limit:
+            return False
+        Throttle.objects.create(key=key, at=now)
+        if secrets.randbelow(50) == 0:  # occasional cleanup of old hits
+            Throttle.objects.filter(at__lt=now - timedelta(hours=1)).delete()
+    return True
+
+
+# -- lockout ------------------------------------------------------------------------------
+
+def _note_attempt(username: str, stage: str, success: bool, source: str) -> None:
+    LoginAttempt.objects.create(username=username[:150], at=_now(), stage=stage, success=success, source=source[:200])
+
+
+def _failure(user: User | None, username: str, stage: str, source: str, reason: str, session: str = "") -> None:
+    """Record a failed attempt; lock the account at the 5th failure within 15 minutes."""
+    with transaction.atomic():
+        _note_attempt(username, stage, False, source)
+        record("auth.login", actor=username[:150], source=source, object_type="user",
+               object_id=str(user.id) if user else "", outcome="failed",
+               detail={"stage": stage, "reason": reason, "session": session})
+        if user is None or user.locked_at:
+            return
+        since = _now() - LOCKOUT_WINDOW
+        fails = LoginAttempt.objects.filter(username=user.username, success=False, at__gte=since).count()
+        if fails >= LOCKOUT_FAILURES:
+            User.objects.filter(pk=user.pk).update(locked_at=_now())
+            user.locked_at = _now()
+            record("account.lock", actor="system", source=source, object_type="user", object_id=str(user.id),
+                   detail={"username": user.username, "failures": fails,
+                           "window_minutes": int(LOCKOUT_WINDOW.total_seconds() // 60)})
+
+
+def check_password(username: str, password: str, source: str, session: str = "") -> User:
+    """First factor. Returns the user (MFA still to do) or raises AuthFailed (audited)."""
+    username = (username or "").strip()[:150]
+    user = User.objects.filter(username=username).first()
+    if user is not None and user.locked_at:
+        _note_attempt(username, "password", False, source)
+        record("auth.login", actor=username, source=source, object_type="user", object_id=str(user.id),
+               outcome="denied", detail={"stage": "password", "reason": "account locked", "session": session})
+        raise AuthFailed("account locked")
+    authed = authenticate(username=username, password=password or "")
+    if authed is None:
+        _failure(user, username, "password", source,
+                 "unknown user" if user is None else ("account disabled" if not user.is_active else "wrong password"),
+                 session)
+        raise AuthFailed("wrong password")
+    if authed.role not in Role.values:
+        _failure(authed, username, "password", source, "account has no role", session)
+        raise AuthFailed("no role")
+    return authed
+
+
+def begin_enrolment(user: User) -> TotpDevice:
+    """A fresh unconfirmed secret (or the pending one) for the enrolment page."""
+    dev = TotpDevice.objects.filter(user=user).first()
+    if dev and dev.confirmed_at:
+        raise ValueError("already enrolled")
+    if dev is None:
+        dev = TotpDevice.objects.create(user=user, secret=totp.new_secret())
+    return dev
+
+
+def verify_totp(user: User, code: str, source: str, session: str = "", enrolling: bool = False) -> None:
+    """Second factor. Accepts a code once (replay-proof); failures count toward lockout."""
+    user.refresh_from_db(fields=["locked_at", "is_active"])
+    if user.locked_at or not user.is_active:
+        _note_attempt(user.username, "totp", False, source)
+        record("auth.login", actor=user.username, source=source, object_type="user", object_id=str(user.id),
+               outcome="denied", detail={"stage": "totp", "reason": "account locked", "session": session})
+        raise AuthFailed("account locked")
+    with transaction.atomic():
+        dev = TotpDevice.objects.select_for_update().filter(user=user).first()
+        if dev is None or (not enrolling and not dev.confirmed_at):
+            raise AuthFailed("not enrolled", "Set up your authenticator first.")
+        step = totp.match_step(dev.secret, code)
+        if step is None or step <= dev.last_step:
+            reason = "wrong code" if step is None else "code already used"
+        else:
+            reason = ""
+            dev.last_step = step
+            if enrolling and not dev.confirmed_at:
+                dev.confirmed_at = _now()
+                record("account.mfa_enrol", actor=user.username, source=source, object_type="user",
+                       object_id=str(user.id), detail={"method": "totp", "session": session})
+            dev.save()
+    if reason:
+        _failure(user, user.username, "totp", source, reason, session)
+        raise AuthFailed(reason, "Wrong or expired code." if reason != "account locked" else
+                         "Wrong username or password, or the account is locked.")
+
+
+def login_succeeded(user: User, source: str, session: str, banner: str) -> None:
+    _note_attempt(user.username, "totp", True, source)
+    record("auth.login", actor=user.username, source=source, object_type="user", object_id=str(user.id),
+           detail={"stage": "complete", "mfa": "totp", "session": session, "banner_acknowledged": banner})
+
+
+def is_enrolled(user: User) -> bool:
+    return TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
+
+
+# -- account administration (admin role; CLI acts as "cli") ---------------------------------
+
+class AccountError(Exception):
+    pass
+
+
+def _admin_check(actor: User | None, action: str, target: str, source: str) -> str:
+    if actor is None:
+        return "cli"
+    if not (actor.is_authenticated and actor.role == Role.ADMIN):
+        record(action, actor=getattr(actor, "username", "anonymous"), source=source, object_type="user",
+               object_id=target, outcome="denied", detail={"reason": "admin role required"})
+        raise AccountError("admin role required")
+    return actor.username
+
+
+def get_user(username_or_id: str) -> User:
+    user = User.objects.filter(username=username_or_id).first()
+    if user is None:
+        from .services import parse_uuid
+
+        uid = parse_uuid(username_or_id)
+        user = User.objects.filter(id=uid).first() if uid else None
+    if user is None:
+        raise AccountError(f"no user {username_or_id!r}")
+    return user
+
+
+def unlock(target: User, actor: User | None = None, source: str = "") -> None:
+    who = _admin_check(actor, "account.unlock", str(target.id), source)
+    with transaction.atomic():
+        User.objects.filter(pk=target.pk).update(locked_at=None)
+        # Failures before the unlock no longer count toward the next lock.
+        LoginAttempt.objects.filter(username=target.username, success=False).delete()
+        record("account.unlock", actor=who, source=source, object_type="user", object_id=str(target.id),
+               detail={"username": target.username})
+    target.locked_at = None
+
+
+def set_role(target: User, role: str, actor: User | None = None, source: str = "") -> None:
+    who = _admin_check(actor, "account.role_change", str(target.id), source)
+    if role not in Role.values:
+        raise AccountError(f"unknown role {role!r}; one of: {', '.join(Role.values)}")
+    before = target.role
+    with transaction.atomic():
+        User.objects.filter(pk=target.pk).update(role=role)
+        record("account.role_change", actor=who, source=source, object_type="user", object_id=str(target.id),
+               detail={"username": target.username, "before": before, "after": role})
+    target.role = role
+
+
+def set_active(target: User, active: bool, actor: User | None = None, source: str = "") -> None:
+    who = _admin_check(actor, "account.disable" if not active else "account.enable", str(target.id), source)
+    with transaction.atomic():
+        User.objects.filter(pk=target.pk).update(is_active=active)
+        record("account.enable" if active else "account.disable", actor=who, source=source, object_type="user",
+               object_id=str(target.id), detail={"username": target.username})
+
+
+def reset_mfa(target: User, actor: User | None = None, source: str = "") -> None:
+    who = _admin_check(actor, "account.mfa_reset", str(target.id), source)
+    with transaction.atomic():
+        TotpDevice.objects.filter(user=target).delete()
+        record("account.mfa_reset", actor=who, source=source, object_type="user", object_id=str(target.id),
+               detail={"username": target.username})
+
+
+def enrol_with_secret(target: User, secret: str | None = None, label: str = "", actor: str = "cli") -> str:
+    """Provision a confirmed TOTP secret (CLI/demo); returns the base32 secret."""
+    secret = secret or totp.new_secret()
+    with transaction.atomic():
+        TotpDevice.objects.update_or_create(user=target, defaults={"secret": secret, "confirmed_at": _now(),
+                                                                   "last_step": 0, "label": label})
+        record("account.mfa_enrol", actor=actor, object_type="user", object_id=str(target.id),
+               detail={"method": "totp", "provisioned": True, "username": target.username})
+    return secret
+
+
+# -- API tokens -----------------------------------------------------------------------------
+
+TOKEN_PREFIX = "bct_"
+
+
+def token_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_token(user: User, name: str, days: int | None = None, actor: str = "cli") -> tuple[ApiToken, str]:
+    """Issue an API token for an integration; the key is shown once, only its hash is kept."""
+    if not name or len(name) > 100:
+        raise AccountError("token name must be 1-100 characters")
+    key = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = _now() + timedelta(days=days) if days else None
+    with transaction.atomic():
+        tok = ApiToken.objects.create(user=user, name=name, key_sha256=token_digest(key), expires_at=expires)
+        record("account.token_create", actor=actor, object_type="api_token", object_id=str(tok.id),
+               detail={"user": user.username, "name": name, "expires_at": expires.isoformat() if expires else None})
+    return tok, key
+
+
+def revoke_token(token_id: str, actor: str = "cli") -> None:
+    from .services import parse_uuid
+
+    tid = parse_uuid(token_id)
+    tok = ApiToken.objects.filter(id=tid).first() if tid else None
+    if tok is None:
+        raise AccountError(f"no token {token_id!r}")
+    with transaction.atomic():
+        ApiToken.objects.filter(pk=tok.pk).update(revoked_at=_now())
+        record("account.token_revoke", actor=actor, object_type="api_token", object_id=str(tok.id),
+               detail={"user": tok.user.username, "name": tok.name})
+
+
+def user_for_token(key: str) -> tuple[User, ApiToken] | None:
+    if not key or not key.startswith(TOKEN_PREFIX) or len(key) > 100:
+        return None
+    tok = ApiToken.objects.select_related("user").filter(key_sha256=token_digest(key), revoked_at__isnull=True).first()
+    if tok is None or (tok.expires_at and tok.expires_at <= _now()):
+        return None
+    if not tok.user.is_active or tok.user.locked_at:
+        return None
+    if tok.last_used_at is None or _now() - tok.last_used_at > timedelta(minutes=5):
+        ApiToken.objects.filter(pk=tok.pk).update(last_used_at=_now())
+    return tok.user, tok
+
+
+def session_limits() -> tuple[int, int]:
+    return settings.SESSION_IDLE_SECONDS, settings.SESSION_ABSOLUTE_SECONDS

@@ -1,0 +1,227 @@
+"""Evidence operations on behalf of a signed-in user: list, view, play, download, edit
+metadata, share, read the item's audit trail. Each one goes through ``authorize`` (the
+single access check) and writes exactly one audit entry. The web views and the REST API
+are thin wrappers around these functions."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from django.db import transaction
+from django.db.models import Q
+
+from ..custody.models import AuditEntry
+from ..custody.services import record_request
+from ..evidence.models import Category, Clip
+from ..evidence.services import clip_summary, iso
+from .models import Note, Role, Share, Tag, User
+from .services import (AUDIT, AUDIT_LOG_ROLES, DOWNLOAD, EDIT, PLAY, SHARE, VIEW, Denied, authorize, capabilities,
+                       visible_clips)
+
+
+class BadInput(ValueError):
+    """Client error in a request body: 400 with this message."""
+
+
+def clip_payload(clip: Clip, user=None) -> dict:
+    d = clip_summary(clip)
+    rec = clip.recording
+    d["recording_id"] = str(rec.id)
+    d["categories"] = sorted(rec.categories.values_list("name", flat=True))
+    d["tags"] = list(rec.tags.values_list("name", flat=True))
+    d["restricted"] = _has_restriction(rec)
+    if user is not None:
+        d["can"] = capabilities(user, clip)
+    return d
+
+
+def _has_restriction(rec) -> bool:
+    from .models import Restriction
+
+    return Restriction.objects.filter(recording=rec).exists()
+
+
+def list_clips(request, limit: int = 100, offset: int = 0) -> dict:
+    limit = max(1, min(int(limit), 500))
+    offset = max(0, int(offset))
+    qs = visible_clips(request.user).order_by("-recording__trigger_on_time", "start_time", "object_name")
+    total = qs.count()
+    rows = list(qs[offset:offset + limit])
+    record_request(request, "evidence.list", detail={"count": len(rows), "total": total, "offset": offset})
+    return {"total": total, "offset": offset, "limit": limit,
+            "results": [clip_summary(c) | {"recording_id": str(c.recording_id)} for c in rows]}
+
+
+def view_clip(request, clip_id) -> dict:
+    clip = authorize(request, clip_id, VIEW)
+    rec = clip.recording
+    d = clip_payload(clip, request.user)
+    d["notes"] = [{"id": str(n.id), "author": n.author.username, "text": n.text, "at": iso(n.created_at)}
+                  for n in Note.objects.filter(recording=rec).select_related("author")]
+    d["bookmarks"] = [{"text": b.text, "start": iso(b.start_time), "end": iso(b.end_time)} for b in rec.bookmarks.all()]
+    d["shares"] = [share_dict(s) for s in Share.objects.filter(recording=rec).select_related("recipient", "created_by")] \
+        if request.user.role in (Role.DETECTIVE, Role.CUSTODIAN) else []
+    record_request(request, "evidence.view", object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256)
+    return d
+
+
+def open_media(request, clip_id, action: str, range_start: int = 0):
+    """Authorize and audit playback (``PLAY``, audited when it starts at byte 0) or a
+    download (``DOWNLOAD``, always audited); return (clip, open file)."""
+    from ..storage import get_store
+
+    clip = authorize(request, clip_id, action)
+    if action == DOWNLOAD or range_start == 0:
+        record_request(request, "evidence.download" if action == DOWNLOAD else "evidence.play", object_type="clip",
+                       object_id=str(clip.id), object_sha256=clip.sha256,
+                       detail={"size": clip.size, "range_start": range_start})
+    return clip, get_store().open(clip.sha256)
+
+
+TAG_RE = re.compile(r"^[\w .:/#-]{1,64}$")
+
+
+def edit_metadata(request, clip_id, data: dict) -> dict:
+    """Add a note, set tags, set categories. Media and hashes are never touched."""
+    if not isinstance(data, dict):
+        raise BadInput("body must be a JSON object")
+    unknown = set(data) - {"note", "tags", "categories"}
+    if unknown:
+        raise BadInput(f"unknown field(s): {', '.join(sorted(unknown))}; allowed: note, tags, categories")
+    if not data:
+        raise BadInput("nothing to change: give note, tags and/or categories")
+    note = data.get("note")
+    if note is not None and (not isinstance(note, str) or not note.strip() or len(note) > 5000):
+        raise BadInput("note must be 1-5000 characters")
+    tags = data.get("tags")
+    if tags is not None:
+        if not isinstance(tags, list) or len(tags) > 50 or not all(isinstance(t, str) and TAG_RE.match(t.strip())
+                                                                   for t in tags):
+            raise BadInput("tags must be a list of at most 50 strings of 1-64 letters, digits, space or .:/#-_")
+        tags = sorted({t.strip() for t in tags})
+    cats = data.get("categories")
+    if cats is not None:
+        if not isinstance(cats, list) or not all(isinstance(c, str) for c in cats):
+            raise BadInput("categories must be a list of category names or ids")
+        found = list(Category.objects.filter(Q(name__in=cats) | Q(axis_id__in=cats), active=True))
+        missing = set(cats) - {c.name for c in found} - {c.axis_id for c in found}
+        if missing:
+            raise BadInput(f"unknown categor{'y' if len(missing) == 1 else 'ies'}: {', '.join(sorted(missing))}")
+    clip = authorize(request, clip_id, EDIT)
+    rec = clip.recording
+    change: dict = {}
+    with transaction.atomic():
+        if note is not None:
+            n = Note.objects.create(recording=rec, author=request.user, text=note.strip())
+            change["note"] = {"id": str(n.id), "text": n.text}
+        if tags is not None:
+            before = list(Tag.objects.filter(recording=rec).values_list("name", flat=True))
+            Tag.objects.filter(recording=rec).exclude(name__in=tags).delete()
+            for t in set(tags) - set(before):
+                Tag.objects.create(recording=rec, name=t)
+            change["tags"] = {"before": before, "after": tags}
+        if cats is not None:
+            before = sorted(rec.categories.values_list("name", flat=True))
+            rec.categories.set(found)
+            change["categories"] = {"before": before, "after": sorted(c.name for c in found)}
+        record_request(request, "evidence.edit", object_type="clip", object_id=str(clip.id),
+                       object_sha256=clip.sha256, detail={"recording": str(rec.id), **change})
+    return clip_payload(clip, request.user)
+
+
+def share_dict(s: Share) -> dict:
+    return {"id": str(s.id), "recording_id": str(s.recording_id), "recipient": s.recipient.username,
+            "created_by": s.created_by.username, "allow_download": s.allow_download,
+            "created_at": iso(s.created_at), "expires_at": iso(s.expires_at), "revoked_at": iso(s.revoked_at)}
+
+
+def share_clip(request, clip_id, data: dict) -> dict:
+    """Share the clip's recording with a prosecutor account."""
+    if not isinstance(data, dict):
+        raise BadInput("body must be a JSON object")
+    recipient_name = data.get("recipient")
+    allow_download = data.get("allow_download", False)
+    days = data.get("days")
+    if not isinstance(recipient_name, str) or not recipient_name:
+        raise BadInput("recipient (a prosecutor's username) is required")
+    if not isinstance(allow_download, bool):
+        raise BadInput("allow_download must be true or false")
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650):
+        raise BadInput("days must be a whole number from 1 to 3650")
+    clip = authorize(request, clip_id, SHARE)
+    recipient = User.objects.filter(username=recipient_name, is_active=True).first()
+    if recipient is None or recipient.role != Role.PROSECUTOR:
+        record_request(request, "evidence.share", object_type="clip", object_id=str(clip.id), outcome="denied",
+                       detail={"reason": "recipient is not an active prosecutor account", "recipient": recipient_name})
+        raise BadInput("recipient must be an active prosecutor account")
+    expires = datetime.now(timezone.utc) + timedelta(days=days) if days else None
+    with transaction.atomic():
+        s = Share.objects.create(recording=clip.recording, recipient=recipient, created_by=request.user,
+                                 allow_download=allow_download, expires_at=expires)
+        record_request(request, "evidence.share", object_type="clip", object_id=str(clip.id),
+                       object_sha256=clip.sha256, detail={"share": str(s.id), "recording": str(clip.recording_id),
+                                                          "recipient": recipient.username,
+                                                          "allow_download": allow_download,
+                                                          "expires_at": iso(expires)})
+    return share_dict(s)
+
+
+def item_events(clip: Clip) -> list[AuditEntry]:
+    rec = clip.recording
+    q = (Q(object_type="clip", object_id__in=[str(clip.id), f"{rec.id}/{clip.object_name}"])
+         | Q(object_type="recording", object_id=str(rec.id)))
+    return list(AuditEntry.objects.filter(q).order_by("seq"))
+
+
+def event_dict(e: AuditEntry) -> dict:
+    return {"seq": e.seq, "at": iso(e.at), "actor": e.actor, "source": e.source, "action": e.action,
+            "object_type": e.object_type, "object_id": e.object_id, "object_sha256": e.object_sha256,
+            "outcome": e.outcome, "detail": e.detail, "prev_hash": e.prev_hash, "entry_hash": e.entry_hash}
+
+
+def clip_audit(request, clip_id) -> dict:
+    clip = authorize(request, clip_id, AUDIT)
+    events = item_events(clip)
+    record_request(request, "audit.read", object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256,
+                   detail={"entries": len(events)})
+    return {"clip": str(clip.id), "sha256": clip.sha256, "events": [event_dict(e) for e in events]}
+
+
+def custody_report(request, clip_id, fmt: str = "json"):
+    """The clip's chain-of-custody report (dict for JSON, bytes for PDF), for anyone who may
+    see the clip (and auditors). The request is audited before the report is built, so
+    the report lists its own generation."""
+    from ..custody.report import build_report, render_pdf
+
+    if fmt not in ("json", "pdf"):
+        raise BadInput("format must be json or pdf")
+    clip = authorize(request, clip_id, AUDIT)
+    record_request(request, "custody.report", object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256,
+                   detail={"format": fmt})
+    report = build_report(clip, item_events(clip), generated_by=request.user.username)
+    return (clip, report) if fmt == "json" else (clip, render_pdf(report))
+
+
+def read_audit_log(request, after: int = 0, limit: int = 200, action: str = "", actor: str = "") -> dict:
+    """The whole log, for auditors. Reading it is itself audited."""
+    user = request.user
+    if user.role not in AUDIT_LOG_ROLES:
+        from .services import audit_denied
+
+        audit_denied(request, "audit.read", "auditor role required", object_type="audit_log")
+        raise Denied("only auditors read the audit log")
+    limit = max(1, min(int(limit), 1000))
+    qs = AuditEntry.objects.filter(seq__gt=max(0, int(after))).order_by("seq")
+    if action:
+        qs = qs.filter(action__startswith=action[:64])
+    if actor:
+        qs = qs.filter(actor=actor[:150])
+    rows = list(qs[:limit])
+    record_request(request, "audit.read", object_type="audit_log",
+                   detail={"after": after, "returned": len(rows), "action": action, "actor": actor})
+    return {"entries": [event_dict(e) for e in rows], "next_after": rows[-1].seq if rows else after}
+
+
+__all__ = ["list_clips", "view_clip", "open_media", "edit_metadata", "share_clip", "clip_audit", "read_audit_log",
+           "BadInput", "PLAY", "DOWNLOAD"]

@@ -1,0 +1,190 @@
+"""REST API (DRF). Thin: every view calls one function of bodycam.access.evidence / auth.
+
+  GET    /api/evidence/                       list (visible clips only)
+  GET    /api/evidence/<id>/                  detail
+  PATCH  /api/evidence/<id>/                  edit metadata {note, tags, categories}
+  DELETE /api/evidence/<id>/                  always 403 (retention only), audited
+  GET    /api/evidence/<id>/stream            playback, HTTP Range
+  GET    /api/evidence/<id>/download          original file as attachment
+  POST   /api/evidence/<id>/shares            share with a prosecutor {recipient, allow_download, days}
+  GET    /api/evidence/<id>/audit             the item's audit trail
+  GET    /api/evidence/<id>/custody.json|pdf  chain-of-custody report
+  GET    /api/audit/                          whole log (auditors)
+  POST   /api/audit/checkpoint                signed checkpoint now (auditors, admins)
+  POST   /api/users/<username>/unlock         admins
+  POST   /api/users/<username>/role           admins {role}
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import APIException, Throttled
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_handler
+
+from ..access import auth
+from ..access import evidence as ev
+from ..access.models import Role
+from ..access.services import Denied, audit_denied, authorize
+from ..custody.services import record_request, request_source
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Denied):
+        return Response({"error": exc.reason}, status=exc.status)
+    if isinstance(exc, ev.BadInput):
+        return Response({"error": str(exc)}, status=400)
+    if isinstance(exc, auth.AccountError):
+        return Response({"error": str(exc)}, status=403 if "admin" in str(exc) else 400)
+    resp = drf_handler(exc, context)
+    if resp is not None and isinstance(exc, APIException):
+        request = context.get("request")
+        if resp.status_code in (401, 403) and request is not None:
+            record_request(request._request, "api.denied", outcome="denied",
+                           detail={"status": resp.status_code, "reason": str(exc.detail)[:200]})
+        resp.data = {"error": exc.detail if isinstance(exc.detail, str) else exc.detail}
+    return resp
+
+
+def _int(value, default, name):
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ev.BadInput(f"{name} must be a whole number") from None
+
+
+@api_view(["GET"])
+def evidence_list(request):
+    return Response(ev.list_clips(request, _int(request.GET.get("limit"), 100, "limit"),
+                                  _int(request.GET.get("offset"), 0, "offset")))
+
+
+@api_view(["GET", "PATCH", "DELETE"])
+def evidence_detail(request, clip_id):
+    if request.method == "DELETE":
+        authorize(request, clip_id, "delete")
+    if request.method == "PATCH":
+        return Response(ev.edit_metadata(request, clip_id, request.data))
+    return Response(ev.view_clip(request, clip_id))
+
+
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def media_response(request, clip_id, action):
+    """Stream the original with HTTP Range support (206), or as a download."""
+    rng = request.META.get("HTTP_RANGE", "")
+    m = RANGE_RE.match(rng.strip()) if rng else None
+    # Playback is audited once, at its start (no Range, or a Range from byte 0).
+    start = 0 if m is None else (int(m.group(1)) if m.group(1) else 1)
+    clip, f = ev.open_media(request, clip_id, action, range_start=start)
+    ctype = "video/mp4" if clip.container_type == "mp4" else "video/x-matroska"
+    if action == ev.DOWNLOAD:
+        return FileResponse(f, as_attachment=True, filename=clip.object_name, content_type=ctype)
+    size = clip.size
+    if m is None:
+        resp = FileResponse(f, content_type=ctype)
+        resp["Accept-Ranges"] = "bytes"
+        return resp
+    a, b = m.group(1), m.group(2)
+    if a == "":
+        n = int(b or 0)
+        first, last = max(0, size - n), size - 1
+    else:
+        first, last = int(a), min(int(b), size - 1) if b else size - 1
+    if first >= size or last < first:
+        f.close()
+        resp = HttpResponse(status=416)
+        resp["Content-Range"] = f"bytes */{size}"
+        return resp
+    f.seek(first)
+    length = last - first + 1
+
+    def chunks(remaining=length):
+        try:
+            while remaining > 0:
+                data = f.read(min(1 << 16, remaining))
+                if not data:
+                    break
+                remaining -= len(data)
+                yield data
+        finally:
+            f.close()
+
+    resp = StreamingHttpResponse(chunks(), status=206, content_type=ctype)
+    resp["Content-Range"] = f"bytes {first}-{last}/{size}"
+    resp["Content-Length"] = str(length)
+    resp["Accept-Ranges"] = "bytes"
+    return resp
+
+
+@api_view(["GET"])
+def evidence_stream(request, clip_id):
+    return media_response(request, clip_id, ev.PLAY)
+
+
+@api_view(["GET"])
+def evidence_download(request, clip_id):
+    return media_response(request, clip_id, ev.DOWNLOAD)
+
+
+@api_view(["POST"])
+def evidence_share(request, clip_id):
+    return Response(ev.share_clip(request, clip_id, request.data), status=status.HTTP_201_CREATED)
+
+
+@api_view(["GET"])
+def evidence_audit(request, clip_id):
+    return Response(ev.clip_audit(request, clip_id))
+
+
+@api_view(["GET"])
+def custody_report(request, clip_id, fmt):
+    clip, body = ev.custody_report(request, clip_id, fmt)
+    if fmt == "json":
+        return Response(body)
+    resp = HttpResponse(body, content_type="application/pdf")
+    resp["Content-Disposition"] = f'attachment; filename="custody-{clip.id}.pdf"'
+    return resp
+
+
+@api_view(["GET"])
+def audit_log(request):
+    return Response(ev.read_audit_log(request, after=_int(request.GET.get("after"), 0, "after"),
+                                      limit=_int(request.GET.get("limit"), 200, "limit"),
+                                      action=request.GET.get("action", ""), actor=request.GET.get("actor", "")))
+
+
+@api_view(["POST"])
+def audit_checkpoint(request):
+    from ..custody.chain import checkpoint_dict, create_checkpoint
+
+    if request.user.role not in (Role.AUDITOR, Role.ADMIN):
+        audit_denied(request, "audit.checkpoint", "auditor or admin role required", object_type="checkpoint")
+        raise Denied("auditor or admin role required")
+    return Response(checkpoint_dict(create_checkpoint(actor=request.user.username)), status=201)
+
+
+@api_view(["POST"])
+def user_unlock(request, username):
+    target = auth.get_user(username)
+    auth.unlock(target, actor=request.user, source=request_source(request))
+    return Response({"username": target.username, "locked": False})
+
+
+@api_view(["POST"])
+def user_role(request, username):
+    target = auth.get_user(username)
+    role = request.data.get("role") if isinstance(request.data, dict) else None
+    auth.set_role(target, role or "", actor=request.user, source=request_source(request))
+    return Response({"username": target.username, "role": target.role})
+
+
+def throttled(wait: int = 60):
+    return Throttled(wait=wait)
