@@ -78,7 +78,7 @@ def visible_recording_ids(user) -> QuerySet:
     elif role == Role.DETECTIVE:
         allow |= Q(id__in=Case.recordings.through.objects.filter(case__detectives=user).values("recording_id"))
     elif role == Role.CUSTODIAN:
-        allow = Q()
+        allow |= Q(pk__isnull=False)  # everything (Q() would vanish when OR-ed below)
     elif role == Role.PROSECUTOR:
         allow |= Q(id__in=Share.objects.filter(recipient=user, revoked_at__isnull=True)
                    .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values("recording"))
