@@ -89,6 +89,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "bodycam.access.middleware.SecureCookiesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -141,7 +142,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-# Cookies are always marked Secure on HTTPS requests (SessionPolicyMiddleware);
+# Cookies are always marked Secure on HTTPS requests (SecureCookiesMiddleware);
 # BODYCAM_SECURE_COOKIES=1 forces the flag even when TLS ends at a proxy that does not say so.
 SESSION_COOKIE_SECURE = os.environ.get("BODYCAM_SECURE_COOKIES", "") == "1"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -149,7 +149,11 @@ def is_enrolled(user: User) -> bool:
 # -- account administration (admin role; CLI acts as "cli") ---------------------------------
 
 class AccountError(Exception):
-    pass
+    """Bad request about an account (unknown user, unknown role): 400."""
+
+
+class AccountDenied(AccountError):
+    """The actor may not make this account change: 403."""
 
 
 def _admin_check(actor: User | None, action: str, target: str, source: str) -> str:
@@ -158,7 +162,7 @@ def _admin_check(actor: User | None, action: str, target: str, source: str) -> s
     if not (actor.is_authenticated and actor.role == Role.ADMIN):
         record(action, actor=getattr(actor, "username", "anonymous"), source=source, object_type="user",
                object_id=target, outcome="denied", detail={"reason": "admin role required"})
-        raise AccountError("admin role required")
+        raise AccountDenied("admin role required")
     return actor.username
 
 

@@ -21,6 +21,21 @@ def _api(request) -> bool:
     return request.path.startswith("/api/")
 
 
+class SecureCookiesMiddleware:
+    """Outermost: every cookie set on an HTTPS response is marked Secure (session and CSRF
+    cookies are already HttpOnly/SameSite by settings)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.is_secure():
+            for morsel in response.cookies.values():
+                morsel["secure"] = True
+        return response
+
+
 class SessionPolicyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -37,11 +52,7 @@ class SessionPolicyMiddleware:
                     return JsonResponse({"error": "session ended: " + reason}, status=401)
                 return HttpResponseRedirect(settings.LOGIN_URL + "?" + urlencode({"next": request.get_full_path(),
                                                                                    "ended": reason}))
-        response = self.get_response(request)
-        if request.is_secure():
-            for morsel in response.cookies.values():
-                morsel["secure"] = True
-        return response
+        return self.get_response(request)
 
     @staticmethod
     def _expired(request, user) -> str:

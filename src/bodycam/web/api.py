@@ -39,7 +39,7 @@ def exception_handler(exc, context):
     if isinstance(exc, ev.BadInput):
         return Response({"error": str(exc)}, status=400)
     if isinstance(exc, auth.AccountError):
-        return Response({"error": str(exc)}, status=403 if "admin" in str(exc) else 400)
+        return Response({"error": str(exc)}, status=403 if isinstance(exc, auth.AccountDenied) else 400)
     resp = drf_handler(exc, context)
     if resp is not None and isinstance(exc, APIException):
         request = context.get("request")

@@ -126,13 +126,9 @@ def mfa_view(request):
 
 
 def _qr_svg(uri: str) -> str:
-    import io
-
     import segno
 
-    buf = io.StringIO()
-    segno.make(uri, error="m").save(buf, kind="svg", scale=4, xmldecl=False, svgns=True)
-    return buf.getvalue()
+    return segno.make(uri, error="m").svg_inline(scale=4)
 
 
 @require_POST
