@@ -106,7 +106,7 @@ def render_pdf(report: dict) -> bytes:
 
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=7.5, leading=9)
-    mono = styles["Code"].clone("mono", fontSize=7, leading=8.5)
+    mono = styles["Code"].clone("mono", fontSize=7, leading=8.5, leftIndent=0)
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=14 * mm,
                             bottomMargin=14 * mm, title="Chain-of-custody report",
