@@ -164,3 +164,30 @@ def test_bad_input_is_400_not_500(tmp_path):
     assert client.get(f"{url}custody.docx").status_code == 400
     r = client.get(f"{url}stream", HTTP_RANGE=f"bytes={w.clip.size + 10}-")
     assert r.status_code == 416
+
+
+def test_rule_management_cli_and_custodian_release(tmp_path, capsys):
+    from bodycam.cli import main
+
+    w = World(tmp_path)
+    rec = w.clip.recording.container_name
+    assert main(["access", "incident-lock", rec, "--involved", "off.a", "--reason", "OIS"]) == 0
+    assert not visible_clips(w.officer).filter(id=w.clip.id).exists()
+    assert main(["access", "incident-lock", rec, "--involved", "nobody"]) == 2
+    sgt = client_for(w.supervisor)
+    r = sgt.post(f"/api/recordings/{w.clip.recording_id}/release", HTTP_X_CSRFTOKEN=sgt.cookies["csrftoken"].value)
+    assert r.status_code == 403
+    cust = client_for(w.custodian)
+    r = cust.post(f"/api/recordings/{w.clip.recording_id}/release", HTTP_X_CSRFTOKEN=cust.cookies["csrftoken"].value)
+    assert r.status_code == 200 and r.json()["released"] == 1
+    assert visible_clips(w.officer).filter(id=w.clip.id).exists()
+    assert AuditEntry.objects.filter(action="access.incident_release", actor="cust").exists()
+    assert main(["access", "restrict", rec, "--reason", "IA", "--allow", "cust"]) == 0
+    assert not visible_clips(w.officer).filter(id=w.clip.id).exists()
+    assert main(["access", "grant", "adm", w.other_clip.recording.container_name, "--reason", "audit", "--days", "1"]) == 0
+    assert visible_clips(w.admin).filter(id=w.other_clip.id).exists()
+    assert main(["access", "case", "C-9", "--detective", "det", "--recording", w.other_clip.recording.container_name]) == 0
+    assert visible_clips(w.detective).filter(id=w.other_clip.id).exists()
+    assert main(["access", "case", "C-10", "--detective", "sgt"]) == 2
+    assert main(["access", "squad", "B", "--supervisor", "sgt"]) == 0
+    assert visible_clips(w.supervisor).filter(id=w.other_clip.id).exists()

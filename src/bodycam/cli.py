@@ -270,6 +270,40 @@ def cmd_token_revoke(args) -> int:
     return 0
 
 
+def _rules(fn, *a, **kw):
+    from .access.rules import RuleError
+
+    try:
+        return fn(*a, **kw)
+    except RuleError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_access(args) -> int:
+    from .access import rules
+
+    if args.access_cmd == "squad":
+        squad = _rules(rules.add_squad, args.name, supervisors=args.supervisor, members=args.member)
+        print(f"squad {squad.name} ({squad.id})")
+    elif args.access_cmd == "case":
+        case = _rules(rules.add_case, args.number, title=args.title or "", detectives=args.detective,
+                      recordings=args.recording)
+        print(f"case {case.number} ({case.id})")
+    elif args.access_cmd == "restrict":
+        r = _rules(rules.restrict, args.recording, args.reason, allowed=args.allow)
+        print(f"restricted {args.recording} ({r.id}); allowed: {', '.join(r.allowed.values_list('username', flat=True))}")
+    elif args.access_cmd == "incident-lock":
+        lock = _rules(rules.lock_incident, args.recording, args.involved, reason=args.reason or "")
+        print(f"locked {args.recording} for {', '.join(args.involved)} ({lock.id})")
+    elif args.access_cmd == "incident-release":
+        n = _rules(rules.release_incident, args.recording)
+        print(f"released {n} lock(s) on {args.recording}")
+    elif args.access_cmd == "grant":
+        g = _rules(rules.grant, args.username, args.recording, args.reason, days=args.days)
+        print(f"granted {args.username} access to {args.recording} ({g.id})")
+    return 0
+
+
 def cmd_demo_totp(args) -> int:
     from .access import totp
     from .access.models import TotpDevice
@@ -406,6 +440,35 @@ def build_parser() -> argparse.ArgumentParser:
     s = audit.add_parser("checkpoint", help="sign the chain head now (Ed25519); append it to a witness file")
     s.add_argument("--witness", help="witness file (JSON lines) to append to (default BODYCAM_AUDIT_WITNESS_FILE)")
     s.set_defaults(func=cmd_audit_checkpoint)
+
+    acc = sub.add_parser("access", help="object rules: squads, cases, restrictions, incident locks, grants "
+                         "(all audited)").add_subparsers(dest="access_cmd", required=True)
+    s = acc.add_parser("squad", help="create/extend a squad")
+    s.add_argument("name")
+    s.add_argument("--supervisor", action="append", default=[])
+    s.add_argument("--member", action="append", default=[])
+    s = acc.add_parser("case", help="create/extend a case: detectives see its recordings")
+    s.add_argument("number")
+    s.add_argument("--title")
+    s.add_argument("--detective", action="append", default=[])
+    s.add_argument("--recording", action="append", default=[], help="container name or recording id")
+    s = acc.add_parser("restrict", help="restrict a recording to named people")
+    s.add_argument("recording")
+    s.add_argument("--reason", required=True)
+    s.add_argument("--allow", action="append", default=[])
+    s = acc.add_parser("incident-lock", help="critical-incident lockout for involved officers")
+    s.add_argument("recording")
+    s.add_argument("--involved", action="append", required=True)
+    s.add_argument("--reason")
+    s = acc.add_parser("incident-release", help="release the critical-incident locks on a recording")
+    s.add_argument("recording")
+    s = acc.add_parser("grant", help="let one user see one recording (e.g. an admin)")
+    s.add_argument("username")
+    s.add_argument("recording")
+    s.add_argument("--reason", required=True)
+    s.add_argument("--days", type=int)
+    for sp in acc.choices.values():
+        sp.set_defaults(func=cmd_access)
 
     s = sub.add_parser("demo-totp", help="current authenticator codes of the demo accounts")
     s.add_argument("username", nargs="?")

@@ -22,7 +22,7 @@ import re
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from rest_framework import status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import APIException, Throttled
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
@@ -186,5 +186,15 @@ def user_role(request, username):
     return Response({"username": target.username, "role": target.role})
 
 
-def throttled(wait: int = 60):
-    return Throttled(wait=wait)
+@api_view(["POST"])
+def recording_release(request, recording_id):
+    """A custodian releases the critical-incident lock(s) on a recording."""
+    from ..access import rules
+
+    try:
+        n = rules.release_incident(recording_id, actor=request.user, source=request_source(request))
+    except rules.RuleDenied as exc:
+        raise Denied(str(exc)) from None
+    except rules.RuleError as exc:
+        raise ev.BadInput(str(exc)) from None
+    return Response({"recording": recording_id, "released": n})

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/evidence/<str:clip_id>/shares", api.evidence_share),
     path("api/evidence/<str:clip_id>/audit", api.evidence_audit),
     path("api/evidence/<str:clip_id>/custody.<str:fmt>", api.custody_report),
+    path("api/recordings/<str:recording_id>/release", api.recording_release),
     path("api/audit/", api.audit_log),
     path("api/audit/checkpoint", api.audit_checkpoint),
     path("api/users/<str:username>/unlock", api.user_unlock),

@@ -1,0 +1,146 @@
+"""Managing the object rules: squads, cases, restrictions, critical-incident locks and
+grants. Each change is one audit entry. ``actor`` is a User (checked against the role
+allowed to make the change) or None for the operator's CLI (actor "cli")."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from django.db import transaction
+
+from ..custody.services import record
+from ..evidence.models import Recording
+from .models import Case, CriticalIncidentLock, Grant, Restriction, Role, Squad, User
+from .services import parse_uuid
+
+# Who may manage what (besides the CLI): custodians run holds/releases and restrictions;
+# admins manage squads (organisation) and grants; custodians and detectives manage cases.
+MANAGE = {
+    "squad": {Role.ADMIN},
+    "case": {Role.CUSTODIAN, Role.DETECTIVE},
+    "restriction": {Role.CUSTODIAN},
+    "incident_lock": {Role.CUSTODIAN},
+    "grant": {Role.CUSTODIAN},
+}
+
+
+class RuleError(Exception):
+    """Bad request (unknown user/recording, bad value): 400."""
+
+
+class RuleDenied(RuleError):
+    """The actor's role may not make this change: 403."""
+
+
+def _who(actor, kind: str, source: str = "") -> str:
+    if actor is None:
+        return "cli"
+    if not (getattr(actor, "is_authenticated", False) and actor.role in MANAGE[kind]):
+        record(f"access.{kind}", actor=getattr(actor, "username", "anonymous"), source=source, outcome="denied",
+               detail={"reason": f"role may not manage {kind}"})
+        raise RuleDenied(f"your role may not manage {kind.replace('_', ' ')}s")
+    return actor.username
+
+
+def _users(names) -> list[User]:
+    users = []
+    for n in names or []:
+        u = User.objects.filter(username=n).first()
+        if u is None:
+            raise RuleError(f"no user {n!r}")
+        users.append(u)
+    return users
+
+
+def get_recording(key: str) -> Recording:
+    rec = Recording.objects.filter(container_name=key).first()
+    if rec is None and parse_uuid(key):
+        rec = Recording.objects.filter(id=parse_uuid(key)).first()
+    if rec is None:
+        raise RuleError(f"no recording {key!r}")
+    return rec
+
+
+def add_squad(name: str, supervisors=(), members=(), actor=None) -> Squad:
+    who = _who(actor, "squad")
+    if not name or len(name) > 100:
+        raise RuleError("squad name must be 1-100 characters")
+    sups, mems = _users(supervisors), _users(members)
+    with transaction.atomic():
+        squad, _ = Squad.objects.get_or_create(name=name)
+        squad.supervisors.add(*sups)
+        User.objects.filter(pk__in=[m.pk for m in mems]).update(squad=squad)
+        record("access.squad", actor=who, object_type="squad", object_id=str(squad.id),
+               detail={"name": name, "supervisors_added": [u.username for u in sups],
+                       "members_added": [u.username for u in mems]})
+    return squad
+
+
+def add_case(number: str, title: str = "", detectives=(), recordings=(), actor=None) -> Case:
+    who = _who(actor, "case")
+    if not number or len(number) > 64:
+        raise RuleError("case number must be 1-64 characters")
+    dets = _users(detectives)
+    if any(d.role != Role.DETECTIVE for d in dets):
+        raise RuleError("only detectives are assigned to cases")
+    recs = [get_recording(r) for r in recordings or []]
+    with transaction.atomic():
+        case, created = Case.objects.get_or_create(number=number, defaults={"title": title[:200]})
+        case.detectives.add(*dets)
+        case.recordings.add(*recs)
+        record("access.case", actor=who, object_type="case", object_id=str(case.id),
+               detail={"number": number, "created": created, "detectives_added": [d.username for d in dets],
+                       "recordings_added": [str(r.id) for r in recs]})
+    return case
+
+
+def restrict(recording: str, reason: str, allowed=(), actor=None) -> Restriction:
+    who = _who(actor, "restriction")
+    if not reason:
+        raise RuleError("a reason is required")
+    rec, users = get_recording(recording), _users(allowed)
+    with transaction.atomic():
+        r, created = Restriction.objects.get_or_create(recording=rec, defaults={"reason": reason[:200]})
+        r.allowed.add(*users)
+        record("access.restrict", actor=who, object_type="recording", object_id=str(rec.id),
+               detail={"reason": reason, "created": created, "allowed_added": [u.username for u in users]})
+    return r
+
+
+def lock_incident(recording: str, involved, reason: str = "", actor=None) -> CriticalIncidentLock:
+    who = _who(actor, "incident_lock")
+    rec, users = get_recording(recording), _users(involved)
+    if not users:
+        raise RuleError("name at least one involved officer")
+    with transaction.atomic():
+        lock = CriticalIncidentLock.objects.create(recording=rec, reason=reason[:200])
+        lock.involved.add(*users)
+        record("access.incident_lock", actor=who, object_type="recording", object_id=str(rec.id),
+               detail={"lock": str(lock.id), "involved": [u.username for u in users], "reason": reason})
+    return lock
+
+
+def release_incident(recording: str, actor=None, source: str = "") -> int:
+    """A custodian releases every open critical-incident lock on the recording."""
+    who = _who(actor, "incident_lock", source)
+    rec = get_recording(recording)
+    with transaction.atomic():
+        n = CriticalIncidentLock.objects.filter(recording=rec, released_at__isnull=True).update(
+            released_at=datetime.now(timezone.utc))
+        record("access.incident_release", actor=who, source=source, object_type="recording", object_id=str(rec.id),
+               detail={"released": n})
+    return n
+
+
+def grant(username: str, recording: str, reason: str, days: int | None = None, actor=None) -> Grant:
+    who = _who(actor, "grant")
+    if not reason:
+        raise RuleError("a reason is required")
+    (user,), rec = _users([username]), get_recording(recording)
+    expires = datetime.now(timezone.utc) + timedelta(days=days) if days else None
+    with transaction.atomic():
+        g = Grant.objects.create(user=user, recording=rec, reason=reason[:200], expires_at=expires)
+        record("access.grant", actor=who, object_type="recording", object_id=str(rec.id),
+               detail={"grant": str(g.id), "user": user.username, "reason": reason,
+                       "expires_at": expires.isoformat() if expires else None})
+    return g
