@@ -208,3 +208,21 @@ def test_auditor_reads_the_log_and_reading_is_audited(tmp_path):
         assert resp.status_code in (404, 405)
     assert aud.post("/api/audit/", HTTP_X_CSRFTOKEN=aud.cookies["csrftoken"].value).status_code == 405
     assert verify_chain().ok
+
+
+def test_web_pages_item_and_audit_log(tmp_path):
+    w = World(tmp_path)
+    off = client_for(w.officer)
+    page = off.get(f"/evidence/{w.clip.id}/")
+    assert page.status_code == 200 and b"/stream" in page.content and b"custody.pdf" in page.content
+    r = off.post(f"/evidence/{w.clip.id}/", {"note": "arrived on scene", "tags": "traffic, dui"})
+    assert r.status_code == 302
+    assert b"arrived on scene" in off.get(f"/evidence/{w.clip.id}/").content
+    e = AuditEntry.objects.filter(action="evidence.edit", actor="off.a").last()
+    assert e.detail["note"]["text"] == "arrived on scene" and e.detail["tags"]["after"] == ["dui", "traffic"]
+    assert client_for(w.other_officer).get(f"/evidence/{w.clip.id}/").status_code == 404
+    assert off.get("/audit/").status_code == 403
+    aud = client_for(w.auditor)
+    page = aud.get("/audit/?action=evidence.edit")
+    assert page.status_code == 200 and b"evidence.edit" in page.content
+    assert aud.get("/audit/?after=x").status_code == 200

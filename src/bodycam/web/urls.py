@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.evidence_list, name="evidence-list"),
     path("evidence/<str:clip_id>/", views.evidence_detail, name="evidence-detail"),
     path("users/", views.users_view, name="users"),
+    path("audit/", views.audit_view, name="audit"),
     path("healthz", views.healthz),
     # REST API (see web/api.py)
     path("api/evidence/", api.evidence_list),

@@ -195,6 +195,25 @@ def users_view(request):
     return render(request, "web/users.html", {"users": users, "roles": Role.values})
 
 
+@login_required
+def audit_view(request):
+    """Auditors: the audit log, newest last, paged by sequence number (reading is audited)."""
+    def num(name, default):
+        try:
+            return max(0, int(request.GET.get(name, default)))
+        except ValueError:
+            return default
+
+    try:
+        data = ev.read_audit_log(request, after=num("after", 0), limit=num("limit", 200) or 200,
+                                 action=request.GET.get("action", ""), actor=request.GET.get("actor", ""))
+    except Denied as exc:
+        return _error(request, exc)
+    return render(request, "web/audit.html", {"entries": data["entries"], "next_after": data["next_after"],
+                                              "action": request.GET.get("action", ""),
+                                              "actor": request.GET.get("actor", "")})
+
+
 def csrf_failure(request, reason=""):
     record_request(request, "security.csrf_rejected", outcome="denied", detail={"reason": reason[:200]})
     if request.path.startswith("/api/"):
