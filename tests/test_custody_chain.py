@@ -226,3 +226,10 @@ def test_web_pages_item_and_audit_log(tmp_path):
     page = aud.get("/audit/?action=evidence.edit")
     assert page.status_code == 200 and b"evidence.edit" in page.content
     assert aud.get("/audit/?after=x").status_code == 200
+    det = client_for(w.detective)
+    r = det.post(f"/evidence/{w.clip.id}/", {"action": "share", "recipient": "ada", "allow_download": "yes", "days": "30"})
+    assert r.status_code == 302
+    assert b"ada by det" in det.get(f"/evidence/{w.clip.id}/").content
+    r = det.post(f"/evidence/{w.clip.id}/", {"action": "share", "recipient": "off.b"})
+    assert r.status_code == 400 and b"prosecutor" in r.content
+    assert b"Share with a prosecutor" not in off.get(f"/evidence/{w.clip.id}/").content

@@ -154,7 +154,16 @@ def evidence_list(request):
 def evidence_detail(request, clip_id):
     error = ""
     try:
-        if request.method == "POST":
+        if request.method == "POST" and request.POST.get("action") == "share":
+            try:
+                days = request.POST.get("days", "").strip()
+                ev.share_clip(request, clip_id, {"recipient": request.POST.get("recipient", ""),
+                                                 "allow_download": request.POST.get("allow_download") == "yes",
+                                                 "days": int(days) if days.isdigit() else None})
+                return HttpResponseRedirect(request.path)
+            except ev.BadInput as exc:
+                error = str(exc)
+        elif request.method == "POST":
             change = {}
             if request.POST.get("note", "").strip():
                 change["note"] = request.POST["note"]
