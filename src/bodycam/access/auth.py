@@ -55,6 +55,8 @@ def throttle_hit(key: str, limit: int, window_s: int) -> bool:
 
 def _note_attempt(username: str, stage: str, success: bool, source: str) -> None:
     LoginAttempt.objects.create(username=username[:150], at=_now(), stage=stage, success=success, source=source[:200])
+    if secrets.randbelow(100) == 0:  # the audit log keeps every attempt; this table only needs the window
+        LoginAttempt.objects.filter(at__lt=_now() - timedelta(days=1)).delete()
 
 
 def _failure(user: User | None, username: str, stage: str, source: str, reason: str, session: str = "") -> None:
