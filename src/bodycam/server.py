@@ -9,6 +9,12 @@ import subprocess
 import sys
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import unreader as _unreader
+
+# gunicorn reads request bodies with recv(8192); footage uploads are GBs, and 8 KiB
+# reads cost more CPU than hashing them. 256 KiB recv keeps memory bounded and lets
+# ingest keep up with the disk.
+_unreader.SocketUnreader.__init__.__defaults__ = (8192,)
 
 
 class _Gunicorn(BaseApplication):

@@ -17,6 +17,7 @@ from ..custody.services import record
 from ..evidence.models import Clip, Device, Officer, Recording
 from ..storage import get_store
 from . import services, swift
+from .bodystream import direct_body
 from .errors import BadRequest, IngestError, NotFound
 from .models import SystemObject
 
@@ -173,8 +174,13 @@ def _object(request, container, obj, actor):
     if method == "PUT":
         meta = swift.metadata_from_meta(request.META, "Object")
         stream, length = _body_stream(request)
-        result = services.put_object(container, obj, stream, length, request.META.get("HTTP_ETAG"),
-                                     meta, actor, src)
+        direct = direct_body(request.META) if length else None
+        try:
+            result = services.put_object(container, obj, direct or stream, length, request.META.get("HTTP_ETAG"),
+                                         meta, actor, src)
+        finally:
+            if direct:
+                direct.close()
         resp = HttpResponse(status=result.status)
         resp["ETag"] = result.md5
         resp["X-Object-Sha256"] = result.sha256

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
@@ -40,30 +42,52 @@ class IncomingBlob:
                 pass
 
 
+class _HashThread(threading.Thread):
+    """Feeds chunks to one hash on its own thread (hashlib releases the GIL), so SHA-256,
+    MD5 and the disk write of one upload proceed on different cores."""
+
+    def __init__(self, name: str):
+        super().__init__(daemon=True)
+        self.hash = hashlib.new(name) if name != "md5" else hashlib.md5(usedforsecurity=False)
+        self.queue: queue.Queue = queue.Queue(maxsize=8)  # bounds memory: 8 chunks in flight
+
+    def run(self):
+        while (chunk := self.queue.get()) is not None:
+            self.hash.update(chunk)
+
+
 def copy_hashing(stream: BinaryIO, out: BinaryIO, expected_length: int | None, chunk: int = 1024 * 1024):
     """Copy ``stream`` to ``out`` computing SHA-256 and MD5; return (sha256, md5, size).
 
     Raises IncompleteUpload when the stream ends before ``expected_length`` bytes.
     """
-    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    hashers = [_HashThread("sha256"), _HashThread("md5")]
+    for h in hashers:
+        h.start()
     size = 0
     remaining = expected_length
-    while True:
-        want = chunk if remaining is None else min(chunk, remaining)
-        if want == 0:
-            break
-        data = stream.read(want)
-        if not data:
-            break
-        sha.update(data)
-        md5.update(data)
-        out.write(data)
-        size += len(data)
-        if remaining is not None:
-            remaining -= len(data)
+    try:
+        while True:
+            want = chunk if remaining is None else min(chunk, remaining)
+            if want == 0:
+                break
+            data = stream.read(want)
+            if not data:
+                break
+            for h in hashers:
+                h.queue.put(data)
+            out.write(data)
+            size += len(data)
+            if remaining is not None:
+                remaining -= len(data)
+    finally:
+        for h in hashers:
+            h.queue.put(None)
+        for h in hashers:
+            h.join()
     if expected_length is not None and size != expected_length:
         raise IncompleteUpload(f"received {size} of {expected_length} bytes")
-    return sha.hexdigest(), md5.hexdigest(), size
+    return hashers[0].hash.hexdigest(), hashers[1].hash.hexdigest(), size
 
 
 class BlobStore:
