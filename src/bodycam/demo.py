@@ -4,7 +4,6 @@ ingested through the same validate-then-commit pipeline as camera uploads."""
 from __future__ import annotations
 
 import tempfile
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -37,39 +36,55 @@ def load_demo() -> None:
         add_user(username, role, DEMO_PASSWORD, badge=badge, axis_user_id=axis, actor="demo")
     for serial, model, kind in DEVICES:
         add_device(serial, model=model, kind=kind, actor="demo")
-    car_officer = Officer.objects.get(account__username="garcia")
-
-    # One incident seen by two body cameras and the patrol car, then a second call.
-    incident = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=3)
-    plan = [
-        ("garcia", "BWC-1001", incident, 8, "SignalLightBar", "Button"),
-        ("chen", "BWC-1002", incident + timedelta(seconds=2), 8, "SignalLightBar", "Button"),
-        (None, "CAR-17", incident - timedelta(seconds=1), 10, "SignalLightBar", "SignalLightBar"),
-        ("chen", "BWC-1002", incident + timedelta(hours=1), 5, "Button", "Button"),
-    ]
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, (username, serial, start, seconds, on, off) in enumerate(plan):
-            officer = Officer.objects.get(account__username=username) if username else car_officer
-            name = f"{officer.axis_user_id}_{serial}_{start:%Y%m%dT%H%M%SZ}"
-            stop = start + timedelta(seconds=seconds)
-            meta = {
-                "BWCSerialNumber": serial, "UserID": str(officer.axis_user_id), "TriggerOn": on, "TriggerOff": off,
-                "TriggerOnTime": str(int(start.timestamp())), "TriggerOffTime": str(int(stop.timestamp())),
-                "StartTime": str(int(start.timestamp())), "StopTime": str(int(stop.timestamp())),
-                "TimeZone": "America/Chicago", "BWCModel": "W110", "FirmwareVersion": "demo-1.0",
-            }
-            services.put_recording(name, meta, "demo", "", replace=True)
-            path = Path(tmp) / f"clip{i}.mp4"
-            make_clip(str(path), seconds=seconds)
-            clip_name = f"{start:%Y%m%d_%H%M%S}_{1000 + i}.mp4"
-            with open(path, "rb") as f:
-                services.put_object(name, clip_name, f, path.stat().st_size, None,
-                                    {"StartTime": meta["StartTime"], "StopTime": meta["StopTime"], "ContainerType": "mp4"},
-                                    "demo", "")
-            services.put_recording(name, {"Status": "Complete"}, "demo", "", replace=False)
+    n = _simulate_shift()
     _demo_access()
-    print(f"demo data loaded: {len(USERS)} users, {len(DEVICES)} cameras, {len(plan)} recordings")
+    print(f"demo data loaded: {len(USERS)} users, {len(DEVICES)} cameras, {n} recordings")
     _print_login()
+
+
+def _simulate_shift() -> int:
+    """Run the camera simulator (issue 3) for one incident: the patrol car's light bar starts
+    its camera and both body cameras in its group; later a button press on one body camera.
+    Each camera signs its clips; the footage goes through the ingest pipeline."""
+    from .device.camera import simulate_incident
+    from .device.dock import closed_recordings
+    from .device.storage import DeviceStorage
+    from .evidence.models import Officer
+    from .ingest import services
+    from .ingest.signatures import set_device_key
+
+    axis = {u: str(Officer.objects.get(account__username=u).axis_user_id) for u in ("garcia", "chen")}
+    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=3)
+    # Each camera its own picture, so the three angles differ like real ones would.
+    crew = [("CAR-17", "vehicle", "garcia", "testsrc2"), ("BWC-1001", "body", "garcia", "smptehdbars"),
+            ("BWC-1002", "body", "chen", "mandelbrot")]
+    scenario = {
+        "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "duration": 40,
+        "cameras": [{"serial": s, "kind": k, "user_id": axis[u], "groups": ["CAR-17"], "source": src}
+                    for s, k, u, src in crew],
+        "events": [{"t": 6, "signal": "lightbar", "vehicle": "CAR-17"},
+                   {"t": 12, "camera": "BWC-1001", "action": "bookmark", "text": "driver stepped out",
+                    "category_id": "3", "category_name": "Traffic stop", "tags": "Plate:ABC123"},
+                   {"t": 20, "action": "stop"},
+                   {"t": 28, "camera": "BWC-1002", "action": "record"},
+                   {"t": 36, "camera": "BWC-1002", "action": "stop"}],
+    }
+    count = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        simulate_incident(Path(tmp), "testsrc2", scenario, {"width": 640, "height": 360, "fps": 15,
+                                                           "bitrate": 600_000, "buffer_seconds": 5, "clip_seconds": 10})
+        for serial, *_ in crew:
+            storage = DeviceStorage(Path(tmp) / serial)
+            set_device_key(serial, (storage.keys_dir / "device.pub").read_text(), actor="demo")
+            for container, meta, items in closed_recordings(storage):
+                services.put_recording(container, {**meta, "Status": "Transferring"}, "demo", "", replace=True)
+                for item in items:
+                    with open(item.path, "rb") as f:
+                        services.put_object(container, item.name, f, item.path.stat().st_size, None, item.meta,
+                                            "demo", "")
+                services.put_recording(container, {"Status": "Complete"}, "demo", "", replace=False)
+                count += 1
+    return count
 
 
 def _demo_access() -> None:

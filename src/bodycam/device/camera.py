@@ -161,8 +161,8 @@ def simulate(storage: DeviceStorage, source_spec: str, scenario: dict, config: D
 
 def simulate_incident(root, source_spec: str, scenario: dict, settings: dict | None = None) -> list[dict]:
     """Several cameras through one incident (e.g. a patrol car and two body cameras): the
-    scenario's ``"cameras"`` list gives each camera's settings (serial, user_id, groups, kind...);
-    each records into ``root/<serial>``. Signals reach every camera, which decides by its groups."""
+    scenario's ``"cameras"`` list gives each camera's settings (serial, user_id, groups, kind...,
+    and optionally its own ``source``); each records into ``root/<serial>``. Signals reach every camera, which decides by its groups."""
     from pathlib import Path
 
     from .config import ConfigError, DeviceConfig, load_config
@@ -177,11 +177,12 @@ def simulate_incident(root, source_spec: str, scenario: dict, settings: dict | N
         if not isinstance(cam, dict) or not cam.get("serial"):
             raise ScenarioError("each camera needs at least a 'serial'")
         storage = DeviceStorage(Path(root) / cam["serial"]).ensure()
+        cam_settings = {k: v for k, v in cam.items() if k != "source"}
         try:
-            config = load_config(storage, **{**(settings or {}), **cam})
+            config = load_config(storage, **{**(settings or {}), **cam_settings})
         except (ConfigError, TypeError) as exc:
             raise ScenarioError(f"camera {cam['serial']}: {exc}") from None
-        summary = simulate(storage, source_spec, scenario, config)
+        summary = simulate(storage, cam.get("source", source_spec), scenario, config)
         out.append({"serial": config.serial, "storage": str(storage.root), **summary})
     return out
 
