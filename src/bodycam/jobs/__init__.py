@@ -32,12 +32,13 @@ def _configure():
     }
     if settings.BROKER_URL.startswith("filesystem://"):
         base = settings.DATA_DIR / "broker"
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (base / sub).mkdir(parents=True, exist_ok=True)
         conf["broker_transport_options"] = {
             "data_folder_in": str(base / "queue"),
             "data_folder_out": str(base / "queue"),
             "processed_folder": str(base / "processed"),
+            "control_folder": str(base / "control"),  # kombu's default is the current directory
             "store_processed": False,
         }
     app.conf.update(conf)
