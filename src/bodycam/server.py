@@ -64,7 +64,7 @@ def serve(host: str, port: int, workers: int = 2, threads: int = 8, with_worker:
 
 
 def run_worker(beat: bool = True) -> int:
-    from .jobs import app
+    from .jobs.celery_app import app
 
     argv = ["worker", "--loglevel=INFO", "--concurrency=1", "--pool=solo" if beat else "--pool=prefork"]
     if beat:

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "bodycam.custody",
     "bodycam.evidence",
     "bodycam.ingest",
+    "bodycam.jobs",
+    "bodycam.media",
     "bodycam.web",
 ]
 
@@ -184,6 +186,8 @@ INGEST_TOKEN_TTL_SECONDS = int(os.environ.get("BODYCAM_INGEST_TOKEN_TTL", str(24
 
 # Jobs: the embedded default keeps its broker in the data directory (no server).
 BROKER_URL = os.environ.get("BODYCAM_BROKER_URL", "filesystem://")
+# Run submitted jobs in the calling process instead of the workers (tests, one-shot CLI).
+JOBS_INLINE = os.environ.get("BODYCAM_JOBS_INLINE", "") == "1"
 FIXITY_INTERVAL_SECONDS = int(os.environ.get("BODYCAM_FIXITY_INTERVAL", str(24 * 3600)))
 
 LOGGING = {

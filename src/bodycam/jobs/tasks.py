@@ -5,7 +5,7 @@ import django
 django.setup()
 
 from bodycam.custody.fixity import run_fixity_check, sweep_orphans  # noqa: E402
-from bodycam.jobs import app  # noqa: E402
+from bodycam.jobs.celery_app import app  # noqa: E402
 
 
 @app.task(name="bodycam.jobs.tasks.fixity_check")
@@ -24,3 +24,11 @@ def audit_checkpoint():
     from bodycam.custody.chain import checkpoint_dict, create_checkpoint
 
     return checkpoint_dict(create_checkpoint(actor="job:audit-checkpoint"))
+
+
+@app.task(name="bodycam.jobs.tasks.run_job")
+def run_job(job_id: str):
+    from bodycam.jobs.services import run
+
+    job = run(job_id)
+    return {"job": str(job.id), "status": job.status}

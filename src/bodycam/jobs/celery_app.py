@@ -1,0 +1,48 @@
+"""The Celery app that carries jobs to workers.
+
+Embedded default: a filesystem broker inside the data directory, worker started by
+``bodycam serve`` (no server needed). Cluster: BODYCAM_BROKER_URL=redis://... and any
+number of ``bodycam worker`` processes. Job code is the same in both.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bodycam.settings")
+
+app = Celery("bodycam")
+
+
+def _configure():
+    from django.conf import settings
+
+    conf = {
+        "broker_url": settings.BROKER_URL,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "beat_schedule": {
+            "fixity-check": {"task": "bodycam.jobs.tasks.fixity_check", "schedule": float(settings.FIXITY_INTERVAL_SECONDS)},
+            "orphan-sweep": {"task": "bodycam.jobs.tasks.orphan_sweep", "schedule": 3600.0},
+            "audit-checkpoint": {"task": "bodycam.jobs.tasks.audit_checkpoint",
+                                 "schedule": float(settings.AUDIT_CHECKPOINT_INTERVAL)},
+        },
+        "beat_schedule_filename": str(settings.DATA_DIR / "celerybeat-schedule"),
+    }
+    if settings.BROKER_URL.startswith("filesystem://"):
+        base = settings.DATA_DIR / "broker"
+        for sub in ("queue", "processed", "control"):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        conf["broker_transport_options"] = {
+            "data_folder_in": str(base / "queue"),
+            "data_folder_out": str(base / "queue"),
+            "processed_folder": str(base / "processed"),
+            "control_folder": str(base / "control"),  # kombu's default is the current directory
+            "store_processed": False,
+        }
+    app.conf.update(conf)
+
+
+_configure()
+app.autodiscover_tasks(["bodycam.jobs"], related_name="tasks", force=True)
