@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "bodycam.ingest",
     "bodycam.jobs",
     "bodycam.media",
+    "bodycam.search",
+    "bodycam.release",
     "bodycam.web",
 ]
 
@@ -188,6 +190,10 @@ INGEST_TOKEN_TTL_SECONDS = int(os.environ.get("BODYCAM_INGEST_TOKEN_TTL", str(24
 BROKER_URL = os.environ.get("BODYCAM_BROKER_URL", "filesystem://")
 # Run submitted jobs in the calling process instead of the workers (tests, one-shot CLI).
 JOBS_INLINE = os.environ.get("BODYCAM_JOBS_INLINE", "") == "1"
+# Make a playback proxy + thumbnail (background job) for every clip as it commits.
+MEDIA_AUTO_PLAYBACK = os.environ.get("BODYCAM_MEDIA_AUTO_PLAYBACK", "1") == "1"
+# Share links: the longest a link may live (days).
+SHARE_LINK_MAX_DAYS = int(os.environ.get("BODYCAM_SHARE_LINK_MAX_DAYS", "90"))
 FIXITY_INTERVAL_SECONDS = int(os.environ.get("BODYCAM_FIXITY_INTERVAL", str(24 * 3600)))
 
 LOGGING = {

@@ -12,7 +12,8 @@ Visibility, by role (docs/access.md has the table):
   supervisor  recordings of officers in squads they supervise
   detective   recordings linked to cases they are assigned to
   custodian   everything
-  prosecutor  recordings shared with them (share active: not revoked, not expired)
+  prosecutor  recordings shared with them, alone or through a shared case (release.CaseShare)
+              (share active: not revoked, not expired)
   admin       nothing unless granted
   auditor     nothing (reads the audit log instead) unless granted
 then for everyone: + explicit grants, + restricted items naming them;
@@ -80,8 +81,13 @@ def visible_recording_ids(user) -> QuerySet:
     elif role == Role.CUSTODIAN:
         allow |= Q(pk__isnull=False)  # everything (Q() would vanish when OR-ed below)
     elif role == Role.PROSECUTOR:
+        from ..release.models import CaseShare  # release/ adds case shares; still one query
+
         allow |= Q(id__in=Share.objects.filter(recipient=user, revoked_at__isnull=True)
                    .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values("recording"))
+        allow |= Q(id__in=Case.recordings.through.objects.filter(
+            case__in=CaseShare.objects.filter(recipient=user, revoked_at__isnull=True)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values("case")).values("recording_id"))
     named = Restriction.objects.filter(allowed=user).values("recording")
     allow |= Q(id__in=Grant.objects.filter(user=user).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
                .values("recording"))
@@ -106,10 +112,15 @@ def may(user, action: str) -> bool:
 
 
 def prosecutor_may_download(user, recording_id) -> bool:
+    """An active share of the recording, or of a case holding it, that allows download."""
+    from ..release.models import CaseShare
+
     now = datetime.now(timezone.utc)
+    live = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
     return Share.objects.filter(recipient=user, recording_id=recording_id, allow_download=True,
-                                revoked_at__isnull=True).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)).exists()
+                                revoked_at__isnull=True).filter(live).exists() or \
+        CaseShare.objects.filter(recipient=user, allow_download=True, revoked_at__isnull=True,
+                                 case__recordings=recording_id).filter(live).exists()
 
 
 def parse_uuid(value) -> uuid.UUID | None:

@@ -24,6 +24,13 @@ def catalogue_hashes() -> dict[str, list[dict]]:
         rows = model.objects.values_list("id", "sha256", "object_name", "recording__container_name")
         for id_, sha, name, container in rows.iterator():
             by_hash.setdefault(sha, []).append({"kind": kind, "id": str(id_), "container": container, "object": name})
+    # Derivatives (proxies, thumbnails, clips) are catalogued objects too: never orphans.
+    from ..media.models import Derivative
+
+    rows = Derivative.objects.values_list("id", "sha256", "kind", "clip__recording__container_name")
+    for id_, sha, kind, container in rows.iterator():
+        by_hash.setdefault(sha, []).append({"kind": "derivative", "id": str(id_), "container": container,
+                                            "object": kind})
     return by_hash
 
 

@@ -1,0 +1,128 @@
+"""Background jobs that make playback derivatives of an original clip.
+
+  media.playback   proxy (H.264 faststart MP4) + thumbnail, submitted when a clip commits
+  media.proxy      the proxy alone
+  media.thumbnail  the thumbnail alone
+  media.excerpt    an in/out clip asked for by a user
+
+Each result is a new blob in the content-addressed store plus a ``Derivative`` row naming
+the original's SHA-256. Handlers are idempotent: a derivative that already exists for the
+same parent and parameters is returned, not made again; a crash between blob and row leaves
+an orphan blob that the next run reuses (same bytes, same address) or the sweep collects.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from ..custody.services import record
+from ..evidence.models import Clip
+from ..jobs.registry import handler
+from ..storage import get_store
+from . import transcode
+from .models import Derivative
+
+PROXY_PARAMS = {"codec": "h264", "container": "mp4", "faststart": True, "max_height": transcode.PROXY_MAX_HEIGHT}
+THUMB_PARAMS = {"at": 1.0, "width": 320}
+
+
+def _original_path(clip: Clip, tmpdir: str) -> str:
+    store = get_store()
+    path = store.local_path(clip.sha256)
+    if path:
+        return path
+    # Object stores without local files: copy to a temp file for FFmpeg.
+    path = os.path.join(tmpdir, "original")
+    with store.open(clip.sha256) as src, open(path, "wb") as out:
+        while data := src.read(1 << 20):
+            out.write(data)
+    return path
+
+
+def _store_derivative(ctx, clip: Clip, kind: str, path: str, content_type: str, params: dict,
+                      created_by=None) -> Derivative:
+    store = get_store()
+    with open(path, "rb") as f:
+        incoming = store.receive(f, os.path.getsize(path))
+    try:
+        store.commit(incoming)
+    finally:
+        incoming.discard()
+    d = Derivative.objects.create(clip=clip, parent_sha256=clip.sha256, kind=kind, sha256=incoming.sha256,
+                                  size=incoming.size, content_type=content_type, params=params,
+                                  created_by=created_by, job_id=ctx.job.id if ctx else None)
+    record(f"media.derivative.{kind}", actor=f"job:{ctx.job.kind}" if ctx else "system", object_type="clip",
+           object_id=str(clip.id), object_sha256=clip.sha256,
+           detail={"derivative": str(d.id), "sha256": d.sha256, "size": d.size, "params": params})
+    return d
+
+
+def _existing(clip: Clip, kind: str, params: dict) -> Derivative | None:
+    return Derivative.objects.filter(clip=clip, parent_sha256=clip.sha256, kind=kind, params=params).first()
+
+
+def make_proxy(ctx, clip: Clip) -> Derivative:
+    found = _existing(clip, Derivative.Kind.PROXY, PROXY_PARAMS)
+    if found:
+        return found
+    with tempfile.TemporaryDirectory(prefix="bodycam-proxy-") as tmp:
+        out = os.path.join(tmp, "proxy.mp4")
+        info = transcode.transcode(_original_path(clip, tmp), out, max_height=PROXY_PARAMS["max_height"])
+        if ctx:
+            ctx.log(f"proxy {info['width']}x{info['height']} {info['duration_s']} s")
+        return _store_derivative(ctx, clip, Derivative.Kind.PROXY, out, "video/mp4", PROXY_PARAMS)
+
+
+def make_thumbnail(ctx, clip: Clip) -> Derivative:
+    found = _existing(clip, Derivative.Kind.THUMBNAIL, THUMB_PARAMS)
+    if found:
+        return found
+    with tempfile.TemporaryDirectory(prefix="bodycam-thumb-") as tmp:
+        out = os.path.join(tmp, "thumb.jpg")
+        at = min(THUMB_PARAMS["at"], max(0.0, clip.duration_s / 2))
+        transcode.thumbnail(_original_path(clip, tmp), out, at=at, width=THUMB_PARAMS["width"])
+        return _store_derivative(ctx, clip, Derivative.Kind.THUMBNAIL, out, "image/jpeg", THUMB_PARAMS)
+
+
+def make_excerpt(ctx, clip: Clip, start: float, end: float, created_by=None) -> Derivative:
+    params = {"in": round(float(start), 3), "out": round(float(end), 3), "codec": "h264", "container": "mp4"}
+    found = _existing(clip, Derivative.Kind.CLIP, params)
+    if found:
+        return found
+    with tempfile.TemporaryDirectory(prefix="bodycam-excerpt-") as tmp:
+        out = os.path.join(tmp, "excerpt.mp4")
+        info = transcode.transcode(_original_path(clip, tmp), out, start=params["in"], end=params["out"])
+        if ctx:
+            ctx.log(f"excerpt {params['in']}-{params['out']} s: {info['frames']} frames")
+        return _store_derivative(ctx, clip, Derivative.Kind.CLIP, out, "video/mp4", params, created_by=created_by)
+
+
+def _clip(clip_id) -> Clip:
+    return Clip.objects.select_related("recording").get(pk=clip_id)
+
+
+@handler("media.playback")
+def playback(ctx, clip_id: str) -> dict:
+    clip = _clip(clip_id)
+    ctx.progress(0.05, "making proxy")
+    proxy = make_proxy(ctx, clip)
+    ctx.progress(0.9, "making thumbnail")
+    thumb = make_thumbnail(ctx, clip)
+    return {"proxy": str(proxy.id), "thumbnail": str(thumb.id)}
+
+
+@handler("media.proxy")
+def proxy(ctx, clip_id: str) -> dict:
+    return {"proxy": str(make_proxy(ctx, _clip(clip_id)).id)}
+
+
+@handler("media.thumbnail")
+def thumbnail(ctx, clip_id: str) -> dict:
+    return {"thumbnail": str(make_thumbnail(ctx, _clip(clip_id)).id)}
+
+
+@handler("media.excerpt")
+def excerpt(ctx, clip_id: str, start: float, end: float) -> dict:
+    d = make_excerpt(ctx, _clip(clip_id), start, end, created_by=ctx.job.created_by)
+    return {"excerpt": str(d.id), "sha256": d.sha256}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ReleaseConfig(AppConfig):
+    name = "bodycam.release"
+    label = "release"

@@ -1,0 +1,296 @@
+"""Shares and links, on behalf of a signed-in user or a link holder. Every change and every
+access through a share writes one audit entry; every refusal too.
+
+Who may share: the roles that hold SHARE (detectives, custodians), for items they can see;
+a case may be shared by a custodian or a detective assigned to it. Prosecutors never
+re-share (they lack SHARE); "do not re-share" is a term shown to the recipient on every
+page and in exports, and on a link it binds the link to the first browser that opens it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from ..access import evidence as ev
+from ..access.models import Case, Restriction, Role, Share, User
+from ..access.services import SHARE, Denied, NotVisible, audit_denied, authorize, may, parse_uuid
+from ..custody.services import record_request
+from ..evidence.models import Clip
+from ..evidence.services import iso
+from .models import CaseShare, ShareLink, ShareTerms
+
+BadInput = ev.BadInput
+CLAIM_COOKIE = "bc_link_claim"
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def _days(value, required: bool = False, max_days: int = 3650) -> int | None:
+    if value in (None, ""):
+        if required:
+            raise BadInput("days (how long the link lives) is required")
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= max_days:
+        raise BadInput(f"days must be a whole number from 1 to {max_days}")
+    return value
+
+
+def _flag(data: dict, name: str) -> bool:
+    v = data.get(name, False)
+    if isinstance(v, str):
+        v = v.lower() in ("1", "yes", "true", "on")
+    if not isinstance(v, bool):
+        raise BadInput(f"{name} must be true or false")
+    return v
+
+
+def get_case(request, case_key, action: str = "release.case") -> Case:
+    """A case the user may see: custodians all, detectives those assigned, prosecutors those
+    shared with them. Others (and unknown cases) get 404, audited."""
+    cid = parse_uuid(case_key)
+    qs = Case.objects.filter(id=cid) if cid else Case.objects.filter(number=str(case_key)[:64])
+    user = request.user
+    if user.role == Role.CUSTODIAN:
+        case = qs.first()
+    elif user.role == Role.DETECTIVE:
+        case = qs.filter(detectives=user).first()
+    elif user.role == Role.PROSECUTOR:
+        case = qs.filter(id__in=active_case_shares().filter(recipient=user).values("case")).first()
+    else:
+        case = None
+    if case is None:
+        audit_denied(request, action, "no such case, or not visible to this user", object_type="case",
+                     object_id=str(case_key)[:64], status=404)
+        raise NotVisible("no such case, or not visible to this user")
+    return case
+
+
+def _may_share_case(request, case: Case, action: str) -> None:
+    user = request.user
+    ok = may(user, SHARE) and (user.role == Role.CUSTODIAN or case.detectives.filter(pk=user.pk).exists())
+    if not ok:
+        audit_denied(request, action, f"role {user.role} may not share this case", object_type="case",
+                     object_id=str(case.id))
+        raise Denied(f"role {user.role} may not share this case")
+
+
+def _prosecutor(request, name, action, object_type, object_id) -> User:
+    if not isinstance(name, str) or not name.strip():
+        raise BadInput("recipient (a prosecutor's username) is required")
+    user = User.objects.filter(username=name.strip(), is_active=True).first()
+    if user is None or user.role != Role.PROSECUTOR:
+        audit_denied(request, action, "recipient is not an active prosecutor account", object_type=object_type,
+                     object_id=object_id, status=400)
+        raise BadInput("recipient must be an active prosecutor account")
+    return user
+
+
+def active_case_shares() -> QuerySet:
+    return CaseShare.objects.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=_now()))
+
+
+# ---------------------------------------------------------------- account shares
+def share_item(request, clip_id, data: dict) -> dict:
+    """Share a clip's recording with a prosecutor (access.Share) with optional terms."""
+    if not isinstance(data, dict):
+        raise BadInput("body must be a JSON object")
+    no_reshare = _flag(data, "no_reshare")
+    with transaction.atomic():
+        d = ev.share_clip(request, clip_id, {k: v for k, v in data.items() if k != "no_reshare"})
+        ShareTerms.objects.create(share_id=d["id"], no_reshare=no_reshare)
+    return d | {"no_reshare": no_reshare}
+
+
+def share_case(request, case_key, data: dict) -> dict:
+    if not isinstance(data, dict):
+        raise BadInput("body must be a JSON object")
+    allow_download, no_reshare = _flag(data, "allow_download"), _flag(data, "no_reshare")
+    days = _days(data.get("days"))
+    case = get_case(request, case_key, "release.case_share")
+    _may_share_case(request, case, "release.case_share")
+    recipient = _prosecutor(request, data.get("recipient"), "release.case_share", "case", str(case.id))
+    expires = _now() + timedelta(days=days) if days else None
+    with transaction.atomic():
+        s = CaseShare.objects.create(case=case, recipient=recipient, created_by=request.user,
+                                     allow_download=allow_download, no_reshare=no_reshare, expires_at=expires)
+        record_request(request, "release.case_share", object_type="case", object_id=str(case.id),
+                       detail={"share": str(s.id), "case": case.number, "recipient": recipient.username,
+                               "allow_download": allow_download, "no_reshare": no_reshare,
+                               "expires_at": iso(expires)})
+    return case_share_dict(s)
+
+
+def case_share_dict(s: CaseShare) -> dict:
+    return {"id": str(s.id), "kind": "case", "case": s.case.number, "recipient": s.recipient.username,
+            "created_by": s.created_by.username, "allow_download": s.allow_download, "no_reshare": s.no_reshare,
+            "created_at": iso(s.created_at), "expires_at": iso(s.expires_at), "revoked_at": iso(s.revoked_at)}
+
+
+# ---------------------------------------------------------------- links
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_link(request, data: dict) -> tuple[ShareLink, str]:
+    """A link to one item's recording (``clip``) or one ``case``. Returns (link, token);
+    the token is shown once and only its hash is kept."""
+    if not isinstance(data, dict):
+        raise BadInput("body must be a JSON object")
+    allow_download, no_reshare = _flag(data, "allow_download"), _flag(data, "no_reshare")
+    days = _days(data.get("days"), required=True, max_days=settings.SHARE_LINK_MAX_DAYS)
+    label = str(data.get("label", "") or "").strip()
+    if len(label) > 200:
+        raise BadInput("label must be at most 200 characters")
+    if bool(data.get("clip")) == bool(data.get("case")):
+        raise BadInput("give exactly one of clip or case")
+    target: dict = {}
+    if data.get("clip"):
+        clip = authorize(request, data["clip"], SHARE)
+        target = {"recording": clip.recording}
+        obj = ("clip", str(clip.id))
+    else:
+        case = get_case(request, data["case"], "release.link")
+        _may_share_case(request, case, "release.link")
+        target = {"case": case}
+        obj = ("case", str(case.id))
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        link = ShareLink.objects.create(token_sha256=_token_hash(token), created_by=request.user, label=label,
+                                        allow_download=allow_download, no_reshare=no_reshare,
+                                        expires_at=_now() + timedelta(days=days), **target)
+        record_request(request, "release.link.create", object_type=obj[0], object_id=obj[1],
+                       detail={"link": str(link.id), "label": label, "allow_download": allow_download,
+                               "no_reshare": no_reshare, "expires_at": iso(link.expires_at)})
+    return link, token
+
+
+def link_dict(link: ShareLink) -> dict:
+    return {"id": str(link.id), "kind": "link", "label": link.label, "created_by": link.created_by.username,
+            "allow_download": link.allow_download, "no_reshare": link.no_reshare, "claimed": bool(link.claim_sha256),
+            "case": link.case.number if link.case_id else None,
+            "recording": str(link.recording_id) if link.recording_id else None,
+            "created_at": iso(link.created_at), "expires_at": iso(link.expires_at), "revoked_at": iso(link.revoked_at),
+            "last_used_at": iso(link.last_used_at)}
+
+
+def open_link(request, token: str, claim: str | None) -> tuple[ShareLink, str | None]:
+    """The link for ``token`` if it is live. A no-reshare link binds to the first browser:
+    returns a new claim value to set as a cookie then; a different browser is refused.
+    Every refusal is audited (link ids only: tokens never reach the log)."""
+    link = ShareLink.objects.select_related("case", "recording", "created_by").filter(
+        token_sha256=_token_hash(str(token)[:100])).first()
+
+    def refuse(reason, status=404):
+        record_request(request, "release.link.denied", actor="link", outcome="denied",
+                       object_type="link", object_id=str(link.id) if link else "",
+                       detail={"reason": reason, "status": status})
+        raise (NotVisible if status == 404 else Denied)(reason)
+
+    if link is None:
+        refuse("no such link")
+    if link.revoked_at:
+        refuse("this link was revoked", 410)
+    if link.expires_at <= _now():
+        refuse("this link has expired", 410)
+    new_claim = None
+    if link.no_reshare:
+        if not link.claim_sha256:
+            new_claim = secrets.token_urlsafe(24)
+            n = ShareLink.objects.filter(pk=link.pk, claim_sha256="").update(claim_sha256=_token_hash(new_claim))
+            if n == 0:  # another browser claimed it a moment ago
+                link.refresh_from_db()
+                new_claim = None
+        if new_claim is None and (not claim or _token_hash(claim) != link.claim_sha256):
+            refuse("this link may not be re-shared: it was already opened in another browser", 403)
+    ShareLink.objects.filter(pk=link.pk).update(last_used_at=_now())
+    return link, new_claim
+
+
+def link_clips(link: ShareLink) -> QuerySet:
+    """THE read check for link holders: the clips of the link's recording or case, minus
+    restricted recordings (a link names no person, so a restriction always wins)."""
+    qs = Clip.objects.select_related("recording__officer", "recording__device")
+    if link.recording_id:
+        qs = qs.filter(recording_id=link.recording_id)
+    else:
+        qs = qs.filter(recording_id__in=Case.recordings.through.objects.filter(case_id=link.case_id)
+                       .values("recording_id"))
+    return qs.exclude(recording_id__in=Restriction.objects.values("recording_id"))
+
+
+def link_actor(link: ShareLink) -> str:
+    return f"link:{link.id}"
+
+
+def link_clip(request, link: ShareLink, clip_id, action: str) -> Clip:
+    cid = parse_uuid(clip_id)
+    clip = link_clips(link).filter(id=cid).first() if cid else None
+    if clip is None:
+        record_request(request, f"evidence.{action}", actor=link_actor(link), outcome="denied", object_type="clip",
+                       object_id=str(clip_id)[:64], detail={"reason": "not in this link", "status": 404})
+        raise NotVisible("no such item in this link")
+    if action == "download" and not link.allow_download:
+        record_request(request, "evidence.download", actor=link_actor(link), outcome="denied", object_type="clip",
+                       object_id=str(clip.id), detail={"reason": "the link does not allow download", "status": 403})
+        raise Denied("this link allows viewing only")
+    return clip
+
+
+# ---------------------------------------------------------------- listing and revoking
+def shares_for_recording(recording) -> list[dict]:
+    """Every share that reaches a recording: item shares, shares of its cases, links."""
+    out = []
+    for s in Share.objects.filter(recording=recording).select_related("recipient", "created_by", "terms"):
+        terms = getattr(s, "terms", None)
+        out.append(ev.share_dict(s) | {"kind": "item", "no_reshare": bool(terms and terms.no_reshare)})
+    for s in CaseShare.objects.filter(case__recordings=recording).select_related("case", "recipient", "created_by"):
+        out.append(case_share_dict(s))
+    for link in ShareLink.objects.filter(Q(recording=recording) | Q(case__recordings=recording)).select_related(
+            "case", "created_by"):
+        out.append(link_dict(link))
+    return out
+
+
+def revoke(request, kind: str, share_id) -> dict:
+    """Revoke an item share, case share or link. Allowed to custodians and to its creator."""
+    sid = parse_uuid(share_id)
+    model = {"item": Share, "case": CaseShare, "link": ShareLink}.get(kind)
+    if model is None:
+        raise BadInput("kind must be item, case or link")
+    obj = model.objects.filter(pk=sid).first() if sid else None
+    user = request.user
+    if obj is None or not (user.role == Role.CUSTODIAN or (obj.created_by_id == user.pk and may(user, SHARE))):
+        audit_denied(request, "release.revoke", "no such share, or not yours to revoke", object_type=f"share.{kind}",
+                     object_id=str(share_id)[:64], status=404)
+        raise NotVisible("no such share, or not yours to revoke")
+    if obj.revoked_at:
+        raise BadInput("already revoked")
+    with transaction.atomic():
+        now = _now()
+        model.objects.filter(pk=obj.pk).update(revoked_at=now)
+        if kind == "item":
+            ShareTerms.objects.update_or_create(share=obj, defaults={"revoked_by": user})
+        else:
+            model.objects.filter(pk=obj.pk).update(revoked_by=user)
+        record_request(request, "release.revoke", object_type=f"share.{kind}", object_id=str(obj.pk),
+                       detail={"revoked_at": iso(now)})
+    return {"id": str(obj.pk), "kind": kind, "revoked_at": iso(now)}
+
+
+def no_reshare_terms(user, recording_id) -> bool:
+    """Whether a prosecutor sees this recording under a "do not re-share" term."""
+    if user.role != Role.PROSECUTOR:
+        return False
+    return ShareTerms.objects.filter(share__recipient=user, share__recording_id=recording_id, no_reshare=True,
+                                     share__revoked_at__isnull=True).exists() or \
+        active_case_shares().filter(recipient=user, no_reshare=True, case__recordings=recording_id).exists()

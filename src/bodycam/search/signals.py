@@ -1,0 +1,49 @@
+"""Keep search documents current: each change to a recording's text reindexes that one
+recording's affected source (a few small queries, in the writer's transaction)."""
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+
+from ..access.models import Case, Note, Tag
+from ..evidence.models import Bookmark, Recording
+from . import services
+
+
+@receiver(post_save, sender=Recording)
+def _recording_saved(sender, instance, raw=False, **kw):
+    if not raw:
+        services.reindex(instance.pk, (services.METADATA,))
+
+
+@receiver(post_save, sender=Bookmark)
+def _bookmark_saved(sender, instance, raw=False, **kw):
+    if not raw:
+        services.reindex(instance.recording_id, (services.METADATA,))
+
+
+@receiver(post_save, sender=Note)
+def _note_saved(sender, instance, raw=False, **kw):
+    if not raw:
+        services.reindex(instance.recording_id, (services.NOTES,))
+
+
+@receiver(post_save, sender=Tag)
+@receiver(post_delete, sender=Tag)
+def _tag_changed(sender, instance, **kw):
+    services.reindex(instance.recording_id, (services.TAGS,))
+
+
+@receiver(m2m_changed, sender=Recording.categories.through)
+def _categories_changed(sender, instance, action, reverse, pk_set, **kw):
+    if action.startswith("post_"):
+        ids = list(pk_set or []) if reverse else [instance.pk]  # reverse: instance is a Category
+        for rid in ids:
+            services.reindex(rid, (services.METADATA,))
+
+
+@receiver(m2m_changed, sender=Case.recordings.through)
+def _case_recordings_changed(sender, instance, action, reverse, pk_set, **kw):
+    if action.startswith("post_"):
+        ids = [instance.pk] if reverse else list(pk_set or [])
+        for rid in ids:
+            services.reindex(rid, (services.METADATA,))
