@@ -333,6 +333,12 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _verify_export(args) -> int:
+    from .provenance.export import cli_verify
+
+    return cli_verify(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bodycam", description="Body-worn camera evidence system")
     sub = p.add_subparsers(dest="command", required=True)
@@ -470,6 +476,15 @@ def build_parser() -> argparse.ArgumentParser:
     for sp in acc.choices.values():
         sp.set_defaults(func=cmd_access)
 
+    s = sub.add_parser("verify", help="check a court export ZIP offline (hashes, signatures); exit 1 on any problem")
+    s.add_argument("export")
+    s.add_argument("--key", help="trusted server public key (base64, or a PEM/base64 file) to pin")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_verify_export, offline=True)
+    from .release.cli import add_commands as add_release_commands
+
+    add_release_commands(sub)  # media backfill, search reindex, share/export from the command line
+
     s = sub.add_parser("demo-totp", help="current authenticator codes of the demo accounts")
     s.add_argument("username", nargs="?")
     s.set_defaults(func=cmd_demo_totp)
@@ -485,6 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "offline", False):  # e.g. `bodycam verify`: no settings, no database
+            return args.func(args)
         if getattr(args, "no_django", False):
             from .device.cli import run_device_command
 

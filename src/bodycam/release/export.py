@@ -1,0 +1,190 @@
+"""Court exports: originals + SHA-256 list signed by the server + camera manifests and keys
++ chain-of-custody reports + VERIFY.txt, in one ZIP (format: bodycam.provenance.export).
+
+Who may export: whoever may download every item in it (detectives and custodians; a
+prosecutor whose share allows download; a link that allows download). Each exported clip
+gets an ``evidence.export`` audit entry (so its custody report, built next, lists the
+export), and the export itself one ``release.export`` entry naming every item.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import tempfile
+import zipfile
+from datetime import datetime, timezone
+
+from django.db.models import QuerySet
+
+from ..access import evidence as ev
+from ..access.models import Role
+from ..access.services import DOWNLOAD, Denied, audit_denied, may, prosecutor_may_download, visible_clips
+from ..custody.chain import server_key
+from ..custody.report import build_report, render_pdf
+from ..custody.services import record_request
+from ..evidence.models import Attachment, Clip
+from ..provenance import export as fmt
+from ..provenance.keys import public_b64
+from ..storage import get_store
+
+VERIFY_TXT = """HOW TO VERIFY THIS EVIDENCE EXPORT
+==================================
+
+This archive was produced by the bodycam evidence system on {exported_at} by {exported_by}.
+It holds {n} original recording file(s), exactly as the cameras wrote them.{terms}
+
+What is inside
+  originals/      the original files, bit-for-bit as uploaded by the camera
+  manifests/      for each original, the manifest the camera signed when it recorded it
+  keys/devices/   each camera's public key, as registered on the server
+  custody/        the chain-of-custody report of each original (PDF and JSON)
+  export.json     the list of items: hashes, cameras, times, who exported them
+  SHA256SUMS      the SHA-256 hash of every other file in this archive
+  SHA256SUMS.sig  the server's Ed25519 signature over SHA256SUMS
+  keys/server-ed25519.pem   the server's public key
+
+1. Nothing was changed after export. On Linux or macOS, in the unpacked folder:
+       sha256sum -c SHA256SUMS          (macOS: shasum -a 256 -c SHA256SUMS)
+   Every line must say OK.  On Windows: Get-FileHash -Algorithm SHA256 FILE, and compare.
+
+2. The hash list is the one the server produced (OpenSSL 3):
+       openssl pkeyutl -verify -pubin -inkey keys/server-ed25519.pem -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig
+   It must print "Signature Verified Successfully". Compare the key with the one the agency
+   publishes: {server_key}
+
+3. Each original is what the camera recorded: the camera signed a manifest naming the
+   file's SHA-256 (step 1 proves the file still has that hash) with its own Ed25519 key.
+   The manifest's "signature" is over the manifest's "payload" written as compact JSON with
+   sorted keys (UTF-8); verify it with the key in keys/devices/SERIAL.pem.
+
+4. Each custody report lists every recorded event for its original (ingest, views,
+   playbacks, shares, this export), each carrying the hash of its audit-log entry, and
+   the latest signed checkpoint of the audit log.
+
+All of the above in one step, offline, with the free bodycam tool:
+       bodycam verify {name}
+It exits 0 when everything checks and 1 naming each difference.
+"""
+
+
+def _safe(part: str) -> str:
+    part = re.sub(r"[^\w.@+-]", "_", part).strip(".")
+    return part[:150] or "_"
+
+
+def _clip_paths(clip: Clip) -> tuple[str, str, str]:
+    base = f"{_safe(clip.recording.container_name)}/{_safe(clip.object_name)}"
+    return f"originals/{base}", f"manifests/{base}.manifest.json", f"custody/{base}"
+
+
+def exportable_clips(request, clips: QuerySet, object_type: str, object_id: str) -> list[Clip]:
+    """The clips, if the user may download every one of them; otherwise audit and refuse."""
+    user = request.user
+    rows = list(clips.order_by("recording__trigger_on_time", "start_time", "object_name"))
+    if not rows:
+        audit_denied(request, "release.export", "nothing visible to export", object_type=object_type,
+                     object_id=object_id, status=404)
+        from ..access.services import NotVisible
+
+        raise NotVisible("nothing you may see to export")
+    ok = may(user, DOWNLOAD)
+    if ok and user.role == Role.PROSECUTOR:
+        ok = all(prosecutor_may_download(user, rid) for rid in {c.recording_id for c in rows})
+    if not ok:
+        audit_denied(request, "release.export", "download not allowed for every item", object_type=object_type,
+                     object_id=object_id)
+        raise Denied("you may not download every item of this export")
+    return rows
+
+
+def clips_of_recording(request, clip_id) -> tuple[QuerySet, str]:
+    from ..access.services import VIEW, authorize
+
+    clip = authorize(request, clip_id, VIEW)
+    return visible_clips(request.user).filter(recording_id=clip.recording_id), str(clip.recording_id)
+
+
+def build_export(request, clips: list[Clip], object_type: str, object_id: str, title: str,
+                 actor: str | None = None, terms: str = "") -> str:
+    """Write the ZIP to a temp file and return its path (the caller streams and removes it)."""
+    store = get_store()
+    actor_name = actor or request.user.username
+    exported_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    for c in clips:  # first, so each custody report below lists this export
+        record_request(request, "evidence.export", actor=actor, object_type="clip", object_id=str(c.id),
+                       object_sha256=c.sha256, detail={"export_of": f"{object_type}:{object_id}"})
+    manifests = {(a.recording_id, a.object_name): a for a in Attachment.objects.filter(
+        recording_id__in={c.recording_id for c in clips}, kind=Attachment.Kind.MANIFEST)}
+    skey = server_key()
+    hashes: dict[str, str] = {}
+    items = []
+    fd, path = tempfile.mkstemp(prefix="bodycam-export-", suffix=".zip")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(path, "w", allowZip64=True) as z:
+            def put(name: str, data: bytes, compress: bool = True):
+                z.writestr(name, data, zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED)
+                hashes[name] = hashlib.sha256(data).hexdigest()
+
+            devices = {}
+            for c in clips:
+                orig, man, cust = _clip_paths(c)
+                h = hashlib.sha256()
+                with store.open(c.sha256) as src, z.open(zipfile.ZipInfo(orig, _zip_time(c)), "w",
+                                                          force_zip64=c.size > 2**31) as dst:
+                    while data := src.read(1 << 20):
+                        h.update(data)
+                        dst.write(data)
+                hashes[orig] = h.hexdigest()
+                if hashes[orig] != c.sha256:  # the store itself must still match the ingest hash
+                    raise RuntimeError(f"stored original of {c} does not match its ingest hash; run bodycam fsck")
+                dev = c.recording.device
+                item = {"clip_id": str(c.id), "recording_id": str(c.recording_id),
+                        "container": c.recording.container_name, "object": c.object_name, "original": orig,
+                        "sha256": c.sha256, "size": c.size, "device": dev.serial, "device_kind": dev.kind,
+                        "officer": c.recording.officer.name, "start": ev.iso(c.start_time),
+                        "stop": ev.iso(c.stop_time), "signature_at_ingest": c.signature,
+                        "custody_report": cust + ".pdf", "manifest": None, "device_key": None}
+                m = manifests.get((c.recording_id, c.object_name + ".manifest.json"))
+                if m is not None:
+                    with store.open(m.sha256) as f:
+                        put(man, f.read())
+                    item["manifest"] = man
+                if dev.public_key:
+                    key_name = f"keys/devices/{_safe(dev.serial)}.pem"
+                    if dev.serial not in devices:
+                        put(key_name, fmt.public_pem(dev.public_key))
+                        devices[dev.serial] = dev.public_key
+                    item["device_key"] = key_name
+                report = build_report(c, ev.item_events(c), generated_by=actor_name)
+                put(cust + ".json", json.dumps(report, indent=1, sort_keys=True).encode())
+                put(cust + ".pdf", render_pdf(report), compress=False)
+                items.append(item)
+            info = {"format": fmt.FORMAT, "title": title, "exported_at": exported_at, "exported_by": actor_name,
+                    "of": {"type": object_type, "id": object_id}, "terms": terms,
+                    "server_public_key": public_b64(skey), "devices": devices, "items": items}
+            put(fmt.INFO, json.dumps(info, indent=1, sort_keys=True).encode())
+            put(fmt.SERVER_KEY, fmt.public_pem(public_b64(skey)))
+            put(fmt.README, VERIFY_TXT.format(
+                exported_at=exported_at, exported_by=actor_name, n=len(items), server_key=public_b64(skey),
+                name="EXPORT.zip", terms=f"\n\nTERMS: {terms}" if terms else "").encode())
+            sums = fmt.sums_text(hashes)
+            z.writestr(fmt.SUMS, sums)
+            z.writestr(fmt.SIG, skey.sign(sums))
+        record_request(request, "release.export", actor=actor, object_type=object_type, object_id=object_id,
+                       detail={"title": title, "items": [{"clip": i["clip_id"], "sha256": i["sha256"]} for i in items],
+                               "sha256sums": hashlib.sha256(sums).hexdigest(),
+                               "signature": base64.b64encode(skey.sign(sums)).decode()})
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
+def _zip_time(c: Clip):
+    t = (c.start_time or datetime(1980, 1, 1, tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (max(1980, t.year), t.month, t.day, t.hour, t.minute, t.second)
