@@ -51,3 +51,65 @@ def derivatives_of(clip_ids, kind: str) -> dict[str, Derivative]:
     for d in Derivative.objects.filter(clip_id__in=list(clip_ids), kind=kind).order_by("created_at"):
         out[str(d.clip_id)] = d
     return out
+
+
+# ---------------------------------------------------------------- on behalf of a user
+def open_rendition(request, clip_id, kind: str, range_start: int = 0, derivative_id=None, download=False):
+    """Authorize and audit playback of a derivative (proxy, excerpt) or a thumbnail fetch;
+    return (clip, derivative, open file). Playback is audited at its start (byte 0), like
+    the original's; thumbnails and downloads always."""
+    from ..access.services import DOWNLOAD, PLAY, VIEW, NotVisible, authorize, parse_uuid
+    from ..custody.services import record_request
+    from ..storage import get_store
+
+    action = DOWNLOAD if download else (VIEW if kind == Derivative.Kind.THUMBNAIL else PLAY)
+    clip = authorize(request, clip_id, action)
+    if derivative_id is not None:
+        did = parse_uuid(derivative_id)
+        d = Derivative.objects.filter(pk=did, clip=clip).first() if did else None
+    else:
+        d = latest(clip, kind)
+    if d is None:
+        raise NotVisible(f"no {kind} for this item yet" if derivative_id is None else "no such derivative")
+    if download or kind == Derivative.Kind.THUMBNAIL or range_start == 0:
+        verb = {DOWNLOAD: "evidence.download", VIEW: "evidence.thumbnail", PLAY: "evidence.play"}[action]
+        record_request(request, verb, object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256,
+                       detail={"rendition": d.kind, "derivative": str(d.id), "derivative_sha256": d.sha256,
+                               "range_start": range_start})
+    return clip, d, get_store().open(d.sha256)
+
+
+def request_excerpt(request, clip_id, data: dict):
+    """Make an in/out clip (a new derivative naming the original's hash) as a job."""
+    from ..access.evidence import BadInput
+    from ..access.services import EDIT, authorize
+    from ..custody.services import record_request
+    from ..jobs.services import submit
+
+    if not isinstance(data, dict):
+        raise BadInput("body must be a JSON object")
+    try:
+        start, end = float(data.get("in")), float(data.get("out"))
+    except (TypeError, ValueError):
+        raise BadInput("in and out must be numbers of seconds from the start of the clip") from None
+    clip = authorize(request, clip_id, EDIT)
+    if not (0 <= start < end <= clip.duration_s + 0.5) or end - start < 0.2:
+        raise BadInput(f"need 0 <= in < out <= {clip.duration_s:.1f} s and at least 0.2 s between them")
+    record_request(request, "evidence.excerpt", object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256,
+                   detail={"in": round(start, 3), "out": round(end, 3)})
+    job = submit("media.excerpt", params={"clip_id": str(clip.id), "start": round(start, 3), "end": round(end, 3)},
+                 object_type="clip", object_id=str(clip.id), created_by=request.user)
+    return job
+
+
+def job_status(request, job_id) -> dict:
+    """A job the user started (progress bar for long jobs)."""
+    from ..access.services import NotVisible, parse_uuid
+    from ..jobs.models import Job
+
+    jid = parse_uuid(job_id)
+    job = Job.objects.filter(pk=jid, created_by=request.user).first() if jid else None
+    if job is None:
+        raise NotVisible("no such job of yours")
+    return {"id": str(job.id), "kind": job.kind, "status": job.status, "progress": job.progress,
+            "message": job.message, "result": job.result, "error": job.error.splitlines()[0] if job.error else ""}

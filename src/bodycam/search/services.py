@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from ..evidence.models import GnssPoint, Recording
 from .models import SearchDocument
@@ -98,11 +99,11 @@ def matching_recordings(q: str) -> list[QuerySet]:
         raise SearchError("the search text has no words to look for")
     docs = SearchDocument.objects.all()
     if connection.vendor == "sqlite":
-        where, arg = ("search_searchdocument.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)",
-                      lambda t: f'"{t}"*')
-    else:
-        where, arg = "to_tsvector('simple', text) @@ to_tsquery('simple', %s)", lambda t: f"{t}:*"
-    return [docs.extra(where=[where], params=[arg(t)]).values("recording_id") for t in terms]
+        return [docs.filter(id__in=RawSQL("SELECT rowid FROM search_fts WHERE search_fts MATCH %s", [f'"{t}"*']))
+                .values("recording_id") for t in terms]
+    # PostgreSQL: the GIN index is on exactly this expression (migration 0002).
+    return [docs.filter(RawSQL("to_tsvector('simple', text) @@ to_tsquery('simple', %s)", [f"{t}:*"],
+                               output_field=BooleanField())).values("recording_id") for t in terms]
 
 
 @dataclass

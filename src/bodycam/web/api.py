@@ -9,6 +9,12 @@
   POST   /api/evidence/<id>/shares            share with a prosecutor {recipient, allow_download, days}
   GET    /api/evidence/<id>/audit             the item's audit trail
   GET    /api/evidence/<id>/custody.json|pdf  chain-of-custody report
+  GET    /api/evidence/<id>/proxy             playback proxy (H.264 faststart MP4), HTTP Range
+  GET    /api/evidence/<id>/thumbnail.jpg     still image
+  POST   /api/evidence/<id>/excerpts          make an in/out clip {in, out} (a job; 202)
+  GET    /api/evidence/<id>/derivatives/<d>   a derivative (excerpt) by id, HTTP Range; ?download=1
+  GET    /api/search?q=&...                   search (filters as on the search page)
+  GET    /api/jobs/<id>                       progress of a job you started
   GET    /api/audit/                          whole log (auditors)
   POST   /api/audit/checkpoint                signed checkpoint now (auditors, admins)
   POST   /api/users/<username>/unlock         admins
@@ -31,6 +37,7 @@ from ..access import evidence as ev
 from ..access.models import Role
 from ..access.services import Denied, audit_denied, authorize
 from ..custody.services import record_request, request_source
+from ..media import services as media
 
 
 def exception_handler(exc, context):
@@ -77,17 +84,28 @@ def evidence_detail(request, clip_id):
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def media_response(request, clip_id, action):
-    """Stream the original with HTTP Range support (206), or as a download."""
+def range_start(request) -> int:
+    """Where the requested range begins (0 without a Range header): playback is audited
+    once, at its start (no Range, or a Range from byte 0)."""
     rng = request.META.get("HTTP_RANGE", "")
     m = RANGE_RE.match(rng.strip()) if rng else None
-    # Playback is audited once, at its start (no Range, or a Range from byte 0).
-    start = 0 if m is None else (int(m.group(1)) if m.group(1) else 1)
-    clip, f = ev.open_media(request, clip_id, action, range_start=start)
+    return 0 if m is None else (int(m.group(1)) if m.group(1) else 1)
+
+
+def media_response(request, clip_id, action):
+    """Stream the original with HTTP Range support (206), or as a download."""
+    clip, f = ev.open_media(request, clip_id, action, range_start=range_start(request))
     ctype = "video/mp4" if clip.container_type == "mp4" else "video/x-matroska"
     if action == ev.DOWNLOAD:
         return FileResponse(f, as_attachment=True, filename=clip.object_name, content_type=ctype)
-    size = clip.size
+    return range_response(request, f, clip.size, ctype)
+
+
+def range_response(request, f, size: int, ctype: str):
+    """Serve an open file whole (200) or the one byte range asked for (206); 416 when the
+    range lies outside the file. Closes ``f`` when done."""
+    rng = request.META.get("HTTP_RANGE", "")
+    m = RANGE_RE.match(rng.strip()) if rng else None
     if m is None:
         resp = FileResponse(f, content_type=ctype)
         resp["Accept-Ranges"] = "bytes"
@@ -198,3 +216,59 @@ def recording_release(request, recording_id):
     except rules.RuleError as exc:
         raise ev.BadInput(str(exc)) from None
     return Response({"recording": recording_id, "released": n})
+
+
+def _derivative_response(request, clip_id, kind, derivative_id=None):
+    download = request.GET.get("download") == "1"
+    clip, d, f = media.open_rendition(request, clip_id, kind, range_start=range_start(request),
+                                      derivative_id=derivative_id, download=download)
+    if download:
+        return FileResponse(f, as_attachment=True, filename=f"{clip.object_name}.{d.kind}-{str(d.id)[:8]}.mp4",
+                            content_type=d.content_type)
+    if kind == "thumbnail":
+        resp = FileResponse(f, content_type=d.content_type)
+        resp["Cache-Control"] = "private, max-age=3600"
+        return resp
+    return range_response(request, f, d.size, d.content_type)
+
+
+@api_view(["GET"])
+def evidence_proxy(request, clip_id):
+    return _derivative_response(request, clip_id, "proxy")
+
+
+@api_view(["GET"])
+def evidence_thumbnail(request, clip_id):
+    return _derivative_response(request, clip_id, "thumbnail")
+
+
+@api_view(["GET"])
+def evidence_derivative(request, clip_id, derivative_id):
+    return _derivative_response(request, clip_id, "clip", derivative_id=derivative_id)
+
+
+@api_view(["POST"])
+def evidence_excerpt(request, clip_id):
+    job = media.request_excerpt(request, clip_id, request.data)
+    return Response(media.job_status(request, job.id), status=status.HTTP_202_ACCEPTED)
+
+
+@api_view(["GET"])
+def job_detail(request, job_id):
+    return Response(media.job_status(request, job_id))
+
+
+@api_view(["GET"])
+def search(request):
+    from ..search import services as search_services
+
+    try:
+        qy = search_services.parse_query(request.GET)
+    except search_services.SearchError as exc:
+        audit_denied(request, "evidence.search", str(exc), status=400)
+        raise ev.BadInput(str(exc)) from None
+    page = search_services.search(request.user, qy)
+    record_request(request, "evidence.search", detail={"query": qy.raw, "page": page.page, "total": page.total,
+                                                       "shown": [str(c.id) for c in page.results]})
+    return Response({"total": page.total, "page": page.page, "pages": page.pages, "per_page": page.per_page,
+                     "results": [ev.clip_summary(c) | {"recording_id": str(c.recording_id)} for c in page.results]})

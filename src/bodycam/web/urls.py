@@ -1,13 +1,15 @@
 from django.urls import path
 
-from . import api, views
+from . import api, pages, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("mfa/", views.mfa_view, name="mfa"),
     path("logout/", views.logout_view, name="logout"),
-    path("", views.evidence_list, name="evidence-list"),
-    path("evidence/<str:clip_id>/", views.evidence_detail, name="evidence-detail"),
+    path("", pages.search_page, name="evidence-list"),
+    path("evidence/bulk", pages.bulk_action, name="evidence-bulk"),
+    path("evidence/<str:clip_id>/", pages.item_page, name="evidence-detail"),
+    path("timeline/", pages.timeline_page, name="timeline"),
     path("users/", views.users_view, name="users"),
     path("audit/", views.audit_view, name="audit"),
     path("healthz", views.healthz),
@@ -19,6 +21,12 @@ urlpatterns = [
     path("api/evidence/<str:clip_id>/shares", api.evidence_share),
     path("api/evidence/<str:clip_id>/audit", api.evidence_audit),
     path("api/evidence/<str:clip_id>/custody.<str:fmt>", api.custody_report),
+    path("api/evidence/<str:clip_id>/proxy", api.evidence_proxy),
+    path("api/evidence/<str:clip_id>/thumbnail.jpg", api.evidence_thumbnail),
+    path("api/evidence/<str:clip_id>/excerpts", api.evidence_excerpt),
+    path("api/evidence/<str:clip_id>/derivatives/<str:derivative_id>", api.evidence_derivative),
+    path("api/search", api.search),
+    path("api/jobs/<str:job_id>", api.job_detail),
     path("api/recordings/<str:recording_id>/release", api.recording_release),
     path("api/audit/", api.audit_log),
     path("api/audit/checkpoint", api.audit_checkpoint),

@@ -144,43 +144,6 @@ def _error(request, exc: Denied):
 
 
 @login_required
-def evidence_list(request):
-    data = ev.list_clips(request, limit=200)
-    return render(request, "web/evidence_list.html", {"clips": data["results"], "total": data["total"]})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def evidence_detail(request, clip_id):
-    error = ""
-    try:
-        if request.method == "POST" and request.POST.get("action") == "share":
-            try:
-                days = request.POST.get("days", "").strip()
-                ev.share_clip(request, clip_id, {"recipient": request.POST.get("recipient", ""),
-                                                 "allow_download": request.POST.get("allow_download") == "yes",
-                                                 "days": int(days) if days.isdigit() else None})
-                return HttpResponseRedirect(request.path)
-            except ev.BadInput as exc:
-                error = str(exc)
-        elif request.method == "POST":
-            change = {}
-            if request.POST.get("note", "").strip():
-                change["note"] = request.POST["note"]
-            if "tags" in request.POST:
-                change["tags"] = [t.strip() for t in request.POST["tags"].split(",") if t.strip()]
-            try:
-                ev.edit_metadata(request, clip_id, change)
-                return HttpResponseRedirect(request.path)
-            except ev.BadInput as exc:
-                error = str(exc)
-        item = ev.view_clip(request, clip_id)
-    except Denied as exc:
-        return _error(request, exc)
-    return render(request, "web/evidence_detail.html", {"c": item, "error": error}, status=400 if error else 200)
-
-
-@login_required
 @require_http_methods(["GET", "POST"])
 def users_view(request):
     """Admins: accounts, locks, roles."""

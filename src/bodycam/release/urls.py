@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("cases/", views.case_list, name="case-list"),
+    path("cases/<str:case_key>/", views.case_page, name="case-detail"),
+    path("s/<str:token>/", views.link_page, name="link"),
+    path("s/<str:token>/media/<str:clip_id>", views.link_media),
+    path("s/<str:token>/download/<str:clip_id>", views.link_download),
+    path("s/<str:token>/export", views.link_export),
+    # REST API
+    path("api/evidence/<str:clip_id>/export", views.item_export),
+    path("api/evidence/<str:clip_id>/item-shares", views.api_item_share),
+    path("api/evidence/<str:clip_id>/links", views.api_item_link),
+    path("api/cases/<str:case_key>/shares", views.api_case_share),
+    path("api/cases/<str:case_key>/links", views.api_case_link),
+    path("api/cases/<str:case_key>/export", views.case_export),
+    path("api/shares/<str:kind>/<str:share_id>/revoke", views.api_revoke),
+]

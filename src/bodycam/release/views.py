@@ -1,0 +1,273 @@
+"""Pages and API for cases, shares, links and court exports. Thin: release.services and
+release.export authorize and audit.
+
+Link pages (/s/TOKEN/...) need no account: the token is the credential. They are served
+with ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store`` so the token does not
+leak into other sites' logs or shared caches.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from ..access import evidence as ev
+from ..access.models import Case, Role
+from ..access.services import SHARE, Denied, may, visible_clips
+from ..custody.services import record_request
+from ..media import services as media
+from ..media.models import Derivative
+from ..web.api import range_response, range_start
+from ..web.pages import error_page
+from . import export as exp
+from . import services as rel
+
+
+class _TempFile:
+    """A file object that removes its path when the response closes it."""
+
+    def __init__(self, path):
+        self.path = path
+        self.f = open(path, "rb")
+
+    def read(self, *a):
+        return self.f.read(*a)
+
+    def close(self):
+        self.f.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def _zip_response(path: str, name: str):
+    return FileResponse(_TempFile(path), as_attachment=True, filename=name, content_type="application/zip")
+
+
+# ---------------------------------------------------------------- cases
+def _cases_visible(user):
+    if user.role == Role.CUSTODIAN:
+        return Case.objects.all()
+    if user.role == Role.DETECTIVE:
+        return Case.objects.filter(detectives=user)
+    if user.role == Role.PROSECUTOR:
+        return Case.objects.filter(id__in=rel.active_case_shares().filter(recipient=user).values("case"))
+    return Case.objects.none()
+
+
+@login_required
+def case_list(request):
+    cases = _cases_visible(request.user).order_by("-created_at")[:500]
+    record_request(request, "case.list", object_type="case", detail={"count": len(cases)})
+    return render(request, "release/cases.html", {"cases": cases})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_page(request, case_key):
+    error, new_link, st = "", "", 200
+    try:
+        case = rel.get_case(request, case_key, "case.view")
+        if request.method == "POST":
+            p = request.POST
+            try:
+                action = p.get("action", "")
+                flags = {"allow_download": p.get("allow_download") == "yes", "no_reshare": p.get("no_reshare") == "yes"}
+                if action == "share":
+                    rel.share_case(request, case.id, {"recipient": p.get("recipient", ""),
+                                                      "days": p.get("days", "").strip() or None, **flags})
+                    return HttpResponseRedirect(request.path)
+                if action == "link":
+                    _, token = rel.create_link(request, {"case": str(case.id), "days": p.get("days", "").strip(),
+                                                         "label": p.get("label", ""), **flags})
+                    new_link = request.build_absolute_uri(f"/s/{token}/")
+                elif action == "revoke":
+                    rel.revoke(request, p.get("kind", ""), p.get("share", ""))
+                    return HttpResponseRedirect(request.path)
+                else:
+                    raise ev.BadInput("unknown action")
+            except ev.BadInput as exc:
+                error, st = str(exc), 400
+        clips = list(visible_clips(request.user).filter(recording__cases=case)
+                     .order_by("start_time", "object_name"))
+        record_request(request, "case.view", object_type="case", object_id=str(case.id),
+                       detail={"clips": [str(c.id) for c in clips]})
+    except Denied as exc:
+        return error_page(request, exc)
+    user = request.user
+    can_share = may(user, SHARE) and (user.role == Role.CUSTODIAN or case.detectives.filter(pk=user.pk).exists())
+    shares = []
+    if can_share:
+        shares = [rel.case_share_dict(s) for s in case.prosecutor_shares.select_related("case", "recipient",
+                                                                                         "created_by")]
+        shares += [rel.link_dict(lk) for lk in case.share_links.select_related("case", "created_by")]
+    no_reshare = user.role == Role.PROSECUTOR and rel.active_case_shares().filter(
+        recipient=user, case=case, no_reshare=True).exists()
+    return render(request, "release/case.html", {
+        "case": case, "clips": [ev.clip_summary(c) for c in clips], "shares": shares, "can_share": can_share,
+        "error": error, "new_link": new_link, "no_reshare": no_reshare,
+        "can_export": bool(clips) and may(user, "download")}, status=st)
+
+
+# ---------------------------------------------------------------- links (no account)
+def _link_headers(resp):
+    resp["Referrer-Policy"] = "no-referrer"
+    resp["Cache-Control"] = "no-store"
+    resp["X-Robots-Tag"] = "noindex"
+    return resp
+
+
+def _open(request, token):
+    """(link, claim to set) or an error response."""
+    try:
+        return rel.open_link(request, token, request.COOKIES.get(rel.CLAIM_COOKIE)), None
+    except Denied as exc:
+        return None, _link_headers(error_page(request, exc))
+
+
+def _set_claim(resp, token, claim):
+    if claim:
+        resp.set_cookie(rel.CLAIM_COOKIE, claim, max_age=90 * 86400, httponly=True, samesite="Strict",
+                        path=f"/s/{token}/")
+    return _link_headers(resp)
+
+
+def link_page(request, token):
+    opened, err = _open(request, token)
+    if err:
+        return err
+    link, claim = opened
+    clips = list(rel.link_clips(link).order_by("start_time", "object_name"))
+    record_request(request, "release.link.open", actor=rel.link_actor(link), object_type="link",
+                   object_id=str(link.id), detail={"clips": [str(c.id) for c in clips]})
+    proxies = set(Derivative.objects.filter(clip__in=clips, kind=Derivative.Kind.PROXY)
+                  .values_list("clip_id", flat=True))
+    items = [ev.clip_summary(c) | {"has_proxy": c.id in proxies} for c in clips]
+    resp = render(request, "release/link.html", {"link": link, "items": items, "token": token})
+    return _set_claim(resp, token, claim)
+
+
+def link_media(request, token, clip_id):
+    """Playback through a link (proxy when there is one), HTTP Range; audited at its start."""
+    opened, err = _open(request, token)
+    if err:
+        return err
+    link, claim = opened
+    try:
+        clip = rel.link_clip(request, link, clip_id, "play")
+    except Denied as exc:
+        return _link_headers(error_page(request, exc))
+    from ..storage import get_store
+
+    proxy = media.latest(clip, Derivative.Kind.PROXY)
+    sha, size = (proxy.sha256, proxy.size) if proxy else (clip.sha256, clip.size)
+    start = range_start(request)
+    if start == 0:
+        record_request(request, "evidence.play", actor=rel.link_actor(link), object_type="clip",
+                       object_id=str(clip.id), object_sha256=clip.sha256,
+                       detail={"link": str(link.id), "rendition": "proxy" if proxy else "original"})
+    ctype = "video/mp4" if proxy or clip.container_type == "mp4" else "video/x-matroska"
+    return _set_claim(range_response(request, get_store().open(sha), size, ctype), token, claim)
+
+
+def link_download(request, token, clip_id):
+    opened, err = _open(request, token)
+    if err:
+        return err
+    link, claim = opened
+    try:
+        clip = rel.link_clip(request, link, clip_id, "download")
+    except Denied as exc:
+        return _link_headers(error_page(request, exc))
+    from ..storage import get_store
+
+    record_request(request, "evidence.download", actor=rel.link_actor(link), object_type="clip",
+                   object_id=str(clip.id), object_sha256=clip.sha256, detail={"link": str(link.id)})
+    resp = FileResponse(get_store().open(clip.sha256), as_attachment=True, filename=clip.object_name,
+                        content_type="video/mp4" if clip.container_type == "mp4" else "video/x-matroska")
+    return _set_claim(resp, token, claim)
+
+
+def link_export(request, token):
+    opened, err = _open(request, token)
+    if err:
+        return err
+    link, claim = opened
+    if not link.allow_download:
+        record_request(request, "release.export", actor=rel.link_actor(link), outcome="denied", object_type="link",
+                       object_id=str(link.id), detail={"reason": "the link does not allow download", "status": 403})
+        return _link_headers(error_page(request, Denied("this link allows viewing only")))
+    clips = list(rel.link_clips(link).order_by("start_time", "object_name"))
+    terms = "DO NOT RE-SHARE: released for the named recipient only." if link.no_reshare else ""
+    path = exp.build_export(request, clips, "link", str(link.id), link.label or "shared evidence",
+                            actor=rel.link_actor(link), terms=terms)
+    return _set_claim(_zip_response(path, f"evidence-export-{str(link.id)[:8]}.zip"), token, claim)
+
+
+# ---------------------------------------------------------------- exports (signed in)
+@api_view(["GET"])
+def item_export(request, clip_id):
+    """Court export of the item's whole recording (every clip of it the user may see)."""
+    clips, rid = exp.clips_of_recording(request, clip_id)
+    rows = exp.exportable_clips(request, clips, "recording", rid)
+    terms = "DO NOT RE-SHARE: released for the named recipient only." \
+        if rel.no_reshare_terms(request.user, rid) else ""
+    path = exp.build_export(request, rows, "recording", rid, rows[0].recording.container_name, terms=terms)
+    return _zip_response(path, f"evidence-export-{rows[0].recording.container_name[:60]}.zip")
+
+
+@api_view(["GET"])
+def case_export(request, case_key):
+    case = rel.get_case(request, case_key, "release.export")
+    rows = exp.exportable_clips(request, visible_clips(request.user).filter(recording__cases=case), "case",
+                                str(case.id))
+    terms = "DO NOT RE-SHARE: released for the named recipient only." if request.user.role == Role.PROSECUTOR and \
+        rel.active_case_shares().filter(recipient=request.user, case=case, no_reshare=True).exists() else ""
+    path = exp.build_export(request, rows, "case", str(case.id), f"Case {case.number}", terms=terms)
+    return _zip_response(path, f"case-{case.number}-export.zip")
+
+
+# ---------------------------------------------------------------- sharing API
+@api_view(["POST"])
+def api_item_share(request, clip_id):
+    return Response(rel.share_item(request, clip_id, request.data), status=status.HTTP_201_CREATED)
+
+
+@api_view(["POST"])
+def api_case_share(request, case_key):
+    return Response(rel.share_case(request, case_key, request.data), status=status.HTTP_201_CREATED)
+
+
+def _link_created(request, data):
+    link, token = rel.create_link(request, data)
+    return Response(rel.link_dict(link) | {"url": request.build_absolute_uri(f"/s/{token}/")},
+                    status=status.HTTP_201_CREATED)
+
+
+@api_view(["POST"])
+def api_item_link(request, clip_id):
+    data = dict(request.data) if isinstance(request.data, dict) else request.data
+    if isinstance(data, dict):
+        data["clip"] = clip_id
+    return _link_created(request, data)
+
+
+@api_view(["POST"])
+def api_case_link(request, case_key):
+    data = dict(request.data) if isinstance(request.data, dict) else request.data
+    if isinstance(data, dict):
+        data["case"] = case_key
+    return _link_created(request, data)
+
+
+@api_view(["POST"])
+def api_revoke(request, kind, share_id):
+    return Response(rel.revoke(request, kind, share_id))

@@ -1,0 +1,246 @@
+"""Evidence pages: search, item (player, bookmarks, map, clips, sharing), multi-camera
+timeline, bulk actions. Thin: each page calls services (access/evidence, search, media,
+release) that authorize and audit."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ..access import evidence as ev
+from ..access.models import Case, Role
+from ..access.services import EDIT, SHARE, Denied, NotVisible, audit_denied, may, visible_clips
+from ..custody.services import record_request
+from ..evidence.models import Category
+from ..media import services as media
+from ..media.models import Derivative
+from ..release import services as rel
+from ..search import services as search
+from . import hooks, incidents
+
+
+def error_page(request, exc: Denied):
+    return render(request, "web/error.html", {"status": exc.status, "message": exc.reason}, status=exc.status)
+
+
+def _bad(request, message: str):
+    return render(request, "web/error.html", {"status": 400, "message": message}, status=400)
+
+
+@login_required
+def search_page(request):
+    try:
+        qy = search.parse_query(request.GET)
+        page = search.search(request.user, qy)
+    except search.SearchError as exc:
+        audit_denied(request, "evidence.search", str(exc), status=400)
+        return render(request, "web/search.html", _search_ctx(request, None, None, str(exc)), status=400)
+    record_request(request, "evidence.search", detail={"query": qy.raw, "page": page.page, "total": page.total,
+                                                       "shown": [str(c.id) for c in page.results]})
+    return render(request, "web/search.html", _search_ctx(request, qy, page, ""))
+
+
+def _search_ctx(request, qy, page, error):
+    rows = []
+    if page:
+        thumbs = media.derivatives_of([c.id for c in page.results], Derivative.Kind.THUMBNAIL)
+        for c in page.results:
+            rows.append(ev.clip_summary(c) | {"thumb": str(c.id) in thumbs, "recording_id": str(c.recording_id)})
+    base = dict(qy.raw) if qy else {}
+    base.pop("page", None)
+
+    def link(**kw):
+        return "?" + urlencode({**base, **kw})
+
+    user = request.user
+    return {
+        "rows": rows, "page": page, "q": qy, "raw": base, "error": error,
+        "sorts": [(s, link(sort=s), bool(qy and qy.sort == s)) for s in search.SORTS],
+        "prev_url": link(page=page.page - 1) if page and page.page > 1 else "",
+        "next_url": link(page=page.page + 1) if page and page.page < page.pages else "",
+        "categories": list(Category.objects.filter(active=True).values_list("name", flat=True)),
+        "can_bulk_categorize": may(user, EDIT),
+        "bulk_cases": _cases_user_may_add_to(user),
+    }
+
+
+def _cases_user_may_add_to(user):
+    if user.role == Role.CUSTODIAN:
+        return list(Case.objects.order_by("-created_at").values_list("number", flat=True)[:200])
+    if user.role == Role.DETECTIVE:
+        return list(Case.objects.filter(detectives=user).order_by("-created_at").values_list("number", flat=True))
+    return []
+
+
+@login_required
+@require_POST
+def bulk_action(request):
+    """Categorize, or add to a case, the selected items (each change authorized and audited)."""
+    ids = request.POST.getlist("clip")[:200]
+    action = request.POST.get("action", "")
+    back = request.POST.get("back", "/")
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/"
+    if not ids:
+        return _bad(request, "select at least one item")
+    try:
+        if action == "categorize":
+            name = request.POST.get("category", "")
+            for cid in ids:
+                clip = visible_clips(request.user).filter(id=cid).first()
+                current = sorted(clip.recording.categories.values_list("name", flat=True)) if clip else []
+                ev.edit_metadata(request, cid, {"categories": sorted(set(current) | {name})})
+        elif action == "add_to_case":
+            number = request.POST.get("case", "")
+            if number not in _cases_user_may_add_to(request.user):
+                audit_denied(request, "case.add_recordings", "not a case this user may add to", object_type="case",
+                             object_id=number[:64])
+                raise Denied("you may not add items to that case")
+            from ..access.services import VIEW, authorize
+
+            case = Case.objects.get(number=number)
+            recs = sorted({str(authorize(request, cid, VIEW).recording_id) for cid in ids})
+            case.recordings.add(*recs)
+            record_request(request, "case.add_recordings", object_type="case", object_id=str(case.id),
+                           detail={"case": number, "recordings_added": recs})
+        else:
+            return _bad(request, "unknown bulk action")
+    except ev.BadInput as exc:
+        return _bad(request, str(exc))
+    except Denied as exc:
+        return error_page(request, exc)
+    return HttpResponseRedirect(back)
+
+
+def _offset(t, origin) -> float | None:
+    if t is None or origin is None:
+        return None
+    return round((t - origin).total_seconds(), 3)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item_page(request, clip_id):
+    error, new_link = "", ""
+    status = 200
+    try:
+        if request.method == "POST":
+            try:
+                new_link = _item_post(request, clip_id)
+                if new_link is None:
+                    return HttpResponseRedirect(request.path)
+            except (ev.BadInput, search.SearchError) as exc:
+                error, status = str(exc), 400
+        item = ev.view_clip(request, clip_id)
+    except Denied as exc:
+        return error_page(request, exc)
+    return render(request, "web/item.html", _item_ctx(request, item, error, new_link), status=status)
+
+
+def _item_post(request, clip_id):
+    """One form action; returns None (redirect back) or a new link URL to show once."""
+    action = request.POST.get("action", "edit")
+    p = request.POST
+    if action == "share":
+        days = p.get("days", "").strip()
+        rel.share_item(request, clip_id, {"recipient": p.get("recipient", ""),
+                                          "allow_download": p.get("allow_download") == "yes",
+                                          "no_reshare": p.get("no_reshare") == "yes",
+                                          "days": int(days) if days.isdigit() else None})
+        return None
+    if action == "link":
+        link, token = rel.create_link(request, {"clip": clip_id, "days": p.get("days", "").strip(),
+                                                "label": p.get("label", ""),
+                                                "allow_download": p.get("allow_download") == "yes",
+                                                "no_reshare": p.get("no_reshare") == "yes"})
+        return request.build_absolute_uri(f"/s/{token}/")
+    if action == "revoke":
+        rel.revoke(request, p.get("kind", ""), p.get("share", ""))
+        return None
+    if action == "excerpt":
+        media.request_excerpt(request, clip_id, {"in": p.get("in"), "out": p.get("out")})
+        return None
+    change = {}
+    if p.get("note", "").strip():
+        change["note"] = p["note"]
+    if "tags" in p:
+        change["tags"] = [t.strip() for t in p["tags"].split(",") if t.strip()]
+    ev.edit_metadata(request, clip_id, change)
+    return None
+
+
+def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
+    from ..evidence.models import Clip, GnssPoint
+
+    user = request.user
+    clip = Clip.objects.select_related("recording__device", "recording__officer").get(pk=item["id"])
+    rec = clip.recording
+    proxy = media.latest(clip, Derivative.Kind.PROXY)
+    thumb = media.latest(clip, Derivative.Kind.THUMBNAIL)
+    origin = clip.start_time or rec.start_time
+    bookmarks = [{"text": b.text, "category": b.category_name, "tags": b.tags,
+                  "at": _offset(b.start_time, origin), "end": _offset(b.end_time, origin)}
+                 for b in rec.bookmarks.all()]
+    bookmarks = [b for b in bookmarks if b["at"] is None or -1 <= b["at"] <= clip.duration_s + 1]
+    # GNSS track, in seconds from this clip's start (the track runs from the recording's start).
+    rec_origin = rec.start_time or origin
+    shift = _offset(rec_origin, origin) or 0.0
+    pts = list(GnssPoint.objects.filter(recording=rec).values_list("latitude", "longitude", "seconds_from_start"))
+    track = [[lat, lon, round(s + shift, 3)] for lat, lon, s in pts]
+    excerpts = list(Derivative.objects.filter(clip=clip, kind=Derivative.Kind.CLIP).order_by("-created_at"))
+    from ..jobs.models import Job
+
+    pending = Job.objects.filter(kind="media.excerpt", object_id=str(clip.id), created_by=user,
+                                 status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).order_by("-created_at")
+    cases = list(rec.cases.values_list("number", flat=True)) if user.role in (Role.DETECTIVE, Role.CUSTODIAN) else []
+    return {
+        "c": item, "error": error, "new_link": new_link,
+        "src": f"/api/evidence/{clip.id}/proxy" if proxy else f"/api/evidence/{clip.id}/stream",
+        "original_src": f"/api/evidence/{clip.id}/stream", "has_proxy": bool(proxy), "has_thumb": bool(thumb),
+        "captions_url": hooks.captions_url(clip),
+        "bookmarks": bookmarks, "track_json": json.dumps(track), "has_track": len(track) > 1,
+        "duration": clip.duration_s, "excerpts": excerpts, "pending_jobs": [str(j.id) for j in pending],
+        "shares": rel.shares_for_recording(rec) if may(user, SHARE) else [],
+        "no_reshare": rel.no_reshare_terms(user, rec.id),
+        "incident_url": f"/timeline/?incident={rec.id}", "cases": cases,
+        "export_url": f"/api/evidence/{clip.id}/export" if item["can"]["download"] else "",
+    }
+
+
+@login_required
+def timeline_page(request):
+    """All recordings of one case (?case=NUMBER) or one incident (?incident=RECORDING_ID)."""
+    case_key, incident = request.GET.get("case", "").strip(), request.GET.get("incident", "").strip()
+    try:
+        if bool(case_key) == bool(incident):
+            raise ev.BadInput("give a case number (?case=) or a recording id (?incident=)")
+        if case_key:
+            case = rel.get_case(request, case_key, "evidence.timeline")
+            ids = Case.recordings.through.objects.filter(case=case).values("recording_id")
+            title, subject = f"Case {case.number}", ("case", str(case.id))
+        else:
+            from ..access.services import parse_uuid
+
+            if parse_uuid(incident) is None:
+                raise ev.BadInput("incident must be a recording id")
+            ids, title, subject = incidents.incident_recording_ids(incident), "Incident", ("recording", incident)
+        data = incidents.timeline(request.user, ids)
+    except ev.BadInput as exc:
+        return _bad(request, str(exc))
+    except Denied as exc:
+        return error_page(request, exc)
+    if not data["lanes"]:
+        exc = NotVisible("nothing you may see on this timeline")
+        audit_denied(request, "evidence.timeline", exc.reason, object_type=subject[0], object_id=subject[1],
+                     status=404)
+        return error_page(request, exc)
+    record_request(request, "evidence.timeline", object_type=subject[0], object_id=subject[1],
+                   detail={"clips": data["clips"]})
+    return render(request, "web/timeline.html", {"title": title, "data": data, "data_json": json.dumps(data),
+                                                 "origin": data["origin"], "generated": datetime.now()})
