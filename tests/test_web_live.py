@@ -1,0 +1,187 @@
+"""The web application in headless Chromium (Playwright) against a real ``bodycam serve``
+loaded with the demo incident (patrol car + two body cameras on one light bar, real
+signed H.264 clips, proxies made by the playback job).
+
+Screenshots of the main pages go to $BODYCAM_ARTIFACTS (default test-artifacts/web/).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pw = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("BODYCAM_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"
+                                / "web"))
+PASSWORD = "patrol-demo-2026"
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from .live import LiveServer
+
+    server = LiveServer(tmp_path_factory.mktemp("web"), {"BODYCAM_JOBS_INLINE": "1"})
+    server.cli("demo", "--no-serve")  # real footage through ingest; proxies/thumbnails made inline
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with pw.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                    "--autoplay-policy=no-user-gesture-required"])
+        yield b
+        b.close()
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(browser, site, username, viewport=(1280, 800)):
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(site.url + "/")
+    assert "/login/" in page.url
+    page.check("input[name=acknowledge]")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/mfa/**")
+    code = site.cli("demo-totp", username).stdout.split()[1]
+    page.fill("input[name=code]", code)
+    page.click("button[type=submit]")
+    page.wait_for_url(site.url + "/")
+    return ctx, page
+
+
+def wait_playing(page, selector, past=0.5, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        t = page.eval_on_selector(selector, "v => v.currentTime")
+        if t > past:
+            return t
+        time.sleep(0.1)
+    raise AssertionError(f"{selector} did not advance past {past} s")
+
+
+def audit_rows(site, where, *args):
+    db = sqlite3.connect(site.data_dir / "bodycam.sqlite3")
+    try:
+        return db.execute(f"SELECT actor, action, object_id, detail FROM custody_auditentry WHERE {where}",
+                          args).fetchall()
+    finally:
+        db.close()
+
+
+def test_officer_searches_plays_seeks_and_sees_bookmark(site, browser):
+    ctx, page = sign_in(browser, site, "garcia")
+    # An officer sees their own two camera runs (patrol car + body camera), not chen's.
+    assert page.locator("#result-count").inner_text() == "4"
+    assert "BWC-1002" not in page.content()
+    shot(page, "search")
+    page.fill("input[name=q]", "plate abc12")  # bookmark tag, prefix match
+    page.click("form.filters button[type=submit]")
+    links = page.locator("a.item-link")
+    assert page.locator("#result-count").inner_text() == "2"
+    assert page.locator("img.thumb").count() == 2
+    links.first.click()
+    page.wait_for_selector("#player")
+    assert "driver stepped out" in page.locator("#bookmarks").inner_text()
+    assert page.locator("#rendition").inner_text() == "proxy"
+    ranges = []
+    page.on("response", lambda r: ranges.append((r.status, r.request.headers.get("range"), r.headers.get(
+        "content-range"))) if "/proxy" in r.url else None)
+    page.click("#play")
+    wait_playing(page, "#player", past=1.0)
+    shot(page, "item")
+    # Seek by the bookmark: the player jumps there (bytes fetched with a Range request).
+    marker = page.locator("#bookmarks button.seek").first
+    at = float(marker.get_attribute("data-at"))
+    page.eval_on_selector("#player", "v => v.pause()")
+    far = page.eval_on_selector("#player", "v => v.duration") - 1.0
+    page.eval_on_selector("#player", f"v => {{ v.currentTime = {far}; }}")
+    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {far}) < 0.3")
+    marker.click()
+    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {at}) < 0.3")
+    assert any(status == 206 and rng and cr for status, rng, cr in ranges), ranges
+    # Playback start is audited, once per start, for this user.
+    plays = audit_rows(site, "actor = ? AND action = 'evidence.play'", "garcia")
+    assert plays and all('"rendition": "proxy"' in d for *_, d in plays)
+    # Tablet size: the same page is usable (player above details).
+    page.set_viewport_size({"width": 820, "height": 1180})
+    shot(page, "item-tablet")
+    ctx.close()
+
+
+def test_detective_timeline_share_link_and_court_export(site, browser, tmp_path):
+    ctx, page = sign_in(browser, site, "det.muller")
+    page.goto(site.url + "/cases/")
+    page.click("text=2026-000417")
+    shot(page, "case")
+    # Multi-camera timeline: three cameras of the light-bar incident, one transport.
+    page.click("#case-timeline")
+    page.wait_for_selector("video")
+    assert page.locator("section.lane").count() == 3
+    page.click("#tl-play")
+    page.wait_for_function("window.bodycamTimeline.state().t > 2.5", timeout=20000)
+    for _ in range(5):
+        state = page.evaluate("window.bodycamTimeline.state()")
+        walls = [ln["wall"] for ln in state["lanes"] if ln["wall"] is not None and not ln["paused"]]
+        assert len(walls) >= 2, state
+        assert max(walls) - min(walls) < 0.2, state
+        time.sleep(0.4)
+    shot(page, "timeline")
+    page.click("#tl-play")
+
+    # Share link (view + download) on an item, opened in a fresh browser with no session.
+    page.goto(site.url + "/?q=driver")
+    page.locator("a.item-link").first.click()
+    page.fill("#link-form input[name=label]", "ADA Smith")
+    page.check("#link-form input[name=allow_download]")
+    page.click("#link-form button[type=submit]")
+    url = page.locator("#new-link").inner_text().strip()
+    assert "/s/" in url
+    assert "ADA Smith" in page.locator("#shares").inner_text()
+    anon = browser.new_context(viewport={"width": 1280, "height": 800})
+    lp = anon.new_page()
+    lp.goto(url)
+    assert "Shared evidence" in lp.title()
+    lp.eval_on_selector("video", "v => { v.muted = true; return v.play(); }")
+    wait_playing(lp, "video", past=0.5)
+    shot(lp, "share-link")
+    link_plays = audit_rows(site, "actor LIKE 'link:%' AND action = 'evidence.play'")
+    assert link_plays
+    anon.close()
+
+    # Court export of the case, verified offline; one flipped byte fails it.
+    page.goto(site.url + "/cases/2026-000417/")
+    with page.expect_download() as dl:
+        page.click("#case-export")
+    export = tmp_path / "export.zip"
+    dl.value.save_as(export)
+    ok = subprocess.run([sys.executable, "-m", "bodycam.cli", "verify", str(export)], capture_output=True, text=True,
+                        env={k: v for k, v in os.environ.items() if not k.startswith("BODYCAM_")})
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "VERIFIED" in ok.stdout and "6 with a valid camera signature" in ok.stdout
+    data = bytearray(export.read_bytes())
+    data[len(data) // 3] ^= 0x01  # inside an original video file
+    bad = tmp_path / "tampered.zip"
+    bad.write_bytes(bytes(data))
+    res = subprocess.run([sys.executable, "-m", "bodycam.cli", "verify", str(bad)], capture_output=True, text=True)
+    assert res.returncode == 1 and "NOT VERIFIED" in res.stdout, res.stdout + res.stderr
+    ctx.close()
