@@ -132,6 +132,7 @@ def share_case(request, case_key, data: dict) -> dict:
 
 def case_share_dict(s: CaseShare) -> dict:
     return {"id": str(s.id), "kind": "case", "case": s.case.number, "recipient": s.recipient.username,
+            "to": s.recipient.username, "via_case": "", "last_used": "",
             "created_by": s.created_by.username, "allow_download": s.allow_download, "no_reshare": s.no_reshare,
             "created_at": iso(s.created_at), "expires_at": iso(s.expires_at), "revoked_at": iso(s.revoked_at)}
 
@@ -176,6 +177,7 @@ def create_link(request, data: dict) -> tuple[ShareLink, str]:
 
 def link_dict(link: ShareLink) -> dict:
     return {"id": str(link.id), "kind": "link", "label": link.label, "created_by": link.created_by.username,
+            "to": link.label or "link (no account)", "via_case": "", "last_used": iso(link.last_used_at) or "",
             "allow_download": link.allow_download, "no_reshare": link.no_reshare, "claimed": bool(link.claim_sha256),
             "case": link.case.number if link.case_id else None,
             "recording": str(link.recording_id) if link.recording_id else None,
@@ -253,11 +255,12 @@ def shares_for_recording(recording) -> list[dict]:
     for s in Share.objects.filter(recording=recording).select_related("recipient", "created_by", "terms"):
         terms = getattr(s, "terms", None)
         out.append(ev.share_dict(s) | {"kind": "item", "no_reshare": bool(terms and terms.no_reshare)})
+    out = [d | {"to": d["recipient"], "via_case": "", "last_used": ""} for d in out]
     for s in CaseShare.objects.filter(case__recordings=recording).select_related("case", "recipient", "created_by"):
-        out.append(case_share_dict(s))
+        out.append(case_share_dict(s) | {"via_case": s.case.number})
     for link in ShareLink.objects.filter(Q(recording=recording) | Q(case__recordings=recording)).select_related(
             "case", "created_by"):
-        out.append(link_dict(link))
+        out.append(link_dict(link) | {"via_case": link.case.number if link.case_id else ""})
     return out
 
 
