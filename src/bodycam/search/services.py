@@ -23,11 +23,12 @@ from .models import SearchDocument
 
 METADATA, NOTES, TAGS, TRANSCRIPT = "metadata", "notes", "tags", "transcript"
 SORTS = {
-    "newest": ("-start_time", "object_name"),
-    "oldest": ("start_time", "object_name"),
-    "officer": ("recording__officer__name", "-start_time"),
-    "device": ("recording__device__serial", "-start_time"),
-    "longest": ("-duration_s", "-start_time"),
+    # Ties end in the id so pages never repeat or skip an item.
+    "newest": ("-start_time", "-recording__trigger_on_time", "-object_name", "-id"),
+    "oldest": ("start_time", "recording__trigger_on_time", "object_name", "id"),
+    "officer": ("recording__officer__name", "-start_time", "-id"),
+    "device": ("recording__device__serial", "-start_time", "-id"),
+    "longest": ("-duration_s", "-start_time", "-id"),
 }
 MAX_QUERY = 200
 MAX_PER_PAGE = 100
@@ -189,6 +190,8 @@ def parse_query(params) -> Query:
                restricted=_bool(g("restricted"), "restricted"), sort=sort,
                page=_int(g("page"), "page", 1, 1, 1_000_000), per_page=_int(g("per_page"), "per_page", 25, 1,
                                                                              MAX_PER_PAGE))
+    if qy.q and not _terms(qy.q):
+        raise SearchError("the search text has no words to look for")
     if qy.date_from and qy.date_to and qy.date_from > qy.date_to:
         raise SearchError("from must not be after to")
     located = [qy.lat is not None, qy.lon is not None]
@@ -231,10 +234,13 @@ def apply_filters(qs: QuerySet, qy: Query) -> QuerySet:
                        | Q(recording__officer__user_key=qy.officer))
     if qy.device:
         qs = qs.filter(recording__device__serial__iexact=qy.device)
+    # Clips without their own times (some cameras do not send them) count at the recording's trigger time.
     if qy.date_from:
-        qs = qs.filter(start_time__gte=qy.date_from)
+        qs = qs.filter(Q(start_time__gte=qy.date_from)
+                       | Q(start_time__isnull=True, recording__trigger_on_time__gte=qy.date_from))
     if qy.date_to:
-        qs = qs.filter(start_time__lte=qy.date_to)
+        qs = qs.filter(Q(start_time__lte=qy.date_to)
+                       | Q(start_time__isnull=True, recording__trigger_on_time__lte=qy.date_to))
     if qy.category:
         qs = qs.filter(recording__categories__name=qy.category)
     if qy.case:

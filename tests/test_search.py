@@ -1,0 +1,111 @@
+"""Search: full text over metadata, notes, tags and any plugged-in source (transcripts),
+filters, sorting, pages, bad input; always inside what the user may see."""
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from bodycam.custody.models import AuditEntry
+from bodycam.evidence.models import Attachment, GnssPoint
+from bodycam.search.services import index_text
+
+from .access_helpers import World, client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def ids(resp):
+    assert resp.status_code == 200, resp.content
+    return {r["id"] for r in resp.json()["results"]}
+
+
+def test_full_text_filters_sorting_and_visibility(tmp_path):
+    w = World(tmp_path)
+    a, b = str(w.clip.id), str(w.other_clip.id)
+    off = client_for(w.officer)
+    assert off.post(f"/evidence/{a}/", {"note": "Suspect fled northbound", "tags": "felony, K9"}).status_code == 302
+    index_text(w.other_clip.recording_id, "transcript", "he went northbound on Main Street")  # a plugged-in source
+    cust = client_for(w.custodian)
+
+    assert ids(cust.get("/api/search?q=northbound")) == {a, b}          # note and transcript
+    assert ids(cust.get("/api/search?q=north")) == {a, b}               # prefix
+    assert ids(cust.get("/api/search?q=suspect+fled")) == {a}           # every word
+    assert ids(cust.get("/api/search?q=fled+street")) == set()
+    assert ids(cust.get("/api/search?q=k9")) == {a}                     # tags are indexed
+    assert ids(cust.get("/api/search?q=northbound&transcript=yes")) == {b}
+    assert ids(cust.get("/api/search?transcript=no")) == {a}
+    assert ids(cust.get(f"/api/search?q={w.clip.recording.device.serial}")) == {a}  # metadata
+    assert ids(cust.get("/api/search?tag=felony")) == {a}
+    assert ids(cust.get("/api/search?case=C-1")) == {a}
+    assert ids(cust.get(f"/api/search?device={w.other_clip.recording.device.serial}")) == {b}
+    assert ids(cust.get("/api/search?officer=off.b")) == {b}
+    day = w.clip.recording.trigger_on_time.date()
+    assert ids(cust.get(f"/api/search?from={day}&to={day}")) == {a, b}
+    assert ids(cust.get(f"/api/search?from={day + timedelta(days=1)}")) == set()
+    # The officer's search never reaches beyond their own footage.
+    assert ids(off.get("/api/search?q=northbound")) == {a}
+    # Notes/tags edits reindex at once (tag removed -> no longer found).
+    off.post(f"/evidence/{a}/", {"tags": "felony"})
+    assert ids(cust.get("/api/search?q=k9")) == set()
+
+    # Sorting and pages.
+    newest = cust.get("/api/search?sort=newest&per_page=1").json()
+    assert newest["total"] == 2 and newest["pages"] == 2 and len(newest["results"]) == 1
+    second = cust.get("/api/search?sort=newest&per_page=1&page=2").json()["results"][0]["id"]
+    assert {newest["results"][0]["id"], second} == {a, b}
+    oldest = cust.get("/api/search?sort=oldest&per_page=1").json()["results"][0]["id"]
+    assert oldest == second
+
+    # Location: a GNSS fix near the first recording only.
+    att = Attachment.objects.create(recording=w.clip.recording, object_name="gps.json", kind="gnss", sha256="0" * 64,
+                                    md5="0" * 32, size=1)
+    for i, (lat, lon) in enumerate([(52.5200, 13.4050), (52.5205, 13.4060)]):
+        GnssPoint.objects.create(recording=w.clip.recording, attachment=att, seq=i, latitude=lat, longitude=lon,
+                                 seconds_from_start=i * 0.5, at=w.clip.recording.trigger_on_time)
+    assert ids(cust.get("/api/search?lat=52.5210&lon=13.4050&radius=200")) == {a}
+    assert ids(cust.get("/api/search?lat=52.5300&lon=13.4050&radius=200")) == set()  # ~1.1 km away
+    page = off.get(f"/evidence/{a}/").content.decode()
+    assert 'id="map"' in page and "52.52" in page  # offline GNSS plot, no tiles
+
+    # Bad input: 400 with a reason, audited, never a 500.
+    for query, words in [("from=2026-13-45", "from must be"), ("sort=size", "sort must be"),
+                         ("lat=52", "needs both"), ("lat=91&lon=0", "lat must be"), ("q=" + "x" * 201, "longer"),
+                         ("q=!!!", "no words"), ("page=-1", "whole number"), ("transcript=maybe", "yes, no"),
+                         ("incident=not-an-id", "recording id"), ("from=2026-02-02&to=2026-01-01", "after")]:
+        r = cust.get("/api/search?" + query)
+        assert r.status_code == 400 and words in r.json()["error"], (query, r.content)
+        assert cust.get("/?" + query).status_code == 400
+    assert AuditEntry.objects.filter(action="evidence.search", outcome="denied").count() >= 20
+    # The search page renders results with the same filters.
+    html = cust.get("/?q=northbound&sort=oldest").content.decode()
+    assert '<span id="result-count">2</span>' in html and "Next" not in html
+    entry = AuditEntry.objects.filter(action="evidence.search", actor="cust", outcome="ok").last()
+    assert entry.detail["query"]["q"] == "northbound" and set(entry.detail["shown"]) == {a, b}
+
+
+def test_bulk_actions_respect_roles(tmp_path):
+    w = World(tmp_path)
+    det = client_for(w.detective)
+    a = str(w.clip.id)
+    from bodycam.evidence.models import Category
+
+    r = det.post("/evidence/bulk", {"clip": [a], "action": "categorize", "category": "No such category"})
+    assert r.status_code == 400 and not w.clip.recording.categories.exists()
+    cat = Category.objects.create(axis_id="3", name="Traffic stop")
+    r = det.post("/evidence/bulk", {"clip": [a], "action": "categorize", "category": cat.name, "back": "/?q=x"})
+    assert r.status_code == 302 and r["Location"] == "/?q=x"
+    assert cat.name in w.clip.recording.categories.values_list("name", flat=True)
+    # The detective cannot reach officer B's clip, and may add only to their own cases.
+    r = det.post("/evidence/bulk", {"clip": [str(w.other_clip.id)], "action": "add_to_case", "case": "C-1"})
+    assert r.status_code == 404
+    from bodycam.access.models import Case
+
+    Case.objects.create(number="C-OTHER")
+    r = det.post("/evidence/bulk", {"clip": [a], "action": "add_to_case", "case": "C-OTHER"})
+    assert r.status_code == 403 and not Case.objects.get(number="C-OTHER").recordings.exists()
+    cust = client_for(w.custodian)
+    r = cust.post("/evidence/bulk", {"clip": [a, str(w.other_clip.id)], "action": "add_to_case", "case": "C-OTHER"})
+    assert r.status_code == 302 and Case.objects.get(number="C-OTHER").recordings.count() == 2
+    assert cust.post("/evidence/bulk", {"action": "categorize"}).status_code == 400
+    assert json.dumps(AuditEntry.objects.filter(action="case.add_recordings").last().detail["recordings_added"])
