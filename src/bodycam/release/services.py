@@ -29,6 +29,12 @@ BadInput = ev.BadInput
 CLAIM_COOKIE = "bc_link_claim"
 
 
+class Gone(Denied):
+    """A link that existed but was revoked or has expired."""
+
+    status = 410
+
+
 def _now():
     return datetime.now(timezone.utc)
 
@@ -196,7 +202,7 @@ def open_link(request, token: str, claim: str | None) -> tuple[ShareLink, str | 
         record_request(request, "release.link.denied", actor="link", outcome="denied",
                        object_type="link", object_id=str(link.id) if link else "",
                        detail={"reason": reason, "status": status})
-        raise (NotVisible if status == 404 else Denied)(reason)
+        raise {404: NotVisible, 410: Gone}.get(status, Denied)(reason)
 
     if link is None:
         refuse("no such link")

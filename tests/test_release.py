@@ -1,0 +1,158 @@
+"""Release: case shares to prosecutors, expiring revocable links ("do not re-share" binds
+a link to one browser), court exports verified offline and their tampering detected."""
+
+import base64
+import hashlib
+import io
+import json
+import zipfile
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.test import Client
+
+from bodycam.access import rules
+from bodycam.access.services import visible_clips
+from bodycam.custody.models import AuditEntry
+from bodycam.provenance.export import verify_export
+from bodycam.release.models import ShareLink
+
+from .access_helpers import World, client_for, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def post_json(client, url, body):
+    return client.post(url, json.dumps(body), content_type="application/json",
+                       HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+
+
+def test_case_share_reaches_later_recordings_until_revoked(tmp_path, django_assert_num_queries):
+    w = World(tmp_path)
+    ada2 = make_user("ada2", "prosecutor")
+    det = client_for(w.detective)
+    assert not visible_clips(ada2).exists()
+    r = post_json(det, "/api/cases/C-1/shares", {"recipient": "ada2", "no_reshare": True})
+    assert r.status_code == 201 and r.json()["no_reshare"] is True
+    assert set(visible_clips(ada2)) == {w.clip}
+    with django_assert_num_queries(1):  # still the one restricted query
+        list(visible_clips(ada2))
+    w.clip.recording.cases.first().recordings.add(w.other_clip.recording)  # added to the case later
+    assert set(visible_clips(ada2)) == {w.clip, w.other_clip}
+    p = client_for(ada2)
+    page = p.get(f"/evidence/{w.clip.id}/").content.decode()
+    assert "DO NOT RE-SHARE" in page and "Share with" not in page
+    assert p.get(f"/api/evidence/{w.clip.id}/download").status_code == 403  # view only
+    assert p.get("/api/cases/C-1/export").status_code == 403
+    assert "C-1" in p.get("/cases/").content.decode()
+    # Only sharers of this case, only to prosecutors; bad input is 400 and changes nothing.
+    assert post_json(client_for(w.officer), "/api/cases/C-1/shares", {"recipient": "ada2"}).status_code == 404
+    assert post_json(det, "/api/cases/C-1/shares", {"recipient": "off.b"}).status_code == 400
+    assert post_json(det, "/api/cases/C-1/shares", {"recipient": "ada2", "days": 0}).status_code == 400
+    assert post_json(det, "/api/cases/NOPE/shares", {"recipient": "ada2"}).status_code == 404
+    share_id = r.json()["id"]
+    assert post_json(client_for(w.officer), f"/api/shares/case/{share_id}/revoke", {}).status_code == 404
+    assert post_json(det, f"/api/shares/case/{share_id}/revoke", {}).status_code == 200
+    assert not visible_clips(ada2).exists()
+    assert p.get(f"/evidence/{w.clip.id}/").status_code == 404
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"release.case_share", "release.revoke"} <= actions
+
+
+def test_links_expire_revoke_and_bind_to_one_browser(tmp_path):
+    w = World(tmp_path)
+    det = client_for(w.detective)
+    r = post_json(det, f"/api/evidence/{w.clip.id}/links", {"days": 7, "label": "ADA Smith"})
+    assert r.status_code == 201, r.content
+    url = r.json()["url"].replace("http://testserver", "")
+    link = ShareLink.objects.get()
+    assert url.split("/")[2] not in json.dumps(list(AuditEntry.objects.values_list("detail", flat=True)))  # no token
+    anon = Client()
+    page = anon.get(url)
+    assert page.status_code == 200 and page["Referrer-Policy"] == "no-referrer" and str(w.clip.id) in page.content.decode()
+    m = anon.get(f"{url}media/{w.clip.id}", HTTP_RANGE="bytes=0-99")
+    assert m.status_code == 206
+    assert anon.get(f"{url}download/{w.clip.id}").status_code == 403  # view only
+    assert anon.get(f"{url}export").status_code == 403
+    assert anon.get(f"{url}media/{w.other_clip.id}").status_code == 404  # not in this link
+    assert AuditEntry.objects.filter(actor=f"link:{link.id}", action="evidence.play", outcome="ok").count() == 1
+    assert AuditEntry.objects.filter(actor=f"link:{link.id}", action="evidence.play", outcome="denied").count() == 1
+    # A restriction wins over a link (a link names no person).
+    rules.restrict(str(w.clip.recording_id), "victim statement", allowed=["det"])
+    assert anon.get(f"{url}media/{w.clip.id}").status_code == 404
+    # Bad / revoked / expired.
+    assert Client().get("/s/not-a-token/").status_code == 404
+    ShareLink.objects.filter(pk=link.pk).update(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1))
+    assert anon.get(url).status_code == 410
+    ShareLink.objects.filter(pk=link.pk).update(expires_at=datetime.now(timezone.utc) + timedelta(days=1))
+    assert post_json(det, f"/api/shares/link/{link.id}/revoke", {}).status_code == 200
+    assert anon.get(url).status_code == 410
+    assert post_json(det, f"/api/evidence/{w.clip.id}/links", {"days": 9999}).status_code == 400
+    assert post_json(client_for(w.other_officer), f"/api/evidence/{w.other_clip.id}/links",
+                     {"days": 1}).status_code == 403  # officers see their footage but do not share it
+
+    # "Do not re-share": the first browser keeps it; a forwarded URL is refused.
+    r = post_json(det, "/api/cases/C-1/links", {"days": 1, "no_reshare": True, "allow_download": True})
+    url2 = r.json()["url"].replace("http://testserver", "")
+    first, second = Client(), Client()
+    assert first.get(url2).status_code == 200
+    assert second.get(url2).status_code == 403
+    assert first.get(url2).status_code == 200
+    assert AuditEntry.objects.filter(action="release.link.denied", outcome="denied").exists()
+    # The item page lists every share that reaches the item, with who made it.
+    shares = det.get(f"/evidence/{w.clip.id}/").content.decode()
+    assert "ADA Smith by det" in shares and "(case C-1)" in shares
+
+
+def _zip_replace(data: bytes, name: str, new: bytes | None = None, add: tuple | None = None) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for info in src.infolist():
+            z.writestr(info, new if (info.filename == name and new is not None) else src.read(info))
+        if add:
+            z.writestr(*add)
+    return out.getvalue()
+
+
+def test_court_export_verifies_offline_and_tampering_fails(tmp_path):
+    w = World(tmp_path)
+    cust = client_for(w.custodian)
+    r = cust.get(f"/api/evidence/{w.clip.id}/export")
+    assert r.status_code == 200 and r["Content-Type"] == "application/zip"
+    data = b"".join(r.streaming_content)
+    good = tmp_path / "good.zip"
+    good.write_bytes(data)
+    v = verify_export(str(good))
+    assert v.ok, v.problems
+    assert v.items == 1 and v.checked_files >= 5
+    z = zipfile.ZipFile(io.BytesIO(data))
+    info = json.loads(z.read("export.json"))
+    orig = info["items"][0]["original"]
+    assert hashlib.sha256(z.read(orig)).hexdigest() == w.clip.sha256  # the original, bit for bit
+    assert "VERIFY.txt" in z.namelist() and "sha256sum -c SHA256SUMS" in z.read("VERIFY.txt").decode()
+    report = json.loads(z.read(info["items"][0]["custody_report"].replace(".pdf", ".json")))
+    assert "evidence.export" in json.dumps(report)  # the custody report lists this export
+    assert z.read(info["items"][0]["custody_report"])[:4] == b"%PDF"
+    assert AuditEntry.objects.filter(action="release.export", actor="cust").count() == 1
+
+    def check(blob, words, key=None):
+        p = tmp_path / "t.zip"
+        p.write_bytes(blob)
+        res = verify_export(str(p), trusted_server_key=key)
+        assert not res.ok and any(words in prob for prob in res.problems), res.problems
+
+    original = z.read(orig)
+    check(_zip_replace(data, orig, original[:-1] + bytes([original[-1] ^ 1])), "differs from SHA256SUMS")
+    check(_zip_replace(data, "x", add=("originals/extra.mp4", b"x")), "not listed")
+    lines = [ln for ln in z.read("SHA256SUMS").decode().splitlines() if not ln.endswith("VERIFY.txt")]
+    check(_zip_replace(data, "SHA256SUMS", ("\n".join(lines) + "\n").encode()), "signature")
+    check(data, "not the trusted server key", key=base64.b64encode(b"\x01" * 32).decode())
+    check(b"PK\x03\x04 not a zip", "not a readable ZIP")
+    # Prosecutor with a view-only share may not export; one with download may.
+    from bodycam.access.models import Share
+
+    Share.objects.filter(recipient=w.prosecutor).update(allow_download=False)
+    assert client_for(w.prosecutor).get(f"/api/evidence/{w.clip.id}/export").status_code == 403
+    assert client_for(w.officer).get(f"/api/evidence/{w.clip.id}/export").status_code == 403
+    assert client_for(w.other_officer).get(f"/api/evidence/{w.clip.id}/export").status_code == 404
