@@ -26,7 +26,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ..custody.services import record, record_request
 from ..evidence.models import Clip, Recording
@@ -104,7 +104,9 @@ def visible_clips(user) -> QuerySet:
     qs = Clip.objects.select_related("recording__officer__account", "recording__device")
     if not _active(user):
         return qs.none()
-    return qs.filter(recording_id__in=visible_recording_ids(user))
+    # A correlated EXISTS, not IN (...): the database can then walk the caller's ORDER BY
+    # index and stop after one page, instead of materialising every visible id and sorting.
+    return qs.filter(Exists(visible_recording_ids(user).filter(pk=OuterRef("recording_id"))))
 
 
 def may(user, action: str) -> bool:

@@ -270,5 +270,5 @@ def search(request):
     page = search_services.search(request.user, qy)
     record_request(request, "evidence.search", detail={"query": qy.raw, "page": page.page, "total": page.total,
                                                        "shown": [str(c.id) for c in page.results]})
-    return Response({"total": page.total, "page": page.page, "pages": page.pages, "per_page": page.per_page,
+    return Response({"total": page.total, "total_capped": page.capped, "page": page.page, "pages": page.pages, "per_page": page.per_page,
                      "results": [ev.clip_summary(c) | {"recording_id": str(c.recording_id)} for c in page.results]})
