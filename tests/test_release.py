@@ -156,3 +156,21 @@ def test_court_export_verifies_offline_and_tampering_fails(tmp_path):
     assert client_for(w.prosecutor).get(f"/api/evidence/{w.clip.id}/export").status_code == 403
     assert client_for(w.officer).get(f"/api/evidence/{w.clip.id}/export").status_code == 403
     assert client_for(w.other_officer).get(f"/api/evidence/{w.clip.id}/export").status_code == 404
+
+
+def test_incident_and_case_timelines_stay_inside_visibility(tmp_path):
+    w = World(tmp_path)
+    rec = w.clip.recording
+    off = client_for(w.officer)
+    page = off.get(f"/timeline/?incident={rec.id}")
+    assert page.status_code == 200 and str(w.clip.id) in page.content.decode()
+    assert str(w.other_clip.id) not in page.content.decode()  # same time, but not the officer's to see
+    cust = client_for(w.custodian)
+    both = cust.get(f"/timeline/?incident={rec.id}").content.decode()
+    assert str(w.clip.id) in both and str(w.other_clip.id) in both  # overlapping runs: one incident
+    assert AuditEntry.objects.filter(action="evidence.timeline", actor="cust").exists()
+    assert client_for(w.other_officer).get(f"/timeline/?incident={rec.id}").status_code == 404
+    assert off.get("/timeline/?case=C-1").status_code == 404  # officers do not browse cases
+    assert client_for(w.detective).get("/timeline/?case=C-1").status_code == 200
+    for bad in ("", "?incident=xyz", f"?incident={rec.id}&case=C-1"):
+        assert cust.get("/timeline/" + bad).status_code == 400

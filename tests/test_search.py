@@ -109,3 +109,12 @@ def test_bulk_actions_respect_roles(tmp_path):
     assert r.status_code == 302 and Case.objects.get(number="C-OTHER").recordings.count() == 2
     assert cust.post("/evidence/bulk", {"action": "categorize"}).status_code == 400
     assert json.dumps(AuditEntry.objects.filter(action="case.add_recordings").last().detail["recordings_added"])
+
+
+def test_incident_filter_needs_a_visible_anchor(tmp_path):
+    w = World(tmp_path)
+    cust, off_b = client_for(w.custodian), client_for(w.other_officer)
+    rec = w.clip.recording_id
+    assert ids(cust.get(f"/api/search?incident={rec}")) == {str(w.clip.id), str(w.other_clip.id)}
+    assert ids(off_b.get(f"/api/search?incident={rec}")) == set()  # officer B may not anchor on A's recording
+    assert ids(off_b.get(f"/api/search?incident={w.other_clip.recording_id}")) == {str(w.other_clip.id)}

@@ -246,8 +246,11 @@ def apply_filters(qs: QuerySet, qy: Query) -> QuerySet:
     if qy.case:
         qs = qs.filter(recording__cases__number=qy.case)
     if qy.incident:
+        from ..access.services import parse_uuid
         from ..web.incidents import incident_recording_ids
 
+        if not qs.filter(recording_id=parse_uuid(qy.incident)).exists():
+            return qs.none()  # the incident's anchor must itself be visible (no probing)
         qs = qs.filter(recording_id__in=incident_recording_ids(qy.incident))
     if qy.tag:
         qs = qs.filter(Q(recording__tags__name=qy.tag))

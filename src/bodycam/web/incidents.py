@@ -32,8 +32,9 @@ def incident_recording_ids(recording_id) -> QuerySet:
     if rec.trigger_on.startswith("Signal"):
         q = Q(trigger_on=rec.trigger_on, trigger_on_time__range=(t - INCIDENT_WINDOW, t + INCIDENT_WINDOW))
     else:
-        start, stop = rec.start_time or t, rec.stop_time or rec.trigger_off_time or t
-        q = Q(start_time__lte=stop, stop_time__gte=start)
+        lo, hi = rec.start_time or t, rec.stop_time or rec.trigger_off_time or t
+        q = (Q(start_time__lte=hi, stop_time__gte=lo)  # overlapping runs; runs without times: by trigger time
+             | Q(start_time__isnull=True, trigger_on_time__range=(lo - INCIDENT_WINDOW, hi + INCIDENT_WINDOW)))
     return Recording.objects.filter(q | Q(pk=rec.pk)).values("id")
 
 
@@ -42,21 +43,24 @@ def timeline(user, recording_ids: QuerySet) -> dict:
     times in seconds from the earliest clip start. One query for the clips."""
     from ..media.models import Derivative
 
-    clips = list(visible_clips(user).filter(recording_id__in=recording_ids, start_time__isnull=False)
-                 .order_by("start_time", "object_name"))
+    clips = list(visible_clips(user).filter(recording_id__in=recording_ids).order_by("start_time", "object_name"))
     proxies = {str(d.clip_id) for d in Derivative.objects.filter(clip__in=clips, kind=Derivative.Kind.PROXY)}
     if not clips:
         return {"origin": None, "duration": 0, "lanes": [], "clips": []}
-    origin = min(c.start_time for c in clips)
+
+    def begins(c):  # cameras that send no clip times: the recording's start (or trigger) time
+        return c.start_time or c.recording.start_time or c.recording.trigger_on_time
+
+    origin = min(begins(c) for c in clips)
     lanes: dict[str, dict] = {}
     for c in clips:
         rec = c.recording
         lane = lanes.setdefault(str(rec.id), {
             "recording": str(rec.id), "device": rec.device.serial, "kind": rec.device.kind,
             "officer": rec.officer.name, "trigger": rec.trigger_on, "clips": []})
-        start = (c.start_time - origin).total_seconds()
+        start = (begins(c) - origin).total_seconds()
         lane["clips"].append({"id": str(c.id), "object": c.object_name, "start": round(start, 3),
-                              "duration": round(c.duration_s, 3), "start_iso": iso(c.start_time),
+                              "duration": round(c.duration_s, 3), "start_iso": iso(begins(c)),
                               "src": f"/api/evidence/{c.id}/{'proxy' if str(c.id) in proxies else 'stream'}"})
     duration = max(cl["start"] + cl["duration"] for lane in lanes.values() for cl in lane["clips"])
     ordered = sorted(lanes.values(), key=lambda ln: (ln["kind"] != "vehicle", ln["device"], ln["clips"][0]["start"]))

@@ -229,6 +229,11 @@ def timeline_page(request):
 
             if parse_uuid(incident) is None:
                 raise ev.BadInput("incident must be a recording id")
+            if not visible_clips(request.user).filter(recording_id=parse_uuid(incident)).exists():
+                # the anchor must be visible too: no probing which recordings exist at a time
+                audit_denied(request, "evidence.timeline", "no such recording, or not visible to this user",
+                             object_type="recording", object_id=incident[:64], status=404)
+                raise NotVisible("no such recording, or not visible to this user")
             ids, title, subject = incidents.incident_recording_ids(incident), "Incident", ("recording", incident)
         data = incidents.timeline(request.user, ids)
     except ev.BadInput as exc:
