@@ -30,6 +30,7 @@ from ..evidence.models import Attachment, Clip
 from ..provenance import export as fmt
 from ..provenance.keys import public_b64
 from ..storage import get_store
+from .services import safe_path
 
 VERIFY_TXT = """HOW TO VERIFY THIS EVIDENCE EXPORT
 ==================================
@@ -116,7 +117,8 @@ def build_export(request, clips: list[Clip], object_type: str, object_id: str, t
     exported_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     for c in clips:  # first, so each custody report below lists this export
         record_request(request, "evidence.export", actor=actor, object_type="clip", object_id=str(c.id),
-                       object_sha256=c.sha256, detail={"export_of": f"{object_type}:{object_id}"})
+                       object_sha256=c.sha256, detail={"export_of": f"{object_type}:{object_id}",
+                                                       "path": safe_path(request.path)})
     manifests = {(a.recording_id, a.object_name): a for a in Attachment.objects.filter(
         recording_id__in={c.recording_id for c in clips}, kind=Attachment.Kind.MANIFEST)}
     skey = server_key()
@@ -177,7 +179,7 @@ def build_export(request, clips: list[Clip], object_type: str, object_id: str, t
             z.writestr(fmt.SIG, skey.sign(sums))
         record_request(request, "release.export", actor=actor, object_type=object_type, object_id=object_id,
                        detail={"title": title, "items": [{"clip": i["clip_id"], "sha256": i["sha256"]} for i in items],
-                               "sha256sums": hashlib.sha256(sums).hexdigest(),
+                               "sha256sums": hashlib.sha256(sums).hexdigest(), "path": safe_path(request.path),
                                "signature": base64.b64encode(skey.sign(sums)).decode()})
     except BaseException:
         os.unlink(path)

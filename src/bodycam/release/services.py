@@ -10,6 +10,7 @@ page and in exports, and on a link it binds the link to the first browser that o
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta, timezone
 
@@ -33,6 +34,11 @@ class Gone(Denied):
     """A link that existed but was revoked or has expired."""
 
     status = 410
+
+
+def safe_path(path: str) -> str:
+    """The request path with a link token blanked out: tokens never reach the audit log."""
+    return re.sub(r"^/s/[^/]+", "/s/<token>", path)[:200]
 
 
 def _now():
@@ -191,9 +197,14 @@ def link_dict(link: ShareLink) -> dict:
             "last_used_at": iso(link.last_used_at)}
 
 
-def open_link(request, token: str, claim: str | None) -> tuple[ShareLink, str | None]:
+def claim_cookie(link: ShareLink) -> str:
+    return f"{CLAIM_COOKIE}_{link.id.hex}"
+
+
+def open_link(request, token: str, cookies: dict) -> tuple[ShareLink, str | None]:
     """The link for ``token`` if it is live. A no-reshare link binds to the first browser:
-    returns a new claim value to set as a cookie then; a different browser is refused.
+    returns a new claim value to set as the cookie ``claim_cookie(link)`` then; a browser
+    without that cookie is refused.
     Every refusal is audited (link ids only: tokens never reach the log)."""
     link = ShareLink.objects.select_related("case", "recording", "created_by").filter(
         token_sha256=_token_hash(str(token)[:100])).first()
@@ -201,7 +212,7 @@ def open_link(request, token: str, claim: str | None) -> tuple[ShareLink, str | 
     def refuse(reason, status=404):
         record_request(request, "release.link.denied", actor="link", outcome="denied",
                        object_type="link", object_id=str(link.id) if link else "",
-                       detail={"reason": reason, "status": status})
+                       detail={"reason": reason, "status": status, "path": safe_path(request.path)})
         raise {404: NotVisible, 410: Gone}.get(status, Denied)(reason)
 
     if link is None:
@@ -211,6 +222,7 @@ def open_link(request, token: str, claim: str | None) -> tuple[ShareLink, str | 
     if link.expires_at <= _now():
         refuse("this link has expired", 410)
     new_claim = None
+    claim = cookies.get(claim_cookie(link))
     if link.no_reshare:
         if not link.claim_sha256:
             new_claim = secrets.token_urlsafe(24)
@@ -245,11 +257,13 @@ def link_clip(request, link: ShareLink, clip_id, action: str) -> Clip:
     clip = link_clips(link).filter(id=cid).first() if cid else None
     if clip is None:
         record_request(request, f"evidence.{action}", actor=link_actor(link), outcome="denied", object_type="clip",
-                       object_id=str(clip_id)[:64], detail={"reason": "not in this link", "status": 404})
+                       object_id=str(clip_id)[:64], detail={"reason": "not in this link", "status": 404,
+                                                               "path": safe_path(request.path)})
         raise NotVisible("no such item in this link")
     if action == "download" and not link.allow_download:
         record_request(request, "evidence.download", actor=link_actor(link), outcome="denied", object_type="clip",
-                       object_id=str(clip.id), detail={"reason": "the link does not allow download", "status": 403})
+                       object_id=str(clip.id), detail={"reason": "the link does not allow download", "status": 403,
+                                                       "path": safe_path(request.path)})
         raise Denied("this link allows viewing only")
     return clip
 

@@ -5,10 +5,11 @@ from . import views
 urlpatterns = [
     path("cases/", views.case_list, name="case-list"),
     path("cases/<str:case_key>/", views.case_page, name="case-detail"),
-    path("s/<str:token>/", views.link_page, name="link"),
-    path("s/<str:token>/media/<str:clip_id>", views.link_media),
-    path("s/<str:token>/download/<str:clip_id>", views.link_download),
-    path("s/<str:token>/export", views.link_export),
+    path("s/<str:token>/", views.link_enter, name="link"),  # the shared URL; moves the token to a cookie
+    path("s/l/<str:link_id>/", views.link_page),
+    path("s/l/<str:link_id>/media/<str:clip_id>", views.link_media),
+    path("s/l/<str:link_id>/download/<str:clip_id>", views.link_download),
+    path("s/l/<str:link_id>/export", views.link_export),
     # REST API
     path("api/evidence/<str:clip_id>/export", views.item_export),
     path("api/evidence/<str:clip_id>/item-shares", views.api_item_share),

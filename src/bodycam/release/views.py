@@ -1,9 +1,10 @@
 """Pages and API for cases, shares, links and court exports. Thin: release.services and
 release.export authorize and audit.
 
-Link pages (/s/TOKEN/...) need no account: the token is the credential. They are served
-with ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store`` so the token does not
-leak into other sites' logs or shared caches.
+Link pages need no account: the token is the credential. The shared URL /s/TOKEN/ puts the
+token in an HttpOnly cookie scoped to /s/l/LINK_ID/ and redirects there, so the token is in
+one request line only. They are served with ``Referrer-Policy: no-referrer`` and
+``Cache-Control: no-store`` so nothing leaks into other sites' logs or shared caches.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rest_framework.response import Response
 
 from ..access import evidence as ev
 from ..access.models import Case, Role
-from ..access.services import SHARE, Denied, may, visible_clips
+from ..access.services import SHARE, Denied, NotVisible, may, visible_clips
 from ..custody.services import record_request
 from ..media import services as media
 from ..media.models import Derivative
@@ -125,42 +126,54 @@ def _link_headers(resp):
     return resp
 
 
-def _open(request, token):
-    """(link, claim to set) or an error response."""
+LINK_COOKIE = "bc_link"
+
+
+def link_enter(request, token):
+    """The URL that was shared: check the token, keep it in an HttpOnly cookie scoped to the
+    link's pages, and move to a URL without it, so the token appears in no further request
+    line, server log or audit entry."""
     try:
-        return rel.open_link(request, token, request.COOKIES.get(rel.CLAIM_COOKIE)), None
+        link, claim = rel.open_link(request, token, request.COOKIES)
+    except Denied as exc:
+        return _link_headers(error_page(request, exc))
+    resp = HttpResponseRedirect(f"/s/l/{link.id}/")
+    age = max(60, int((link.expires_at - rel._now()).total_seconds()))
+    resp.set_cookie(LINK_COOKIE, token, max_age=age, httponly=True, samesite="Lax", path=f"/s/l/{link.id}/",
+                    secure=request.is_secure())
+    if claim:
+        resp.set_cookie(rel.claim_cookie(link), claim, max_age=age, httponly=True, samesite="Lax", path="/s/",
+                        secure=request.is_secure())
+    return _link_headers(resp)
+
+
+def _open(request, link_id):
+    """The live link whose pages these are (token from the cookie), or an error response."""
+    try:
+        link, _ = rel.open_link(request, request.COOKIES.get(LINK_COOKIE, ""), request.COOKIES)
+        if str(link.id) != str(link_id):
+            raise NotVisible("no such link")
+        return link, None
     except Denied as exc:
         return None, _link_headers(error_page(request, exc))
 
 
-def _set_claim(resp, token, claim):
-    if claim:
-        resp.set_cookie(rel.CLAIM_COOKIE, claim, max_age=90 * 86400, httponly=True, samesite="Strict",
-                        path=f"/s/{token}/")
-    return _link_headers(resp)
-
-
-def link_page(request, token):
-    opened, err = _open(request, token)
+def link_page(request, link_id):
+    link, err = _open(request, link_id)
     if err:
         return err
-    link, claim = opened
     clips = list(rel.link_clips(link).order_by("start_time", "object_name"))
     record_request(request, "release.link.open", actor=rel.link_actor(link), object_type="link",
                    object_id=str(link.id), detail={"clips": [str(c.id) for c in clips]})
-    proxies = set(Derivative.objects.filter(clip__in=clips, kind=Derivative.Kind.PROXY)
-                  .values_list("clip_id", flat=True))
-    items = [ev.clip_summary(c) | {"has_proxy": c.id in proxies} for c in clips]
-    resp = render(request, "release/link.html", {"link": link, "items": items, "token": token})
-    return _set_claim(resp, token, claim)
+    items = [ev.clip_summary(c) for c in clips]
+    return _link_headers(render(request, "release/link.html", {"link": link, "items": items}))
 
 
-def link_media(request, token, clip_id):
+def link_media(request, link_id, clip_id):
     """Playback through a link (proxy when there is one), HTTP Range; audited at its start."""
-    opened, err = _open(request, token)
+    link, err = _open(request, link_id)
     if err:
         return err
-    link, claim = opened
     try:
         clip = rel.link_clip(request, link, clip_id, "play")
     except Denied as exc:
@@ -175,14 +188,13 @@ def link_media(request, token, clip_id):
                        object_id=str(clip.id), object_sha256=clip.sha256,
                        detail={"link": str(link.id), "rendition": "proxy" if proxy else "original"})
     ctype = "video/mp4" if proxy or clip.container_type == "mp4" else "video/x-matroska"
-    return _set_claim(range_response(request, get_store().open(sha), size, ctype), token, claim)
+    return _link_headers(range_response(request, get_store().open(sha), size, ctype))
 
 
-def link_download(request, token, clip_id):
-    opened, err = _open(request, token)
+def link_download(request, link_id, clip_id):
+    link, err = _open(request, link_id)
     if err:
         return err
-    link, claim = opened
     try:
         clip = rel.link_clip(request, link, clip_id, "download")
     except Denied as exc:
@@ -190,17 +202,17 @@ def link_download(request, token, clip_id):
     from ..storage import get_store
 
     record_request(request, "evidence.download", actor=rel.link_actor(link), object_type="clip",
-                   object_id=str(clip.id), object_sha256=clip.sha256, detail={"link": str(link.id)})
+                   object_id=str(clip.id), object_sha256=clip.sha256,
+                   detail={"link": str(link.id)})
     resp = FileResponse(get_store().open(clip.sha256), as_attachment=True, filename=clip.object_name,
                         content_type="video/mp4" if clip.container_type == "mp4" else "video/x-matroska")
-    return _set_claim(resp, token, claim)
+    return _link_headers(resp)
 
 
-def link_export(request, token):
-    opened, err = _open(request, token)
+def link_export(request, link_id):
+    link, err = _open(request, link_id)
     if err:
         return err
-    link, claim = opened
     if not link.allow_download:
         record_request(request, "release.export", actor=rel.link_actor(link), outcome="denied", object_type="link",
                        object_id=str(link.id), detail={"reason": "the link does not allow download", "status": 403})
@@ -209,7 +221,7 @@ def link_export(request, token):
     terms = "DO NOT RE-SHARE: released for the named recipient only." if link.no_reshare else ""
     path = exp.build_export(request, clips, "link", str(link.id), link.label or "shared evidence",
                             actor=rel.link_actor(link), terms=terms)
-    return _set_claim(_zip_response(path, f"evidence-export-{str(link.id)[:8]}.zip"), token, claim)
+    return _link_headers(_zip_response(path, f"evidence-export-{str(link.id)[:8]}.zip"))
 
 
 # ---------------------------------------------------------------- exports (signed in)
