@@ -11,6 +11,12 @@ import os
 import sys
 
 
+# Packages that add their own sub-commands (one line each; keep sorted).
+COMMAND_MODULES = (
+    "bodycam.release.cli",  # media backfill, search reindex, share/export
+)
+
+
 class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
@@ -481,9 +487,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--key", help="trusted server public key (base64, or a PEM/base64 file) to pin")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_verify_export, offline=True)
-    from .release.cli import add_commands as add_release_commands
+    # Each package with commands of its own exposes add_commands(sub) in its cli module.
+    import importlib
 
-    add_release_commands(sub)  # media backfill, search reindex, share/export from the command line
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(sub)
 
     s = sub.add_parser("demo-totp", help="current authenticator codes of the demo accounts")
     s.add_argument("username", nargs="?")
