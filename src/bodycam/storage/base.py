@@ -127,6 +127,12 @@ class BlobStore:
         """Move an orphan blob aside (never delete it)."""
         raise NotImplementedError
 
+    def purge(self, sha256: str) -> bool:
+        """Remove a blob for good. Only the retention purge calls this, after it has checked that
+        no catalogue row still needs the blob and the audit entry is written. Returns False when
+        the blob was already gone."""
+        raise NotImplementedError
+
     def free_bytes(self) -> int | None:
         return None
 

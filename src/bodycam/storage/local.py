@@ -112,6 +112,15 @@ class LocalBlobStore(BlobStore):
         fsync_dir(self.orphans)
         fsync_dir(src.parent)
 
+    def purge(self, sha256: str) -> bool:
+        path = self.path_for(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        fsync_dir(path.parent)
+        return True
+
     def stale_incoming(self, older_than_seconds: float) -> list[Path]:
         import time
 
