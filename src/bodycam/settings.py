@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "bodycam.media",
     "bodycam.search",
     "bodycam.release",
+    "bodycam.retention",
     "bodycam.web",
 ]
 
@@ -203,3 +204,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("BODYCAM_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Retention policy file (YAML/JSON) applied before each sweep; empty = the policy in the database.
+RETENTION_POLICY_FILE = os.environ.get("BODYCAM_RETENTION_POLICY", "")
