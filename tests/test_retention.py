@@ -239,3 +239,18 @@ def test_floors_policy_file_and_clock_safety(world, capsys):
     assert main(["retention", "sweep", "--now", "not-a-time"]) == 2
     assert main(["retention", "tombstones"]) == 0
     assert sha_of(w["clip_a"]) in capsys.readouterr().out
+
+
+def test_daily_sweep_job(world):
+    from bodycam.jobs.services import submit
+    from bodycam.retention.models import RetentionSettings
+
+    from datetime import datetime, timezone
+
+    rec = ingest(world["off"], world["cam"], T0, world["clip_a"])
+    Recording.objects.filter(pk=rec.pk).update(trigger_on_time=datetime.now(timezone.utc) - 400 * DAY)
+    job = submit("retention.sweep", object_type="retention", inline=True)
+    assert job.status == "succeeded" and job.result["queued"] == 1
+    RetentionSettings.objects.filter(id=1).update(last_sweep_at=T0 + 100 * 365 * DAY)
+    job = submit("retention.sweep", object_type="retention", inline=True)
+    assert job.status == "failed" and "clock is behind" in job.error

@@ -207,3 +207,4 @@ LOGGING = {
 
 # Retention policy file (YAML/JSON) applied before each sweep; empty = the policy in the database.
 RETENTION_POLICY_FILE = os.environ.get("BODYCAM_RETENTION_POLICY", "")
+RETENTION_SWEEP_INTERVAL = int(os.environ.get("BODYCAM_RETENTION_SWEEP_INTERVAL", str(24 * 3600)))

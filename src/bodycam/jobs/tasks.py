@@ -26,6 +26,14 @@ def audit_checkpoint():
     return checkpoint_dict(create_checkpoint(actor="job:audit-checkpoint"))
 
 
+@app.task(name="bodycam.jobs.tasks.retention_sweep")
+def retention_sweep():
+    from bodycam.jobs.services import submit
+
+    job = submit("retention.sweep", object_type="retention", inline=True)
+    return {"job": str(job.id), "status": job.status}
+
+
 @app.task(name="bodycam.jobs.tasks.run_job")
 def run_job(job_id: str):
     from bodycam.jobs.services import run
