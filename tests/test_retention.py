@@ -254,3 +254,21 @@ def test_daily_sweep_job(world):
     RetentionSettings.objects.filter(id=1).update(last_sweep_at=T0 + 100 * 365 * DAY)
     job = submit("retention.sweep", object_type="retention", inline=True)
     assert job.status == "failed" and "clock is behind" in job.error
+
+
+def test_purged_item_is_not_reindexed_nor_served_by_a_link(world):
+    from bodycam.release.models import ShareLink
+    from bodycam.release.services import link_clips
+    from bodycam.search.services import reindex_all
+
+    rec = ingest(world["off"], world["cam"], T0, world["clip_a"])
+    case = Case.objects.create(number="C-9", status="closed")
+    case.recordings.add(rec)
+    link = ShareLink.objects.create(case=case, token_sha256="0" * 64, expires_at=T0 + 9999 * DAY,
+                                    created_by=make_user("cust", Role.CUSTODIAN))
+    assert link_clips(link).count() == 1
+    ret.sweep(now=T0 + 366 * DAY)
+    assert link_clips(link).count() == 0  # in the grace period: hidden from links too
+    ret.sweep(now=T0 + 400 * DAY)
+    reindex_all()
+    assert not SearchDocument.objects.filter(recording=rec).exists()
