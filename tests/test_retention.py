@@ -272,3 +272,8 @@ def test_purged_item_is_not_reindexed_nor_served_by_a_link(world):
     ret.sweep(now=T0 + 400 * DAY)
     reindex_all()
     assert not SearchDocument.objects.filter(recording=rec).exists()
+    # The ingest endpoint accepts nothing more for it, and does not serve it.
+    from bodycam.ingest import errors, services
+
+    with pytest.raises(errors.Forbidden, match="retention"):
+        services.find_object(rec.container_name, rec.clips.get().object_name)
