@@ -186,6 +186,19 @@ MIN_FREE_BYTES = int(os.environ.get("BODYCAM_MIN_FREE_BYTES", str(512 * 1024 * 1
 MAX_CONCURRENT_UPLOADS = int(os.environ.get("BODYCAM_MAX_CONCURRENT_UPLOADS", "32"))
 INGEST_TOKEN_TTL_SECONDS = int(os.environ.get("BODYCAM_INGEST_TOKEN_TTL", str(24 * 3600)))
 
+# Blob store (issue 8): local directory by default; s3://bucket/prefix for object storage.
+STORAGE_URL = os.environ.get("BODYCAM_STORAGE_URL", "")
+S3_OPTIONS = {
+    "endpoint_url": os.environ.get("BODYCAM_S3_ENDPOINT_URL", ""),
+    "region": os.environ.get("BODYCAM_S3_REGION", "us-east-1"),
+    "access_key": os.environ.get("BODYCAM_S3_ACCESS_KEY_ID", ""),
+    "secret_key": os.environ.get("BODYCAM_S3_SECRET_ACCESS_KEY", ""),
+    "part_size": int(os.environ.get("BODYCAM_S3_PART_MB", "8")) * 1024 * 1024,
+    # Object Lock (when the bucket has it): compliance retention set on every committed blob.
+    "retention_days": int(os.environ.get("BODYCAM_S3_RETENTION_DAYS", "365")),
+    "legal_hold": os.environ.get("BODYCAM_S3_LEGAL_HOLD", "") == "1",
+}
+
 # Jobs: the embedded default keeps its broker in the data directory (no server).
 BROKER_URL = os.environ.get("BODYCAM_BROKER_URL", "filesystem://")
 # Run submitted jobs in the calling process instead of the workers (tests, one-shot CLI).
