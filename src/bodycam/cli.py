@@ -13,6 +13,7 @@ import sys
 
 # Packages that add their own sub-commands (one line each; keep sorted).
 COMMAND_MODULES = (
+    "bodycam.ops.cli",  # backup, restore, jobs list
     "bodycam.release.cli",  # media backfill, search reindex, share/export
 )
 

@@ -203,16 +203,27 @@ S3_OPTIONS = {
 BROKER_URL = os.environ.get("BODYCAM_BROKER_URL", "filesystem://")
 # Run submitted jobs in the calling process instead of the workers (tests, one-shot CLI).
 JOBS_INLINE = os.environ.get("BODYCAM_JOBS_INLINE", "") == "1"
+# Distributed jobs (issue 8): attempts before a job stays failed, first retry delay (doubles
+# each time), soft time limit per attempt in seconds (the worker child is killed 30 s later).
+JOB_MAX_ATTEMPTS = int(os.environ.get("BODYCAM_JOB_MAX_ATTEMPTS", "5"))
+JOB_RETRY_BASE_SECONDS = float(os.environ.get("BODYCAM_JOB_RETRY_BASE", "30"))
+JOB_TIME_LIMIT = int(os.environ.get("BODYCAM_JOB_TIME_LIMIT", "3600"))
 # Make a playback proxy + thumbnail (background job) for every clip as it commits.
 MEDIA_AUTO_PLAYBACK = os.environ.get("BODYCAM_MEDIA_AUTO_PLAYBACK", "1") == "1"
 # Share links: the longest a link may live (days).
 SHARE_LINK_MAX_DAYS = int(os.environ.get("BODYCAM_SHARE_LINK_MAX_DAYS", "90"))
 FIXITY_INTERVAL_SECONDS = int(os.environ.get("BODYCAM_FIXITY_INTERVAL", str(24 * 3600)))
 
+# Operations (issue 8): Prometheus scrapes /metrics with this bearer token; JSON logs for shippers.
+METRICS_TOKEN = os.environ.get("BODYCAM_METRICS_TOKEN", "")
+LOG_FORMAT = os.environ.get("BODYCAM_LOG_FORMAT", "text")  # text | json
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "bodycam.ops.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             **({"formatter": "json"} if LOG_FORMAT == "json" else {})}},
     "root": {"handlers": ["console"], "level": os.environ.get("BODYCAM_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }

@@ -4,4 +4,6 @@ urlpatterns = [
     path("", include("bodycam.ingest.urls")),
     path("", include("bodycam.web.urls")),
     path("", include("bodycam.release.urls")),
+    path("", include("bodycam.ops.urls")),
+    path("", include("bodycam.jobs.urls")),
 ]
