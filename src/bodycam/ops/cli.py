@@ -57,6 +57,52 @@ def _jobs_list(args) -> int:
     return 0
 
 
+def _jobs_submit(args) -> int:
+    from ..jobs.services import submit
+
+    params = {}
+    for kv in args.param:
+        key, sep, value = kv.partition("=")
+        if not sep or not key:
+            print(f"bodycam: error: --param wants KEY=VALUE, got {kv!r}", file=sys.stderr)
+            return 2
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    try:
+        jobs = [submit(args.kind, params=params, inline=args.inline or None) for _ in range(args.count)]
+    except ValueError as exc:
+        print(f"bodycam: error: {exc}", file=sys.stderr)
+        return 2
+    for j in jobs:
+        print(j.id)
+    return 0
+
+
+def _jobs_retry(args) -> int:
+    """Send a job to the workers again (after a worker outage, or a failed job once its cause
+    is fixed). A job that already succeeded is left alone by the worker that gets it."""
+    from django.db import transaction
+
+    from ..access.services import parse_uuid
+    from ..custody.services import record
+    from ..jobs.celery_app import app
+    from ..jobs.models import Job
+
+    uid = parse_uuid(args.job_id)
+    job = Job.objects.filter(pk=uid).first() if uid else None
+    if job is None:
+        print(f"bodycam: error: no job {args.job_id}", file=sys.stderr)
+        return 2
+    with transaction.atomic():
+        Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(status=Job.Status.QUEUED, message="retry asked")
+        record("job.retry", actor="cli", object_type="job", object_id=str(job.id), detail={"status": job.status})
+    app.send_task("bodycam.jobs.tasks.run_job", args=[str(job.id)])
+    print(f"sent {job.id} ({job.kind}, {job.status}) to the workers")
+    return 0
+
+
 def add_commands(sub) -> None:
     s = sub.add_parser("backup", help="database + keys + audit chain into one archive (blobs by reference)")
     s.add_argument("out", help="archive to write (.tar.gz; refuses to overwrite)")
@@ -71,3 +117,12 @@ def add_commands(sub) -> None:
     s.add_argument("--limit", type=int, default=50)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_jobs_list)
+    s = jobs.add_parser("submit", help="queue a job (e.g. jobs.selftest to check the workers)")
+    s.add_argument("kind")
+    s.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="JSON or text value")
+    s.add_argument("--count", type=int, default=1)
+    s.add_argument("--inline", action="store_true", help="run it here, now")
+    s.set_defaults(func=_jobs_submit)
+    s = jobs.add_parser("retry", help="send a job to the workers again")
+    s.add_argument("job_id")
+    s.set_defaults(func=_jobs_retry)
