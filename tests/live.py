@@ -87,13 +87,14 @@ class LiveServer:
     def cli_json(self, *args):
         return json.loads(self.cli(*args, "--json", check=False).stdout)
 
-    def start(self) -> None:
+    def start(self, workers: int = 1, threads: int = 8) -> None:
         if not self._initialised and not (self.data_dir / "bodycam.sqlite3").exists():
             self.cli("init", "--quiet")
         self._initialised = True
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bodycam.cli", "serve", "--port", str(self.port), "--no-worker", "--workers", "1"],
+            [sys.executable, "-m", "bodycam.cli", "serve", "--port", str(self.port), "--no-worker",
+             "--workers", str(workers), "--threads", str(threads)],
             env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 60
         while time.time() < deadline:
