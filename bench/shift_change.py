@@ -42,7 +42,10 @@ from tests import axis  # noqa: E402
 from tests.live import LiveServer, free_port  # noqa: E402
 
 
-def seed_packets(workdir: Path, target_bytes: int, seconds: int = 3) -> Path:
+SEED_SECONDS = 3  # video length of every clip
+
+
+def seed_packets(workdir: Path, target_bytes: int, seconds: int = SEED_SECONDS) -> Path:
     """Encode a real 720p H.264 seed of about ``target_bytes`` (noisy, so the bit rate holds);
     remuxing it into a new MKV with a unique title makes each dock's clip distinct bytes at
     almost no cost."""
@@ -217,6 +220,7 @@ def main() -> int:
         single = run_docks(info, clip_sets[:1], 0)
         print(f"single stream : {single['mb_s']:7.1f} MB/s  ({single['bytes'] / 1e6:.0f} MB, "
               f"p95 {single['p95_s']:.2f} s)", flush=True)
+        t_shift = time.perf_counter()
         shift = run_docks(info, clip_sets[1:], 1)
         t_drain = time.perf_counter()
         deadline = time.time() + args.drain_timeout
@@ -226,6 +230,7 @@ def main() -> int:
                 break
             time.sleep(1)
         drain_s = time.perf_counter() - t_drain
+        proxy_window = time.perf_counter() - t_shift
         counts = job_counts(server)
 
         # Every hash the docks sent is what the vault holds, and the store re-hashes clean.
@@ -244,12 +249,16 @@ def main() -> int:
         print(f"ratio         : {shift['mb_s'] / single['mb_s']:.2f} x single stream")
         print(f"proxy jobs    : {counts}; proxies {proxies.get('proxy', 0)}, thumbnails {proxies.get('thumbnail', 0)}; "
               f"queue drained {drain_s:.0f} s after the last upload")
+        video_s = proxies.get("proxy", 0) * SEED_SECONDS
+        print(f"proxy rate    : {video_s / proxy_window:.1f} s of 720p video proxied per second by {args.workers} "
+              f"worker(s), sharing the cores with ingest")
         print(f"hash check    : {len(sent) - len(bad)}/{len(sent)} stored hashes match what the docks sent; "
               f"fsck exit {fsck.returncode}")
         figures = {"docks": shift["docks"], "clips_per_dock": args.clips, "clip_bytes": size,
                    "single_mb_s": single["mb_s"], "aggregate_mb_s": shift["mb_s"], "ratio": shift["mb_s"] / single["mb_s"],
                    "p50_s": shift["p50_s"], "p95_s": shift["p95_s"], "errors": len(errors), "hash_mismatches": len(bad),
-                   "fsck": fsck.returncode, "jobs": counts, "drain_s": drain_s, "job_workers": args.workers,
+                   "fsck": fsck.returncode, "jobs": counts, "drain_s": drain_s,
+                   "proxy_video_s_per_s": video_s / proxy_window, "clip_video_s": SEED_SECONDS, "job_workers": args.workers,
                    "engine": args.engine, "broker": "redis" if broker else "embedded", "cpus": os.cpu_count()}
         if args.json:
             Path(args.json).write_text(json.dumps(figures, indent=2))
