@@ -15,6 +15,7 @@ import sys
 COMMAND_MODULES = (
     "bodycam.ops.cli",  # backup, restore, jobs list
     "bodycam.release.cli",  # media backfill, search reindex, share/export
+    "bodycam.retention.cli",  # retention, cad, compliance, storage
 )
 
 

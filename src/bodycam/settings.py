@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "bodycam.media",
     "bodycam.search",
     "bodycam.release",
+    "bodycam.retention",
     "bodycam.web",
 ]
 
@@ -227,3 +228,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("BODYCAM_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Retention policy file (YAML/JSON) applied before each sweep; empty = the policy in the database.
+RETENTION_POLICY_FILE = os.environ.get("BODYCAM_RETENTION_POLICY", "")
+RETENTION_SWEEP_INTERVAL = int(os.environ.get("BODYCAM_RETENTION_SWEEP_INTERVAL", str(24 * 3600)))
