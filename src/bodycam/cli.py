@@ -14,6 +14,7 @@ import sys
 # Packages that add their own sub-commands (one line each; keep sorted).
 COMMAND_MODULES = (
     "bodycam.release.cli",  # media backfill, search reindex, share/export
+    "bodycam.records.cli",  # transcribe, redact, c2pa-verify, records requests
 )
 
 

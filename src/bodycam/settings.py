@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "bodycam.media",
     "bodycam.search",
     "bodycam.release",
+    "bodycam.records",
     "bodycam.web",
 ]
 
@@ -192,6 +193,10 @@ BROKER_URL = os.environ.get("BODYCAM_BROKER_URL", "filesystem://")
 JOBS_INLINE = os.environ.get("BODYCAM_JOBS_INLINE", "") == "1"
 # Make a playback proxy + thumbnail (background job) for every clip as it commits.
 MEDIA_AUTO_PLAYBACK = os.environ.get("BODYCAM_MEDIA_AUTO_PLAYBACK", "1") == "1"
+# Transcription/redaction (issue 7): "auto" uses a GPU when present; a larger Whisper (CTranslate2) model dir.
+MEDIA_DEVICE = os.environ.get("BODYCAM_MEDIA_DEVICE", "auto")
+TRANSCRIBE_MODEL_DIR = os.environ.get("BODYCAM_TRANSCRIBE_MODEL_DIR", "")
+MEDIA_AUTO_TRANSCRIBE = os.environ.get("BODYCAM_MEDIA_AUTO_TRANSCRIBE", "0") == "1"
 # Share links: the longest a link may live (days).
 SHARE_LINK_MAX_DAYS = int(os.environ.get("BODYCAM_SHARE_LINK_MAX_DAYS", "90"))
 FIXITY_INTERVAL_SECONDS = int(os.environ.get("BODYCAM_FIXITY_INTERVAL", str(24 * 3600)))
