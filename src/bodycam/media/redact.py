@@ -277,7 +277,7 @@ def validate_plan(plan: dict, info: dict) -> list[str]:
                 break
         if [k[0] for k in keys] != sorted(k[0] for k in keys):
             errs.append(f"track {t.get('id')}: key frames must be in order")
-        if t.get("enabled", True) and not str(t.get("reason", plan.get("reason", ""))).strip():
+        if t.get("enabled", True) and not str(t.get("reason") or plan.get("reason") or "").strip():
             errs.append(f"track {t.get('id')}: a reason is required for every redaction")
     for r in plan.get("audio", []):
         try:
@@ -287,7 +287,7 @@ def validate_plan(plan: dict, info: dict) -> list[str]:
             continue
         if not (0 <= s < e) or r.get("mode", "mute") not in ("mute", "bleep"):
             errs.append(f"audio range {s}-{e}: need 0 <= start < end and mode mute or bleep")
-        if not str(r.get("reason", plan.get("reason", ""))).strip():
+        if not str(r.get("reason") or plan.get("reason") or "").strip():
             errs.append(f"audio range {s}-{e}: a reason is required")
     return errs
 
