@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("bodycam.ops.urls")),
     path("", include("bodycam.jobs.urls")),
     path("", include("bodycam.retention.urls")),
+    path("", include("bodycam.records.urls")),
 ]
