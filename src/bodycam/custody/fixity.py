@@ -70,7 +70,6 @@ def sweep_orphans(grace_seconds: float = 3600, actor: str = "system:orphan-sweep
     removed once untouched for the grace period (an active upload keeps writing, so its
     mtime stays fresh): they were never acknowledged, so the camera still holds those bytes.
     """
-    import os
     import time
 
     store = get_store()
@@ -80,16 +79,12 @@ def sweep_orphans(grace_seconds: float = 3600, actor: str = "system:orphan-sweep
     for sha in list(store.iter_hashes()):
         if sha in known:
             continue
-        path = store.local_path(sha)
-        if path and os.stat(path).st_mtime > cutoff:
+        mtime = store.mtime(sha)
+        if mtime is None or mtime > cutoff:
             continue
         store.quarantine(sha)
         quarantined.append(sha)
-    stale = []
-    if hasattr(store, "stale_incoming"):
-        for p in store.stale_incoming(grace_seconds):
-            p.unlink(missing_ok=True)
-            stale.append(p.name)
+    stale = store.remove_stale_incoming(grace_seconds)
     result = {"quarantined": quarantined, "stale_uploads_removed": stale}
     if quarantined or stale:
         record("storage.orphan_sweep", actor=actor, detail=result)

@@ -32,6 +32,11 @@ def _configure():
         },
         "beat_schedule_filename": str(settings.DATA_DIR / "celerybeat-schedule"),
     }
+    if settings.BROKER_URL.startswith(("redis://", "rediss://")):
+        # An unacknowledged message (its worker died) comes back after this long: longer than
+        # any attempt may run, so a slow job is never handed out twice while alive.
+        conf["broker_transport_options"] = {"visibility_timeout": settings.JOB_TIME_LIMIT + 600}
+        conf["broker_connection_retry_on_startup"] = True
     if settings.BROKER_URL.startswith("filesystem://"):
         base = settings.DATA_DIR / "broker"
         for sub in ("queue", "processed", "control"):
