@@ -237,6 +237,14 @@ def test_floors_policy_file_and_clock_safety(world, capsys):
     assert main(["retention", "sweep", "--now", "2027-02-01T00:00:00Z"]) == 0
     assert Tombstone.objects.filter(recording=rec).exists() and not get_store().exists(sha_of(w["clip_a"]))
     assert main(["retention", "sweep", "--now", "not-a-time"]) == 2
+    other = ingest(w["off"], device("BWC-9"), T0, w["clip_b"])
+    assert main(["retention", "extend", other.container_name, "--until", "2030-01-01", "--reason", "IA"]) == 0
+    assert main(["retention", "extend", other.container_name, "--until", "2029-01-01", "--reason", "IA"]) == 2
+    assert "never shortened" in capsys.readouterr().err
+    assert main(["retention", "sweep", "--now", "2029-12-31T00:00:00Z"]) == 0
+    assert not DeletionEntry.objects.filter(recording=other).exists()
+    assert main(["retention", "sweep", "--now", "2030-01-01T00:00:00Z"]) == 0
+    assert DeletionEntry.objects.filter(recording=other, state="pending").exists()
     assert main(["retention", "tombstones"]) == 0
     assert sha_of(w["clip_a"]) in capsys.readouterr().out
 

@@ -114,6 +114,18 @@ def _recover(args) -> int:
     return 0
 
 
+def _extend(args) -> int:
+    from .services import RetentionError, extend, iso
+
+    until = _now(args.until if "T" in args.until else args.until + "T00:00:00Z")
+    try:
+        rec = extend(args.recording, until, "cli", args.reason)
+    except RetentionError as exc:
+        raise _err(exc) from None
+    print(f"{rec.container_name} kept at least until {iso(rec.retain_until)}")
+    return 0
+
+
 def _approve(args) -> int:
     from .services import RetentionError, approve
 
@@ -280,6 +292,11 @@ def add_commands(sub) -> None:
     s.add_argument("--reason", required=True)
     s.add_argument("--days", type=int, default=30, help="keep it at least this many more days (default 30)")
     s.set_defaults(func=_recover)
+    s = ret.add_parser("extend", help="keep one recording at least until a date (never shortens)")
+    s.add_argument("recording")
+    s.add_argument("--until", required=True, help="YYYY-MM-DD or ISO time with zone")
+    s.add_argument("--reason", required=True)
+    s.set_defaults(func=_extend)
     s = ret.add_parser("approve", help="approve purges (when the policy requires approval)")
     s.add_argument("recording", nargs="+")
     s.set_defaults(func=_approve)
