@@ -248,8 +248,13 @@ class S3BlobStore(BlobStore):
             raise
 
     def _delete_quietly(self, key: str) -> None:
+        """Drop a staging object. Object Lock buckets are versioned, where a plain delete only
+        hides the bytes behind a delete marker: remove every version instead."""
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
+            if self.object_lock:
+                self._remove_all_versions(key)
+            else:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
         except Exception:
             pass  # a leftover staging object is removed by the orphan sweep
 
