@@ -268,7 +268,9 @@ class S3BlobStore(BlobStore):
         writer = None
         try:
             with os.fdopen(fd, "wb") as spool:
-                writer = _MultipartWriter(self.client, self.bucket, staging, self.part_size, spool)
+                # S3 allows 10,000 parts: grow the part for very large announced bodies.
+                part = max(self.part_size, -(-(expected_length or 0) // 9000))
+                writer = _MultipartWriter(self.client, self.bucket, staging, part, spool)
                 sha, md5, size = copy_hashing(stream, writer, expected_length)
                 writer.close()
         except BaseException:
