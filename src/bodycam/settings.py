@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "bodycam.media",
     "bodycam.search",
     "bodycam.release",
+    "bodycam.retention",
+    "bodycam.records",
     "bodycam.web",
 ]
 
@@ -211,6 +213,10 @@ JOB_TIME_LIMIT = int(os.environ.get("BODYCAM_JOB_TIME_LIMIT", "3600"))
 JOB_LEASE_SECONDS = float(os.environ.get("BODYCAM_JOB_LEASE", "60"))  # a dead worker's job is taken over after this
 # Make a playback proxy + thumbnail (background job) for every clip as it commits.
 MEDIA_AUTO_PLAYBACK = os.environ.get("BODYCAM_MEDIA_AUTO_PLAYBACK", "1") == "1"
+# Transcription/redaction (issue 7): "auto" uses a GPU when present; a larger Whisper (CTranslate2) model dir.
+MEDIA_DEVICE = os.environ.get("BODYCAM_MEDIA_DEVICE", "auto")
+TRANSCRIBE_MODEL_DIR = os.environ.get("BODYCAM_TRANSCRIBE_MODEL_DIR", "")
+MEDIA_AUTO_TRANSCRIBE = os.environ.get("BODYCAM_MEDIA_AUTO_TRANSCRIBE", "0") == "1"
 # Share links: the longest a link may live (days).
 SHARE_LINK_MAX_DAYS = int(os.environ.get("BODYCAM_SHARE_LINK_MAX_DAYS", "90"))
 FIXITY_INTERVAL_SECONDS = int(os.environ.get("BODYCAM_FIXITY_INTERVAL", str(24 * 3600)))
@@ -228,3 +234,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("BODYCAM_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Retention policy file (YAML/JSON) applied before each sweep; empty = the policy in the database.
+RETENTION_POLICY_FILE = os.environ.get("BODYCAM_RETENTION_POLICY", "")
+RETENTION_SWEEP_INTERVAL = int(os.environ.get("BODYCAM_RETENTION_SWEEP_INTERVAL", str(24 * 3600)))

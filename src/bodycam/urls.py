@@ -6,4 +6,6 @@ urlpatterns = [
     path("", include("bodycam.release.urls")),
     path("", include("bodycam.ops.urls")),
     path("", include("bodycam.jobs.urls")),
+    path("", include("bodycam.retention.urls")),
+    path("", include("bodycam.records.urls")),
 ]

@@ -21,7 +21,9 @@ def catalogue_hashes() -> dict[str, list[dict]]:
     """sha256 -> the catalogue items that name it."""
     by_hash: dict[str, list[dict]] = {}
     for model, kind in ((Clip, "clip"), (Attachment, "attachment")):
-        rows = model.objects.values_list("id", "sha256", "object_name", "recording__container_name")
+        # Purged recordings (retention/) keep their rows as tombstones; their bytes are gone on purpose.
+        rows = model.objects.filter(recording__purged_at__isnull=True).values_list(
+            "id", "sha256", "object_name", "recording__container_name")
         for id_, sha, name, container in rows.iterator():
             by_hash.setdefault(sha, []).append({"kind": kind, "id": str(id_), "container": container, "object": name})
     # Derivatives (proxies, thumbnails, clips) are catalogued objects too: never orphans.

@@ -25,6 +25,8 @@ def _configure():
         "beat_schedule": {
             "fixity-check": {"task": "bodycam.jobs.tasks.fixity_check", "schedule": float(settings.FIXITY_INTERVAL_SECONDS)},
             "orphan-sweep": {"task": "bodycam.jobs.tasks.orphan_sweep", "schedule": 3600.0},
+            "retention-sweep": {"task": "bodycam.jobs.tasks.retention_sweep",
+                                "schedule": float(settings.RETENTION_SWEEP_INTERVAL)},
             "audit-checkpoint": {"task": "bodycam.jobs.tasks.audit_checkpoint",
                                  "schedule": float(settings.AUDIT_CHECKPOINT_INTERVAL)},
         },

@@ -34,6 +34,14 @@ def audit_checkpoint():
     return checkpoint_dict(create_checkpoint(actor="job:audit-checkpoint"))
 
 
+@app.task(name="bodycam.jobs.tasks.retention_sweep")
+def retention_sweep():
+    from bodycam.jobs.services import submit
+
+    job = submit("retention.sweep", object_type="retention", inline=True)
+    return {"job": str(job.id), "status": job.status}
+
+
 def retry_delay(attempts: int) -> float:
     """Exponential backoff with jitter: base, 2*base, 4*base... capped at one hour."""
     base = settings.JOB_RETRY_BASE_SECONDS

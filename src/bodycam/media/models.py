@@ -32,3 +32,66 @@ class Derivative(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+
+
+class Transcript(models.Model):
+    """The transcript of one original clip. ``machine`` is what the speech model wrote and
+    is never changed; ``segments`` is the current text (the machine's until someone edits
+    it). Every edit is a TranscriptRevision and an audit entry."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clip = models.OneToOneField("evidence.Clip", on_delete=models.PROTECT, related_name="transcript")
+    parent_sha256 = models.CharField(max_length=64)
+    model = models.CharField(max_length=100)
+    language = models.CharField(max_length=8, default="en")
+    machine = models.JSONField(help_text="segments with words as the model wrote them (kept unchanged)")
+    segments = models.JSONField(help_text="current segments (edited or machine)")
+    version = models.PositiveIntegerField(default=1)
+    vtt = models.ForeignKey(Derivative, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    json = models.ForeignKey(Derivative, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class TranscriptRevision(models.Model):
+    """One edit of a transcript: the segments after it, who and why."""
+
+    id = models.BigAutoField(primary_key=True)
+    transcript = models.ForeignKey(Transcript, on_delete=models.PROTECT, related_name="revisions")
+    version = models.PositiveIntegerField()
+    segments = models.JSONField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version"]
+        constraints = [models.UniqueConstraint(fields=["transcript", "version"], name="transcript_version_unique")]
+
+
+class Redaction(models.Model):
+    """A redaction of one original clip: the machine's plan (face tracks), the user's
+    edits (tracks off, manual boxes, audio ranges, method, reasons) and the output."""
+
+    class Status(models.TextChoices):
+        ANALYZING = "analyzing"
+        REVIEW = "review"        # plan ready for a person to check
+        RENDERING = "rendering"
+        DONE = "done"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clip = models.ForeignKey("evidence.Clip", on_delete=models.PROTECT, related_name="redactions")
+    parent_sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ANALYZING, db_index=True)
+    plan = models.JSONField(default=dict, help_text="tracks, audio ranges, method, reasons")
+    output = models.ForeignKey(Derivative, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    analyze_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    render_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]

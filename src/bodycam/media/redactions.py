@@ -1,0 +1,282 @@
+"""Redactions on behalf of a user and the job code behind them.
+
+start -> job ``media.redact.analyze`` (face tracks) -> the user reviews and edits the plan
+(tracks off, manual boxes, method, audio ranges from transcript words, a reason for each)
+-> job ``media.redact.render``: a new REDACTED derivative with a C2PA manifest naming the
+original as parent ingredient and listing every redaction. The original is only read.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+
+from ..access.models import Role
+from ..access.evidence import BadInput
+from ..custody.services import record, record_request
+from ..evidence.models import Clip
+from . import redact
+from .models import Derivative, Redaction
+
+# Redacting for release is records work: custodians (records unit) and detectives.
+REDACT_ROLES = frozenset({Role.CUSTODIAN, Role.DETECTIVE})
+MAX_TRACKS = 2000
+
+
+class RedactionError(BadInput):
+    """Bad input: 400."""
+
+
+# ---------------------------------------------------------------- job code
+def analyze_job(ctx, redaction_id) -> dict:
+    from .job_handlers import _original_path
+
+    r = Redaction.objects.select_related("clip").get(pk=redaction_id)
+    if r.status != Redaction.Status.ANALYZING and r.plan.get("tracks") is not None:
+        return {"redaction": str(r.id), "tracks": len(r.plan.get("tracks", []))}  # done before (retry)
+    step = int(r.plan.get("step", redact.DEFAULT_STEP))
+    with tempfile.TemporaryDirectory(prefix="bodycam-redact-") as tmp:
+        plan = redact.analyze(_original_path(r.clip, tmp), step=step, device=settings.MEDIA_DEVICE,
+                              progress=lambda f: ctx.progress(0.05 + 0.9 * f, "finding faces"))
+    plan.update({"method": r.plan.get("method", "blur"), "reason": r.plan.get("reason", ""),
+                 "audio": r.plan.get("audio", [])})
+    Redaction.objects.filter(pk=r.pk).update(plan=plan, status=Redaction.Status.REVIEW)
+    ctx.log(f"{len(plan['tracks'])} face tracks on {plan['frames']} frames ({plan['provider']})")
+    record("media.redaction.analyzed", actor=f"job:{ctx.job.kind}", object_type="clip", object_id=str(r.clip_id),
+           object_sha256=r.clip.sha256, detail={"redaction": str(r.id), "tracks": len(plan["tracks"]),
+                                                "step": step, "provider": plan["provider"]})
+    return {"redaction": str(r.id), "tracks": len(plan["tracks"])}
+
+
+def c2pa_actions(plan: dict) -> list[dict]:
+    method = plan.get("method", "blur")
+    out = []
+    for t in plan.get("tracks", []):
+        if not t.get("enabled", True):
+            continue
+        m = t.get("method") or method
+        reason = t.get("reason") or plan.get("reason", "")
+        out.append({"action": "c2pa.edited",
+                    "description": f"redacted {t.get('label', 'region')} ({m}) frames {t['keys'][0][0]}-"
+                                   f"{t['keys'][-1][0]}: {reason}",
+                    "parameters": {"org.bodycam.redaction": {"kind": "video", "track": t.get("id"),
+                                                             "source": t.get("source", "manual"), "method": m,
+                                                             "reason": reason}}})
+    for a in plan.get("audio", []):
+        reason = a.get("reason") or plan.get("reason", "")
+        out.append({"action": "c2pa.edited",
+                    "description": f"{a.get('mode', 'mute')} audio {float(a['start']):.2f}-{float(a['end']):.2f} s: "
+                                   f"{reason}",
+                    "parameters": {"org.bodycam.redaction": {"kind": "audio", "mode": a.get("mode", "mute"),
+                                                             "start": float(a["start"]), "end": float(a["end"]),
+                                                             "reason": reason}}})
+    return out
+
+
+def render_job(ctx, redaction_id) -> dict:
+    from ..storage import get_store
+    from . import c2pa_sign
+    from .job_handlers import _original_path, _store_derivative
+
+    r = Redaction.objects.select_related("clip").get(pk=redaction_id)
+    if r.output_id:
+        return {"redaction": str(r.id), "derivative": str(r.output_id)}
+    clip = r.clip
+    plan = r.plan
+    with tempfile.TemporaryDirectory(prefix="bodycam-render-") as tmp:
+        original = _original_path(clip, tmp)
+        plain = os.path.join(tmp, "redacted-unsigned.mp4")
+        stats = redact.render(original, plan, plain, progress=lambda f: ctx.progress(0.02 + 0.9 * f, "rendering"))
+        ctx.progress(0.93, "signing (C2PA)")
+        signed = os.path.join(tmp, "redacted.mp4")
+        c2pa_sign.sign_video(plain, signed, parent_path=original, parent_sha256=clip.sha256,
+                             actions=c2pa_actions(plan), title=f"{clip.object_name} (redacted {str(r.id)[:8]})")
+        summary = c2pa_sign.verify(signed)
+        params = {"redaction": str(r.id), "method": plan.get("method", "blur"), "c2pa": True,
+                  "tracks": stats["tracks"], "audio_ranges": stats["audio_ranges"],
+                  "masked_frames": stats["masked_frames"]}
+        d = _store_derivative(ctx, clip, Derivative.Kind.REDACTED, signed, "video/mp4", params,
+                              created_by=r.created_by)
+    # The original was only read: prove it (cheap for local stores, and it is the invariant).
+    if get_store().local_path(clip.sha256) and get_store().rehash(clip.sha256) != clip.sha256:
+        raise RuntimeError("the original changed during redaction")
+    Redaction.objects.filter(pk=r.pk).update(output=d, status=Redaction.Status.DONE)
+    record("media.redaction.output", actor=f"job:{ctx.job.kind}", object_type="clip", object_id=str(clip.id),
+           object_sha256=clip.sha256, detail={"redaction": str(r.id), "derivative": str(d.id), "sha256": d.sha256,
+                                              "c2pa_state": summary["state"], "actions": len(summary["actions"]),
+                                              "reasons": sorted({a.get("description", "").split(": ", 1)[-1]
+                                                                 for a in c2pa_actions(plan)})[:50]})
+    return {"redaction": str(r.id), "derivative": str(d.id), "sha256": d.sha256, **stats}
+
+
+# ---------------------------------------------------------------- on behalf of a user
+def _authorize(request, clip_id, what: str) -> Clip:
+    from ..access.services import VIEW, Denied, audit_denied, authorize
+
+    clip = authorize(request, clip_id, VIEW)
+    if request.user.role not in REDACT_ROLES:
+        audit_denied(request, f"evidence.redaction.{what}", f"role {request.user.role} may not redact",
+                     object_type="clip", object_id=str(clip.id))
+        raise Denied(f"role {request.user.role} may not redact evidence")
+    return clip
+
+
+def get(request, redaction_id, what: str = "view") -> Redaction:
+    from ..access.services import NotVisible, audit_denied, parse_uuid
+
+    rid = parse_uuid(redaction_id)
+    r = Redaction.objects.filter(pk=rid).first() if rid else None
+    if r is None:
+        audit_denied(request, f"evidence.redaction.{what}", "no such redaction", object_type="redaction",
+                     object_id=str(redaction_id)[:64], status=404)
+        raise NotVisible("no such redaction")
+    _authorize(request, r.clip_id, what)
+    return r
+
+
+def start(request, clip_id, data: dict | None = None) -> Redaction:
+    from ..jobs.services import submit
+
+    data = data if isinstance(data, dict) else {}
+    clip = _authorize(request, clip_id, "start")
+    try:
+        step = int(data.get("step", redact.DEFAULT_STEP))
+    except (TypeError, ValueError):
+        step = 0
+    if not 1 <= step <= 30:
+        raise RedactionError("step must be 1-30 frames")
+    with transaction.atomic():
+        r = Redaction.objects.create(clip=clip, parent_sha256=clip.sha256, created_by=request.user,
+                                     plan={"step": step, "method": "blur", "audio": []})
+        record_request(request, "evidence.redaction.start", object_type="clip", object_id=str(clip.id),
+                       object_sha256=clip.sha256, detail={"redaction": str(r.id), "step": step})
+    job = submit("media.redact.analyze", params={"redaction_id": str(r.id)}, object_type="clip",
+                 object_id=str(clip.id), created_by=request.user)
+    Redaction.objects.filter(pk=r.pk).update(analyze_job=job)
+    r.refresh_from_db()
+    return r
+
+
+def _info(plan: dict) -> dict:
+    return {"frames": int(plan.get("frames", 0)), "width": int(plan.get("width", 0)),
+            "height": int(plan.get("height", 0))}
+
+
+def update(request, redaction_id, changes) -> Redaction:
+    """Apply the editor's changes: {method, reason, tracks: [{id, enabled, reason, method}],
+    add_tracks: [{label, keys, reason, method}], remove_tracks: [id], audio: [{start, end,
+    mode, reason, words}]}. Validated as a whole; nothing is saved when anything is wrong."""
+    from ..access.services import audit_denied
+
+    r = get(request, redaction_id, "edit")
+    if not isinstance(changes, dict):
+        raise RedactionError("body must be a JSON object")
+    if r.status not in (Redaction.Status.REVIEW, Redaction.Status.FAILED):
+        raise RedactionError(f"this redaction is {r.status}; it can be edited only while in review")
+    plan = copy.deepcopy(r.plan)
+    try:
+        if "method" in changes:
+            plan["method"] = str(changes["method"])
+        if "reason" in changes:
+            plan["reason"] = str(changes["reason"])[:500]
+        by_id = {t["id"]: t for t in plan.get("tracks", [])}
+        for ch in changes.get("tracks", []) or []:
+            t = by_id.get(ch.get("id")) if isinstance(ch, dict) else None
+            if t is None:
+                raise RedactionError(f"no track {ch.get('id') if isinstance(ch, dict) else ch!r}")
+            if "enabled" in ch:
+                t["enabled"] = bool(ch["enabled"])
+            if "reason" in ch:
+                t["reason"] = str(ch["reason"])[:500]
+            if "method" in ch:
+                if ch["method"] not in redact.METHODS + ("", None):
+                    raise RedactionError(f"method must be one of {', '.join(redact.METHODS)}")
+                t["method"] = ch["method"] or None
+        remove = set(changes.get("remove_tracks", []) or [])
+        if any(by_id.get(i, {}).get("source") == "auto" for i in remove):
+            raise RedactionError("automatic tracks are turned off (kept for the record), not removed")
+        plan["tracks"] = [t for t in plan.get("tracks", []) if t["id"] not in remove]
+        for add in changes.get("add_tracks", []) or []:
+            if not isinstance(add, dict) or not isinstance(add.get("keys"), list):
+                raise RedactionError("add_tracks entries need keys: [[frame, x1, y1, x2, y2], ...]")
+            keys = []
+            for k in add["keys"]:
+                if not isinstance(k, list) or len(k) < 5:
+                    raise RedactionError("each key is [frame, x1, y1, x2, y2]")
+                try:
+                    keys.append([int(k[0])] + [round(float(v), 1) for v in k[1:5]] + [1.0])
+                except (TypeError, ValueError):
+                    raise RedactionError("key values must be numbers") from None
+            plan["tracks"].append({"id": f"m{uuid.uuid4().hex[:6]}", "label": str(add.get("label") or "manual")[:40],
+                                   "source": "manual", "enabled": True, "keys": keys, "pad": 0,
+                                   "first": keys[0][0] if keys else 0, "last": keys[-1][0] if keys else 0,
+                                   "reason": str(add.get("reason", ""))[:500], "method": add.get("method") or None})
+            if plan["tracks"][-1]["method"] not in (None,) + redact.METHODS:
+                raise RedactionError(f"method must be one of {', '.join(redact.METHODS)}")
+        if "audio" in changes:
+            if not isinstance(changes["audio"], list):
+                raise RedactionError("audio must be a list of ranges")
+            plan["audio"] = [{"start": a.get("start"), "end": a.get("end"), "mode": a.get("mode", "mute"),
+                              "reason": str(a.get("reason", ""))[:500], "words": str(a.get("words", ""))[:500]}
+                             for a in changes["audio"] if isinstance(a, dict)]
+            if len(plan["audio"]) != len(changes["audio"]):
+                raise RedactionError("audio ranges must be objects")
+        if len(plan["tracks"]) > MAX_TRACKS:
+            raise RedactionError(f"at most {MAX_TRACKS} tracks")
+        errs = [e for e in redact.validate_plan(plan, _info(plan)) if "reason is required" not in e]
+        if errs:
+            raise RedactionError("; ".join(errs[:5]))
+    except RedactionError as exc:
+        audit_denied(request, "evidence.redaction.edit", str(exc), object_type="clip", object_id=str(r.clip_id),
+                     status=400)
+        raise
+    with transaction.atomic():
+        Redaction.objects.filter(pk=r.pk).update(plan=plan)
+        record_request(request, "evidence.redaction.edit", object_type="clip", object_id=str(r.clip_id),
+                       object_sha256=r.parent_sha256,
+                       detail={"redaction": str(r.id), "method": plan.get("method"),
+                               "disabled": [t["id"] for t in plan["tracks"] if not t.get("enabled", True)][:200],
+                               "added": len(changes.get("add_tracks", []) or []), "removed": sorted(remove)[:200],
+                               "audio_ranges": len(plan.get("audio", []))})
+    r.refresh_from_db()
+    return r
+
+
+def render(request, redaction_id) -> Redaction:
+    """Check the plan is complete (a reason for every redaction) and queue the output."""
+    from ..access.services import audit_denied
+    from ..jobs.services import submit
+
+    r = get(request, redaction_id, "render")
+    if r.status not in (Redaction.Status.REVIEW, Redaction.Status.FAILED):
+        raise RedactionError(f"this redaction is {r.status}; only a reviewed plan can be rendered")
+    errs = redact.validate_plan(r.plan, _info(r.plan))
+    if errs:
+        audit_denied(request, "evidence.redaction.render", "; ".join(errs[:5]), object_type="clip",
+                     object_id=str(r.clip_id), status=400)
+        raise RedactionError("; ".join(errs[:5]))
+    record_request(request, "evidence.redaction.render", object_type="clip", object_id=str(r.clip_id),
+                   object_sha256=r.parent_sha256, detail={"redaction": str(r.id),
+                                                          "actions": len(c2pa_actions(r.plan))})
+    Redaction.objects.filter(pk=r.pk).update(status=Redaction.Status.RENDERING)
+    job = submit("media.redact.render", params={"redaction_id": str(r.id)}, object_type="clip",
+                 object_id=str(r.clip_id), created_by=request.user)
+    if job.status == job.Status.FAILED:
+        Redaction.objects.filter(pk=r.pk).update(status=Redaction.Status.FAILED)
+    Redaction.objects.filter(pk=r.pk).update(render_job=job)
+    r.refresh_from_db()
+    return r
+
+
+def as_dict(r: Redaction) -> dict:
+    return {"id": str(r.id), "clip": str(r.clip_id), "status": r.status, "plan": r.plan,
+            "parent_sha256": r.parent_sha256, "output": str(r.output_id) if r.output_id else None,
+            "output_sha256": r.output.sha256 if r.output_id else None,
+            "analyze_job": str(r.analyze_job_id) if r.analyze_job_id else None,
+            "render_job": str(r.render_job_id) if r.render_job_id else None,
+            "created_by": r.created_by.username, "created_at": r.created_at.isoformat()}

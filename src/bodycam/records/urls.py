@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("records/", views.request_list, name="records-list"),
+    path("records/clip/<str:clip_id>/transcript/", views.transcript_page, name="records-transcript"),
+    path("records/clip/<str:clip_id>/redact/", views.redact_page, name="records-redact"),
+    path("records/redaction/<str:redaction_id>/", views.redaction_editor, name="records-redaction"),
+    path("records/<str:number>/", views.request_page, name="records-request"),
+    path("records/<str:number>/package.zip", views.request_package, name="records-package"),
+    # REST API
+    path("api/evidence/<str:clip_id>/captions.vtt", views.api_captions),
+    path("api/evidence/<str:clip_id>/transcript", views.api_transcript),
+    path("api/evidence/<str:clip_id>/redactions", views.api_redaction_start),
+    path("api/redactions/<str:redaction_id>", views.api_redaction),
+    path("api/redactions/<str:redaction_id>/render", views.api_redaction_render),
+]

@@ -1,0 +1,217 @@
+"""Pages and API for transcripts, the redaction editor and public-records requests.
+Thin: media.transcripts, media.redactions and records.services authorize and audit."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from ..access.evidence import BadInput
+from ..access.services import Denied
+from ..media import redactions, transcripts
+from ..media.models import Derivative, Redaction
+from ..web.pages import error_page
+from . import services as rs
+
+
+def _bad(request, message: str, template: str = "web/error.html"):
+    return render(request, "web/error.html", {"status": 400, "message": message}, status=400)
+
+
+# ---------------------------------------------------------------- API: transcripts
+@api_view(["GET"])
+def api_captions(request, clip_id):
+    vtt = transcripts.captions(request, clip_id)
+    resp = HttpResponse(vtt, content_type="text/vtt; charset=utf-8")
+    resp["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@api_view(["GET", "POST", "PUT"])
+def api_transcript(request, clip_id):
+    if request.method == "POST":
+        job = transcripts.request_transcript(request, clip_id)
+        return Response({"job": str(job.id), "status": job.status}, status=status.HTTP_202_ACCEPTED)
+    if request.method == "PUT":
+        data = request.data if isinstance(request.data, dict) else {}
+        t = transcripts.edit(request, clip_id, data.get("segments"), data.get("note", ""))
+        return Response({"version": t.version, "segments": t.segments})
+    clip, t = transcripts.view(request, clip_id)
+    if t is None:
+        return Response({"error": "no transcript for this item yet"}, status=404)
+    return Response({"clip": str(clip.id), "model": t.model, "version": t.version, "segments": t.segments,
+                     "machine": t.machine,
+                     "revisions": [{"version": r.version, "author": r.author.username, "note": r.note,
+                                    "at": r.created_at.isoformat()} for r in t.revisions.select_related("author")]})
+
+
+# ---------------------------------------------------------------- API: redactions
+@api_view(["POST"])
+def api_redaction_start(request, clip_id):
+    r = redactions.start(request, clip_id, request.data if isinstance(request.data, dict) else {})
+    return Response(redactions.as_dict(r), status=status.HTTP_202_ACCEPTED)
+
+
+@api_view(["GET", "PATCH"])
+def api_redaction(request, redaction_id):
+    if request.method == "PATCH":
+        r = redactions.update(request, redaction_id, request.data)
+    else:
+        r = redactions.get(request, redaction_id, "view")
+    return Response(redactions.as_dict(r))
+
+
+@api_view(["POST"])
+def api_redaction_render(request, redaction_id):
+    r = redactions.render(request, redaction_id)
+    return Response(redactions.as_dict(r), status=status.HTTP_202_ACCEPTED)
+
+
+# ---------------------------------------------------------------- pages: transcript, redaction editor
+@login_required
+@require_http_methods(["GET", "POST"])
+def transcript_page(request, clip_id):
+    error, st = "", 200
+    try:
+        if request.method == "POST":
+            try:
+                if request.POST.get("action") == "transcribe":
+                    transcripts.request_transcript(request, clip_id)
+                else:
+                    _, t = transcripts.view(request, clip_id)
+                    if t is None:
+                        raise BadInput("this item has no transcript yet")
+                    segs = [dict(s) for s in t.segments]
+                    for i, s in enumerate(segs):
+                        key = f"seg-{i}"
+                        if key in request.POST:
+                            s["text"] = request.POST[key]
+                    transcripts.edit(request, clip_id, segs, request.POST.get("note", ""))
+                return HttpResponseRedirect(request.path)
+            except BadInput as exc:
+                error, st = str(exc), 400
+        clip, t = transcripts.view(request, clip_id)
+    except Denied as exc:
+        return error_page(request, exc)
+    from ..jobs.models import Job
+
+    pending = Job.objects.filter(kind="media.transcribe", object_id=str(clip.id),
+                                 status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+    return render(request, "records/transcript.html", {
+        "clip": clip, "t": t, "error": error, "pending": pending,
+        "can_edit": request.user.role in transcripts.EDIT_ROLES,
+        "revisions": list(t.revisions.select_related("author")) if t else [],
+        "machine_text": " ".join(s["text"] for s in t.machine) if t else ""}, status=st)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def redact_page(request, clip_id):
+    """The clip's redactions; POST starts a new one and opens the editor."""
+    try:
+        clip = redactions._authorize(request, clip_id, "list")
+        if request.method == "POST":
+            r = redactions.start(request, clip_id, {"step": request.POST.get("step", 5)})
+            return HttpResponseRedirect(f"/records/redaction/{r.id}/")
+    except Denied as exc:
+        return error_page(request, exc)
+    except BadInput as exc:
+        return _bad(request, str(exc))
+    from ..custody.services import record_request
+
+    rows = list(Redaction.objects.filter(clip=clip).select_related("created_by", "output"))
+    record_request(request, "evidence.redaction.list", object_type="clip", object_id=str(clip.id),
+                   object_sha256=clip.sha256, detail={"count": len(rows)})
+    return render(request, "records/redactions.html", {"clip": clip, "rows": rows})
+
+
+@login_required
+def redaction_editor(request, redaction_id):
+    try:
+        r = redactions.get(request, redaction_id, "view")
+    except Denied as exc:
+        return error_page(request, exc)
+    from ..custody.services import record_request
+    from ..media.models import Transcript
+
+    record_request(request, "evidence.redaction.view", object_type="clip", object_id=str(r.clip_id),
+                   object_sha256=r.parent_sha256, detail={"redaction": str(r.id)})
+    t = Transcript.objects.filter(clip_id=r.clip_id).first()
+    words = [w for s in (t.segments if t else []) for w in s.get("words", [])]
+    has_proxy = Derivative.objects.filter(clip_id=r.clip_id, kind=Derivative.Kind.PROXY).exists()
+    src = f"/api/evidence/{r.clip_id}/proxy" if has_proxy else f"/api/evidence/{r.clip_id}/stream"
+    return render(request, "records/editor.html", {"r": r, "clip": r.clip, "words": words, "src": src,
+                                                   "job": r.render_job_id or r.analyze_job_id})
+
+
+# ---------------------------------------------------------------- pages: records requests
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_list(request):
+    error, st = "", 200
+    try:
+        if request.method == "POST":
+            try:
+                r = rs.create(request, request.POST)
+                return HttpResponseRedirect(f"/records/{r.number}/")
+            except BadInput as exc:
+                error, st = str(exc), 400
+        rows = rs.list_requests(request)
+    except Denied as exc:
+        return error_page(request, exc)
+    return render(request, "records/requests.html", {"rows": [(r, rs.days_left(r)) for r in rows], "error": error},
+                  status=st)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_page(request, number):
+    error, st = "", 200
+    try:
+        if request.method == "POST":
+            p = request.POST
+            action = p.get("action", "")
+            try:
+                if action == "extend":
+                    rs.extend(request, number, p.get("reason", ""))
+                elif action == "add_item":
+                    rs.add_item(request, number, p.get("clip", "").strip())
+                elif action == "attach":
+                    rs.attach_redaction(request, number, p.get("item", ""), p.get("redaction", ""))
+                elif action == "submit":
+                    rs.submit(request, number)
+                elif action in ("approve", "deny"):
+                    rs.decide(request, number, action == "approve", p.get("note", ""))
+                elif action == "release":
+                    rs.release(request, number)
+                else:
+                    raise BadInput("unknown action")
+                return HttpResponseRedirect(request.path)
+            except BadInput as exc:
+                error, st = str(exc), 400
+        r = rs.get(request, number)
+    except Denied as exc:
+        return error_page(request, exc)
+    items = []
+    for it in r.items.select_related("clip", "redaction"):
+        items.append({"it": it, "choices": list(Redaction.objects.filter(clip=it.clip).order_by("-created_at"))})
+    return render(request, "records/request.html", {"r": r, "items": items, "error": error,
+                                                    "days_left": rs.days_left(r),
+                                                    "extensions": list(r.extensions.select_related("by"))},
+                  status=st)
+
+
+@login_required
+def request_package(request, number):
+    try:
+        r, f = rs.open_package(request, number)
+    except Denied as exc:
+        return error_page(request, exc)
+    except BadInput as exc:
+        return _bad(request, str(exc))
+    return FileResponse(f, as_attachment=True, filename=f"{r.number}-release.zip", content_type="application/zip")
