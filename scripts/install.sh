@@ -9,6 +9,7 @@ want_test=0
 if [ "$want_test" = 1 ]; then
   # Debian packages used by the test suite (servers and tools the tests start themselves).
   pkgs=(ffmpeg postgresql chromium)
+  pkgs+=(redis-server nginx-light)  # distributed-worker tests (Redis broker); nginx -t of deploy/nginx
   pkgs+=(espeak-ng)  # issue 7: the transcription tests synthesise speech
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

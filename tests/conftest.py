@@ -48,3 +48,21 @@ def live_server_factory(tmp_path_factory):
 @pytest.fixture
 def live(live_server_factory) -> LiveServer:
     return live_server_factory()
+
+
+@pytest.fixture(scope="session")
+def nanio():
+    from .objstores import Nanio
+
+    server = Nanio().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    from .objstores import Moto
+
+    server = Moto().start()
+    yield server
+    server.stop()

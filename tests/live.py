@@ -20,6 +20,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def fresh_database(url: str) -> str:
+    """A new empty database on the same PostgreSQL server as ``url`` (the PostgreSQL pass
+    gives every live server its own catalogue, as a SQLite file per data dir would be)."""
+    import uuid
+    from urllib.parse import urlparse, urlunparse
+
+    import psycopg
+
+    p = urlparse(url)
+    name = f"live_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(urlunparse(p._replace(path="/postgres")), autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    return urlunparse(p._replace(path=f"/{name}"))
+
+
 class LiveServer:
     def __init__(self, data_dir: Path, extra_env: dict | None = None):
         self.data_dir = Path(data_dir)
@@ -28,8 +43,38 @@ class LiveServer:
         self.env = {**os.environ, "BODYCAM_DATA_DIR": str(self.data_dir), "BODYCAM_MIN_FREE_BYTES": "0"}
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
         self.env.update({k: str(v) for k, v in (extra_env or {}).items()})
+        db_url = self.env.get("BODYCAM_DATABASE_URL", "")
+        if db_url.startswith("postgres") and "BODYCAM_DATABASE_URL" not in (extra_env or {}):
+            self.env["BODYCAM_DATABASE_URL"] = fresh_database(db_url)
         self.proc: subprocess.Popen | None = None
         self.log = self.data_dir / "server.log"
+        self._initialised = False
+
+    @property
+    def database_url(self) -> str:
+        return self.env.get("BODYCAM_DATABASE_URL") or f"sqlite:///{self.data_dir / 'bodycam.sqlite3'}"
+
+    def sql(self, query: str, *params) -> list[tuple]:
+        """Run one statement on this server's catalogue, whatever the engine (``?`` placeholders);
+        returns the rows (empty for statements without any). Commits."""
+        url = self.database_url
+        if url.startswith("postgres"):
+            import psycopg
+
+            with psycopg.connect(url, autocommit=True) as c:
+                q = query.replace("%", "%%").replace("?", "%s") if params else query
+                cur = c.execute(q, params or None)
+                rows = cur.fetchall() if cur.description else []
+            return [tuple(json.dumps(v) if isinstance(v, (dict, list)) else v for v in r) for r in rows]
+        import sqlite3
+
+        db = sqlite3.connect(self.data_dir / "bodycam.sqlite3")
+        try:
+            rows = db.execute(query, params).fetchall()
+            db.commit()
+            return rows
+        finally:
+            db.close()
 
     # -- process control
     def cli(self, *args, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
@@ -42,12 +87,14 @@ class LiveServer:
     def cli_json(self, *args):
         return json.loads(self.cli(*args, "--json", check=False).stdout)
 
-    def start(self) -> None:
-        if not (self.data_dir / "bodycam.sqlite3").exists():
+    def start(self, workers: int = 1, threads: int = 8) -> None:
+        if not self._initialised and not (self.data_dir / "bodycam.sqlite3").exists():
             self.cli("init", "--quiet")
+        self._initialised = True
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bodycam.cli", "serve", "--port", str(self.port), "--no-worker", "--workers", "1"],
+            [sys.executable, "-m", "bodycam.cli", "serve", "--port", str(self.port), "--no-worker",
+             "--workers", str(workers), "--threads", str(threads)],
             env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 60
         while time.time() < deadline:

@@ -1,13 +1,16 @@
 """End to end against a real ``bodycam serve``: sign in with enrolment over HTTP, use the
-API, then tamper with the SQLite file and watch ``bodycam audit verify`` exit 1."""
+API, then tamper with the catalogue database and watch ``bodycam audit verify`` exit 1."""
 
 import json
 import re
-import sqlite3
+
+import pytest
 
 import requests
 
 from bodycam.access import totp
+
+pytestmark = pytest.mark.catalogue  # also runs in the PostgreSQL pass
 
 
 def sign_in(live, username, password):
@@ -43,11 +46,8 @@ def test_live_sign_in_api_and_tamper_detection(live, tmp_path):
     assert requests.get(live.url + "/api/evidence/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
     assert live.cli("audit", "verify").returncode == 0
-    db = sqlite3.connect(live.data_dir / "bodycam.sqlite3")
-    seq = db.execute("SELECT seq FROM custody_auditentry WHERE action = 'auth.login' ORDER BY seq LIMIT 1").fetchone()[0]
-    db.execute("UPDATE custody_auditentry SET outcome = 'failed' WHERE seq = ?", (seq,))
-    db.commit()
-    db.close()
+    seq = live.sql("SELECT seq FROM custody_auditentry WHERE action = 'auth.login' ORDER BY seq LIMIT 1")[0][0]
+    live.sql("UPDATE custody_auditentry SET outcome = 'failed' WHERE seq = ?", seq)
     res = live.cli("audit", "verify", "--json", check=False)
     assert res.returncode == 1
     assert json.loads(res.stdout)["first_problem"]["seq"] == seq

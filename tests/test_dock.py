@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
+
+import pytest
 from datetime import datetime, timedelta, timezone
 
 
@@ -19,6 +20,8 @@ from bodycam.device.storage import DeviceStorage, read_json
 
 from . import axis
 from .device.helpers import camera, recordings
+
+pytestmark = pytest.mark.catalogue  # also runs in the PostgreSQL pass
 
 
 def shift_start() -> str:
@@ -62,12 +65,8 @@ def journal(storage):
 
 
 def audit(live, action):
-    db = sqlite3.connect(f"file:{live.data_dir / 'bodycam.sqlite3'}?mode=ro", uri=True)
-    try:
-        return [json.loads(d) for (d,) in db.execute(
-            "SELECT detail FROM custody_auditentry WHERE action = ? ORDER BY seq", (action,))]
-    finally:
-        db.close()
+    return [json.loads(d) for (d,) in live.sql(
+        "SELECT detail FROM custody_auditentry WHERE action = ? ORDER BY seq", action)]
 
 
 def server_clips(live):

@@ -14,6 +14,8 @@ from bodycam.media.synth import make_clip
 from . import axis
 from .rawhttp import PartialUpload
 
+pytestmark = pytest.mark.catalogue  # also runs in the PostgreSQL pass
+
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):

@@ -13,6 +13,8 @@ from bodycam.media.synth import make_clip
 
 from . import axis
 
+pytestmark = pytest.mark.catalogue  # also runs in the PostgreSQL pass
+
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):

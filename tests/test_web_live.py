@@ -8,7 +8,6 @@ Screenshots of the main pages go to $BODYCAM_ARTIFACTS (default test-artifacts/w
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ ARTIFACTS = Path(os.environ.get("BODYCAM_ARTIFACTS", Path(__file__).resolve().pa
                                 / "web"))
 PASSWORD = "patrol-demo-2026"
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")]
+pytestmark = [pytest.mark.slow, pytest.mark.catalogue, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")]
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +79,7 @@ def wait_playing(page, selector, past=0.5, timeout=15):
 
 
 def audit_rows(site, where, *args):
-    db = sqlite3.connect(site.data_dir / "bodycam.sqlite3")
-    try:
-        return db.execute(f"SELECT actor, action, object_id, detail FROM custody_auditentry WHERE {where}",
-                          args).fetchall()
-    finally:
-        db.close()
+    return site.sql(f"SELECT actor, action, object_id, detail FROM custody_auditentry WHERE {where}", *args)
 
 
 def test_officer_searches_plays_seeks_and_sees_bookmark(site, browser):

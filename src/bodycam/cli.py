@@ -13,7 +13,9 @@ import sys
 
 # Packages that add their own sub-commands (one line each; keep sorted).
 COMMAND_MODULES = (
+    "bodycam.ops.cli",  # backup, restore, jobs list
     "bodycam.release.cli",  # media backfill, search reindex, share/export
+    "bodycam.retention.cli",  # retention, cad, compliance, storage
     "bodycam.records.cli",  # transcribe, redact, c2pa-verify, records requests
 )
 

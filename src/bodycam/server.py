@@ -66,7 +66,12 @@ def serve(host: str, port: int, workers: int = 2, threads: int = 8, with_worker:
 def run_worker(beat: bool = True) -> int:
     from .jobs.celery_app import app
 
-    argv = ["worker", "--loglevel=INFO", "--concurrency=1", "--pool=solo" if beat else "--pool=prefork"]
+    # Embedded (with beat): one solo worker beside the web server. Cluster workers (no beat):
+    # a prefork pool, one child per core unless BODYCAM_WORKER_CONCURRENCY says otherwise;
+    # only prefork enforces the per-attempt time limits.
+    concurrency = int(os.environ.get("BODYCAM_WORKER_CONCURRENCY", "0")) or (1 if beat else (os.cpu_count() or 1))
+    argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=solo" if beat else "--pool=prefork",
+            f"--hostname=bodycam-{os.getpid()}@%h"]
     if beat:
         argv.append("--beat")
     app.worker_main(argv)

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "bodycam.media",
     "bodycam.search",
     "bodycam.release",
+    "bodycam.retention",
     "bodycam.records",
     "bodycam.web",
 ]
@@ -187,10 +188,28 @@ MIN_FREE_BYTES = int(os.environ.get("BODYCAM_MIN_FREE_BYTES", str(512 * 1024 * 1
 MAX_CONCURRENT_UPLOADS = int(os.environ.get("BODYCAM_MAX_CONCURRENT_UPLOADS", "32"))
 INGEST_TOKEN_TTL_SECONDS = int(os.environ.get("BODYCAM_INGEST_TOKEN_TTL", str(24 * 3600)))
 
+# Blob store (issue 8): local directory by default; s3://bucket/prefix for object storage.
+STORAGE_URL = os.environ.get("BODYCAM_STORAGE_URL", "")
+S3_OPTIONS = {
+    "endpoint_url": os.environ.get("BODYCAM_S3_ENDPOINT_URL", ""),
+    "region": os.environ.get("BODYCAM_S3_REGION", "us-east-1"),
+    "access_key": os.environ.get("BODYCAM_S3_ACCESS_KEY_ID", ""),
+    "secret_key": os.environ.get("BODYCAM_S3_SECRET_ACCESS_KEY", ""),
+    "part_size": int(os.environ.get("BODYCAM_S3_PART_MB", "8")) * 1024 * 1024,
+    # Object Lock (when the bucket has it): compliance retention set on every committed blob.
+    "retention_days": int(os.environ.get("BODYCAM_S3_RETENTION_DAYS", "365")),
+    "legal_hold": os.environ.get("BODYCAM_S3_LEGAL_HOLD", "") == "1",
+}
+
 # Jobs: the embedded default keeps its broker in the data directory (no server).
 BROKER_URL = os.environ.get("BODYCAM_BROKER_URL", "filesystem://")
 # Run submitted jobs in the calling process instead of the workers (tests, one-shot CLI).
 JOBS_INLINE = os.environ.get("BODYCAM_JOBS_INLINE", "") == "1"
+# Distributed jobs (issue 8): attempts before a job stays failed, first retry delay (doubles
+# each time), soft time limit per attempt in seconds (the worker child is killed 30 s later).
+JOB_MAX_ATTEMPTS = int(os.environ.get("BODYCAM_JOB_MAX_ATTEMPTS", "5"))
+JOB_RETRY_BASE_SECONDS = float(os.environ.get("BODYCAM_JOB_RETRY_BASE", "30"))
+JOB_TIME_LIMIT = int(os.environ.get("BODYCAM_JOB_TIME_LIMIT", "3600"))
 # Make a playback proxy + thumbnail (background job) for every clip as it commits.
 MEDIA_AUTO_PLAYBACK = os.environ.get("BODYCAM_MEDIA_AUTO_PLAYBACK", "1") == "1"
 # Transcription/redaction (issue 7): "auto" uses a GPU when present; a larger Whisper (CTranslate2) model dir.
@@ -201,10 +220,20 @@ MEDIA_AUTO_TRANSCRIBE = os.environ.get("BODYCAM_MEDIA_AUTO_TRANSCRIBE", "0") == 
 SHARE_LINK_MAX_DAYS = int(os.environ.get("BODYCAM_SHARE_LINK_MAX_DAYS", "90"))
 FIXITY_INTERVAL_SECONDS = int(os.environ.get("BODYCAM_FIXITY_INTERVAL", str(24 * 3600)))
 
+# Operations (issue 8): Prometheus scrapes /metrics with this bearer token; JSON logs for shippers.
+METRICS_TOKEN = os.environ.get("BODYCAM_METRICS_TOKEN", "")
+LOG_FORMAT = os.environ.get("BODYCAM_LOG_FORMAT", "text")  # text | json
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "bodycam.ops.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             **({"formatter": "json"} if LOG_FORMAT == "json" else {})}},
     "root": {"handlers": ["console"], "level": os.environ.get("BODYCAM_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Retention policy file (YAML/JSON) applied before each sweep; empty = the policy in the database.
+RETENTION_POLICY_FILE = os.environ.get("BODYCAM_RETENTION_POLICY", "")
+RETENTION_SWEEP_INTERVAL = int(os.environ.get("BODYCAM_RETENTION_SWEEP_INTERVAL", str(24 * 3600)))

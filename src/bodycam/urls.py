@@ -4,5 +4,8 @@ urlpatterns = [
     path("", include("bodycam.ingest.urls")),
     path("", include("bodycam.web.urls")),
     path("", include("bodycam.release.urls")),
+    path("", include("bodycam.ops.urls")),
+    path("", include("bodycam.jobs.urls")),
+    path("", include("bodycam.retention.urls")),
     path("", include("bodycam.records.urls")),
 ]

@@ -95,7 +95,8 @@ def visible_recording_ids(user) -> QuerySet:
     allow |= Q(id__in=Grant.objects.filter(user=user).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
                .values("recording"))
     allow |= Q(id__in=named)
-    qs = Recording.objects.filter(allow)
+    # Items in the deletion queue (grace period) or purged (tombstones) are evidence no more.
+    qs = Recording.objects.filter(allow, deleted_at__isnull=True, purged_at__isnull=True)
     qs = qs.exclude(Q(id__in=Restriction.objects.values("recording")) & ~Q(id__in=named))
     qs = qs.exclude(id__in=CriticalIncidentLock.objects.filter(involved=user, released_at__isnull=True)
                     .values("recording"))

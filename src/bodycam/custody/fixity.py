@@ -21,7 +21,9 @@ def catalogue_hashes() -> dict[str, list[dict]]:
     """sha256 -> the catalogue items that name it."""
     by_hash: dict[str, list[dict]] = {}
     for model, kind in ((Clip, "clip"), (Attachment, "attachment")):
-        rows = model.objects.values_list("id", "sha256", "object_name", "recording__container_name")
+        # Purged recordings (retention/) keep their rows as tombstones; their bytes are gone on purpose.
+        rows = model.objects.filter(recording__purged_at__isnull=True).values_list(
+            "id", "sha256", "object_name", "recording__container_name")
         for id_, sha, name, container in rows.iterator():
             by_hash.setdefault(sha, []).append({"kind": kind, "id": str(id_), "container": container, "object": name})
     # Derivatives (proxies, thumbnails, clips) are catalogued objects too: never orphans.
@@ -68,7 +70,6 @@ def sweep_orphans(grace_seconds: float = 3600, actor: str = "system:orphan-sweep
     removed once untouched for the grace period (an active upload keeps writing, so its
     mtime stays fresh): they were never acknowledged, so the camera still holds those bytes.
     """
-    import os
     import time
 
     store = get_store()
@@ -78,16 +79,12 @@ def sweep_orphans(grace_seconds: float = 3600, actor: str = "system:orphan-sweep
     for sha in list(store.iter_hashes()):
         if sha in known:
             continue
-        path = store.local_path(sha)
-        if path and os.stat(path).st_mtime > cutoff:
+        mtime = store.mtime(sha)
+        if mtime is None or mtime > cutoff:
             continue
         store.quarantine(sha)
         quarantined.append(sha)
-    stale = []
-    if hasattr(store, "stale_incoming"):
-        for p in store.stale_incoming(grace_seconds):
-            p.unlink(missing_ok=True)
-            stale.append(p.name)
+    stale = store.remove_stale_incoming(grace_seconds)
     result = {"quarantined": quarantined, "stale_uploads_removed": stale}
     if quarantined or stale:
         record("storage.orphan_sweep", actor=actor, detail=result)

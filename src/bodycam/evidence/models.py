@@ -50,6 +50,9 @@ class Category(models.Model):
     axis_id = models.CharField(max_length=32, unique=True, help_text="Id published in System/Categories.json")
     name = models.CharField(max_length=100, unique=True)
     retention_days = models.PositiveIntegerField(null=True, blank=True, help_text="empty = keep indefinitely")
+    # The floor a custodian may not go below (retention/): shortening under it is refused.
+    min_retention_days = models.PositiveIntegerField(default=0)
+    min_indefinite = models.BooleanField(default=False, help_text="must be kept indefinitely (e.g. homicide)")
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -88,6 +91,11 @@ class Recording(models.Model):
     categories = models.ManyToManyField(Category, blank=True, related_name="recordings")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Retention (retention/): kept at least until retain_until; deleted_at = in the deletion
+    # queue's grace period (hidden, recoverable); purged_at = bytes gone, row kept as tombstone.
+    retain_until = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-trigger_on_time"]

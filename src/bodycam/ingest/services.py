@@ -270,6 +270,8 @@ def open_recording(name: str) -> Recording:
     rec = Recording.objects.filter(container_name=name).select_related("officer", "device").first()
     if rec is None:
         raise NotFound(f"container {name}")
+    if rec.purged_at or rec.deleted_at:
+        raise Forbidden("recording left the catalogue by retention expiry; nothing more is accepted for it")
     return rec
 
 

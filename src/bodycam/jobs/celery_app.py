@@ -25,11 +25,18 @@ def _configure():
         "beat_schedule": {
             "fixity-check": {"task": "bodycam.jobs.tasks.fixity_check", "schedule": float(settings.FIXITY_INTERVAL_SECONDS)},
             "orphan-sweep": {"task": "bodycam.jobs.tasks.orphan_sweep", "schedule": 3600.0},
+            "retention-sweep": {"task": "bodycam.jobs.tasks.retention_sweep",
+                                "schedule": float(settings.RETENTION_SWEEP_INTERVAL)},
             "audit-checkpoint": {"task": "bodycam.jobs.tasks.audit_checkpoint",
                                  "schedule": float(settings.AUDIT_CHECKPOINT_INTERVAL)},
         },
         "beat_schedule_filename": str(settings.DATA_DIR / "celerybeat-schedule"),
     }
+    if settings.BROKER_URL.startswith(("redis://", "rediss://")):
+        # An unacknowledged message (its worker died) comes back after this long: longer than
+        # any attempt may run, so a slow job is never handed out twice while alive.
+        conf["broker_transport_options"] = {"visibility_timeout": settings.JOB_TIME_LIMIT + 600}
+        conf["broker_connection_retry_on_startup"] = True
     if settings.BROKER_URL.startswith("filesystem://"):
         base = settings.DATA_DIR / "broker"
         for sub in ("queue", "processed", "control"):

@@ -49,15 +49,32 @@ def submit(kind: str, *, params: dict | None = None, object_type: str = "", obje
     return job
 
 
+def _claim(job: Job) -> bool:
+    """Take the job for this process, atomically: two workers handed the same message (broker
+    redelivery, a retry racing a late ack) never run it at once. A RUNNING job is taken over only
+    once its worker must be dead (past the hard time limit)."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+
+    now = datetime.now(timezone.utc)
+    stale = now - timedelta(seconds=getattr(settings, "JOB_TIME_LIMIT", 3600) + 60)
+    claimable = Q(status__in=[Job.Status.QUEUED, Job.Status.FAILED]) | Q(status=Job.Status.RUNNING, started_at__lt=stale)
+    return bool(Job.objects.filter(claimable, pk=job.pk, attempts=job.attempts).update(
+        status=Job.Status.RUNNING, started_at=now, attempts=job.attempts + 1, error=""))
+
+
 def run(job_id) -> Job:
-    """Run one job now (in this process). A job that already succeeded is not run again."""
+    """Run one job now (in this process). A job that already succeeded, or that another
+    worker is running, is not run again."""
     job = Job.objects.get(pk=job_id)
     if job.status == Job.Status.SUCCEEDED:
         return job
     fn = load_handlers().get(job.kind)
-    now = datetime.now(timezone.utc)
-    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=now, attempts=job.attempts + 1,
-                                         error="")
+    if not _claim(job):
+        log.info("job %s (%s) is %s elsewhere; not running it twice", job.id, job.kind, job.status)
+        job.refresh_from_db()
+        return job
     job.refresh_from_db()
     try:
         if fn is None:

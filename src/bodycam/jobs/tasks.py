@@ -1,8 +1,16 @@
-"""Job entry points. Each is idempotent: running it twice does no harm."""
+"""Job entry points. Each is idempotent: running it twice does no harm.
+
+``run_job`` carries catalogue jobs: a failed attempt is retried with exponential backoff
+(settings.JOB_MAX_ATTEMPTS, JOB_RETRY_BASE_SECONDS) and every attempt runs under a soft time
+limit (JOB_TIME_LIMIT; the hard limit kills the worker child 30 s later)."""
+
+import random
 
 import django
 
 django.setup()
+
+from django.conf import settings  # noqa: E402
 
 from bodycam.custody.fixity import run_fixity_check, sweep_orphans  # noqa: E402
 from bodycam.jobs.celery_app import app  # noqa: E402
@@ -26,9 +34,31 @@ def audit_checkpoint():
     return checkpoint_dict(create_checkpoint(actor="job:audit-checkpoint"))
 
 
-@app.task(name="bodycam.jobs.tasks.run_job")
-def run_job(job_id: str):
+@app.task(name="bodycam.jobs.tasks.retention_sweep")
+def retention_sweep():
+    from bodycam.jobs.services import submit
+
+    job = submit("retention.sweep", object_type="retention", inline=True)
+    return {"job": str(job.id), "status": job.status}
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with jitter: base, 2*base, 4*base... capped at one hour."""
+    base = settings.JOB_RETRY_BASE_SECONDS
+    return min(3600.0, base * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
+
+
+@app.task(name="bodycam.jobs.tasks.run_job", bind=True, max_retries=None,
+          soft_time_limit=settings.JOB_TIME_LIMIT, time_limit=settings.JOB_TIME_LIMIT + 30)
+def run_job(self, job_id: str):
+    from bodycam.jobs.models import Job
     from bodycam.jobs.services import run
 
     job = run(job_id)
-    return {"job": str(job.id), "status": job.status}
+    if job.status == Job.Status.FAILED and job.attempts < settings.JOB_MAX_ATTEMPTS:
+        delay = retry_delay(job.attempts)
+        # Back in the queue, visibly: the UI shows the attempt count and when it comes back.
+        Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(
+            status=Job.Status.QUEUED, message=f"attempt {job.attempts} failed; retry in {delay:.0f} s")
+        raise self.retry(countdown=delay)
+    return {"job": str(job.id), "status": job.status, "attempts": job.attempts}

@@ -33,6 +33,7 @@ def backfill(inline: bool = False) -> int:
     have_both = (Derivative.objects.filter(kind=Derivative.Kind.PROXY).values("clip_id")
                  .intersection(Derivative.objects.filter(kind=Derivative.Kind.THUMBNAIL).values("clip_id")))
     ids = list(Clip.objects.exclude(id__in=list(have_both.values_list("clip_id", flat=True)))
+               .filter(recording__purged_at__isnull=True)  # purged by retention: no bytes left
                .values_list("id", flat=True))
     for cid in ids:
         submit("media.playback", params={"clip_id": str(cid)}, object_type="clip", object_id=str(cid),

@@ -239,7 +239,9 @@ def open_link(request, token: str, cookies: dict) -> tuple[ShareLink, str | None
 def link_clips(link: ShareLink) -> QuerySet:
     """THE read check for link holders: the clips of the link's recording or case, minus
     restricted recordings (a link names no person, so a restriction always wins)."""
-    qs = Clip.objects.select_related("recording__officer", "recording__device")
+    # Items in the deletion queue or purged by retention are shared no more.
+    qs = Clip.objects.select_related("recording__officer", "recording__device").filter(
+        recording__deleted_at__isnull=True, recording__purged_at__isnull=True)
     if link.recording_id:
         qs = qs.filter(recording_id=link.recording_id)
     else:

@@ -68,7 +68,7 @@ def reindex(recording_id, sources=(METADATA, NOTES, TAGS)) -> None:
     from ..access.models import Note, Tag
 
     rec = Recording.objects.select_related("officer__account", "device").filter(pk=recording_id).first()
-    if rec is None:
+    if rec is None or rec.purged_at:  # purged by retention: never findable again
         return
     if METADATA in sources:
         index_text(rec.id, METADATA, metadata_text(rec))

@@ -133,6 +133,20 @@ class BlobStore:
         the blob was already gone."""
         raise NotImplementedError
 
+    def mtime(self, sha256: str) -> float | None:
+        """When the blob was committed (seconds since the epoch), or None when absent."""
+        raise NotImplementedError
+
+    def remove_stale_incoming(self, older_than_seconds: float) -> list[str]:
+        """Drop partial uploads untouched for this long; returns their names."""
+        return []
+
+    def ping(self) -> None:
+        """Raise when the store cannot be reached (readiness probe)."""
+
+    def used_bytes(self) -> int | None:
+        return None
+
     def free_bytes(self) -> int | None:
         return None
 
@@ -148,9 +162,18 @@ def get_store() -> BlobStore:
     if _store is None:
         from django.conf import settings
 
-        from .local import LocalBlobStore
+        url = getattr(settings, "STORAGE_URL", "")
+        if url.startswith("s3://"):
+            from .s3 import S3BlobStore
 
-        _store = LocalBlobStore(settings.OBJECTS_DIR, min_free_bytes=settings.MIN_FREE_BYTES)
+            _store = S3BlobStore.from_url(url, **settings.S3_OPTIONS, spool_dir=settings.DATA_DIR / "spool")
+        elif url and not url.startswith("file://"):
+            raise ValueError("BODYCAM_STORAGE_URL must be s3://bucket/prefix or file:///path")
+        else:
+            from .local import LocalBlobStore
+
+            root = url[len("file://"):] if url.startswith("file://") else settings.OBJECTS_DIR
+            _store = LocalBlobStore(root, min_free_bytes=settings.MIN_FREE_BYTES)
     return _store
 
 

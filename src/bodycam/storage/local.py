@@ -121,6 +121,26 @@ class LocalBlobStore(BlobStore):
         fsync_dir(path.parent)
         return True
 
+    def mtime(self, sha256: str) -> float | None:
+        try:
+            return self.path_for(sha256).stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+    def ping(self) -> None:
+        if not os.access(self.blobs, os.W_OK) or not os.access(self.incoming, os.W_OK):
+            raise OSError(f"object store {self.root} is not writable")
+
+    def used_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.blobs.glob("*/*/*"))
+
+    def remove_stale_incoming(self, older_than_seconds: float) -> list[str]:
+        removed = []
+        for p in self.stale_incoming(older_than_seconds):
+            p.unlink(missing_ok=True)
+            removed.append(p.name)
+        return removed
+
     def stale_incoming(self, older_than_seconds: float) -> list[Path]:
         import time
 

@@ -1,0 +1,49 @@
+"""The jobs page: every background job with its status, attempts and log (admins only: a
+job's parameters and logs name evidence, so the page is not for every role)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.shortcuts import render
+
+from ..access.models import Role
+from ..access.services import audit_denied, parse_uuid
+from ..custody.services import record_request
+from .models import Job
+
+PAGE = 50
+
+
+def _denied(request, action, object_id=""):
+    audit_denied(request, action, "admin role required", object_type="job", object_id=object_id)
+    return render(request, "web/error.html", {"status": 403, "message": "The jobs page is for administrators."},
+                  status=403)
+
+
+@login_required
+def job_list(request):
+    if request.user.role != Role.ADMIN:
+        return _denied(request, "job.list")
+    status = request.GET.get("status", "")
+    qs = Job.objects.all()
+    if status in Job.Status.values:
+        qs = qs.filter(status=status)
+    page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
+    by_status = dict(Job.objects.values_list("status").annotate(n=Count("id")))
+    counts = [(s, by_status.get(s, 0)) for s in Job.Status.values]
+    record_request(request, "job.list", object_type="job", detail={"status": status})
+    return render(request, "jobs/list.html", {"page": page, "status": status, "counts": counts})
+
+
+@login_required
+def job_detail(request, job_id):
+    if request.user.role != Role.ADMIN:
+        return _denied(request, "job.view", str(job_id)[:64])
+    uid = parse_uuid(job_id)
+    job = Job.objects.filter(pk=uid).first() if uid else None
+    if job is None:
+        return render(request, "web/error.html", {"status": 404, "message": "No such job."}, status=404)
+    record_request(request, "job.view", object_type="job", object_id=str(job.id))
+    return render(request, "jobs/detail.html", {"job": job})

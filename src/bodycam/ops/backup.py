@@ -1,0 +1,275 @@
+"""``bodycam backup`` / ``bodycam restore``: the catalogue database, the keys and the audit
+chain in one archive; blobs by reference (their SHA-256 and size), never copied: the blob
+store is write-once and is protected by its own replication / Object Lock.
+
+Archive (a tar, mode 0600 since it holds keys)::
+
+  MANIFEST.json      format, engine, created, storage URL, sha256 of every member below
+  database.sqlite3   SQLite: an online backup (sqlite3 backup API, consistent while serving)
+  database.pgdump    PostgreSQL: pg_dump custom format (restore with pg_restore)
+  keys/...           server signing key, Django secret
+  audit.jsonl        the audit chain as exported by ``bodycam audit export`` (readable offline)
+  blobs.tsv          sha256, size, what names it: every blob the catalogue references
+
+Restore goes onto the same engine only (SQLite -> SQLite, PostgreSQL -> PostgreSQL) and only
+into an empty catalogue; afterwards it re-verifies the audit chain and re-hashes every
+referenced blob in the configured store, and fails (exit 1) on any missing or changed blob.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlparse
+
+FORMAT = "bodycam-backup/1"
+
+
+class BackupError(Exception):
+    pass
+
+
+def _engine() -> str:
+    from django.conf import settings
+
+    return "postgresql" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "sqlite"
+
+
+def _pg_env() -> tuple[list[str], dict]:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    env = {**os.environ}
+    if db.get("PASSWORD"):
+        env["PGPASSWORD"] = db["PASSWORD"]
+    args = ["-h", db.get("HOST") or "127.0.0.1", "-p", str(db.get("PORT") or 5432), "-U", db.get("USER") or "postgres",
+            "-d", db["NAME"]]
+    return args, env
+
+
+def _pg_tool(name: str) -> str:
+    import glob
+
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    return found[0] if found else (shutil.which(name) or name)
+
+
+def _dump_database(dest: Path) -> str:
+    from django.conf import settings
+    from django.db import connection
+
+    if _engine() == "sqlite":
+        import sqlite3
+
+        out = dest / "database.sqlite3"
+        src = sqlite3.connect(settings.DATABASES["default"]["NAME"])
+        dst = sqlite3.connect(out)
+        with dst:
+            src.backup(dst)
+        src.close()
+        dst.close()
+        return out.name
+    connection.close()
+    out = dest / "database.pgdump"
+    args, env = _pg_env()
+    res = subprocess.run([_pg_tool("pg_dump"), "-Fc", "--no-owner", "-f", str(out), *args], env=env,
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        raise BackupError(f"pg_dump failed: {res.stderr.strip()[:500]}")
+    return out.name
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while data := f.read(1 << 20):
+            h.update(data)
+    return h.hexdigest()
+
+
+def referenced_blobs() -> dict[str, list[dict]]:
+    from ..custody.fixity import catalogue_hashes
+
+    return catalogue_hashes()
+
+
+def backup(out_path: str | Path, actor: str = "cli") -> dict:
+    from django.conf import settings
+
+    from ..custody.chain import export_chain
+    from ..custody.services import record
+
+    out_path = Path(out_path)
+    if out_path.exists():
+        raise BackupError(f"{out_path} exists; refusing to overwrite a backup")
+    record("ops.backup", actor=actor, detail={"out": str(out_path)})
+    with tempfile.TemporaryDirectory(prefix="bodycam-backup-") as tmp:
+        tmp = Path(tmp)
+        members = [_dump_database(tmp)]
+        with open(tmp / "audit.jsonl", "w", encoding="utf-8") as f:
+            entries = export_chain(f)
+        members.append("audit.jsonl")
+        blobs = referenced_blobs()
+        sizes = _blob_sizes()
+        with open(tmp / "blobs.tsv", "w", encoding="utf-8") as f:
+            f.write("sha256\tsize\tnamed_by\n")
+            for sha, items in sorted(blobs.items()):
+                f.write(f"{sha}\t{sizes.get(sha, '')}\t{items[0]['kind']}:{items[0]['container']}/{items[0]['object']}\n")
+        members.append("blobs.tsv")
+        keys = sorted(p for p in settings.KEYS_DIR.rglob("*") if p.is_file())
+        manifest = {
+            "format": FORMAT, "engine": _engine(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "storage": getattr(settings, "STORAGE_URL", "") or f"file://{settings.OBJECTS_DIR}",
+            "audit_entries": entries, "blobs": len(blobs),
+            "files": {m: _sha256_file(tmp / m) for m in members},
+        }
+        for k in keys:
+            manifest["files"][f"keys/{k.relative_to(settings.KEYS_DIR)}"] = _sha256_file(k)
+        fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+            data = json.dumps(manifest, indent=2).encode()
+            info = tarfile.TarInfo("MANIFEST.json")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+            for m in members:
+                tar.add(tmp / m, arcname=m)
+            for k in keys:
+                tar.add(k, arcname=f"keys/{k.relative_to(settings.KEYS_DIR)}")
+    return manifest
+
+
+def _blob_sizes() -> dict[str, int]:
+    from ..evidence.models import Attachment, Clip
+    from ..media.models import Derivative
+
+    sizes = {}
+    for model in (Clip, Attachment, Derivative):
+        sizes.update(dict(model.objects.values_list("sha256", "size").iterator()))
+    return sizes
+
+
+def _catalogue_empty() -> bool:
+    from django.db import connection
+    from django.db.utils import DatabaseError
+
+    from ..evidence.models import Recording
+
+    try:
+        return not Recording.objects.exists()
+    except DatabaseError:  # no tables yet: empty
+        connection.close()
+        return True
+
+
+def _read_archive(path: Path, into: Path) -> dict:
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            tar.extractall(into, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise BackupError(f"cannot read backup {path}: {exc}") from None
+    try:
+        manifest = json.loads((into / "MANIFEST.json").read_text())
+    except (OSError, ValueError):
+        raise BackupError("backup has no readable MANIFEST.json") from None
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"not a {FORMAT} archive")
+    for name, sha in manifest["files"].items():
+        p = into / name
+        if not p.is_file() or _sha256_file(p) != sha:
+            raise BackupError(f"backup member {name} is missing or does not match its SHA-256 in MANIFEST.json")
+    return manifest
+
+
+def restore(path: str | Path, actor: str = "cli") -> dict:
+    """Restore an archive into this (empty) installation, then verify; returns a report."""
+    from django.conf import settings
+    from django.db import connection
+
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="bodycam-restore-") as tmp:
+        tmp = Path(tmp)
+        manifest = _read_archive(path, tmp)
+        if manifest["engine"] != _engine():
+            raise BackupError(f"backup is from {manifest['engine']}; this installation uses {_engine()} "
+                              "(restore onto the same engine)")
+        if not _catalogue_empty():
+            raise BackupError("the catalogue here is not empty; restore only into a fresh installation")
+        connection.close()
+        # keys first: the database's signatures and sessions refer to them
+        settings.KEYS_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for name in manifest["files"]:
+            if name.startswith("keys/"):
+                dest = settings.KEYS_DIR / name[len("keys/"):]
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(tmp / name, dest)
+                os.chmod(dest, 0o600)
+        if manifest["engine"] == "sqlite":
+            target = Path(settings.DATABASES["default"]["NAME"])
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(target) + suffix).unlink(missing_ok=True)
+            shutil.copyfile(tmp / "database.sqlite3", target)
+        else:
+            args, env = _pg_env()
+            res = subprocess.run([_pg_tool("pg_restore"), "--no-owner", "--clean", "--if-exists", "--exit-on-error",
+                                  *args, str(tmp / "database.pgdump")], env=env, capture_output=True, text=True)
+            if res.returncode != 0:
+                raise BackupError(f"pg_restore failed: {res.stderr.strip()[:500]}")
+        connection.close()
+        expected = {}
+        for line in (tmp / "blobs.tsv").read_text().splitlines()[1:]:
+            sha, size, _ = line.split("\t", 2)
+            expected[sha] = int(size) if size else None
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)  # a backup from an older release
+    report = verify_restored(expected)
+    report["backup_created"] = manifest["created"]
+    from ..custody.services import record
+
+    record("ops.restore", actor=actor, outcome="ok" if report["ok"] else "failed",
+           detail={"from": str(path), **{k: v for k, v in report.items() if k != "problems"},
+                   "problems": report["problems"][:50]})
+    return report
+
+
+def verify_restored(expected: dict[str, int | None]) -> dict:
+    """Audit chain verifies; every blob the backup referenced is in the store, whole, with
+    its hash; the restored catalogue names the same set of blobs."""
+    from ..custody.chain import verify_chain
+    from ..storage import get_store
+
+    store = get_store()
+    problems = []
+    chain = verify_chain()
+    if not chain.ok:
+        problems.append(f"audit chain: {chain.first.message}")
+    now = set(referenced_blobs())
+    if now != set(expected):
+        problems.append(f"catalogue names {len(now)} blobs, backup listed {len(expected)}")
+    checked = 0
+    for sha, size in sorted(expected.items()):
+        if not store.exists(sha):
+            problems.append(f"blob {sha} missing from the store")
+            continue
+        if size is not None and store.size(sha) != size:
+            problems.append(f"blob {sha} has size {store.size(sha)}, catalogue says {size}")
+            continue
+        if store.rehash(sha) != sha:
+            problems.append(f"blob {sha} does not hash to its address")
+            continue
+        checked += 1
+    return {"ok": not problems, "audit_entries": chain.entries, "blobs_verified": checked,
+            "blobs_expected": len(expected), "problems": problems}
+
+
+def storage_url_scheme(url: str) -> str:
+    return urlparse(url).scheme or "file"

@@ -1,0 +1,128 @@
+"""Operations commands: `bodycam backup`, `bodycam restore`, `bodycam jobs list`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _backup(args) -> int:
+    from .backup import BackupError, backup
+
+    try:
+        m = backup(args.out)
+    except BackupError as exc:
+        print(f"bodycam: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"backup written to {args.out}: {m['engine']} database, {m['audit_entries']} audit entries, "
+          f"{m['blobs']} blobs by reference (store: {m['storage']})")
+    return 0
+
+
+def _restore(args) -> int:
+    from .backup import BackupError, restore
+
+    try:
+        report = restore(args.archive)
+    except BackupError as exc:
+        print(f"bodycam: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, indent=2))
+    elif report["ok"]:
+        print(f"restored: {report['audit_entries']} audit entries verified, "
+              f"{report['blobs_verified']}/{report['blobs_expected']} blobs re-hashed OK")
+    else:
+        print("RESTORED WITH PROBLEMS:")
+        for p in report["problems"][:50]:
+            print(f"  {p}")
+    return 0 if report["ok"] else 1
+
+
+def _jobs_list(args) -> int:
+    from ..jobs.models import Job
+
+    qs = Job.objects.all()
+    if args.status:
+        qs = qs.filter(status=args.status)
+    rows = [{"id": str(j.id), "kind": j.kind, "status": j.status, "attempts": j.attempts, "progress": j.progress,
+             "object": f"{j.object_type}:{j.object_id}" if j.object_type else "", "error": j.error.splitlines()[0]
+             if j.error else "", "created": j.created_at.isoformat()} for j in qs[: args.limit]]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['created'][:19]}  {r['status']:9}  {r['kind']:18} {r['object']:44} try {r['attempts']}  "
+                  f"{r['error']}")
+    return 0
+
+
+def _jobs_submit(args) -> int:
+    from ..jobs.services import submit
+
+    params = {}
+    for kv in args.param:
+        key, sep, value = kv.partition("=")
+        if not sep or not key:
+            print(f"bodycam: error: --param wants KEY=VALUE, got {kv!r}", file=sys.stderr)
+            return 2
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    try:
+        jobs = [submit(args.kind, params=params, inline=args.inline or None) for _ in range(args.count)]
+    except ValueError as exc:
+        print(f"bodycam: error: {exc}", file=sys.stderr)
+        return 2
+    for j in jobs:
+        print(j.id)
+    return 0
+
+
+def _jobs_retry(args) -> int:
+    """Send a job to the workers again (after a worker outage, or a failed job once its cause
+    is fixed). A job that already succeeded is left alone by the worker that gets it."""
+    from django.db import transaction
+
+    from ..access.services import parse_uuid
+    from ..custody.services import record
+    from ..jobs.celery_app import app
+    from ..jobs.models import Job
+
+    uid = parse_uuid(args.job_id)
+    job = Job.objects.filter(pk=uid).first() if uid else None
+    if job is None:
+        print(f"bodycam: error: no job {args.job_id}", file=sys.stderr)
+        return 2
+    with transaction.atomic():
+        Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(status=Job.Status.QUEUED, message="retry asked")
+        record("job.retry", actor="cli", object_type="job", object_id=str(job.id), detail={"status": job.status})
+    app.send_task("bodycam.jobs.tasks.run_job", args=[str(job.id)])
+    print(f"sent {job.id} ({job.kind}, {job.status}) to the workers")
+    return 0
+
+
+def add_commands(sub) -> None:
+    s = sub.add_parser("backup", help="database + keys + audit chain into one archive (blobs by reference)")
+    s.add_argument("out", help="archive to write (.tar.gz; refuses to overwrite)")
+    s.set_defaults(func=_backup)
+    s = sub.add_parser("restore", help="restore a backup into an empty installation, then verify every blob hash")
+    s.add_argument("archive")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_restore)
+    jobs = sub.add_parser("jobs", help="background jobs").add_subparsers(dest="jobs_cmd", required=True)
+    s = jobs.add_parser("list", help="newest jobs first")
+    s.add_argument("--status", choices=["queued", "running", "succeeded", "failed"])
+    s.add_argument("--limit", type=int, default=50)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_jobs_list)
+    s = jobs.add_parser("submit", help="queue a job (e.g. jobs.selftest to check the workers)")
+    s.add_argument("kind")
+    s.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="JSON or text value")
+    s.add_argument("--count", type=int, default=1)
+    s.add_argument("--inline", action="store_true", help="run it here, now")
+    s.set_defaults(func=_jobs_submit)
+    s = jobs.add_parser("retry", help="send a job to the workers again")
+    s.add_argument("job_id")
+    s.set_defaults(func=_jobs_retry)

@@ -1,0 +1,84 @@
+"""Prometheus metrics (text exposition format 0.0.4), computed from the catalogue so every
+node behind the load balancer answers the same numbers (no per-process counters to merge)."""
+
+from __future__ import annotations
+
+import time
+
+from django.db.models import Count, Sum
+
+
+def _line(out: list, name: str, value, labels: dict | None = None) -> None:
+    lab = ""
+    if labels:
+        lab = "{" + ",".join(f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+                             for k, v in labels.items()) + "}"
+    out.append(f"{name}{lab} {float(value or 0):.17g}")
+
+
+def _metric(out: list, name: str, kind: str, help_: str, samples) -> None:
+    out.append(f"# HELP {name} {help_}")
+    out.append(f"# TYPE {name} {kind}")
+    for labels, value in samples:
+        _line(out, name, value, labels)
+
+
+def broker_queue_depth() -> int | None:
+    """Messages waiting in the Celery broker (Redis), or None for the embedded broker."""
+    from django.conf import settings
+
+    if not settings.BROKER_URL.startswith(("redis://", "rediss://")):
+        return None
+    import redis
+
+    r = redis.Redis.from_url(settings.BROKER_URL, socket_timeout=2)
+    return int(r.llen("celery"))
+
+
+def render() -> str:
+    from ..custody.models import Alert, AuditEntry
+    from ..evidence.models import Attachment, Clip
+    from ..jobs.models import Job
+    from ..media.models import Derivative
+    from ..storage import get_store
+
+    t0 = time.monotonic()
+    out: list[str] = []
+    uploads = []
+    used = 0
+    for model, kind in ((Clip, "clip"), (Attachment, "attachment")):
+        agg = model.objects.aggregate(n=Count("id"), b=Sum("size"))
+        uploads.append(({"kind": kind}, agg["n"], agg["b"] or 0))
+        used += agg["b"] or 0
+    _metric(out, "bodycam_uploads_total", "counter", "Objects stored through ingest.",
+            [(lab, n) for lab, n, _ in uploads])
+    _metric(out, "bodycam_upload_bytes_total", "counter", "Bytes stored through ingest.",
+            [(lab, b) for lab, _, b in uploads])
+    rejected = AuditEntry.objects.filter(action__in=("ingest.denied", "ingest.login"), outcome="denied").count()
+    _metric(out, "bodycam_ingest_rejections_total", "counter", "Ingest requests refused (credentials, bad input).",
+            [(None, rejected)])
+    derived = Derivative.objects.aggregate(b=Sum("size"))["b"] or 0
+    _metric(out, "bodycam_storage_used_bytes", "gauge", "Bytes of catalogued blobs in the store.",
+            [({"class": "original"}, used), ({"class": "derivative"}, derived)])
+    store = get_store()
+    free = store.free_bytes()
+    if free is not None:
+        _metric(out, "bodycam_storage_free_bytes", "gauge", "Free bytes where the local store lives.", [(None, free)])
+    by_status = dict(Job.objects.values_list("status").annotate(n=Count("id")))
+    _metric(out, "bodycam_jobs", "gauge", "Jobs in the catalogue by status.",
+            [({"status": s}, by_status.get(s, 0)) for s in Job.Status.values])
+    _metric(out, "bodycam_job_queue_depth", "gauge", "Jobs waiting for a worker.",
+            [(None, by_status.get(Job.Status.QUEUED, 0))])
+    _metric(out, "bodycam_job_failures_total", "counter", "Jobs that ended failed.",
+            [(None, by_status.get(Job.Status.FAILED, 0))])
+    try:
+        depth = broker_queue_depth()
+    except Exception:
+        depth = None
+    if depth is not None:
+        _metric(out, "bodycam_broker_queue_depth", "gauge", "Messages waiting in the Redis broker.", [(None, depth)])
+    open_alerts = Alert.objects.filter(acknowledged_at__isnull=True).count()
+    _metric(out, "bodycam_alerts_open", "gauge", "Operator alerts not yet acknowledged.", [(None, open_alerts)])
+    _metric(out, "bodycam_metrics_scrape_seconds", "gauge", "Time taken to compute these metrics.",
+            [(None, round(time.monotonic() - t0, 6))])
+    return "\n".join(out) + "\n"

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("readyz", views.readyz),
+    path("metrics", views.metrics),
+]

@@ -1,0 +1,293 @@
+"""Dispatch (CAD) incidents: import from CSV/JSON (file or HTTP endpoint), link recordings
+automatically by officer badge or vehicle unit and time overlap, suggest a category from
+the call type. A whole import is validated before anything is written.
+
+CSV columns (header row required; extra columns are ignored)::
+
+    incident_number,call_type,received_at,dispatched_at,arrived_at,cleared_at,location,badges,units
+
+``badges`` and ``units`` are separated by ``;``. JSON: a list of objects with the same keys
+(``badges``/``units`` as lists; ``number`` and ``officers`` are accepted as aliases), or
+``{"incidents": [...]}``. Times are ISO 8601 with a zone (``Z`` or ``+hh:mm``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta, timezone
+
+from django.db import transaction
+from django.db.models import Q
+
+from ..custody.services import record
+from ..evidence.models import Category, Device, Officer, Recording
+from . import policy as pol
+from .models import CadIncident, CadLink
+
+MAX_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 200_000
+DEFAULT_DURATION = timedelta(hours=1)  # an incident without a clear time
+
+
+class CadError(ValueError):
+    """A bad import (file, row, endpoint) or link request; nothing was changed."""
+
+
+def _time(value, field: str, row: int, required: bool = False) -> datetime | None:
+    if value in (None, ""):
+        if required:
+            raise CadError(f"row {row}: {field} is required")
+        return None
+    if not isinstance(value, str):
+        raise CadError(f"row {row}: {field} must be an ISO 8601 time")
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise CadError(f"row {row}: {field} {value!r} is not an ISO 8601 time") from None
+    if dt.tzinfo is None:
+        raise CadError(f"row {row}: {field} {value!r} has no time zone")
+    return dt.astimezone(timezone.utc)
+
+
+def _list(value, field: str, row: int) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        value = [v for v in value.replace(",", ";").split(";")]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+        raise CadError(f"row {row}: {field} must be a list of ids")
+    out = [str(v).strip() for v in value if str(v).strip()]
+    if any(len(v) > 32 for v in out):
+        raise CadError(f"row {row}: {field} entries are at most 32 characters")
+    return out
+
+
+def parse_rows(rows: list[dict]) -> list[dict]:
+    out, seen = [], set()
+    if len(rows) > MAX_ROWS:
+        raise CadError(f"more than {MAX_ROWS} incidents in one import")
+    for i, r in enumerate(rows, start=1):
+        if not isinstance(r, dict):
+            raise CadError(f"row {i}: an incident must be an object")
+        number = str(r.get("incident_number") or r.get("number") or "").strip()
+        if not number or len(number) > 64:
+            raise CadError(f"row {i}: incident_number is required (1-64 characters)")
+        if number in seen:
+            raise CadError(f"row {i}: incident {number} appears twice")
+        seen.add(number)
+        call_type = str(r.get("call_type") or "").strip().upper()
+        if not call_type or len(call_type) > 100:
+            raise CadError(f"row {i}: call_type is required (1-100 characters)")
+        inc = {"number": number, "call_type": call_type,
+               "received_at": _time(r.get("received_at"), "received_at", i, required=True),
+               "dispatched_at": _time(r.get("dispatched_at"), "dispatched_at", i),
+               "arrived_at": _time(r.get("arrived_at"), "arrived_at", i),
+               "cleared_at": _time(r.get("cleared_at"), "cleared_at", i),
+               "location": str(r.get("location") or "")[:200],
+               "badges": _list(r.get("badges", r.get("officers")), "badges", i),
+               "units": _list(r.get("units"), "units", i)}
+        if inc["cleared_at"] and inc["cleared_at"] < inc["received_at"]:
+            raise CadError(f"row {i}: cleared_at is before received_at")
+        out.append(inc)
+    return out
+
+
+def parse_bytes(data: bytes, fmt: str | None = None) -> list[dict]:
+    if len(data) > MAX_BYTES:
+        raise CadError("CAD file is larger than 50 MiB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CadError("CAD file is not UTF-8 text") from None
+    fmt = fmt or ("json" if text.lstrip()[:1] in "[{" else "csv")
+    if fmt == "json":
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise CadError(f"not valid JSON: {exc}") from None
+        if isinstance(doc, dict):
+            doc = doc.get("incidents")
+        if not isinstance(doc, list):
+            raise CadError("JSON must be a list of incidents or {\"incidents\": [...]}")
+        return parse_rows(doc)
+    if fmt != "csv":
+        raise CadError("format must be csv or json")
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "incident_number" not in reader.fieldnames or "call_type" not in reader.fieldnames:
+        raise CadError("CSV needs a header row with at least incident_number, call_type, received_at")
+    try:
+        return parse_rows(list(reader))
+    except csv.Error as exc:
+        raise CadError(f"bad CSV: {exc}") from None
+
+
+def fetch(url: str, timeout: float = 30) -> tuple[bytes, str | None]:
+    """GET the dispatch system's export. Only http(s)."""
+    import urllib.error
+    import urllib.request
+
+    if not url.startswith(("http://", "https://")):
+        raise CadError("the CAD endpoint must be an http:// or https:// URL")
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/json, text/csv"}),
+                                    timeout=timeout) as resp:
+            data = resp.read(MAX_BYTES + 1)
+            ctype = resp.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as exc:
+        raise CadError(f"CAD endpoint answered {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise CadError(f"cannot reach CAD endpoint: {getattr(exc, 'reason', exc)}") from None
+    fmt = "json" if "json" in ctype else "csv" if "csv" in ctype else None
+    return data, fmt
+
+
+def import_incidents(data: bytes, fmt: str | None = None, source: str = "", actor: str = "cli") -> dict:
+    """Validate, upsert by incident number, then link recordings. One audit entry for the
+    import, one per link made."""
+    incidents = parse_bytes(data, fmt)
+    created = updated = 0
+    with transaction.atomic():
+        existing = {i.number: i for i in CadIncident.objects.filter(number__in=[x["number"] for x in incidents])}
+        rows = []
+        for inc in incidents:
+            obj = existing.get(inc["number"])
+            if obj is None:
+                rows.append(CadIncident(source=source[:200], **inc))
+                created += 1
+            else:
+                for k, v in inc.items():
+                    setattr(obj, k, v)
+                obj.source = source[:200]
+                obj.save()
+                updated += 1
+        CadIncident.objects.bulk_create(rows, batch_size=500)
+        record("cad.import", actor=actor, object_type="cad", detail={
+            "source": source[:200], "incidents": len(incidents), "created": created, "updated": updated})
+        linked = link_incidents(CadIncident.objects.filter(number__in=[x["number"] for x in incidents]), actor)
+    return {"incidents": len(incidents), "created": created, "updated": updated, "links": linked}
+
+
+def incident_window(inc: CadIncident, slack: timedelta) -> tuple[datetime, datetime]:
+    start = min(t for t in (inc.received_at, inc.dispatched_at) if t)
+    end = inc.cleared_at or (inc.arrived_at or inc.dispatched_at or inc.received_at) + DEFAULT_DURATION
+    return start - slack, end + slack
+
+
+def _badge_map() -> dict[str, list]:
+    """badge -> officer ids (the Axis UserID, or the linked account's badge)."""
+    out: dict[str, list] = {}
+    for oid, key, badge in Officer.objects.values_list("id", "user_key", "account__badge"):
+        for b in {key, badge} - {"", None}:
+            out.setdefault(str(b).strip(), []).append(oid)
+    return out
+
+
+def _unit_map() -> dict[str, list]:
+    out: dict[str, list] = {}
+    for did, serial, name in Device.objects.filter(kind=Device.Kind.VEHICLE).values_list("id", "serial", "name"):
+        for u in {serial, name} - {"", None}:
+            out.setdefault(u, []).append(did)
+    return out
+
+
+def link_incidents(incidents, actor: str = "cad") -> int:
+    """Link each incident to recordings of its officers/vehicles that overlap it in time.
+    A link removed by hand is never re-added automatically."""
+    settings_row = pol.settings_row()
+    slack = timedelta(seconds=settings_row.link_slack_s)
+    mapping = settings_row.call_type_categories or {}
+    cats = {c.name: c for c in Category.objects.filter(name__in=set(mapping.values()))}
+    badges, units = _badge_map(), _unit_map()
+    made = 0
+    for inc in incidents:
+        lo, hi = incident_window(inc, slack)
+        officers = [o for b in inc.badges for o in badges.get(b, [])]
+        devices = [d for u in inc.units for d in units.get(u, [])]
+        if not officers and not devices:
+            continue
+        # Overlap: the recording starts before the window ends and ends after it starts.
+        recs = (Recording.objects.filter(Q(officer_id__in=officers) | Q(device_id__in=devices))
+                .filter(trigger_on_time__lte=hi)
+                .filter(Q(trigger_off_time__gte=lo) | Q(stop_time__gte=lo) |
+                        Q(trigger_off_time__isnull=True, stop_time__isnull=True, trigger_on_time__gte=lo))
+                .exclude(cad_links__incident=inc))
+        cat_name = mapping.get(inc.call_type, "")
+        for rec in recs:
+            by = "badge" if rec.officer_id in officers else "unit"
+            CadLink.objects.create(incident=inc, recording=rec, method=CadLink.Method.AUTO, matched_by=by,
+                                   suggested_category=cat_name, created_by=actor[:150],
+                                   created_at=datetime.now(timezone.utc))
+            added = ""
+            if cat_name in cats and not rec.categories.filter(pk=cats[cat_name].pk).exists():
+                rec.categories.add(cats[cat_name])  # adding only lengthens retention (longest wins)
+                added = cat_name
+            record("cad.link", actor=actor, object_type="recording", object_id=str(rec.id), detail={
+                "incident": inc.number, "call_type": inc.call_type, "method": "auto", "matched_by": by,
+                "category_added": added})
+            made += 1
+    return made
+
+
+def _incident(number: str) -> CadIncident:
+    inc = CadIncident.objects.filter(number=number).first()
+    if inc is None:
+        raise CadError(f"no CAD incident {number!r}")
+    return inc
+
+
+def link_manual(number: str, recording_key: str, actor: str, source: str = "") -> CadLink:
+    from .services import RetentionError, _recording
+
+    inc = _incident(number)
+    try:
+        rec = _recording(recording_key)
+    except RetentionError as exc:
+        raise CadError(str(exc)) from None
+    with transaction.atomic():
+        link = CadLink.objects.filter(incident=inc, recording=rec).first()
+        if link and not link.removed_at:
+            raise CadError(f"{rec.container_name} is already linked to {number}")
+        if link:
+            link.removed_at, link.removed_by, link.method, link.matched_by = None, "", CadLink.Method.MANUAL, "manual"
+            link.save()
+        else:
+            link = CadLink.objects.create(incident=inc, recording=rec, method=CadLink.Method.MANUAL,
+                                          matched_by="manual", created_by=actor[:150],
+                                          created_at=datetime.now(timezone.utc))
+        record("cad.link", actor=actor, source=source, object_type="recording", object_id=str(rec.id),
+               detail={"incident": number, "method": "manual", "override": True})
+    return link
+
+
+def unlink(number: str, recording_key: str, actor: str, reason: str, source: str = "") -> CadLink:
+    from .services import RetentionError, _recording
+
+    if not reason.strip():
+        raise CadError("a reason is required to remove a link")
+    inc = _incident(number)
+    try:
+        rec = _recording(recording_key)
+    except RetentionError as exc:
+        raise CadError(str(exc)) from None
+    link = CadLink.objects.filter(incident=inc, recording=rec, removed_at__isnull=True).first()
+    if link is None:
+        raise CadError(f"{rec.container_name} is not linked to {number}")
+    with transaction.atomic():
+        link.removed_at, link.removed_by = datetime.now(timezone.utc), actor[:150]
+        link.save(update_fields=["removed_at", "removed_by"])
+        record("cad.unlink", actor=actor, source=source, object_type="recording", object_id=str(rec.id),
+               detail={"incident": number, "reason": reason, "override": True, "was": link.method})
+    return link
+
+
+def incident_dict(inc: CadIncident) -> dict:
+    from .services import iso
+
+    return {"number": inc.number, "call_type": inc.call_type, "received_at": iso(inc.received_at),
+            "dispatched_at": iso(inc.dispatched_at), "arrived_at": iso(inc.arrived_at),
+            "cleared_at": iso(inc.cleared_at), "location": inc.location, "badges": inc.badges, "units": inc.units,
+            "recordings": [{"recording": str(lk.recording_id), "container": lk.recording.container_name,
+                            "method": lk.method, "matched_by": lk.matched_by}
+                           for lk in inc.links.filter(removed_at__isnull=True).select_related("recording")]}

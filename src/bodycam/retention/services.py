@@ -1,0 +1,475 @@
+"""Retention: when a recording may go, the deletion queue, the purge, holds and cases.
+
+Rules (docs/retention.md):
+- A recording's period is the longest of its categories ("indefinite" beats any number);
+  with no category it is the Uncategorized category's. It runs from the trigger-on time;
+  ``retain_until`` (a recovery, a custodian's extension) can only push it later.
+- A recording under an active legal hold (directly or through its case), or linked to an
+  open case, is never queued nor purged.
+- The sweep (daily job; ``bodycam retention sweep``) queues expired items: they are hidden
+  (``deleted_at``) but recoverable for the grace period. A pending entry whose grace has
+  run out (and that a custodian approved, when approval is required) is purged: blobs no
+  other live item uses are removed from the store, search documents and derivatives go,
+  and the Recording row stays as a tombstone (``purged_at``) with a Tombstone row keeping
+  hashes, categories and dates. Every step is audited.
+- Safety: the sweep refuses to purge when its clock is earlier than the last sweep's
+  (a clock jumped backward) or when the configured policy file is invalid.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from ..access.models import Case, CaseFile
+from ..custody.models import Alert
+from ..custody.services import raise_alert, record
+from ..evidence.models import Attachment, Bookmark, Category, Clip, GnssPoint, Recording
+from ..media.models import Derivative
+from ..search.models import SearchDocument
+from . import policy as pol
+from .models import DeletionEntry, LegalHold, RetentionSettings, Tombstone
+
+DEFAULT_UNCATEGORIZED_DAYS = 365
+
+
+class RetentionError(Exception):
+    """A refused retention operation (bad input, clock, policy): nothing was changed."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt):
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
+
+
+# ------------------------------------------------------------------ periods
+def _uncategorized() -> Category | None:
+    return Category.objects.filter(name=pol.UNCATEGORIZED).first()
+
+
+def period_days(cats: list[Category], uncategorized: Category | None) -> int | None:
+    """The longest period of the categories (None = indefinite); no category = Uncategorized's."""
+    if not cats:
+        if uncategorized is None:
+            return DEFAULT_UNCATEGORIZED_DAYS
+        cats = [uncategorized]
+    if any(c.retention_days is None for c in cats):
+        return None
+    return max(c.retention_days for c in cats)
+
+
+def expiry(rec: Recording, cats: list[Category], uncategorized: Category | None) -> datetime | None:
+    days = period_days(cats, uncategorized)
+    if days is None:
+        return None
+    exp = rec.trigger_on_time + timedelta(days=days)
+    if rec.retain_until and rec.retain_until > exp:
+        exp = rec.retain_until
+    return exp
+
+
+def blocked_ids() -> set:
+    """Recordings that must not be deleted now: active holds (direct or through a case) and open cases."""
+    ids = set(LegalHold.recordings.through.objects.filter(legalhold__released_at__isnull=True)
+              .values_list("recording_id", flat=True))
+    held_cases = LegalHold.objects.filter(released_at__isnull=True, case__isnull=False).values("case_id")
+    ids |= set(Case.recordings.through.objects.filter(case_id__in=held_cases).values_list("recording_id", flat=True))
+    ids |= set(Case.recordings.through.objects.filter(case__status=Case.Status.OPEN)
+               .values_list("recording_id", flat=True))
+    return ids
+
+
+def block_reasons(rec: Recording) -> list[str]:
+    out = [f"legal hold {h.name}" for h in LegalHold.objects.filter(recordings=rec, released_at__isnull=True)]
+    out += [f"legal hold {h.name} (case {h.case.number})" for h in
+            LegalHold.objects.filter(case__recordings=rec, released_at__isnull=True).select_related("case")]
+    out += [f"open case {c.number}" for c in Case.objects.filter(recordings=rec, status=Case.Status.OPEN)]
+    return out
+
+
+def retention_info(rec: Recording) -> dict:
+    cats = list(rec.categories.all())
+    exp = expiry(rec, cats, _uncategorized())
+    return {"recording": str(rec.id), "container": rec.container_name,
+            "categories": sorted(c.name for c in cats) or [pol.UNCATEGORIZED],
+            "retention_days": period_days(cats, _uncategorized()), "expires_at": iso(exp),
+            "retain_until": iso(rec.retain_until), "blocked_by": block_reasons(rec),
+            "deleted_at": iso(rec.deleted_at), "purged_at": iso(rec.purged_at)}
+
+
+def _expired(now: datetime, blocked: set) -> list[tuple[Recording, datetime, list[Category]]]:
+    """Live recordings whose retention ran out by ``now`` and that nothing blocks."""
+    uncat = _uncategorized()
+    finite = [c.retention_days for c in Category.objects.all() if c.retention_days is not None]
+    shortest = min(finite + [uncat.retention_days if uncat and uncat.retention_days else DEFAULT_UNCATEGORIZED_DAYS])
+    qs = (Recording.objects.filter(deleted_at__isnull=True, purged_at__isnull=True,
+                                   trigger_on_time__lte=now - timedelta(days=shortest))
+          .prefetch_related("categories").order_by("trigger_on_time"))
+    out = []
+    for rec in qs.iterator(chunk_size=500):
+        if rec.id in blocked:
+            continue
+        cats = list(rec.categories.all())
+        exp = expiry(rec, cats, uncat)
+        if exp is not None and exp <= now:
+            out.append((rec, exp, cats))
+    return out
+
+
+def upcoming(now: datetime | None = None, days: int | None = None) -> list[dict]:
+    """Items that will enter the deletion queue within ``days`` (default: notice_days), and
+    pending entries that will be purged in that window. The notification lists these."""
+    now = now or utcnow()
+    row = pol.settings_row()
+    days = row.notice_days if days is None else days
+    horizon = now + timedelta(days=days)
+    blocked = blocked_ids()
+    rows = [{"recording": str(r.id), "container": r.container_name, "officer": str(r.officer),
+             "categories": sorted(c.name for c in cats) or [pol.UNCATEGORIZED], "expires_at": iso(exp),
+             "purge_after": iso(exp + timedelta(days=row.grace_days)), "state": "expiring"}
+            for r, exp, cats in _expired(horizon, blocked) if exp > now]
+    for e in DeletionEntry.objects.filter(state=DeletionEntry.State.PENDING, purge_after__lte=horizon) \
+            .select_related("recording__officer"):
+        rows.append({"recording": str(e.recording_id), "container": e.recording.container_name,
+                     "officer": str(e.recording.officer), "categories": e.categories, "expires_at": iso(e.expired_at),
+                     "purge_after": iso(e.purge_after), "state": "pending",
+                     "approved": e.approved_at is not None})
+    return sorted(rows, key=lambda r: r["purge_after"])
+
+
+# ------------------------------------------------------------------ the sweep
+def _check_policy_file(path: str | None, actor: str) -> dict | None:
+    path = path if path is not None else settings.RETENTION_POLICY_FILE
+    if not path:
+        return None
+    try:
+        p = pol.load_file(path)
+    except pol.PolicyError as exc:
+        raise_alert("retention.policy_invalid", f"retention sweep refused: policy file {path}: {exc}")
+        record("retention.sweep", actor=actor, outcome="failed",
+               detail={"reason": "invalid policy file", "path": str(path), "error": str(exc)})
+        raise RetentionError(f"policy file {path} is invalid, nothing was deleted: {exc}") from None
+    if p.sha256 != pol.settings_row().policy_sha256:
+        return pol.apply(p, actor=actor)
+    return {"policy_sha256": p.sha256, "changes": []}
+
+
+def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "system:retention",
+          policy_file: str | None = None) -> dict:
+    """Queue expired items, purge those whose grace period is over. Returns the report."""
+    real_now = utcnow()
+    now = now or real_now
+    if now.tzinfo is None:
+        raise RetentionError("the sweep time must carry a time zone (e.g. 2027-01-01T00:00:00Z)")
+    applied = None if dry_run else _check_policy_file(policy_file, actor)
+    if dry_run and (policy_file or settings.RETENTION_POLICY_FILE):
+        try:
+            pol.load_file(policy_file or settings.RETENTION_POLICY_FILE)
+        except pol.PolicyError as exc:
+            raise RetentionError(f"policy file is invalid: {exc}") from None
+    report = {"now": iso(now), "dry_run": dry_run, "queued": [], "purged": [], "cancelled": [],
+              "awaiting_approval": [], "policy": applied}
+    removable: list[str] = []
+    with transaction.atomic():
+        row = RetentionSettings.objects.select_for_update().filter(id=1).first() or pol.settings_row()
+        last = row.last_sweep_at
+        if last and now < last:
+            clock_backward = True
+            transaction.set_rollback(True)
+        else:
+            clock_backward = False
+    if clock_backward:
+        msg = (f"clock is behind the last sweep ({iso(now)} < {iso(last)}): "
+               "refusing to delete anything until the clock is right")
+        if not dry_run:  # outside the refused transaction, so the alert and the audit entry stay
+            raise_alert("retention.clock_backward", msg)
+            record("retention.sweep", actor=actor, outcome="failed",
+                   detail={"reason": "clock backward", "now": iso(now), "last_sweep_at": iso(last)})
+        raise RetentionError(msg)
+    with transaction.atomic():
+        row = RetentionSettings.objects.select_for_update().get(id=1)
+        if row.last_sweep_at and now < row.last_sweep_at:  # another sweep moved it meanwhile
+            raise RetentionError("another sweep ran meanwhile with a later clock; nothing was deleted")
+        blocked = blocked_ids()
+        # 1. Pending entries whose grace is over: purge, or cancel when something now keeps them.
+        uncat = _uncategorized()
+        due = DeletionEntry.objects.filter(state=DeletionEntry.State.PENDING, purge_after__lte=now) \
+            .select_related("recording").order_by("purge_after")
+        for entry in due:
+            rec = entry.recording
+            exp = expiry(rec, list(rec.categories.all()), uncat)
+            keep = "blocked: " + "; ".join(block_reasons(rec)) if rec.id in blocked else \
+                ("retention now runs to " + (iso(exp) or "indefinite") if exp is None or exp > now else "")
+            if keep:
+                report["cancelled"].append({"recording": str(rec.id), "container": rec.container_name, "why": keep})
+                if not dry_run:
+                    _close(entry, DeletionEntry.State.CANCELLED, actor, keep, now)
+                continue
+            if row.require_approval and entry.approved_at is None:
+                report["awaiting_approval"].append({"recording": str(rec.id), "container": rec.container_name})
+                continue
+            if dry_run:
+                report["purged"].append({"recording": str(rec.id), "container": rec.container_name})
+                continue
+            result, blobs = _purge(entry, now, actor)
+            report["purged"].append(result)
+            removable += blobs
+        # 2. Newly expired items enter the queue (hidden, recoverable during the grace period).
+        for rec, exp, cats in _expired(now, blocked):
+            item = {"recording": str(rec.id), "container": rec.container_name, "expired_at": iso(exp),
+                    "categories": sorted(c.name for c in cats) or [pol.UNCATEGORIZED],
+                    "purge_after": iso(now + timedelta(days=row.grace_days))}
+            report["queued"].append(item)
+            if dry_run:
+                continue
+            DeletionEntry.objects.create(recording=rec, expired_at=exp, queued_at=now,
+                                         purge_after=now + timedelta(days=row.grace_days),
+                                         categories=item["categories"], retention_days=period_days(cats, uncat))
+            Recording.objects.filter(pk=rec.pk).update(deleted_at=now)
+            record("retention.queue", actor=actor, object_type="recording", object_id=str(rec.id),
+                   detail=item | {"sweep_now": iso(now)})
+        if not dry_run:
+            row.last_sweep_at = now
+            row.save(update_fields=["last_sweep_at"])
+            record("retention.sweep", actor=actor, detail={
+                "now": iso(now), "queued": len(report["queued"]), "purged": len(report["purged"]),
+                "cancelled": len(report["cancelled"]), "awaiting_approval": len(report["awaiting_approval"])})
+    report["blobs_removed"] = [] if dry_run else _remove_blobs(removable, actor)
+    report["upcoming"] = upcoming(now)
+    if not dry_run and (report["upcoming"] or report["awaiting_approval"]):
+        Alert.objects.create(level=Alert.Level.WARNING, kind="retention.upcoming", message=(
+            f"{len(report['upcoming'])} recording(s) leave within {row.notice_days} days; "
+            f"{len(report['awaiting_approval'])} await a custodian's approval (see /retention/)"))
+    return report
+
+
+def _close(entry: DeletionEntry, state: str, actor: str, note: str, now: datetime) -> None:
+    entry.state, entry.closed_by, entry.closed_at, entry.note = state, actor[:150], now, note[:500]
+    entry.save(update_fields=["state", "closed_by", "closed_at", "note"])
+    Recording.objects.filter(pk=entry.recording_id).update(deleted_at=None)
+    record(f"retention.{state}", actor=actor, object_type="recording", object_id=str(entry.recording_id),
+           detail={"entry": str(entry.id), "note": note})
+
+
+def _still_needed(sha: str, rec: Recording, own_derivatives: list) -> bool:
+    live = Q(recording__purged_at__isnull=True) & ~Q(recording=rec)
+    return (Clip.objects.filter(live, sha256=sha).exists() or Attachment.objects.filter(live, sha256=sha).exists()
+            or Derivative.objects.filter(sha256=sha).exclude(id__in=own_derivatives).exists()
+            or CaseFile.objects.filter(sha256=sha).exists())
+
+
+def _purge(entry: DeletionEntry, now: datetime, actor: str) -> tuple[dict, list[str]]:
+    """Tombstone one recording (inside the sweep's transaction); return the blobs to remove
+    once the transaction has committed."""
+    rec = Recording.objects.select_related("officer", "device").get(pk=entry.recording_id)
+    clips, atts = list(rec.clips.all()), list(rec.attachments.all())
+    ders = list(Derivative.objects.filter(clip__recording=rec))
+    der_ids = [d.id for d in ders]
+    objects = [{"object": c.object_name, "kind": "clip", "sha256": c.sha256, "size": c.size} for c in clips]
+    objects += [{"object": a.object_name, "kind": a.kind, "sha256": a.sha256, "size": a.size} for a in atts]
+    sizes = {o["sha256"]: o["size"] for o in objects} | {d.sha256: d.size for d in ders}
+    removed, kept = [], []
+    for sha in sizes:
+        (kept if _still_needed(sha, rec, der_ids) else removed).append(sha)
+    cats = sorted(rec.categories.values_list("name", flat=True)) or [pol.UNCATEGORIZED]
+    Tombstone.objects.create(
+        recording=rec, container_name=rec.container_name, officer=str(rec.officer), device=rec.device.serial,
+        categories=cats, recorded_at=rec.trigger_on_time, ingested_at=rec.created_at, expired_at=entry.expired_at,
+        deleted_at=rec.deleted_at, purged_at=now, objects_json=objects, blobs_removed=removed, blobs_kept=kept,
+        bytes_freed=sum(sizes[s] for s in removed))
+    # Purged footage can be neither found nor played: no search text, no proxies/thumbnails.
+    SearchDocument.objects.filter(recording=rec).delete()
+    Derivative.objects.filter(id__in=der_ids).delete()
+    GnssPoint.objects.filter(recording=rec).delete()
+    Bookmark.objects.filter(recording=rec).delete()
+    Recording.objects.filter(pk=rec.pk).update(purged_at=now)
+    entry.state, entry.closed_by, entry.closed_at = DeletionEntry.State.PURGED, actor[:150], now
+    entry.save(update_fields=["state", "closed_by", "closed_at"])
+    detail = {"container": rec.container_name, "categories": cats, "recorded_at": iso(rec.trigger_on_time),
+              "expired_at": iso(entry.expired_at), "queued_at": iso(entry.queued_at), "sweep_now": iso(now),
+              "objects": objects, "derivatives_removed": len(ders), "blobs_removed": removed, "blobs_kept": kept,
+              "approved_by": entry.approved_by}
+    record("retention.purge", actor=actor, object_type="recording", object_id=str(rec.id),
+           object_sha256=clips[0].sha256 if clips else "", detail=detail)
+    return {"recording": str(rec.id), "container": rec.container_name, "blobs_removed": len(removed),
+            "blobs_kept": len(kept)}, removed
+
+
+def _remove_blobs(hashes: list[str], actor: str) -> list[str]:
+    """After the catalogue committed: a failure here leaves an orphan blob (the orphan sweep
+    quarantines it), never a catalogue row without its tombstone."""
+    from ..storage import get_store
+
+    store, done = get_store(), []
+    for sha in dict.fromkeys(hashes):
+        try:
+            store.purge(sha)
+            done.append(sha)
+        except Exception as exc:  # noqa: BLE001 - alert and go on with the others
+            raise_alert("retention.purge_blob", f"could not remove blob {sha}: {exc}")
+            record("retention.purge_blob", actor=actor, outcome="failed", object_sha256=sha,
+                   detail={"error": str(exc)[:300]})
+    return done
+
+
+# ------------------------------------------------------------------ custodian actions
+def _recording(key) -> Recording:
+    from ..access.rules import RuleError, get_recording
+
+    try:
+        return get_recording(str(key))
+    except RuleError as exc:
+        raise RetentionError(str(exc)) from None
+
+
+def recover(key, actor: str, days: int = 30, reason: str = "", source: str = "",
+            now: datetime | None = None) -> Recording:
+    """Take a queued item back during its grace period; its retention runs at least ``days``
+    more (from ``now``: the real clock, or the test's)."""
+    now = now or utcnow()
+    if not reason.strip():
+        raise RetentionError("a reason is required to recover an item")
+    if not isinstance(days, int) or not 1 <= days <= pol.MAX_DAYS:
+        raise RetentionError("days must be a whole number of at least 1")
+    rec = _recording(key)
+    with transaction.atomic():
+        entry = DeletionEntry.objects.select_for_update().filter(recording=rec,
+                                                                 state=DeletionEntry.State.PENDING).first()
+        if entry is None:
+            why = "it was already purged (only its tombstone remains)" if rec.purged_at else \
+                "it is not in the deletion queue"
+            raise RetentionError(f"cannot recover {rec.container_name}: {why}")
+        until = now + timedelta(days=days)
+        Recording.objects.filter(pk=rec.pk).update(retain_until=until)
+        _close(entry, DeletionEntry.State.RECOVERED, actor, reason, now)
+        record("retention.retain_until", actor=actor, source=source, object_type="recording", object_id=str(rec.id),
+               detail={"retain_until": iso(until), "reason": reason})
+    rec.refresh_from_db()
+    return rec
+
+
+def approve(keys, actor: str, source: str = "") -> int:
+    n = 0
+    with transaction.atomic():
+        for key in keys:
+            rec = _recording(key)
+            entry = DeletionEntry.objects.filter(recording=rec, state=DeletionEntry.State.PENDING).first()
+            if entry is None:
+                raise RetentionError(f"{rec.container_name} is not in the deletion queue")
+            if entry.approved_at is None:
+                entry.approved_at, entry.approved_by = utcnow(), actor[:150]
+                entry.save(update_fields=["approved_at", "approved_by"])
+                record("retention.approve", actor=actor, source=source, object_type="recording",
+                       object_id=str(rec.id), detail={"entry": str(entry.id)})
+                n += 1
+    return n
+
+
+def extend(key, until: datetime, actor: str, reason: str, source: str = "") -> Recording:
+    """Keep one item at least until ``until`` (never shortens)."""
+    if not reason.strip():
+        raise RetentionError("a reason is required")
+    rec = _recording(key)
+    if rec.purged_at:
+        raise RetentionError("the item was purged")
+    if rec.retain_until and rec.retain_until >= until:
+        raise RetentionError(f"already kept until {iso(rec.retain_until)}; retention is never shortened here")
+    with transaction.atomic():
+        Recording.objects.filter(pk=rec.pk).update(retain_until=until)
+        record("retention.retain_until", actor=actor, source=source, object_type="recording", object_id=str(rec.id),
+               detail={"retain_until": iso(until), "reason": reason})
+        _cancel_pending([rec.id], actor, f"kept until {iso(until)}")
+    rec.refresh_from_db()
+    return rec
+
+
+def _cancel_pending(rec_ids, actor: str, note: str) -> int:
+    n = 0
+    for entry in DeletionEntry.objects.filter(recording_id__in=list(rec_ids), state=DeletionEntry.State.PENDING):
+        _close(entry, DeletionEntry.State.CANCELLED, actor, note, utcnow())
+        n += 1
+    return n
+
+
+def place_hold(name: str, reason: str, actor: str, recordings=(), case: str | None = None,
+               source: str = "") -> LegalHold:
+    if not name.strip() or not reason.strip():
+        raise RetentionError("a hold needs a name and a reason")
+    recs = [_recording(r) for r in recordings or []]
+    case_obj = None
+    if case:
+        case_obj = Case.objects.filter(number=case).first()
+        if case_obj is None:
+            raise RetentionError(f"no case {case!r}")
+    if not recs and case_obj is None:
+        raise RetentionError("name the recordings or the case the hold covers")
+    with transaction.atomic():
+        hold = LegalHold.objects.create(name=name[:200], reason=reason[:500], case=case_obj, placed_by=actor[:150],
+                                        placed_at=utcnow())
+        hold.recordings.add(*recs)
+        ids = {r.id for r in recs} | (set(case_obj.recordings.values_list("id", flat=True)) if case_obj else set())
+        cancelled = _cancel_pending(ids, actor, f"legal hold {name}")
+        record("retention.hold", actor=actor, source=source, object_type="hold", object_id=str(hold.id),
+               detail={"name": name, "reason": reason, "case": case, "recordings": [str(r.id) for r in recs],
+                       "pending_deletions_cancelled": cancelled})
+    return hold
+
+
+def release_hold(hold_id, actor: str, reason: str = "", source: str = "") -> LegalHold:
+    from ..access.services import parse_uuid
+
+    hold = LegalHold.objects.filter(id=parse_uuid(hold_id)).first() if parse_uuid(hold_id) else \
+        LegalHold.objects.filter(name=str(hold_id), released_at__isnull=True).first()
+    if hold is None:
+        raise RetentionError(f"no legal hold {hold_id!r}")
+    if hold.released_at:
+        raise RetentionError("the hold was already released")
+    with transaction.atomic():
+        hold.released_at, hold.released_by = utcnow(), actor[:150]
+        hold.save(update_fields=["released_at", "released_by"])
+        record("retention.hold_release", actor=actor, source=source, object_type="hold", object_id=str(hold.id),
+               detail={"name": hold.name, "reason": reason})
+    return hold
+
+
+def set_case_status(case: Case, status: str, actor: str, source: str = "") -> Case:
+    """Close (retention runs again) or reopen (blocks deletion again) a case."""
+    if status not in Case.Status.values:
+        raise RetentionError("status must be open or closed")
+    if case.status == status:
+        return case
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(status=status,
+                                               closed_at=utcnow() if status == Case.Status.CLOSED else None)
+        cancelled = 0
+        if status == Case.Status.OPEN:
+            cancelled = _cancel_pending(case.recordings.values_list("id", flat=True), actor, f"case {case.number} reopened")
+        record(f"case.{'close' if status == Case.Status.CLOSED else 'reopen'}", actor=actor, source=source,
+               object_type="case", object_id=str(case.id),
+               detail={"number": case.number, "pending_deletions_cancelled": cancelled})
+    case.refresh_from_db()
+    return case
+
+
+def queue_rows(state: str = DeletionEntry.State.PENDING, limit: int = 500) -> list[dict]:
+    qs = DeletionEntry.objects.select_related("recording__officer", "recording__device").order_by("purge_after")
+    if state:
+        qs = qs.filter(state=state)
+    return [{"id": str(e.id), "recording": str(e.recording_id), "container": e.recording.container_name,
+             "officer": str(e.recording.officer), "device": e.recording.device.serial, "state": e.state,
+             "categories": e.categories, "expired_at": iso(e.expired_at), "queued_at": iso(e.queued_at),
+             "purge_after": iso(e.purge_after), "approved_by": e.approved_by, "closed_by": e.closed_by,
+             "note": e.note} for e in qs[:limit]]
+
+
+def tombstone_dict(t: Tombstone) -> dict:
+    return {"recording": str(t.recording_id), "container": t.container_name, "officer": t.officer,
+            "device": t.device, "categories": t.categories, "recorded_at": iso(t.recorded_at),
+            "expired_at": iso(t.expired_at), "purged_at": iso(t.purged_at), "objects": t.objects_json,
+            "blobs_removed": t.blobs_removed, "blobs_kept": t.blobs_kept, "bytes_freed": t.bytes_freed}

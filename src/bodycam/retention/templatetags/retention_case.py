@@ -1,0 +1,20 @@
+"""``{% case_panel case %}``: status, incident number, detectives, closing and attached
+files on the case page (release/case.html). The case was already access-checked by that
+page; the forms post to retention/views.py, which check again and audit."""
+
+from django import template
+
+from ..models import CadIncident, LegalHold
+
+register = template.Library()
+
+
+@register.inclusion_tag("retention/case_panel.html", takes_context=True)
+def case_panel(context, case):
+    user = context["request"].user
+    can_change = user.role == "custodian" or (user.role == "detective" and case.detectives.filter(pk=user.pk).exists())
+    incident = CadIncident.objects.filter(number=case.incident_number).first() if case.incident_number else None
+    return {"case": case, "can_change": can_change, "csrf_token": context.get("csrf_token"),
+            "detectives": list(case.detectives.values_list("username", flat=True)),
+            "files": list(case.files.select_related("uploaded_by")),
+            "holds": list(LegalHold.objects.filter(case=case, released_at__isnull=True)), "incident": incident}

@@ -1,0 +1,290 @@
+"""Retention pages: policy and categories, deletion queue, holds, tombstones (/retention/),
+activation compliance (/retention/compliance/), storage and cost (/retention/storage/),
+dispatch incidents (/retention/cad/), and the case extensions (status, files).
+
+Thin: services/policy/cad/reports do the work and audit each change. Who may do what:
+custodians manage retention; auditors and admins read it; supervisors read compliance
+for the squads they supervise. Every page view and every refusal is audited.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ..access.models import Case, CaseFile, Role
+from ..access.services import Denied, audit_denied, parse_uuid
+from ..custody.services import record_request
+from ..evidence.models import Category
+from ..web.pages import error_page
+from . import cad as cadmod
+from . import policy as pol
+from . import reports
+from . import services as ret
+from .models import CadIncident, LegalHold, Tombstone
+
+MANAGE = {Role.CUSTODIAN}
+READ = {Role.CUSTODIAN, Role.AUDITOR, Role.ADMIN}
+COMPLIANCE = READ | {Role.SUPERVISOR}
+
+
+def _require(request, roles, action: str):
+    if request.user.role not in roles:
+        audit_denied(request, action, f"role {request.user.role} may not {action.split('.')[-1]}",
+                     object_type="retention")
+        raise Denied(f"your role may not use this page ({action})")
+
+
+def _wants_json(request) -> bool:
+    return request.GET.get("format") == "json"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def overview(request):
+    user = request.user
+    error, status = "", 200
+    if user.role == Role.SUPERVISOR and request.method == "GET":
+        return HttpResponseRedirect("/retention/compliance/")  # their part of retention
+    try:
+        if request.method == "POST":
+            _require(request, MANAGE, "retention.change")
+            try:
+                _post(request)
+                return HttpResponseRedirect(request.path)
+            except (ret.RetentionError, pol.PolicyError, ValueError) as exc:
+                error, status = str(exc), 400
+                audit_denied(request, "retention.change", error, object_type="retention", status=400)
+        else:
+            _require(request, READ, "retention.view")
+    except Denied as exc:
+        return error_page(request, exc)
+    row = pol.settings_row()
+    ctx = {
+        "settings": row, "error": error, "can_manage": user.role in MANAGE,
+        "categories": Category.objects.order_by("name"),
+        "queue": ret.queue_rows(), "upcoming": ret.upcoming()[:200],
+        "holds": LegalHold.objects.filter(released_at__isnull=True).select_related("case")
+        .prefetch_related("recordings"),
+        "tombstones": [ret.tombstone_dict(t) for t in Tombstone.objects.all()[:50]],
+    }
+    record_request(request, "retention.view", object_type="retention",
+                   detail={"queue": len(ctx["queue"]), "upcoming": len(ctx["upcoming"])})
+    if _wants_json(request):
+        return JsonResponse({"policy": pol.export_policy(), "queue": ctx["queue"], "upcoming": ctx["upcoming"],
+                             "tombstones": ctx["tombstones"], "last_sweep_at": ret.iso(row.last_sweep_at)},
+                            status=status)
+    return render(request, "retention/overview.html", ctx, status=status)
+
+
+def _post(request):
+    p, who = request.POST, request.user.username
+    src = request.META.get("REMOTE_ADDR", "")
+    action = p.get("action", "")
+    if action == "category":
+        raw = p.get("days", "").strip().lower()
+        if raw != pol.INDEFINITE and not raw.isdigit():
+            raise ValueError("days must be a whole number or 'indefinite'")
+        pol.set_category_retention(p.get("category", ""), None if raw == pol.INDEFINITE else int(raw), actor=who,
+                                   source=src)
+    elif action == "settings":
+        data = {}
+        for key in ("grace_days", "notice_days"):
+            if p.get(key, "").strip():
+                if not p[key].strip().isdigit():
+                    raise ValueError(f"{key} must be a whole number")
+                data[key] = int(p[key])
+        data["require_approval"] = p.get("require_approval") == "yes"
+        pol.apply(pol.parse(data), actor=who, source=src)
+    elif action == "recover":
+        days = p.get("days", "30").strip() or "30"
+        if not days.isdigit():
+            raise ValueError("days must be a whole number")
+        ret.recover(p.get("recording", ""), who, days=int(days), reason=p.get("reason", ""), source=src)
+    elif action == "approve":
+        ret.approve(p.getlist("recording"), who, source=src)
+    elif action == "hold":
+        recs = [r.strip() for r in p.get("recordings", "").replace(",", "\n").splitlines() if r.strip()]
+        ret.place_hold(p.get("name", ""), p.get("reason", ""), who, recordings=recs,
+                       case=p.get("case", "").strip() or None, source=src)
+    elif action == "release_hold":
+        ret.release_hold(p.get("hold", ""), who, reason=p.get("reason", ""), source=src)
+    else:
+        raise ValueError("unknown action")
+
+
+@login_required
+def compliance_page(request):
+    try:
+        _require(request, COMPLIANCE, "retention.compliance")
+    except Denied as exc:
+        return error_page(request, exc)
+    g = request.GET
+    try:
+        start, end = reports.parse_period(g.get("from") or None, g.get("to") or None)
+        seed = int(g["seed"]) if g.get("seed", "").strip() else None
+    except (reports.ReportError, ValueError) as exc:
+        audit_denied(request, "retention.compliance", str(exc), status=400)
+        return render(request, "web/error.html", {"status": 400, "message": str(exc)}, status=400)
+    rep = reports.compliance(start, end, user=request.user, squad=g.get("squad") or None,
+                             badge=g.get("badge") or None, seed=seed)
+    record_request(request, "retention.compliance", object_type="report",
+                   detail={"from": rep["from"], "to": rep["to"], "squad": g.get("squad", ""),
+                           "badge": g.get("badge", ""), "missed": rep["totals"]["missed"]})
+    if _wants_json(request):
+        return JsonResponse(rep)
+    chart = reports.svg_bars([{"key": s["squad"], "pct": s["compliance_pct"] or 0.0} for s in rep["squads"]],
+                             value="pct", unit=" %")
+    return render(request, "retention/compliance.html", {"r": rep, "chart": chart, "q": g})
+
+
+@login_required
+def storage_page(request):
+    try:
+        _require(request, READ, "retention.storage")
+    except Denied as exc:
+        return error_page(request, exc)
+    price = None
+    if request.GET.get("price", "").strip():
+        try:
+            price = float(request.GET["price"])
+            if not 0 <= price <= 100000:
+                raise ValueError
+        except ValueError:
+            audit_denied(request, "retention.storage", "price must be a number from 0 to 100000", status=400)
+            return render(request, "web/error.html", {"status": 400, "message": "price must be a number"}, status=400)
+    rep = reports.storage(price=price)
+    record_request(request, "retention.storage", object_type="report", detail={"price": rep["price_per_tb_month"]})
+    if _wants_json(request):
+        return JsonResponse(rep)
+    charts = {k: reports.svg_bars(rep[k]) for k in ("by_category", "by_officer", "by_device", "by_month")}
+    return render(request, "retention/storage.html", {"r": rep, "charts": charts, "human": reports.human})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cad_page(request):
+    error, status, result = "", 200, None
+    try:
+        _require(request, READ if request.method == "GET" else MANAGE, "retention.cad")
+        if request.method == "POST":
+            f = request.FILES.get("file")
+            try:
+                if f is None:
+                    raise cadmod.CadError("choose a CSV or JSON file")
+                result = cadmod.import_incidents(f.read(cadmod.MAX_BYTES + 1), None, source=f"upload:{f.name}"[:200],
+                                                 actor=request.user.username)
+            except cadmod.CadError as exc:
+                error, status = str(exc), 400
+                audit_denied(request, "cad.import", error, object_type="cad", status=400)
+    except Denied as exc:
+        return error_page(request, exc)
+    q = request.GET.get("q", "").strip()[:64]
+    qs = CadIncident.objects.order_by("-received_at")
+    if q:
+        qs = qs.filter(number__icontains=q) | CadIncident.objects.filter(call_type__icontains=q.upper())
+    rows = [cadmod.incident_dict(i) for i in qs.prefetch_related("links__recording")[:200]]
+    record_request(request, "cad.view", object_type="cad", detail={"q": q, "shown": len(rows)})
+    return render(request, "retention/cad.html", {"rows": rows, "q": q, "error": error, "result": result,
+                                                  "can_manage": request.user.role in MANAGE}, status=status)
+
+
+# ---------------------------------------------------------------- case extensions
+def _case_for_change(request, case_key, action):
+    from ..release.services import get_case
+
+    case = get_case(request, case_key, action)
+    user = request.user
+    if not (user.role == Role.CUSTODIAN or (user.role == Role.DETECTIVE and case.detectives.filter(pk=user.pk).exists())):
+        audit_denied(request, action, f"role {user.role} may not change this case", object_type="case",
+                     object_id=str(case.id))
+        raise Denied("only a custodian or an assigned detective may change this case")
+    return case
+
+
+MAX_CASE_FILE = 512 * 1024 * 1024
+
+
+@login_required
+@require_POST
+def case_status(request, case_key):
+    try:
+        case = _case_for_change(request, case_key, "case.status")
+        status = request.POST.get("status", "")
+        incident = request.POST.get("incident_number")
+        if incident is not None and incident.strip() != case.incident_number:
+            if len(incident.strip()) > 64:
+                return render(request, "web/error.html", {"status": 400, "message": "incident number is at most 64 "
+                                                          "characters"}, status=400)
+            Case.objects.filter(pk=case.pk).update(incident_number=incident.strip())
+            record_request(request, "case.incident", object_type="case", object_id=str(case.id),
+                           detail={"number": case.number, "incident_number": incident.strip()})
+        if status:
+            ret.set_case_status(case, status, request.user.username, source=request.META.get("REMOTE_ADDR", ""))
+    except ret.RetentionError as exc:
+        return render(request, "web/error.html", {"status": 400, "message": str(exc)}, status=400)
+    except Denied as exc:
+        return error_page(request, exc)
+    return HttpResponseRedirect(f"/cases/{case.number}/")
+
+
+@login_required
+@require_POST
+def case_file_upload(request, case_key):
+    from ..storage import get_store
+
+    try:
+        case = _case_for_change(request, case_key, "case.file_upload")
+    except Denied as exc:
+        return error_page(request, exc)
+    f = request.FILES.get("file")
+    desc = request.POST.get("description", "")[:500]
+    if f is None or not f.name or f.size == 0 or f.size > MAX_CASE_FILE:
+        audit_denied(request, "case.file_upload", "choose a non-empty file of at most 512 MiB", object_type="case",
+                     object_id=str(case.id), status=400)
+        return render(request, "web/error.html", {"status": 400, "message": "choose a non-empty file of at most "
+                                                  "512 MiB"}, status=400)
+    from ..storage.base import InsufficientStorage
+
+    store = get_store()
+    try:
+        incoming = store.receive(f, f.size)
+    except InsufficientStorage as exc:  # never delete anything to make room
+        audit_denied(request, "case.file_upload", f"storage full: {exc}", object_type="case", object_id=str(case.id),
+                     status=507)
+        return render(request, "web/error.html", {"status": 507, "message": "storage is full"}, status=507)
+    try:
+        store.commit(incoming)
+    finally:
+        incoming.discard()
+    name = f.name.replace("/", "_").replace("\\", "_")[:200]
+    cf = CaseFile.objects.create(case=case, name=name, description=desc, sha256=incoming.sha256, size=incoming.size,
+                                 content_type=(f.content_type or "application/octet-stream")[:100],
+                                 uploaded_by=request.user)
+    record_request(request, "case.file_upload", object_type="case", object_id=str(case.id),
+                   object_sha256=cf.sha256, detail={"file": str(cf.id), "name": name, "size": cf.size})
+    return HttpResponseRedirect(f"/cases/{case.number}/")
+
+
+@login_required
+def case_file_download(request, case_key, file_id):
+    from ..release.services import get_case
+    from ..storage import get_store
+
+    try:
+        case = get_case(request, case_key, "case.file_download")
+        cf = CaseFile.objects.filter(case=case, id=parse_uuid(file_id)).first() if parse_uuid(file_id) else None
+        if cf is None:
+            audit_denied(request, "case.file_download", "no such file in this case", object_type="case",
+                         object_id=str(case.id), status=404)
+            from ..access.services import NotVisible
+
+            raise NotVisible("no such file in this case")
+    except Denied as exc:
+        return error_page(request, exc)
+    record_request(request, "case.file_download", object_type="case", object_id=str(case.id),
+                   object_sha256=cf.sha256, detail={"file": str(cf.id), "name": cf.name})
+    return FileResponse(get_store().open(cf.sha256), as_attachment=True, filename=cf.name,
+                        content_type=cf.content_type)

@@ -1,0 +1,115 @@
+"""The retention pages in headless Chromium against a real ``bodycam serve`` with the demo
+footage: a custodian finds the deletion queue from the nav, recovers an item, is refused
+a too-short category, sees the storage charts; a detective closes a case and attaches a
+file. Screenshots go to $BODYCAM_ARTIFACTS (default test-artifacts/web/)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from .test_web_live import ARTIFACTS, CHROMIUM, PASSWORD
+
+pw = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from .live import LiveServer
+
+    server = LiveServer(tmp_path_factory.mktemp("ret"), {"BODYCAM_JOBS_INLINE": "1",
+                                                         "BODYCAM_MEDIA_AUTO_PLAYBACK": "0"})
+    server.cli("demo", "--no-serve")
+    later = (datetime.now(timezone.utc) + timedelta(days=800)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = server.cli("retention", "sweep", "--now", later).stdout
+    assert "queue " in out and "queue 0," not in out, out  # items outside the open case expired
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with pw.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+def sign_in(browser, site, username):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    page.goto(site.url + "/")
+    page.check("input[name=acknowledge]")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/mfa/**")
+    page.fill("input[name=code]", site.cli("demo-totp", username).stdout.split()[1])
+    page.click("button[type=submit]")
+    page.wait_for_url(site.url + "/")
+    return ctx, page
+
+
+def audit(site, action):
+    db = sqlite3.connect(site.data_dir / "bodycam.sqlite3")
+    try:
+        return db.execute("SELECT actor, outcome FROM custody_auditentry WHERE action = ?", (action,)).fetchall()
+    finally:
+        db.close()
+
+
+def test_custodian_recovers_from_deletion_queue(site, browser):
+    ctx, page = sign_in(browser, site, "custodian")
+    page.click("nav >> text=Retention")
+    page.wait_for_selector("#queue")
+    rows = page.locator("#queue form.recover")
+    before = rows.count()
+    assert before >= 1
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "retention.png"), full_page=True)
+    rows.first.locator("input[name=reason]").fill("internal affairs review")
+    rows.first.locator("button").click()
+    page.wait_for_load_state()
+    assert page.locator("#queue form.recover").count() == before - 1
+    assert ("custodian", "ok") in audit(site, "retention.recovered")
+    # Shortening below a category's minimum is refused on the page.
+    row = page.locator("#categories tr", has_text="Traffic stop")
+    row.locator("input[name=days]").fill("10")
+    row.locator("button").click()
+    assert "below its minimum" in page.locator("#retention-error").inner_text()
+    page.click("text=Storage & cost")
+    page.wait_for_selector("svg rect")
+    assert "projected next 12 months" in page.locator("#cost").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "retention-storage.png"), full_page=True)
+    ctx.close()
+
+
+def test_detective_closes_case_and_attaches_file(site, browser, tmp_path):
+    ctx, page = sign_in(browser, site, "det.muller")
+    page.goto(site.url + "/cases/")
+    page.click("text=2026-000417")
+    assert page.locator("#case-status").inner_text() == "open"
+    page.fill("#case-status-form input[name=incident_number]", "26-000417")
+    page.click("#case-status-form button[value=closed]")
+    page.wait_for_selector("#case-status")
+    assert page.locator("#case-status").inner_text() == "closed"
+    report = tmp_path / "supplement.txt"
+    report.write_text("Supplemental report: witness statement.\n")
+    page.set_input_files("#case-file-form input[type=file]", str(report))
+    page.fill("#case-file-form input[name=description]", "witness statement")
+    page.click("#case-file-form button")
+    page.wait_for_selector("#case-files >> text=supplement.txt")
+    page.screenshot(path=str(ARTIFACTS / "case-files.png"), full_page=True)
+    with page.expect_download() as dl:
+        page.click("#case-files >> text=supplement.txt")
+    assert open(dl.value.path()).read() == report.read_text()
+    assert ("det.muller", "ok") in audit(site, "case.close")
+    assert ("det.muller", "ok") in audit(site, "case.file_download")
+    ctx.close()
