@@ -92,6 +92,8 @@ def test_retention_pages_roles_forms_and_charts(w):
                                         "csrfmiddlewaretoken": cust.cookies["csrftoken"].value})
     assert bad.status_code == 400
     assert aud.get("/retention/cad/?q=26-1").status_code == 200
+    item = cust.get(f"/evidence/{w.other_clip.id}/").content.decode()
+    assert "26-1 (TRAFFIC STOP)" in item and "retention-info" in item
     assert post(aud, "/retention/cad/", {}).status_code == 403
 
 

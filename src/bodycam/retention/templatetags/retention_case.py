@@ -18,3 +18,17 @@ def case_panel(context, case):
             "detectives": list(case.detectives.values_list("username", flat=True)),
             "files": list(case.files.select_related("uploaded_by")),
             "holds": list(LegalHold.objects.filter(case=case, released_at__isnull=True)), "incident": incident}
+
+
+@register.inclusion_tag("retention/item_rows.html")
+def item_retention(recording_id):
+    """Rows for the item page (already access-checked there): retention and dispatch incidents."""
+    from ...evidence.models import Recording
+    from ..services import retention_info
+
+    rec = Recording.objects.filter(pk=recording_id).first()
+    if rec is None:
+        return {"info": None}
+    incidents = list(CadIncident.objects.filter(links__recording=rec, links__removed_at__isnull=True)
+                     .values_list("number", "call_type"))
+    return {"info": retention_info(rec), "incidents": incidents}
