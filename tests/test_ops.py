@@ -113,3 +113,17 @@ def test_a_job_is_never_run_twice_at_once():
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, attempts=1)
     again = run(job.id)
     assert again.status == Job.Status.RUNNING and again.attempts == 1 and again.log == ""
+
+
+@pytest.mark.catalogue
+def test_live_server_writes_json_logs(live_server_factory):
+    import requests
+
+    live = live_server_factory(BODYCAM_LOG_FORMAT="json")
+    requests.get(live.url + "/readyz", timeout=10)
+    live.stop()
+    lines = [ln for ln in live.log.read_text().splitlines() if ln.startswith("{")]
+    docs = [json.loads(ln) for ln in lines]
+    access = [d for d in docs if d["logger"] == "gunicorn.access"]
+    assert any("/readyz" in d["msg"] for d in access), lines[-5:]
+    assert all({"ts", "level", "logger", "msg", "host", "pid"} <= set(d) for d in docs)

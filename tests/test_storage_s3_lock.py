@@ -38,6 +38,9 @@ def test_commit_sets_compliance_retention_and_purge_refuses(moto_s3, tmp_path):
     with pytest.raises(RetentionLocked, match="retention until"):
         store.purge(sha)
     assert store.exists(sha) and store.rehash(sha) == sha
+    # The staging copy is gone for good, not kept as a hidden version behind a delete marker.
+    staged = store.client.list_object_versions(Bucket=store.bucket, Prefix="vault/incoming/")
+    assert not staged.get("Versions") and not staged.get("DeleteMarkers")
     # Not just our own check: the server itself refuses to delete the locked version.
     versions = store.client.list_object_versions(Bucket=store.bucket, Prefix=store.key_for(sha))["Versions"]
     with pytest.raises(Exception, match="AccessDenied|locked|retention|WORM|protected"):

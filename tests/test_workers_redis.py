@@ -150,3 +150,28 @@ def test_time_limit_stops_a_stuck_job_and_it_ends_failed(live_server_factory, re
         assert "TimeLimit" in job_result(live, stuck[0])[2]
     finally:
         workers.stop()
+
+
+def test_job_of_a_killed_worker_process_is_taken_over(live_server_factory, redis_url):
+    """kill -9 of the process running a job: the message comes back (late ack), the job's lease
+    runs out, and a worker runs it to the end; nothing runs it twice at once."""
+    live = live_server_factory(BODYCAM_BROKER_URL=f"{redis_url}/2", BODYCAM_JOB_LEASE="3",
+                               BODYCAM_WORKER_CONCURRENCY="1")
+    workers = Workers(live, 2)
+    try:
+        job = live.cli("jobs", "submit", "jobs.selftest", "--param", "sleep=8").stdout.split()[0]
+        deadline = time.time() + 60
+        pid = None
+        while time.time() < deadline and pid is None:
+            _, log, _ = job_result(live, job)
+            if log and "attempt 1 on" in log:
+                pid = int(log.split("attempt 1 on ")[1].split()[0].rsplit(":", 1)[1])
+            time.sleep(0.2)
+        assert pid, "no worker took the job"
+        os.kill(pid, signal.SIGKILL)
+        state = wait_for(live, [job], timeout=90)
+        assert state[job]["status"] == "succeeded" and state[job]["attempts"] == 2, state[job]
+        result, log, _ = job_result(live, job)
+        assert "attempt 2 on" in log and str(pid) not in result["worker"]
+    finally:
+        workers.stop()

@@ -47,7 +47,19 @@ def serve(host: str, port: int, workers: int = 2, threads: int = 8, with_worker:
 
         atexit.register(_stop_worker)
     print(f"bodycam serving on http://{host}:{port}/  (ingest: http://{host}:{port}/auth/v1.0)", flush=True)
+    options = {}
+    if os.environ.get("BODYCAM_LOG_FORMAT", "text") == "json":
+        # gunicorn's own error and access logs as JSON lines too, like the application's.
+        options["logconfig_dict"] = {
+            "version": 1, "disable_existing_loggers": False,
+            "formatters": {"json": {"()": "bodycam.ops.logs.JsonFormatter"}},
+            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json",
+                                     "stream": "ext://sys.stdout"}},
+            "loggers": {"gunicorn.error": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+                        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+        }
     _Gunicorn({
+        **options,
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": "gthread",

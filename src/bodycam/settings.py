@@ -210,6 +210,7 @@ JOBS_INLINE = os.environ.get("BODYCAM_JOBS_INLINE", "") == "1"
 JOB_MAX_ATTEMPTS = int(os.environ.get("BODYCAM_JOB_MAX_ATTEMPTS", "5"))
 JOB_RETRY_BASE_SECONDS = float(os.environ.get("BODYCAM_JOB_RETRY_BASE", "30"))
 JOB_TIME_LIMIT = int(os.environ.get("BODYCAM_JOB_TIME_LIMIT", "3600"))
+JOB_LEASE_SECONDS = float(os.environ.get("BODYCAM_JOB_LEASE", "60"))  # a dead worker's job is taken over after this
 # Make a playback proxy + thumbnail (background job) for every clip as it commits.
 MEDIA_AUTO_PLAYBACK = os.environ.get("BODYCAM_MEDIA_AUTO_PLAYBACK", "1") == "1"
 # Transcription/redaction (issue 7): "auto" uses a GPU when present; a larger Whisper (CTranslate2) model dir.

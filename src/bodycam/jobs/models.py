@@ -31,6 +31,9 @@ class Job(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # While a worker runs the job it keeps renewing this lease; a job whose lease ran out is
+    # one whose worker died, and another worker may take it over.
+    lease_until = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -5,6 +5,7 @@ workers (Celery) once the caller's transaction commits; with ``settings.JOBS_INL
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from datetime import datetime, timezone
 
@@ -49,24 +50,56 @@ def submit(kind: str, *, params: dict | None = None, object_type: str = "", obje
     return job
 
 
+def _lease_seconds() -> float:
+    return float(getattr(settings, "JOB_LEASE_SECONDS", 60))
+
+
 def _claim(job: Job) -> bool:
     """Take the job for this process, atomically: two workers handed the same message (broker
-    redelivery, a retry racing a late ack) never run it at once. A RUNNING job is taken over only
-    once its worker must be dead (past the hard time limit)."""
+    redelivery, a retry racing a late ack) never run it at once. A RUNNING job is taken over
+    only once its lease ran out (its worker died without recording an outcome)."""
     from datetime import timedelta
 
     from django.db.models import Q
 
     now = datetime.now(timezone.utc)
-    stale = now - timedelta(seconds=getattr(settings, "JOB_TIME_LIMIT", 3600) + 60)
-    claimable = Q(status__in=[Job.Status.QUEUED, Job.Status.FAILED]) | Q(status=Job.Status.RUNNING, started_at__lt=stale)
+    claimable = (Q(status__in=[Job.Status.QUEUED, Job.Status.FAILED])
+                 | Q(status=Job.Status.RUNNING, lease_until__lt=now)
+                 | Q(status=Job.Status.RUNNING, lease_until__isnull=True,
+                     started_at__lt=now - timedelta(seconds=getattr(settings, "JOB_TIME_LIMIT", 3600) + 60)))
     return bool(Job.objects.filter(claimable, pk=job.pk, attempts=job.attempts).update(
-        status=Job.Status.RUNNING, started_at=now, attempts=job.attempts + 1, error=""))
+        status=Job.Status.RUNNING, started_at=now, attempts=job.attempts + 1, error="",
+        lease_until=now + timedelta(seconds=_lease_seconds())))
 
 
-def run(job_id) -> Job:
+class _Heartbeat(threading.Thread):
+    """Renews the job's lease while its handler runs (workers only)."""
+
+    def __init__(self, job_id, attempts: int):
+        super().__init__(daemon=True)
+        self.job_id, self.attempts = job_id, attempts
+        self.stop = threading.Event()
+
+    def run(self):
+        from datetime import timedelta
+
+        from django.db import connection
+
+        try:
+            while not self.stop.wait(_lease_seconds() / 3):
+                until = datetime.now(timezone.utc) + timedelta(seconds=_lease_seconds())
+                Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING, attempts=self.attempts).update(
+                    lease_until=until)
+        except Exception:  # the lease then simply runs out; the job is not harmed
+            log.exception("lease renewal for job %s stopped", self.job_id)
+        finally:
+            connection.close()
+
+
+def run(job_id, heartbeat: bool = False) -> Job:
     """Run one job now (in this process). A job that already succeeded, or that another
-    worker is running, is not run again."""
+    worker is running, is not run again (it comes back with status RUNNING). Workers pass
+    ``heartbeat=True`` so the job's lease is renewed while it runs."""
     job = Job.objects.get(pk=job_id)
     if job.status == Job.Status.SUCCEEDED:
         return job
@@ -76,6 +109,9 @@ def run(job_id) -> Job:
         job.refresh_from_db()
         return job
     job.refresh_from_db()
+    beat = _Heartbeat(job.pk, job.attempts) if heartbeat else None
+    if beat:
+        beat.start()
     try:
         if fn is None:
             raise LookupError(f"no handler for job kind {job.kind!r}")
@@ -83,10 +119,14 @@ def run(job_id) -> Job:
     except Exception as exc:  # a failed job is recorded, never lost
         log.exception("job %s (%s) failed", job.id, job.kind)
         Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error=f"{exc}\n{traceback.format_exc()}"[:20000],
-                                             finished_at=datetime.now(timezone.utc))
+                                             finished_at=datetime.now(timezone.utc), lease_until=None)
         job.refresh_from_db()
         return job
+    finally:
+        if beat:
+            beat.stop.set()
+            beat.join()
     Job.objects.filter(pk=job.pk).update(status=Job.Status.SUCCEEDED, progress=1.0, result=result,
-                                         finished_at=datetime.now(timezone.utc))
+                                         finished_at=datetime.now(timezone.utc), lease_until=None)
     job.refresh_from_db()
     return job

@@ -54,7 +54,11 @@ def run_job(self, job_id: str):
     from bodycam.jobs.models import Job
     from bodycam.jobs.services import run
 
-    job = run(job_id)
+    job = run(job_id, heartbeat=True)
+    if job.status == Job.Status.RUNNING:
+        # Another worker holds it (a duplicate delivery), or held it and died: look again once
+        # its lease could have run out; by then it either finished or may be taken over.
+        raise self.retry(countdown=settings.JOB_LEASE_SECONDS + 1)
     if job.status == Job.Status.FAILED and job.attempts < settings.JOB_MAX_ATTEMPTS:
         delay = retry_delay(job.attempts)
         # Back in the queue, visibly: the UI shows the attempt count and when it comes back.

@@ -248,8 +248,13 @@ class S3BlobStore(BlobStore):
             raise
 
     def _delete_quietly(self, key: str) -> None:
+        """Drop a staging object. Object Lock buckets are versioned, where a plain delete only
+        hides the bytes behind a delete marker: remove every version instead."""
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
+            if self.object_lock:
+                self._remove_all_versions(key)
+            else:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
         except Exception:
             pass  # a leftover staging object is removed by the orphan sweep
 
@@ -263,7 +268,9 @@ class S3BlobStore(BlobStore):
         writer = None
         try:
             with os.fdopen(fd, "wb") as spool:
-                writer = _MultipartWriter(self.client, self.bucket, staging, self.part_size, spool)
+                # S3 allows 10,000 parts: grow the part for very large announced bodies.
+                part = max(self.part_size, -(-(expected_length or 0) // 9000))
+                writer = _MultipartWriter(self.client, self.bucket, staging, part, spool)
                 sha, md5, size = copy_hashing(stream, writer, expected_length)
                 writer.close()
         except BaseException:
