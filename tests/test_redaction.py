@@ -133,6 +133,10 @@ def test_redaction_workflow_faces_gone_audio_muted_c2pa(tmp_path, settings):
     data[mdat + 5000] ^= 0x01
     with pytest.raises(c2pa_sign.Invalid):
         c2pa_sign.verify(bytes(data))
+    moov = bytearray(open(path, "rb").read())
+    moov[moov.index(b"moov") + 200] ^= 0x01  # the index (sample tables) is covered too
+    with pytest.raises(c2pa_sign.Invalid):
+        c2pa_sign.verify(bytes(moov))
     tampered = tmp_path / "tampered.mp4"
     tampered.write_bytes(bytes(data))
     cli = [sys.executable, "-m", "bodycam.cli", "c2pa-verify"]

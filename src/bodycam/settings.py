@@ -217,6 +217,10 @@ MEDIA_AUTO_PLAYBACK = os.environ.get("BODYCAM_MEDIA_AUTO_PLAYBACK", "1") == "1"
 MEDIA_DEVICE = os.environ.get("BODYCAM_MEDIA_DEVICE", "auto")
 TRANSCRIBE_MODEL_DIR = os.environ.get("BODYCAM_TRANSCRIBE_MODEL_DIR", "")
 MEDIA_AUTO_TRANSCRIBE = os.environ.get("BODYCAM_MEDIA_AUTO_TRANSCRIBE", "0") == "1"
+# Public-records deadlines (days from receipt) and the step of a logged extension.
+RECORDS_CRITICAL_DAYS = int(os.environ.get("BODYCAM_RECORDS_CRITICAL_DAYS", "45"))
+RECORDS_STANDARD_DAYS = int(os.environ.get("BODYCAM_RECORDS_STANDARD_DAYS", "10"))
+RECORDS_EXTENSION_DAYS = int(os.environ.get("BODYCAM_RECORDS_EXTENSION_DAYS", "30"))
 # Share links: the longest a link may live (days).
 SHARE_LINK_MAX_DAYS = int(os.environ.get("BODYCAM_SHARE_LINK_MAX_DAYS", "90"))
 FIXITY_INTERVAL_SECONDS = int(os.environ.get("BODYCAM_FIXITY_INTERVAL", str(24 * 3600)))

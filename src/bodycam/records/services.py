@@ -232,6 +232,11 @@ def release(request, number: str):
     r = get(request, number, "release")
     if r.status != RecordsRequest.Status.APPROVED:
         _bad(request, "release", f"the request is {r.status}; only an approved request is released", r.number)
+    from ..jobs.models import Job
+
+    if Job.objects.filter(kind="records.package", object_id=r.number,
+                          status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).exists():
+        _bad(request, "release", "the release package is being made", r.number)
     record_request(request, "records.release", object_type="records_request", object_id=r.number)
     return submit_job("records.package", params={"request_id": str(r.id)}, object_type="records_request",
                       object_id=r.number, created_by=request.user)

@@ -200,7 +200,11 @@ def request_page(request, number):
     items = []
     for it in r.items.select_related("clip", "redaction"):
         items.append({"it": it, "choices": list(Redaction.objects.filter(clip=it.clip).order_by("-created_at"))})
-    return render(request, "records/request.html", {"r": r, "items": items, "error": error,
+    from ..jobs.models import Job
+
+    packing = Job.objects.filter(kind="records.package", object_id=r.number,
+                                 status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+    return render(request, "records/request.html", {"r": r, "items": items, "error": error, "packing": packing,
                                                     "days_left": rs.days_left(r),
                                                     "extensions": list(r.extensions.select_related("by"))},
                   status=st)
