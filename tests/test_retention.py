@@ -277,3 +277,35 @@ def test_purged_item_is_not_reindexed_nor_served_by_a_link(world):
 
     with pytest.raises(errors.Forbidden, match="retention"):
         services.find_object(rec.container_name, rec.clips.get().object_name)
+
+
+def test_records_request_blocks_and_transcripts_redactions_are_purged(world):
+    from datetime import date
+
+    from bodycam.media.models import Redaction, Transcript
+    from bodycam.records.models import RecordsRequest, RequestItem
+
+    rec = ingest(world["off"], world["cam"], T0, world["clip_a"])
+    clip = rec.clips.get()
+    cust = make_user("cust", Role.CUSTODIAN)
+    vtt = add_derivative(rec, b"WEBVTT\n\n00:00.000 --> 00:01.000\nstop the car\n")
+    red_out = add_derivative(rec, b"redacted copy bytes")
+    Transcript.objects.create(clip=clip, parent_sha256=clip.sha256, model="tiny.en", machine=[], segments=[], vtt=vtt)
+    red = Redaction.objects.create(clip=clip, parent_sha256=clip.sha256, plan={}, output=red_out, created_by=cust)
+    req = RecordsRequest.objects.create(number="PRR-1", requester="press", scope="all", received_on=date(2026, 1, 20),
+                                        deadline=date(2026, 2, 20), created_by=cust)
+    RequestItem.objects.create(request=req, clip=clip, redaction=red, added_by=cust)
+    assert ret.sweep(now=T0 + 400 * DAY)["queued"] == []
+    assert ret.retention_info(rec)["blocked_by"] == ["pending records request PRR-1"]
+    RecordsRequest.objects.filter(pk=req.pk).update(status="released")
+    ret.sweep(now=T0 + 401 * DAY)
+    rep = ret.sweep(now=T0 + 440 * DAY)
+    assert [p["container"] for p in rep["purged"]] == [rec.container_name]
+    assert not Transcript.objects.filter(clip=clip).exists()
+    red.refresh_from_db()
+    assert red.output is None  # the redaction row (named by the released request) stays, its bytes go
+    assert not get_store().exists(vtt.sha256) and not get_store().exists(red_out.sha256)
+    assert not get_store().exists(clip.sha256)
+    from bodycam.custody.fixity import check_all
+
+    assert check_all()[1] == []

@@ -6,7 +6,6 @@ file. Screenshots go to $BODYCAM_ARTIFACTS (default test-artifacts/web/)."""
 from __future__ import annotations
 
 import os
-import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,7 +14,7 @@ from .test_web_live import ARTIFACTS, CHROMIUM, PASSWORD
 
 pw = pytest.importorskip("playwright.sync_api")
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")]
+pytestmark = [pytest.mark.slow, pytest.mark.catalogue, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")]
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +57,7 @@ def sign_in(browser, site, username):
 
 
 def audit(site, action):
-    db = sqlite3.connect(site.data_dir / "bodycam.sqlite3")
-    try:
-        return db.execute("SELECT actor, outcome FROM custody_auditentry WHERE action = ?", (action,)).fetchall()
-    finally:
-        db.close()
+    return [tuple(r) for r in site.sql("SELECT actor, outcome FROM custody_auditentry WHERE action = ?", action)]
 
 
 def test_custodian_recovers_from_deletion_queue(site, browser):

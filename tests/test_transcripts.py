@@ -102,3 +102,21 @@ def test_transcribe_search_captions_and_audited_edits(tmp_path, settings):
     # The transcript page shows both versions.
     html = sup.get(f"/records/clip/{clip.id}/transcript/").content.decode()
     assert "Machine transcript (original)" in html and "misheard" in html
+
+
+def test_auto_transcribe_queues_a_job_when_a_clip_commits(tmp_path, settings, django_capture_on_commit_callbacks):
+    from .access_helpers import ingest_clip_for, make_user
+
+    settings.JOBS_INLINE = True
+    settings.MEDIA_AUTO_PLAYBACK = False
+    settings.MEDIA_AUTO_TRANSCRIBE = True
+    off = make_user("o9", "officer")
+    with django_capture_on_commit_callbacks(execute=True):
+        clip = ingest_clip_for(Officer.objects.get(account=off), tmp_path, seconds=1)
+    job = Job.objects.get(kind="media.transcribe", object_id=str(clip.id))
+    assert job.status == "succeeded", job.error
+    assert Transcript.objects.get(clip=clip).parent_sha256 == clip.sha256
+    settings.MEDIA_AUTO_TRANSCRIBE = False
+    with django_capture_on_commit_callbacks(execute=True):
+        other = ingest_clip_for(Officer.objects.get(account=off), tmp_path, seconds=1)
+    assert not Job.objects.filter(kind="media.transcribe", object_id=str(other.id)).exists()

@@ -29,7 +29,8 @@ def catalogue_hashes() -> dict[str, list[dict]]:
     # Derivatives (proxies, thumbnails, clips) are catalogued objects too: never orphans.
     from ..media.models import Derivative
 
-    rows = Derivative.objects.values_list("id", "sha256", "kind", "clip__recording__container_name")
+    rows = Derivative.objects.filter(clip__recording__purged_at__isnull=True).values_list(
+        "id", "sha256", "kind", "clip__recording__container_name")
     for id_, sha, kind, container in rows.iterator():
         by_hash.setdefault(sha, []).append({"kind": "derivative", "id": str(id_), "container": container,
                                             "object": kind})

@@ -32,7 +32,7 @@ DEFAULT_DETECT_WIDTH = 640
 DEFAULT_THRESHOLD = 0.4
 DILATE = 0.25             # grow each box by 25 % of its size on every side
 MATCH_IOU = 0.15
-MAX_MISSES = 2            # a track survives two detection rounds without a match
+MAX_MISSES = 6            # a track coasts (predicted) through 6 detection rounds without a match: occlusions
 
 
 def model_path() -> str:

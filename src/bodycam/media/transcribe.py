@@ -48,7 +48,10 @@ def get_model():
     key = (path, device)
     if key not in _MODELS:
         _MODELS[key] = WhisperModel(path, device=device, compute_type=compute, local_files_only=True)
-    return _MODELS[key], f"{path.rstrip('/').split('/')[-1]}@{device}"
+    from django.conf import settings
+
+    label = path.rstrip("/").split("/")[-1] if getattr(settings, "TRANSCRIBE_MODEL_DIR", "") else "whisper-tiny.en"
+    return _MODELS[key], f"{label}@{device}"
 
 
 def transcribe(path: str, progress=None) -> dict:

@@ -27,10 +27,15 @@ class TranscriptError(BadInput):
 
 
 def _index(clip: Clip, segments: list[dict]) -> None:
+    """The recording's one transcript document holds every clip's current text."""
     from ..search.services import index_text
     from .transcribe import plain_text
 
-    index_text(clip.recording_id, "transcript", plain_text(segments))
+    texts = [plain_text(segments if t.clip_id == clip.id else t.segments)
+             for t in Transcript.objects.filter(clip__recording_id=clip.recording_id).order_by("clip__start_time")]
+    if not any(t.clip_id == clip.id for t in Transcript.objects.filter(clip=clip)):
+        texts.append(plain_text(segments))
+    index_text(clip.recording_id, "transcript", "\n".join(x for x in texts if x))
 
 
 def _store_text(ctx, clip: Clip, name: str, text: str, content_type: str, params: dict) -> Derivative:

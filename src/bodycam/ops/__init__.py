@@ -20,6 +20,9 @@ def initialise(verbose: bool = True) -> None:
     settings.KEYS_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
     call_command("migrate", interactive=False, verbosity=1 if verbose else 0)
     load_or_create(settings.KEYS_DIR / "server_ed25519.pem")
+    from ..media.c2pa_sign import ensure_chain  # C2PA release CA + signer for redacted copies
+
+    ensure_chain()
     from ..evidence.defaults import ensure_default_categories
 
     ensure_default_categories()

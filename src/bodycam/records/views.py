@@ -19,7 +19,7 @@ from ..web.pages import error_page
 from . import services as rs
 
 
-def _bad(request, message: str, template: str = "web/error.html"):
+def _bad(request, message: str):
     return render(request, "web/error.html", {"status": 400, "message": message}, status=400)
 
 

@@ -149,16 +149,18 @@ def storage(price: float | None = None, now: datetime | None = None) -> dict:
     live = Clip.objects.filter(recording__purged_at__isnull=True)
     uncat = _uncategorized()
 
-    def group(field_expr):
+    def group(*fields):
         out = defaultdict(lambda: {"bytes": 0, "hours": 0.0, "clips": 0})
-        for key, b, s, n in live.values_list(field_expr).annotate(b=Sum("size"), s=Sum("duration_s"), n=Count("id")):
-            g = out[str(key) if key is not None else "(none)"]
+        for *keys, b, s, n in live.values_list(*fields).annotate(b=Sum("size"), s=Sum("duration_s"),
+                                                                   n=Count("id")):
+            label = keys[0] if len(keys) == 1 else f"{keys[0]} ({keys[1]})" if keys[1] else keys[0]
+            g = out[str(label) if label is not None else "(none)"]
             g["bytes"] += b or 0
             g["hours"] += (s or 0) / 3600
             g["clips"] += n
         return out
 
-    by_officer = group("recording__officer__name")
+    by_officer = group("recording__officer__name", "recording__officer__user_key")
     by_device = group("recording__device__serial")
     by_month = defaultdict(lambda: {"bytes": 0, "hours": 0.0, "clips": 0})
     for t, b, s in live.values_list("recording__trigger_on_time", "size", "duration_s").iterator():

@@ -82,7 +82,22 @@ def blocked_ids() -> set:
     ids |= set(Case.recordings.through.objects.filter(case_id__in=held_cases).values_list("recording_id", flat=True))
     ids |= set(Case.recordings.through.objects.filter(case__status=Case.Status.OPEN)
                .values_list("recording_id", flat=True))
+    items = _pending_request_items()
+    if items is not None:
+        ids |= set(items.values_list("clip__recording_id", flat=True))
     return ids
+
+
+def _pending_request_items():
+    """Items of public-records requests not yet answered: the law forbids destroying them."""
+    from django.apps import apps
+
+    if not apps.is_installed("bodycam.records"):
+        return None
+    from ..records.models import RecordsRequest, RequestItem
+
+    done = (RecordsRequest.Status.RELEASED, RecordsRequest.Status.DENIED)
+    return RequestItem.objects.exclude(request__status__in=done)
 
 
 def block_reasons(rec: Recording) -> list[str]:
@@ -90,6 +105,10 @@ def block_reasons(rec: Recording) -> list[str]:
     out += [f"legal hold {h.name} (case {h.case.number})" for h in
             LegalHold.objects.filter(case__recordings=rec, released_at__isnull=True).select_related("case")]
     out += [f"open case {c.number}" for c in Case.objects.filter(recordings=rec, status=Case.Status.OPEN)]
+    items = _pending_request_items()
+    if items is not None:
+        out += sorted({f"pending records request {n}" for n in
+                       items.filter(clip__recording=rec).values_list("request__number", flat=True)})
     return out
 
 
@@ -260,7 +279,8 @@ def _close(entry: DeletionEntry, state: str, actor: str, note: str, now: datetim
 def _still_needed(sha: str, rec: Recording, own_derivatives: list) -> bool:
     live = Q(recording__purged_at__isnull=True) & ~Q(recording=rec)
     return (Clip.objects.filter(live, sha256=sha).exists() or Attachment.objects.filter(live, sha256=sha).exists()
-            or Derivative.objects.filter(sha256=sha).exclude(id__in=own_derivatives).exists()
+            or Derivative.objects.filter(sha256=sha, clip__recording__purged_at__isnull=True)
+            .exclude(id__in=own_derivatives).exists()
             or CaseFile.objects.filter(sha256=sha).exists())
 
 
@@ -285,7 +305,7 @@ def _purge(entry: DeletionEntry, now: datetime, actor: str) -> tuple[dict, list[
         bytes_freed=sum(sizes[s] for s in removed))
     # Purged footage can be neither found nor played: no search text, no proxies/thumbnails.
     SearchDocument.objects.filter(recording=rec).delete()
-    Derivative.objects.filter(id__in=der_ids).delete()
+    _drop_derivative_rows(rec, der_ids)
     GnssPoint.objects.filter(recording=rec).delete()
     Bookmark.objects.filter(recording=rec).delete()
     Recording.objects.filter(pk=rec.pk).update(purged_at=now)
@@ -299,6 +319,29 @@ def _purge(entry: DeletionEntry, now: datetime, actor: str) -> tuple[dict, list[
            object_sha256=clips[0].sha256 if clips else "", detail=detail)
     return {"recording": str(rec.id), "container": rec.container_name, "blobs_removed": len(removed),
             "blobs_kept": len(kept)}, removed
+
+
+def _drop_derivative_rows(rec: Recording, der_ids: list) -> None:
+    """Transcripts (text of the footage) go; a redaction keeps its plan but loses its output;
+    then the derivative rows go. A row some other table still protects stays (its blob is
+    removed all the same, and the recording is hidden from everyone)."""
+    from django.db.models import ProtectedError
+
+    from ..media import models as media_models
+
+    transcript = getattr(media_models, "Transcript", None)
+    if transcript is not None:
+        ts = transcript.objects.filter(clip__recording=rec)
+        media_models.TranscriptRevision.objects.filter(transcript__in=ts).delete()
+        ts.delete()
+    redaction = getattr(media_models, "Redaction", None)
+    if redaction is not None:
+        redaction.objects.filter(output_id__in=der_ids).update(output=None)
+    try:
+        with transaction.atomic():
+            Derivative.objects.filter(id__in=der_ids).delete()
+    except ProtectedError:
+        pass
 
 
 def _remove_blobs(hashes: list[str], actor: str) -> list[str]:
