@@ -25,7 +25,7 @@ fi
 
 rc_sqlite=$(cat "$logs/sqlite.rc"); rc_pg=$(cat "$logs/postgresql.rc")
 # One closing line for both passes: "total: N passed, N failed[, N skipped]".
-count() { grep -E '^=+ .* in [0-9.]+s' "$logs/$1.log" | tail -1 | grep -oE "[0-9]+ $2" | grep -oE '^[0-9]+' || echo 0; }
+count() { grep -E '^(=+ )?[0-9]+ [a-z]+.* in [0-9.]+s' "$logs/$1.log" | tail -1 | grep -oE "[0-9]+ $2" | grep -oE '^[0-9]+' || echo 0; }
 passed=$(( $(count sqlite passed) + $(count postgresql passed) ))
 failed=$(( $(count sqlite failed) + $(count postgresql failed) + $(count sqlite error) + $(count postgresql error) ))
 skipped=$(( $(count sqlite skipped) + $(count postgresql skipped) ))

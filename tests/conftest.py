@@ -66,3 +66,15 @@ def moto_s3():
     server = Moto().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (see tests/browser.py)."""
+    pw = pytest.importorskip("playwright.sync_api")
+    from .browser import launch
+
+    with pw.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

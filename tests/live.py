@@ -54,6 +54,10 @@ class LiveServer:
     def database_url(self) -> str:
         return self.env.get("BODYCAM_DATABASE_URL") or f"sqlite:///{self.data_dir / 'bodycam.sqlite3'}"
 
+    def audit_rows(self, where: str, *params) -> list[tuple]:
+        """(actor, action, object_id, detail) of the audit entries matching ``where``."""
+        return self.sql(f"SELECT actor, action, object_id, detail FROM custody_auditentry WHERE {where}", *params)
+
     def sql(self, query: str, *params) -> list[tuple]:
         """Run one statement on this server's catalogue, whatever the engine (``?`` placeholders);
         returns the rows (empty for statements without any). Commits."""

@@ -6,14 +6,13 @@ officer gets no editor."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from .test_web_live import CHROMIUM, audit_rows, shot, sign_in
+from .browser import BROWSER_TEST, shot, sign_in
 
 pw = pytest.importorskip("playwright.sync_api")
-pytestmark = [pytest.mark.slow, pytest.mark.catalogue, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +26,6 @@ def site(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with pw.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
 
 
 def test_custodian_redacts_in_the_editor(site, browser):
@@ -83,7 +75,7 @@ def test_custodian_redacts_in_the_editor(site, browser):
     res = site.cli("c2pa-verify", str(path), check=False)
     assert res.returncode == 0 and "licence plate of a bystander" in res.stdout and "privacy of a minor" in res.stdout
     rows = [(a, b, c, d if isinstance(d, dict) else json.loads(d)) for a, b, c, d in
-            audit_rows(site, "action LIKE 'evidence.redaction.%' AND object_id = ?", clip_id)]
+            site.audit_rows("action LIKE 'evidence.redaction.%' AND object_id = ?", clip_id)]
     assert {"evidence.redaction.start", "evidence.redaction.edit", "evidence.redaction.render"} <= {r[1] for r in rows}
     assert any(r[1] == "evidence.redaction.render" and "reason" not in r[3] for r in rows)
     edits = [r[3] for r in rows if r[1] == "evidence.redaction.edit" and "disabled" in r[3]]

@@ -5,16 +5,15 @@ file. Screenshots go to $BODYCAM_ARTIFACTS (default test-artifacts/web/)."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .test_web_live import ARTIFACTS, CHROMIUM, PASSWORD
+from .browser import ARTIFACTS, BROWSER_TEST, sign_in
 
 pw = pytest.importorskip("playwright.sync_api")
 
-pytestmark = [pytest.mark.slow, pytest.mark.catalogue, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")
@@ -32,28 +31,7 @@ def site(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with pw.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
 
-
-def sign_in(browser, site, username):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = ctx.new_page()
-    page.goto(site.url + "/")
-    page.check("input[name=acknowledge]")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/mfa/**")
-    page.fill("input[name=code]", site.cli("demo-totp", username).stdout.split()[1])
-    page.click("button[type=submit]")
-    page.wait_for_url(site.url + "/")
-    return ctx, page
 
 
 def audit(site, action):

@@ -11,18 +11,14 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 pw = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("BODYCAM_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"
-                                / "web"))
-PASSWORD = "patrol-demo-2026"
+from .browser import BROWSER_TEST, shot, sign_in
 
-pytestmark = [pytest.mark.slow, pytest.mark.catalogue, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")
@@ -36,36 +32,8 @@ def site(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with pw.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                    "--autoplay-policy=no-user-gesture-required"])
-        yield b
-        b.close()
 
 
-def shot(page, name):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(browser, site, username, viewport=(1280, 800)):
-    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
-    page = ctx.new_page()
-    page.goto(site.url + "/")
-    assert "/login/" in page.url
-    page.check("input[name=acknowledge]")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/mfa/**")
-    code = site.cli("demo-totp", username).stdout.split()[1]
-    page.fill("input[name=code]", code)
-    page.click("button[type=submit]")
-    page.wait_for_url(site.url + "/")
-    return ctx, page
 
 
 def wait_playing(page, selector, past=0.5, timeout=15):
@@ -76,10 +44,6 @@ def wait_playing(page, selector, past=0.5, timeout=15):
             return t
         time.sleep(0.1)
     raise AssertionError(f"{selector} did not advance past {past} s")
-
-
-def audit_rows(site, where, *args):
-    return site.sql(f"SELECT actor, action, object_id, detail FROM custody_auditentry WHERE {where}", *args)
 
 
 def test_officer_searches_plays_seeks_and_sees_bookmark(site, browser):
@@ -114,7 +78,7 @@ def test_officer_searches_plays_seeks_and_sees_bookmark(site, browser):
     page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {at}) < 0.3")
     assert any(status == 206 and rng and cr for status, rng, cr in ranges), ranges
     # Playback start is audited, once per start, for this user.
-    plays = audit_rows(site, "actor = ? AND action = 'evidence.play'", "garcia")
+    plays = site.audit_rows("actor = ? AND action = 'evidence.play'", "garcia")
     assert plays and all('"rendition": "proxy"' in d for *_, d in plays)
     # Tablet size: the same page is usable (player above details).
     page.set_viewport_size({"width": 820, "height": 1180})
@@ -158,7 +122,7 @@ def test_detective_timeline_share_link_and_court_export(site, browser, tmp_path)
     lp.eval_on_selector("video", "v => { v.muted = true; return v.play(); }")
     wait_playing(lp, "video", past=0.5)
     shot(lp, "share-link")
-    link_plays = audit_rows(site, "actor LIKE 'link:%' AND action = 'evidence.play'")
+    link_plays = site.audit_rows("actor LIKE 'link:%' AND action = 'evidence.play'")
     assert link_plays
     anon.close()
 

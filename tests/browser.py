@@ -1,0 +1,47 @@
+"""Headless Chromium (Debian's /usr/bin/chromium, driven by Playwright) for the web tests:
+launch options, signing in through the login + TOTP pages, screenshots."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("BODYCAM_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"
+                                / "web"))
+PASSWORD = "patrol-demo-2026"  # the demo accounts' password
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--autoplay-policy=no-user-gesture-required"]
+
+# Marks for a module of browser tests: slow, on both engines, skipped without Chromium.
+BROWSER_TEST = [pytest.mark.slow, pytest.mark.catalogue,
+                pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")]
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(browser, site, username, viewport=(1280, 800)):
+    """A fresh browser context signed in as a demo account (password, then the current TOTP code)."""
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(site.url + "/")
+    assert "/login/" in page.url
+    page.check("input[name=acknowledge]")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/mfa/**")
+    code = site.cli("demo-totp", username).stdout.split()[1]
+    page.fill("input[name=code]", code)
+    page.click("button[type=submit]")
+    page.wait_for_url(site.url + "/")
+    return ctx, page
