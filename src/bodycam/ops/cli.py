@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
+
+from ..cli import CliError
 
 
 def _backup(args) -> int:
@@ -12,8 +13,7 @@ def _backup(args) -> int:
     try:
         m = backup(args.out)
     except BackupError as exc:
-        print(f"bodycam: error: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc)) from None
     print(f"backup written to {args.out}: {m['engine']} database, {m['audit_entries']} audit entries, "
           f"{m['blobs']} blobs by reference (store: {m['storage']})")
     return 0
@@ -25,8 +25,7 @@ def _restore(args) -> int:
     try:
         report = restore(args.archive)
     except BackupError as exc:
-        print(f"bodycam: error: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc)) from None
     if args.json:
         print(json.dumps(report, indent=2))
     elif report["ok"]:
@@ -64,8 +63,7 @@ def _jobs_submit(args) -> int:
     for kv in args.param:
         key, sep, value = kv.partition("=")
         if not sep or not key:
-            print(f"bodycam: error: --param wants KEY=VALUE, got {kv!r}", file=sys.stderr)
-            return 2
+            raise CliError(f"--param wants KEY=VALUE, got {kv!r}")
         try:
             params[key] = json.loads(value)
         except ValueError:
@@ -73,8 +71,7 @@ def _jobs_submit(args) -> int:
     try:
         jobs = [submit(args.kind, params=params, inline=args.inline or None) for _ in range(args.count)]
     except ValueError as exc:
-        print(f"bodycam: error: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc)) from None
     for j in jobs:
         print(j.id)
     return 0
@@ -93,8 +90,7 @@ def _jobs_retry(args) -> int:
     uid = parse_uuid(args.job_id)
     job = Job.objects.filter(pk=uid).first() if uid else None
     if job is None:
-        print(f"bodycam: error: no job {args.job_id}", file=sys.stderr)
-        return 2
+        raise CliError(f"no job {args.job_id}")
     with transaction.atomic():
         Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(status=Job.Status.QUEUED, message="retry asked")
         record("job.retry", actor="cli", object_type="job", object_id=str(job.id), detail={"status": job.status})

@@ -11,8 +11,9 @@ def _verify(args) -> int:
     from ..media import c2pa_sign
 
     if not os.path.isfile(args.file):
-        print(f"error: no such file {args.file}")
-        return 2
+        from ..cli import CliError
+
+        raise CliError(f"no such file {args.file}")
     trust = None
     if args.trust:
         with open(args.trust, encoding="utf-8") as f:
