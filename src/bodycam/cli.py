@@ -532,4 +532,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m bodycam.cli` runs this file as __main__; the command modules import
+    # bodycam.cli, so go through that one module, or their CliError would be another class.
+    from bodycam.cli import main as _main
+
+    sys.exit(_main())
