@@ -101,6 +101,11 @@ def test_records_request_workflow(tmp_path, settings):
     assert resp.status_code == 200
     data = b"".join(resp.streaming_content)
     assert hashlib.sha256(data).hexdigest() == req.package_sha256
+    # The package is catalogued: the orphan sweep leaves it in place and fixity checks it.
+    from bodycam.custody.fixity import catalogue_hashes, sweep_orphans
+
+    assert req.package_sha256 not in sweep_orphans(grace_seconds=0)["quarantined"]
+    assert catalogue_hashes()[req.package_sha256][0]["kind"] == "release_package"
     z = zipfile.ZipFile(io.BytesIO(data))
     manifest = json.loads(z.read("manifest.json"))
     [entry] = manifest["items"]

@@ -126,7 +126,9 @@ def test_case_status_incident_and_files(w):
     empty = det.post("/cases/C-1/files", {"csrfmiddlewaretoken": det.cookies["csrftoken"].value})
     assert empty.status_code == 400 and CaseFile.objects.count() == 1
     assert {"case.file_upload", "case.file_download"} <= set(AuditEntry.objects.values_list("action", flat=True))
-    # A case file's blob is never purged by retention while the row names it.
+    # A case file is catalogued: the orphan sweep leaves it in place and fixity checks it.
+    from bodycam.custody.fixity import catalogue_hashes, sweep_orphans
     from bodycam.storage import get_store
 
-    assert get_store().exists(cf.sha256)
+    assert cf.sha256 not in sweep_orphans(grace_seconds=0)["quarantined"]
+    assert get_store().exists(cf.sha256) and catalogue_hashes()[cf.sha256][0]["kind"] == "case_file"

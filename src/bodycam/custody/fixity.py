@@ -34,6 +34,17 @@ def catalogue_hashes() -> dict[str, list[dict]]:
     for id_, sha, kind, container in rows.iterator():
         by_hash.setdefault(sha, []).append({"kind": "derivative", "id": str(id_), "container": container,
                                             "object": kind})
+    # A case's other files and the public-release packages live in the same store.
+    from ..access.models import CaseFile
+    from ..records.models import RecordsRequest
+
+    for id_, sha, name, case in CaseFile.objects.values_list("id", "sha256", "name", "case__number").iterator():
+        by_hash.setdefault(sha, []).append({"kind": "case_file", "id": str(id_), "container": f"case {case}",
+                                            "object": name})
+    rows = RecordsRequest.objects.exclude(package_sha256="").values_list("id", "package_sha256", "number")
+    for id_, sha, number in rows.iterator():
+        by_hash.setdefault(sha, []).append({"kind": "release_package", "id": str(id_),
+                                            "container": f"records request {number}", "object": "package.zip"})
     return by_hash
 
 
