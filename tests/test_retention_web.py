@@ -109,6 +109,11 @@ def test_case_status_incident_and_files(w):
     assert case.status == "closed" and case.incident_number == "26-004242" and case.closed_at
     assert AuditEntry.objects.filter(action="case.close", actor="det").exists()
     assert post(det, "/cases/C-1/status", {"status": "maybe"}).status_code == 400
+    # Bad input changes nothing, not even the part that was valid, and the refusal is audited.
+    assert post(det, "/cases/C-1/status", {"status": "maybe", "incident_number": "26-999999"}).status_code == 400
+    assert post(det, "/cases/C-1/status", {"incident_number": "9" * 65}).status_code == 400
+    assert Case.objects.get(number="C-1").incident_number == "26-004242"
+    assert AuditEntry.objects.filter(action="case.status", outcome="denied").count() == 3  # all three
     assert "closed" in det.get("/cases/").content.decode()
 
     # Files: uploaded to the store by hash, downloaded intact, every step audited.

@@ -169,14 +169,7 @@ def _case(args) -> int:
     if case is None:
         raise _err(f"no case {args.number!r}")
     try:
-        if args.incident is not None:
-            from ..custody.services import record
-
-            Case.objects.filter(pk=case.pk).update(incident_number=args.incident[:64])
-            record("case.incident", actor="cli", object_type="case", object_id=str(case.id),
-                   detail={"number": case.number, "incident_number": args.incident[:64]})
-        if args.status:
-            case = set_case_status(case, args.status, "cli")
+        case = set_case_status(case, args.status or "", "cli", incident_number=args.incident)
     except RetentionError as exc:
         raise _err(exc) from None
     case.refresh_from_db()

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access.models import Case, CaseFile, Role
 from ..access.services import Denied, audit_denied, parse_uuid
-from ..custody.services import record_request
+from ..custody.services import record_request, request_source
 from ..evidence.models import Category
 from ..web.pages import error_page
 from . import cad as cadmod
@@ -212,18 +212,10 @@ MAX_CASE_FILE = 512 * 1024 * 1024
 def case_status(request, case_key):
     try:
         case = _case_for_change(request, case_key, "case.status")
-        status = request.POST.get("status", "")
-        incident = request.POST.get("incident_number")
-        if incident is not None and incident.strip() != case.incident_number:
-            if len(incident.strip()) > 64:
-                return render(request, "web/error.html", {"status": 400, "message": "incident number is at most 64 "
-                                                          "characters"}, status=400)
-            Case.objects.filter(pk=case.pk).update(incident_number=incident.strip())
-            record_request(request, "case.incident", object_type="case", object_id=str(case.id),
-                           detail={"number": case.number, "incident_number": incident.strip()})
-        if status:
-            ret.set_case_status(case, status, request.user.username, source=request.META.get("REMOTE_ADDR", ""))
+        ret.set_case_status(case, request.POST.get("status", ""), request.user.username,
+                            source=request_source(request), incident_number=request.POST.get("incident_number"))
     except ret.RetentionError as exc:
+        audit_denied(request, "case.status", str(exc), object_type="case", object_id=str(case.id), status=400)
         return render(request, "web/error.html", {"status": 400, "message": str(exc)}, status=400)
     except Denied as exc:
         return error_page(request, exc)
