@@ -78,6 +78,10 @@ def test_redaction_workflow_faces_gone_audio_muted_c2pa(tmp_path, settings):
     assert _api(cust, "post", f"/api/redactions/{rid}/render").status_code == 400
     bad = _api(cust, "patch", f"/api/redactions/{rid}", {"add_tracks": [{"keys": [[0, 10, 10, 9999, 20]]}]})
     assert bad.status_code == 400 and Redaction.objects.get(pk=rid).plan == red.plan
+    # Reading the plan (it shows where the faces are) through the API is audited like the page.
+    assert _api(cust, "get", f"/api/redactions/{rid}").status_code == 200
+    assert AuditEntry.objects.filter(action="evidence.redaction.view", object_id=str(clip.id),
+                                     detail__redaction=str(rid)).exists()
 
     # A false positive is turned off (kept for the record); a manual box over a "plate"; a muted word range.
     fake = {"id": "t999"}

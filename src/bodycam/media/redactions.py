@@ -136,6 +136,11 @@ def get(request, redaction_id, what: str = "view") -> Redaction:
                      object_id=str(redaction_id)[:64], status=404)
         raise NotVisible("no such redaction")
     _authorize(request, r.clip_id, what)
+    if what == "view":  # the plan shows where faces are: every read is audited, page or API
+        from ..custody.services import record_request
+
+        record_request(request, "evidence.redaction.view", object_type="clip", object_id=str(r.clip_id),
+                       object_sha256=r.parent_sha256, detail={"redaction": str(r.id)})
     return r
 
 

@@ -136,11 +136,8 @@ def redaction_editor(request, redaction_id):
         r = redactions.get(request, redaction_id, "view")
     except Denied as exc:
         return error_page(request, exc)
-    from ..custody.services import record_request
     from ..media.models import Transcript
 
-    record_request(request, "evidence.redaction.view", object_type="clip", object_id=str(r.clip_id),
-                   object_sha256=r.parent_sha256, detail={"redaction": str(r.id)})
     t = Transcript.objects.filter(clip_id=r.clip_id).first()
     words = [w for s in (t.segments if t else []) for w in s.get("words", [])]
     has_proxy = Derivative.objects.filter(clip_id=r.clip_id, kind=Derivative.Kind.PROXY).exists()
