@@ -44,10 +44,16 @@ def submit(kind: str, *, params: dict | None = None, object_type: str = "", obje
                              created_by=created_by)
     if getattr(settings, "JOBS_INLINE", False) if inline is None else inline:
         return run(job.id)
+    enqueue(job)
+    return job
+
+
+def enqueue(job: Job) -> None:
+    """Hand the job to the workers once the surrounding transaction has committed, so a
+    worker never picks up a job whose row (or its change of state) is not there yet."""
     from .celery_app import app
 
     transaction.on_commit(lambda: app.send_task("bodycam.jobs.tasks.run_job", args=[str(job.id)]))
-    return job
 
 
 def _lease_seconds() -> float:

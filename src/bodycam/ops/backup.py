@@ -18,7 +18,6 @@ referenced blob in the configured store, and fails (exit 1) on any missing or ch
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -28,7 +27,8 @@ import tarfile
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlparse
+from ..custody.fixity import catalogue_hashes
+from ..provenance.hashing import sha256_file
 
 FORMAT = "bodycam-backup/1"
 
@@ -87,18 +87,6 @@ def _dump_database(dest: Path) -> str:
     return out.name
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while data := f.read(1 << 20):
-            h.update(data)
-    return h.hexdigest()
-
-
-def referenced_blobs() -> dict[str, list[dict]]:
-    from ..custody.fixity import catalogue_hashes
-
-    return catalogue_hashes()
 
 
 def backup(out_path: str | Path, actor: str = "cli") -> dict:
@@ -117,7 +105,7 @@ def backup(out_path: str | Path, actor: str = "cli") -> dict:
         with open(tmp / "audit.jsonl", "w", encoding="utf-8") as f:
             entries = export_chain(f)
         members.append("audit.jsonl")
-        blobs = referenced_blobs()
+        blobs = catalogue_hashes()
         sizes = _blob_sizes()
         with open(tmp / "blobs.tsv", "w", encoding="utf-8") as f:
             f.write("sha256\tsize\tnamed_by\n")
@@ -130,10 +118,10 @@ def backup(out_path: str | Path, actor: str = "cli") -> dict:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "storage": getattr(settings, "STORAGE_URL", "") or f"file://{settings.OBJECTS_DIR}",
             "audit_entries": entries, "blobs": len(blobs),
-            "files": {m: _sha256_file(tmp / m) for m in members},
+            "files": {m: sha256_file(tmp / m) for m in members},
         }
         for k in keys:
-            manifest["files"][f"keys/{k.relative_to(settings.KEYS_DIR)}"] = _sha256_file(k)
+            manifest["files"][f"keys/{k.relative_to(settings.KEYS_DIR)}"] = sha256_file(k)
         fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
             data = json.dumps(manifest, indent=2).encode()
@@ -184,7 +172,7 @@ def _read_archive(path: Path, into: Path) -> dict:
         raise BackupError(f"not a {FORMAT} archive")
     for name, sha in manifest["files"].items():
         p = into / name
-        if not p.is_file() or _sha256_file(p) != sha:
+        if not p.is_file() or sha256_file(p) != sha:
             raise BackupError(f"backup member {name} is missing or does not match its SHA-256 in MANIFEST.json")
     return manifest
 
@@ -252,7 +240,7 @@ def verify_restored(expected: dict[str, int | None]) -> dict:
     chain = verify_chain()
     if not chain.ok:
         problems.append(f"audit chain: {chain.first.message}")
-    now = set(referenced_blobs())
+    now = set(catalogue_hashes())
     if now != set(expected):
         problems.append(f"catalogue names {len(now)} blobs, backup listed {len(expected)}")
     checked = 0
@@ -269,7 +257,3 @@ def verify_restored(expected: dict[str, int | None]) -> dict:
         checked += 1
     return {"ok": not problems, "audit_entries": chain.entries, "blobs_verified": checked,
             "blobs_expected": len(expected), "problems": problems}
-
-
-def storage_url_scheme(url: str) -> str:
-    return urlparse(url).scheme or "file"

@@ -84,8 +84,8 @@ def _jobs_retry(args) -> int:
 
     from ..access.services import parse_uuid
     from ..custody.services import record
-    from ..jobs.celery_app import app
     from ..jobs.models import Job
+    from ..jobs.services import enqueue
 
     uid = parse_uuid(args.job_id)
     job = Job.objects.filter(pk=uid).first() if uid else None
@@ -94,7 +94,7 @@ def _jobs_retry(args) -> int:
     with transaction.atomic():
         Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(status=Job.Status.QUEUED, message="retry asked")
         record("job.retry", actor="cli", object_type="job", object_id=str(job.id), detail={"status": job.status})
-    app.send_task("bodycam.jobs.tasks.run_job", args=[str(job.id)])
+        enqueue(job)
     print(f"sent {job.id} ({job.kind}, {job.status}) to the workers")
     return 0
 

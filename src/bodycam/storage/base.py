@@ -144,9 +144,6 @@ class BlobStore:
     def ping(self) -> None:
         """Raise when the store cannot be reached (readiness probe)."""
 
-    def used_bytes(self) -> int | None:
-        return None
-
     def free_bytes(self) -> int | None:
         return None
 

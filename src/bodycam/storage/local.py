@@ -131,9 +131,6 @@ class LocalBlobStore(BlobStore):
         if not os.access(self.blobs, os.W_OK) or not os.access(self.incoming, os.W_OK):
             raise OSError(f"object store {self.root} is not writable")
 
-    def used_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.blobs.glob("*/*/*"))
-
     def remove_stale_incoming(self, older_than_seconds: float) -> list[str]:
         removed = []
         for p in self.stale_incoming(older_than_seconds):

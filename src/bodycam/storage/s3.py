@@ -433,6 +433,3 @@ class S3BlobStore(BlobStore):
                 p.unlink(missing_ok=True)
                 removed.append(p.name)
         return removed
-
-    def used_bytes(self) -> int:
-        return sum(o["Size"] for o in self._list(f"{self.prefix}sha256/"))
