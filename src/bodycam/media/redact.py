@@ -259,8 +259,9 @@ def analyze(path: str, *, step: int = DEFAULT_STEP, width: int = DEFAULT_DETECT_
             "tracks": tracker.result()}
 
 
-def validate_plan(plan: dict, info: dict) -> list[str]:
-    """Problems with a user-edited plan (empty list when usable)."""
+def validate_plan(plan: dict, info: dict, require_reasons: bool = True) -> list[str]:
+    """Problems with a user-edited plan (empty list when usable). Without ``require_reasons``
+    a plan still being edited may lack reasons; rendering requires them."""
     errs = []
     if plan.get("method", "blur") not in METHODS:
         errs.append(f"method must be one of {', '.join(METHODS)}")
@@ -277,7 +278,7 @@ def validate_plan(plan: dict, info: dict) -> list[str]:
                 break
         if [k[0] for k in keys] != sorted(k[0] for k in keys):
             errs.append(f"track {t.get('id')}: key frames must be in order")
-        if t.get("enabled", True) and not str(t.get("reason") or plan.get("reason") or "").strip():
+        if require_reasons and t.get("enabled", True) and not str(t.get("reason") or plan.get("reason") or "").strip():
             errs.append(f"track {t.get('id')}: a reason is required for every redaction")
     for r in plan.get("audio", []):
         try:
@@ -287,7 +288,7 @@ def validate_plan(plan: dict, info: dict) -> list[str]:
             continue
         if not (0 <= s < e) or r.get("mode", "mute") not in ("mute", "bleep"):
             errs.append(f"audio range {s}-{e}: need 0 <= start < end and mode mute or bleep")
-        if not str(r.get("reason") or plan.get("reason") or "").strip():
+        if require_reasons and not str(r.get("reason") or plan.get("reason") or "").strip():
             errs.append(f"audio range {s}-{e}: a reason is required")
     return errs
 

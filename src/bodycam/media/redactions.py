@@ -94,8 +94,9 @@ def render_job(ctx, redaction_id) -> dict:
         stats = redact.render(original, plan, plain, progress=lambda f: ctx.progress(0.02 + 0.9 * f, "rendering"))
         ctx.progress(0.93, "signing (C2PA)")
         signed = os.path.join(tmp, "redacted.mp4")
+        actions = c2pa_actions(plan)
         c2pa_sign.sign_video(plain, signed, parent_path=original, parent_sha256=clip.sha256,
-                             actions=c2pa_actions(plan), title=f"{clip.object_name} (redacted {str(r.id)[:8]})")
+                             actions=actions, title=f"{clip.object_name} (redacted {str(r.id)[:8]})")
         summary = c2pa_sign.verify(signed)
         params = {"redaction": str(r.id), "method": plan.get("method", "blur"), "c2pa": True,
                   "tracks": stats["tracks"], "audio_ranges": stats["audio_ranges"],
@@ -109,8 +110,8 @@ def render_job(ctx, redaction_id) -> dict:
     record("media.redaction.output", actor=f"job:{ctx.job.kind}", object_type="clip", object_id=str(clip.id),
            object_sha256=clip.sha256, detail={"redaction": str(r.id), "derivative": str(d.id), "sha256": d.sha256,
                                               "c2pa_state": summary["state"], "actions": len(summary["actions"]),
-                                              "reasons": sorted({a.get("description", "").split(": ", 1)[-1]
-                                                                 for a in c2pa_actions(plan)})[:50]})
+                                              "reasons": sorted({a["parameters"]["org.bodycam.redaction"]["reason"]
+                                                                 for a in actions})[:50]})
     return {"redaction": str(r.id), "derivative": str(d.id), "sha256": d.sha256, **stats}
 
 
@@ -233,7 +234,7 @@ def update(request, redaction_id, changes) -> Redaction:
                 raise RedactionError("audio ranges must be objects")
         if len(plan["tracks"]) > MAX_TRACKS:
             raise RedactionError(f"at most {MAX_TRACKS} tracks")
-        errs = [e for e in redact.validate_plan(plan, _info(plan)) if "reason is required" not in e]
+        errs = redact.validate_plan(plan, _info(plan), require_reasons=False)  # reasons are due at render
         if errs:
             raise RedactionError("; ".join(errs[:5]))
     except RedactionError as exc:

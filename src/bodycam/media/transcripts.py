@@ -26,16 +26,15 @@ class TranscriptError(BadInput):
     """Bad input: 400."""
 
 
-def _index(clip: Clip, segments: list[dict]) -> None:
-    """The recording's one transcript document holds every clip's current text."""
+def _index(recording_id) -> None:
+    """The recording's one transcript document holds every clip's current text (read after
+    the caller has saved its transcript, inside the same transaction)."""
     from ..search.services import index_text
     from .transcribe import plain_text
 
-    texts = [plain_text(segments if t.clip_id == clip.id else t.segments)
-             for t in Transcript.objects.filter(clip__recording_id=clip.recording_id).order_by("clip__start_time")]
-    if not any(t.clip_id == clip.id for t in Transcript.objects.filter(clip=clip)):
-        texts.append(plain_text(segments))
-    index_text(clip.recording_id, "transcript", "\n".join(x for x in texts if x))
+    texts = [plain_text(t.segments)
+             for t in Transcript.objects.filter(clip__recording_id=recording_id).order_by("clip__start_time")]
+    index_text(recording_id, "transcript", "\n".join(x for x in texts if x))
 
 
 def _store_text(ctx, clip: Clip, name: str, text: str, content_type: str, params: dict) -> Derivative:
@@ -71,7 +70,7 @@ def make_transcript(ctx, clip: Clip) -> Transcript:
         t = Transcript.objects.create(clip=clip, parent_sha256=clip.sha256, model=result["model"],
                                       language=result["language"] or "en", machine=segs, segments=segs,
                                       vtt=v, json=j, job_id=ctx.job.id if ctx else None)
-        _index(clip, segs)
+        _index(clip.recording_id)
         record("media.transcript", actor=f"job:{ctx.job.kind}" if ctx else "system", object_type="clip",
                object_id=str(clip.id), object_sha256=clip.sha256,
                detail={"transcript": str(t.id), "model": result["model"], "segments": len(segs),
@@ -175,7 +174,7 @@ def edit(request, clip_id, segments, note: str = "") -> Transcript:
         t.save(update_fields=["version", "segments", "updated_at"])
         TranscriptRevision.objects.create(transcript=t, version=t.version, segments=clean, author=request.user,
                                           note=note)
-        _index(clip, clean)
+        _index(clip.recording_id)
         changed = [i for i, s in enumerate(clean) if i >= len(before) or before[i].get("text") != s["text"]]
         record_request(request, "evidence.transcript.edit", object_type="clip", object_id=str(clip.id),
                        object_sha256=clip.sha256,
