@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .browser import ARTIFACTS, BROWSER_TEST, sign_in
+from .browser import BROWSER_TEST, shot, sign_in
 
 pw = pytest.importorskip("playwright.sync_api")
 
@@ -45,8 +45,7 @@ def test_custodian_recovers_from_deletion_queue(site, browser):
     rows = page.locator("#queue form.recover")
     before = rows.count()
     assert before >= 1
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "retention.png"), full_page=True)
+    shot(page, "retention")
     rows.first.locator("input[name=reason]").fill("internal affairs review")
     rows.first.locator("button").click()
     page.wait_for_load_state()
@@ -60,7 +59,7 @@ def test_custodian_recovers_from_deletion_queue(site, browser):
     page.click("text=Storage & cost")
     page.wait_for_selector("svg rect")
     assert "projected next 12 months" in page.locator("#cost").inner_text()
-    page.screenshot(path=str(ARTIFACTS / "retention-storage.png"), full_page=True)
+    shot(page, "retention-storage")
     ctx.close()
 
 
@@ -79,7 +78,7 @@ def test_detective_closes_case_and_attaches_file(site, browser, tmp_path):
     page.fill("#case-file-form input[name=description]", "witness statement")
     page.click("#case-file-form button")
     page.wait_for_selector("#case-files >> text=supplement.txt")
-    page.screenshot(path=str(ARTIFACTS / "case-files.png"), full_page=True)
+    shot(page, "case-files")
     with page.expect_download() as dl:
         page.click("#case-files >> text=supplement.txt")
     assert open(dl.value.path()).read() == report.read_text()

@@ -14,7 +14,7 @@ from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..access.models import Case, CaseFile, Role
+from ..access.models import CaseFile, Role
 from ..access.services import Denied, audit_denied, parse_uuid
 from ..custody.services import record_request, request_source
 from ..evidence.models import Category
@@ -81,7 +81,7 @@ def overview(request):
 
 def _post(request):
     p, who = request.POST, request.user.username
-    src = request.META.get("REMOTE_ADDR", "")
+    src = request_source(request)
     action = p.get("action", "")
     if action == "category":
         raw = p.get("days", "").strip().lower()
