@@ -195,15 +195,10 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
     report = {"now": iso(now), "dry_run": dry_run, "queued": [], "purged": [], "cancelled": [],
               "awaiting_approval": [], "policy": applied}
     removable: list[str] = []
-    with transaction.atomic():
-        row = RetentionSettings.objects.select_for_update().filter(id=1).first() or pol.settings_row()
-        last = row.last_sweep_at
-        if last and now < last:
-            clock_backward = True
-            transaction.set_rollback(True)
-        else:
-            clock_backward = False
-    if clock_backward:
+    # Checked here first so the alert and the audit entry are written (the sweep's own
+    # transaction would roll them back), and again under the lock below.
+    last = pol.settings_row().last_sweep_at
+    if last and now < last:
         msg = (f"clock is behind the last sweep ({iso(now)} < {iso(last)}): "
                "refusing to delete anything until the clock is right")
         if not dry_run:  # outside the refused transaction, so the alert and the audit entry stay
