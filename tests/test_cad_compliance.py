@@ -194,6 +194,9 @@ def test_cad_import_links_and_compliance_names_exactly_the_missed(tmp_path, caps
     assert "reason" in capsys.readouterr().err
     assert main(["cad", "unlink", number, str(rid), "--reason", "wrong call"]) == 0
     assert AuditEntry.objects.filter(action="cad.unlink", detail__incident=number).exists()
+    capsys.readouterr()
+    assert main(["cad", "show", number]) == 0
+    assert str(rid) not in capsys.readouterr().out  # a removed link is no longer listed
     assert number in compliance(start, end)["missed_incidents"]
     assert main(["cad", "import", str(good)]) == 0
     assert number in compliance(start, end)["missed_incidents"]

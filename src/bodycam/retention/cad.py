@@ -290,4 +290,5 @@ def incident_dict(inc: CadIncident) -> dict:
             "cleared_at": iso(inc.cleared_at), "location": inc.location, "badges": inc.badges, "units": inc.units,
             "recordings": [{"recording": str(lk.recording_id), "container": lk.recording.container_name,
                             "method": lk.method, "matched_by": lk.matched_by}
-                           for lk in inc.links.filter(removed_at__isnull=True).select_related("recording")]}
+                           # links.all(): the page prefetches links and their recordings for 200 rows
+                           for lk in inc.links.all() if lk.removed_at is None]}
