@@ -114,6 +114,8 @@ def test_records_request_workflow(tmp_path, settings):
     assert entry["original_sha256"] == w.clip.sha256 and entry["redactions"] and "juvenile" in entry["redactions"][0]
     sums = dict(line.split("  ")[::-1] for line in z.read("SHA256SUMS").decode().splitlines())
     assert sums[entry["file"]] == entry["sha256"]
+    assert set(sums) == set(z.namelist()) - {"SHA256SUMS"}  # every other file is covered
+    assert all(hashlib.sha256(z.read(n)).hexdigest() == h for n, h in sums.items())
     assert c2pa_sign.verify(video, trust_pem=z.read("c2pa-ca.pem").decode())["ingredients"] == \
         [f"original sha256:{w.clip.sha256}"]
     assert manifest["request"]["approved_by"] == "cust" and manifest["request"]["critical_incident"] is True

@@ -259,7 +259,15 @@ def package_job(ctx, request_id) -> dict:
                             "approved_by": r.approved_by.username if r.approved_by else None,
                             "approved_at": r.approved_at.isoformat() if r.approved_at else None},
                 "items": []}
-    sums = []
+    from ..media.redactions import c2pa_actions
+    from ..provenance.export import sums_text
+
+    hashes: dict[str, str] = {}  # every file of the package but SHA256SUMS itself
+
+    def add(z, name: str, data: bytes) -> None:
+        z.writestr(name, data)
+        hashes[name] = hashlib.sha256(data).hexdigest()
+
     with tempfile.TemporaryDirectory(prefix="bodycam-package-") as tmp:
         path = os.path.join(tmp, "package.zip")
         with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
@@ -273,24 +281,20 @@ def package_job(ctx, request_id) -> dict:
                         dst.write(chunk)
                 if h.hexdigest() != d.sha256:
                     raise RuntimeError(f"stored redacted copy {d.sha256} does not match its hash")
-                sums.append(f"{d.sha256}  {name}")
-                from ..media.redactions import c2pa_actions
-
+                hashes[name] = d.sha256
                 manifest["items"].append({"file": name, "sha256": d.sha256, "size": d.size,
                                           "original_sha256": it.clip.sha256, "clip": str(it.clip_id),
                                           "redaction": str(it.redaction_id),
                                           "redactions": [a["description"] for a in c2pa_actions(it.redaction.plan)]})
                 if ctx:
                     ctx.progress(0.1 + 0.8 * i / len(items), f"packed {i} of {len(items)}")
-            ca = c2pa_sign.ensure_chain() / "ca.pem"
-            z.writestr("c2pa-ca.pem", ca.read_bytes())
-            mbytes = json.dumps(manifest, indent=1).encode()
-            z.writestr("manifest.json", mbytes)
-            sums.append(f"{hashlib.sha256(mbytes).hexdigest()}  manifest.json")
-            z.writestr("SHA256SUMS", "\n".join(sums) + "\n")
-            z.writestr("README.txt", "Public records release " + r.number + ".\nEach video carries a C2PA "
-                       "manifest (verify with any C2PA tool, trusting c2pa-ca.pem, or `bodycam c2pa-verify`).\n"
-                       "manifest.json names each original's SHA-256 and the reason for every redaction.\n")
+            add(z, "c2pa-ca.pem", (c2pa_sign.ensure_chain() / "ca.pem").read_bytes())
+            add(z, "manifest.json", json.dumps(manifest, indent=1).encode())
+            add(z, "README.txt", ("Public records release " + r.number + ".\nEach video carries a C2PA "
+                "manifest (verify with any C2PA tool, trusting c2pa-ca.pem, or `bodycam c2pa-verify`).\n"
+                "manifest.json names each original's SHA-256 and the reason for every redaction.\n"
+                "SHA256SUMS lists every other file: check with `sha256sum -c SHA256SUMS`.\n").encode())
+            z.writestr("SHA256SUMS", sums_text(hashes))
         with open(path, "rb") as f:
             incoming = store.receive(f, os.path.getsize(path))
         try:
