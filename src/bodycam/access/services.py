@@ -65,6 +65,11 @@ def _active(user) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_active and user.role in Role.values)
 
 
+def is_admin(user) -> bool:
+    """IT administration (accounts, jobs, metrics): never evidence."""
+    return _active(user) and user.role in ACCOUNT_ADMIN_ROLES
+
+
 def visible_recording_ids(user) -> QuerySet:
     """Sub-select of Recording ids the user may see (used inside visible_clips)."""
     now = datetime.now(timezone.utc)

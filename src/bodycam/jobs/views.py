@@ -8,8 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import render
 
-from ..access.models import Role
-from ..access.services import audit_denied, parse_uuid
+from ..access.services import audit_denied, is_admin, parse_uuid
 from ..custody.services import record_request
 from .models import Job
 
@@ -24,7 +23,7 @@ def _denied(request, action, object_id=""):
 
 @login_required
 def job_list(request):
-    if request.user.role != Role.ADMIN:
+    if not is_admin(request.user):
         return _denied(request, "job.list")
     status = request.GET.get("status", "")
     qs = Job.objects.all()
@@ -39,7 +38,7 @@ def job_list(request):
 
 @login_required
 def job_detail(request, job_id):
-    if request.user.role != Role.ADMIN:
+    if not is_admin(request.user):
         return _denied(request, "job.view", str(job_id)[:64])
     uid = parse_uuid(job_id)
     job = Job.objects.filter(pk=uid).first() if uid else None

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 
-from ..access.services import audit_denied
+from ..access.services import audit_denied, is_admin
 
 
 def readyz(request):
@@ -40,8 +40,7 @@ def _metrics_allowed(request) -> bool:
     auth = request.META.get("HTTP_AUTHORIZATION", "")
     if token and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip(), token):
         return True
-    user = getattr(request, "user", None)
-    return bool(user and user.is_authenticated and user.is_active and user.role == "admin")
+    return is_admin(getattr(request, "user", None))
 
 
 def metrics(request):

@@ -23,7 +23,7 @@ from ..access import auth, totp
 from ..access import evidence as ev
 from ..access.middleware import AUTH_AT, MFA_OK, SEEN_AT
 from ..access.models import Role, User
-from ..access.services import Denied
+from ..access.services import Denied, is_admin
 from ..custody.services import record_request, request_source, session_ref
 
 PENDING, PENDING_AT, BANNER_AT = "bc_pending", "bc_pending_at", "bc_banner_at"
@@ -147,7 +147,7 @@ def _error(request, exc: Denied):
 @require_http_methods(["GET", "POST"])
 def users_view(request):
     """Admins: accounts, locks, roles."""
-    if request.user.role != Role.ADMIN:
+    if not is_admin(request.user):
         from ..access.services import audit_denied
 
         audit_denied(request, "account.list", "admin role required", object_type="user")
