@@ -21,8 +21,11 @@ def _bin(name: str) -> str:
 
 
 class PostgresCluster:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="bodycam-pg-")
+    def __init__(self, directory: str | None = None):
+        """``directory``: keep the cluster there (bench/search.py reuses a loaded one)."""
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        self.dir = directory or tempfile.mkdtemp(prefix="bodycam-pg-")
         self.port = free_port()
         self.as_postgres = os.geteuid() == 0
 
@@ -32,22 +35,29 @@ class PostgresCluster:
             cmd = ("runuser", "-u", "postgres", "--", *cmd)
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
 
-    def start(self) -> "PostgresCluster":
-        self._run(_bin("initdb"), "-D", f"{self.dir}/data", "-A", "trust", "-U", "postgres", "--no-sync")
-        self._run(_bin("pg_ctl"), "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-w", "-o",
-                  f"-p {self.port} -h 127.0.0.1 -k {self.dir} -F", "start")
+    def start(self, extra: str = "", init: bool = True) -> "PostgresCluster":
+        """``extra``: more server options (-c name=value ...); ``init=False`` starts an
+        existing data folder."""
+        if init:
+            self._run(_bin("initdb"), "-D", f"{self.dir}/data", "-A", "trust", "-U", "postgres", "--no-sync")
+        self._run(_bin("pg_ctl"), "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-w", "-t", "300", "-o",
+                  f"-p {self.port} -h 127.0.0.1 -k {self.dir} -F {extra}", "start")
         return self
+
+    def url(self, name: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
     def create_database(self, name: str) -> str:
         import psycopg
 
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as c:
             c.execute(f'CREATE DATABASE "{name}"')
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+        return self.url(name)
 
-    def stop(self) -> None:
+    def stop(self, remove: bool = True) -> None:
         try:
-            self._run(_bin("pg_ctl"), "-D", f"{self.dir}/data", "-m", "immediate", "stop")
+            self._run(_bin("pg_ctl"), "-D", f"{self.dir}/data", "-m", "fast" if not remove else "immediate", "stop")
         finally:
             time.sleep(0.2)
-            shutil.rmtree(self.dir, ignore_errors=True)
+            if remove:
+                shutil.rmtree(self.dir, ignore_errors=True)

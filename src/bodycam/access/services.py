@@ -24,6 +24,8 @@ then for everyone: + explicit grants, + restricted items naming them;
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import datetime, timezone
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -70,36 +72,60 @@ def is_admin(user) -> bool:
     return _active(user) and user.role in ACCOUNT_ADMIN_ROLES
 
 
-def visible_recording_ids(user) -> QuerySet:
-    """Sub-select of Recording ids the user may see (used inside visible_clips)."""
-    now = datetime.now(timezone.utc)
+@dataclass
+class Reach:
+    """What a user's role and grants reach, before the exclusions (deleted, purged,
+    restricted, locked): every recording, or those of some officers plus some recording sets.
+    ``visible_recording_ids`` is built from it; search uses the same parts to start from an
+    index on its own table (officer + date) instead of testing every row."""
+    everything: bool = False
+    officers: QuerySet | None = None  # Officer ids whose recordings the role sees
+    recordings: list = dc_field(default_factory=list)  # sub-selects of recording ids
+
+
+def reach(user) -> Reach | None:
+    """None: an inactive or unknown account, which sees nothing."""
     if not _active(user):
-        return Recording.objects.none().values("id")
-    allow = Q(pk__in=[])
+        return None
+    now = datetime.now(timezone.utc)
+    out = Reach()
     role = user.role
     # Each rule is an IN (sub-select) on an indexed column, so the database unions index
     # lookups (SQLite "MULTI-INDEX OR") instead of scanning every recording.
     if role == Role.OFFICER:
-        allow |= Q(officer_id__in=Officer.objects.filter(account=user).values("id"))
+        out.officers = Officer.objects.filter(account=user).values("id")
     elif role == Role.SUPERVISOR:
-        allow |= Q(officer_id__in=Officer.objects.filter(
-            account__squad__in=Squad.objects.filter(supervisors=user).values("id")).values("id"))
+        out.officers = Officer.objects.filter(
+            account__squad__in=Squad.objects.filter(supervisors=user).values("id")).values("id")
     elif role == Role.DETECTIVE:
-        allow |= Q(id__in=Case.recordings.through.objects.filter(case__detectives=user).values("recording_id"))
+        out.recordings.append(Case.recordings.through.objects.filter(case__detectives=user).values("recording_id"))
     elif role == Role.CUSTODIAN:
-        allow |= Q(pk__isnull=False)  # everything (Q() would vanish when OR-ed below)
+        out.everything = True
     elif role == Role.PROSECUTOR:
         from ..release.models import CaseShare  # release/ adds case shares; still one query
 
-        allow |= Q(id__in=Share.objects.filter(recipient=user, revoked_at__isnull=True)
-                   .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values("recording"))
-        allow |= Q(id__in=Case.recordings.through.objects.filter(
+        out.recordings.append(Share.objects.filter(recipient=user, revoked_at__isnull=True)
+                              .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values("recording"))
+        out.recordings.append(Case.recordings.through.objects.filter(
             case__in=CaseShare.objects.filter(recipient=user, revoked_at__isnull=True)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values("case")).values("recording_id"))
+    out.recordings.append(Grant.objects.filter(user=user).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                          .values("recording"))
+    out.recordings.append(Restriction.objects.filter(allowed=user).values("recording"))
+    return out
+
+
+def visible_recording_ids(user) -> QuerySet:
+    """Sub-select of Recording ids the user may see (used inside visible_clips)."""
+    r = reach(user)
+    if r is None:
+        return Recording.objects.none().values("id")
+    allow = Q(pk__isnull=False) if r.everything else Q(pk__in=[])  # (Q() would vanish when OR-ed)
+    if r.officers is not None:
+        allow |= Q(officer_id__in=r.officers)
+    for sub in r.recordings:
+        allow |= Q(id__in=sub)
     named = Restriction.objects.filter(allowed=user).values("recording")
-    allow |= Q(id__in=Grant.objects.filter(user=user).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-               .values("recording"))
-    allow |= Q(id__in=named)
     # Items in the deletion queue (grace period) or purged (tombstones) are evidence no more.
     qs = Recording.objects.filter(allow, deleted_at__isnull=True, purged_at__isnull=True)
     qs = qs.exclude(Q(id__in=Restriction.objects.values("recording")) & ~Q(id__in=named))

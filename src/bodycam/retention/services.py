@@ -29,7 +29,7 @@ from ..custody.models import Alert
 from ..custody.services import raise_alert, record
 from ..evidence.models import Attachment, Bookmark, Category, Clip, GnssPoint, Recording
 from ..media.models import Derivative
-from ..search.models import SearchDocument
+from ..search import services as search
 from . import policy as pol
 from .models import DeletionEntry, LegalHold, RetentionSettings, Tombstone
 
@@ -299,7 +299,7 @@ def _purge(entry: DeletionEntry, now: datetime, actor: str) -> tuple[dict, list[
         deleted_at=rec.deleted_at, purged_at=now, objects_json=objects, blobs_removed=removed, blobs_kept=kept,
         bytes_freed=sum(sizes[s] for s in removed))
     # Purged footage can be neither found nor played: no search text, no proxies/thumbnails.
-    SearchDocument.objects.filter(recording=rec).delete()
+    search.forget(rec.id)
     _drop_derivative_rows(rec, der_ids)
     GnssPoint.objects.filter(recording=rec).delete()
     Bookmark.objects.filter(recording=rec).delete()

@@ -9,26 +9,30 @@ made here: ``metadata`` (container, officer, device, trigger, categories, bookma
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 
 from django.db import connection
-from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from ..evidence.models import Clip, GnssPoint, Recording
-from .models import SearchDocument
+from ..evidence.models import Clip, Device, GnssPoint, Officer, Recording
+from .models import SearchDocument, SearchEntry
 
 METADATA, NOTES, TAGS, TRANSCRIPT = "metadata", "notes", "tags", "transcript"
 SORTS = {
-    # Ties end in the id so pages never repeat or skip an item.
-    "newest": ("-start_time", "-object_name", "-id"),
-    "oldest": ("start_time", "object_name", "id"),
-    "officer": ("recording__officer__name", "-start_time", "-id"),
-    "device": ("recording__device__serial", "-start_time", "-id"),
-    "longest": ("-duration_s", "-start_time", "-id"),
+    # Orders of SearchEntry, each matching one of its indexes. Ties end in the clip id so
+    # pages never repeat or skip an item.
+    "newest": ("-sort_time", "-object_name", "-clip_id"),
+    "oldest": ("sort_time", "object_name", "clip_id"),
+    "officer": ("officer_name", "-sort_time", "-clip_id"),
+    "device": ("device_serial", "-sort_time", "-clip_id"),
+    "longest": ("-duration_s", "-sort_time", "-clip_id"),
 }
 MAX_QUERY = 200
 MAX_PER_PAGE = 100
@@ -39,8 +43,17 @@ class SearchError(ValueError):
 
 
 # ---------------------------------------------------------------- indexing
+SOURCE_ORDER = (METADATA, NOTES, TAGS, TRANSCRIPT)  # others follow, by name
+
+
 def index_text(recording_id, source: str, text: str) -> None:
-    """Set the ``source`` document of a recording (empty text removes it)."""
+    """Set the ``source`` document of a recording (empty text removes it), then bring the
+    recording's search entries up to date."""
+    _set_document(recording_id, source, text)
+    refresh_entries(recording_id)
+
+
+def _set_document(recording_id, source: str, text: str) -> None:
     text = (text or "").strip()
     if not text:
         SearchDocument.objects.filter(recording_id=recording_id, source=source).delete()
@@ -48,6 +61,46 @@ def index_text(recording_id, source: str, text: str) -> None:
     updated = SearchDocument.objects.filter(recording_id=recording_id, source=source).update(text=text)
     if not updated:
         SearchDocument.objects.create(recording_id=recording_id, source=source, text=text)
+
+
+def joined_text(recording_id) -> str:
+    docs = dict(SearchDocument.objects.filter(recording_id=recording_id).values_list("source", "text"))
+    order = [s for s in SOURCE_ORDER if s in docs] + sorted(set(docs) - set(SOURCE_ORDER))
+    return "\n".join(docs[s] for s in order)
+
+
+def refresh_entries(recording_id) -> None:
+    """Make the recording's SearchEntry rows (one per clip) match the catalogue: sort keys
+    from the clip, recording, officer and device; text from its documents. Rows that are
+    already right are not written (each write also rewrites the full-text index)."""
+    rec = Recording.objects.select_related("officer", "device").filter(pk=recording_id).first()
+    if rec is None:
+        return
+    if rec.purged_at:  # purged by retention: never findable again
+        SearchEntry.objects.filter(recording_id=recording_id).delete()
+        return
+    text = joined_text(rec.id)
+    have = {e.clip_id: e for e in SearchEntry.objects.filter(recording_id=rec.id)}
+    for clip in Clip.objects.filter(recording_id=rec.id).only("id", "object_name", "start_time", "duration_s"):
+        want = {"recording_id": rec.id, "officer_id": rec.officer_id, "device_id": rec.device_id,
+                "sort_time": clip.start_time or rec.trigger_on_time, "object_name": clip.object_name,
+                "duration_s": clip.duration_s, "officer_name": rec.officer.name[:100],
+                "device_serial": rec.device.serial, "text": text}
+        entry = have.pop(clip.id, None)
+        if entry is None:
+            SearchEntry.objects.create(clip_id=clip.id, **want)
+            continue
+        changed = [k for k, v in want.items() if getattr(entry, k) != v]
+        if changed:
+            SearchEntry.objects.filter(pk=entry.pk).update(**{k: want[k] for k in changed})
+    if have:  # clips gone (never in practice: clips are protected)
+        SearchEntry.objects.filter(pk__in=[e.pk for e in have.values()]).delete()
+
+
+def forget(recording_id) -> None:
+    """Retention purged the recording: remove every trace of its text from search."""
+    SearchDocument.objects.filter(recording_id=recording_id).delete()
+    SearchEntry.objects.filter(recording_id=recording_id).delete()
 
 
 def metadata_text(rec: Recording) -> str:
@@ -71,11 +124,12 @@ def reindex(recording_id, sources=(METADATA, NOTES, TAGS)) -> None:
     if rec is None or rec.purged_at:  # purged by retention: never findable again
         return
     if METADATA in sources:
-        index_text(rec.id, METADATA, metadata_text(rec))
+        _set_document(rec.id, METADATA, metadata_text(rec))
     if NOTES in sources:
-        index_text(rec.id, NOTES, "\n".join(Note.objects.filter(recording=rec).values_list("text", flat=True)))
+        _set_document(rec.id, NOTES, "\n".join(Note.objects.filter(recording=rec).values_list("text", flat=True)))
     if TAGS in sources:
-        index_text(rec.id, TAGS, " ".join(Tag.objects.filter(recording=rec).values_list("name", flat=True)))
+        _set_document(rec.id, TAGS, " ".join(Tag.objects.filter(recording=rec).values_list("name", flat=True)))
+    refresh_entries(rec.id)
 
 
 def reindex_all() -> int:
@@ -88,23 +142,86 @@ def reindex_all() -> int:
 
 # ---------------------------------------------------------------- querying
 def _terms(q: str) -> list[str]:
-    return re.findall(r"\w+", q.lower())[:20]
+    return re.findall(r"[^\W_]+", q.lower())[:20]  # letters and digits: the tokenizers' words
 
 
-def matching_recordings(q: str) -> list[QuerySet]:
-    """One sub-select of recording ids per word of ``q``; a recording matches when it is in
-    all of them (its words may sit in different documents: notes, tags, transcript).
-    Prefixes match ('plat' finds 'Plate'). Index-backed on both databases."""
+# Past this many raw text matches a search is "common": its page is found by walking the
+# sort index and testing each row's words, which stops after a page; below it, the few
+# matches are collected first and sorted.
+COMMON_MATCHES = 2_000
+ENTRY = '"search_searchentry"."id"'
+
+
+MAX_EXPANSION = 64  # a longer prefix matching more words than this is matched as a prefix
+
+
+def match_expression(q: str) -> str:
+    """Every word of ``q`` as a prefix ('plat' finds 'Plate'), in the database's own syntax.
+    Words are letter/digit runs only, so user text can never inject query operators.
+
+    SQLite: FTS5 merges every doclist of a prefix into memory before it can answer (seconds
+    for a common word at 1M clips), so prefixes are turned into words it streams: 2-3
+    letters use the prefix indexes, longer ones are looked up in the vocabulary and become
+    ``("word1" OR "word2" ...)``. One letter matches that word alone."""
     terms = _terms(q)
     if not terms:
         raise SearchError("the search text has no words to look for")
-    docs = SearchDocument.objects.all()
-    if connection.vendor == "sqlite":
-        return [docs.filter(id__in=RawSQL("SELECT rowid FROM search_fts WHERE search_fts MATCH %s", [f'"{t}"*']))
-                .values("recording_id") for t in terms]
-    # PostgreSQL: the GIN index is on exactly this expression (migration 0002).
-    return [docs.filter(RawSQL("to_tsvector('simple', text) @@ to_tsquery('simple', %s)", [f"{t}:*"],
-                               output_field=BooleanField())).values("recording_id") for t in terms]
+    if connection.vendor != "sqlite":
+        return " & ".join(f"{t}:*" for t in terms)
+    parts = []
+    with connection.cursor() as cur:
+        for t in terms:
+            t = _fold(t)
+            if len(t) == 1:
+                parts.append(f'"{t}"')
+            elif len(t) <= 3:
+                parts.append(f'"{t}"*')
+            else:
+                cur.execute("SELECT term FROM search_entry_vocab WHERE term >= %s AND term < %s LIMIT %s",
+                            [t, t + "\uffff", MAX_EXPANSION + 1])
+                words = [r[0] for r in cur.fetchall()]
+                if not words:
+                    parts.append(f'"{t}"')  # no such word: matches nothing, cheaply
+                elif len(words) > MAX_EXPANSION:
+                    parts.append(f'"{t}"*')
+                else:
+                    parts.append("(" + " OR ".join(f'"{w}"' for w in words) + ")")
+    return " AND ".join(parts)
+
+
+def _fold(word: str) -> str:
+    """The FTS5 tokenizer's view of a word (unicode61 remove_diacritics 2): lower case, no accents."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(ch))
+
+
+def _fts_count(expr: str, cap: int) -> int:
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM (SELECT 1 FROM search_entry_fts WHERE search_entry_fts MATCH %s LIMIT %s)",
+                    [expr, cap])
+        return cur.fetchone()[0]
+
+
+def text_match(expr: str, *, streaming: bool) -> RawSQL:
+    """A condition on SearchEntry: its recording's text holds every word of the match
+    expression (the words may come from different documents: notes, tags, transcript).
+
+    SQLite, ``streaming``: each row's words are looked up as the sort index is walked (for a
+    common search: stops after a page); otherwise the matches are collected first (for a
+    rare search, or a count, which can then stop at its cap)."""
+    if connection.vendor != "sqlite":
+        # The planner knows each word's frequency (tsvector statistics) and picks the GIN index
+        # or a walk of the sort index by itself.
+        return RawSQL("\"search_searchentry\".\"tsv\" @@ to_tsquery('simple', %s)", [expr],
+                      output_field=BooleanField())
+    if streaming:
+        return RawSQL(f"EXISTS (SELECT 1 FROM search_entry_fts WHERE search_entry_fts MATCH %s "
+                      f"AND search_entry_fts.rowid = {ENTRY})", [expr], output_field=BooleanField())
+    return RawSQL(f"{ENTRY} IN (SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s)", [expr],
+                  output_field=BooleanField())
+
+
+def is_common(expr: str) -> bool:
+    return connection.vendor == "sqlite" and _fts_count(expr, COMMON_MATCHES) >= COMMON_MATCHES
 
 
 @dataclass
@@ -221,58 +338,72 @@ def _near(lat: float, lon: float, radius_m: float) -> QuerySet:
     return pts.values("recording_id")
 
 
-def apply_filters(qs: QuerySet, qy: Query) -> QuerySet:
-    """Narrow a clip queryset (already restricted to what the user may see)."""
+def apply_filters(entries: QuerySet, qy: Query) -> QuerySet:
+    """Narrow a SearchEntry queryset (already restricted to what the user may see) by every
+    parameter but the text (``text_match``)."""
     from ..access.models import Restriction
 
-    if qy.q:
-        for sub in matching_recordings(qy.q):
-            qs = qs.filter(recording_id__in=sub)
-    # Recording-level filters as IN (sub-select) on an indexed column: the database can
-    # start from the few matching recordings instead of joining every clip.
-    recs = Recording.objects.all()
     if qy.officer:
-        recs = recs.filter(Q(officer__name__icontains=qy.officer) | Q(officer__account__username=qy.officer)
-                           | Q(officer__user_key=qy.officer))
+        entries = entries.filter(officer_id__in=Officer.objects.filter(
+            Q(name__icontains=qy.officer) | Q(account__username=qy.officer) | Q(user_key=qy.officer)).values("id"))
     if qy.device:
-        recs = recs.filter(device__serial__iexact=qy.device)
-    if qy.officer or qy.device:
-        qs = qs.filter(recording_id__in=recs.values("id"))
-    # Clips without their own times (some cameras do not send them) count at the recording's trigger time.
+        entries = entries.filter(device_id__in=Device.objects.filter(serial__iexact=qy.device).values("id"))
     if qy.date_from:
-        qs = qs.filter(Q(start_time__gte=qy.date_from)
-                       | Q(start_time__isnull=True, recording__trigger_on_time__gte=qy.date_from))
+        entries = entries.filter(sort_time__gte=qy.date_from)
     if qy.date_to:
-        qs = qs.filter(Q(start_time__lte=qy.date_to)
-                       | Q(start_time__isnull=True, recording__trigger_on_time__lte=qy.date_to))
+        entries = entries.filter(sort_time__lte=qy.date_to)
     if qy.category:
-        qs = qs.filter(recording_id__in=Recording.categories.through.objects.filter(
+        entries = entries.filter(recording_id__in=Recording.categories.through.objects.filter(
             category__name=qy.category).values("recording_id"))
     if qy.case:
         from ..access.models import Case
 
-        qs = qs.filter(recording_id__in=Case.recordings.through.objects.filter(
+        entries = entries.filter(recording_id__in=Case.recordings.through.objects.filter(
             case__number=qy.case).values("recording_id"))
     if qy.incident:
         from ..access.services import parse_uuid
         from ..web.incidents import incident_recording_ids
 
-        if not qs.filter(recording_id=parse_uuid(qy.incident)).exists():
-            return qs.none()  # the incident's anchor must itself be visible (no probing)
-        qs = qs.filter(recording_id__in=incident_recording_ids(qy.incident))
+        if not entries.filter(recording_id=parse_uuid(qy.incident)).exists():
+            return entries.none()  # the incident's anchor must itself be visible (no probing)
+        entries = entries.filter(recording_id__in=incident_recording_ids(qy.incident))
     if qy.tag:
         from ..access.models import Tag
 
-        qs = qs.filter(recording_id__in=Tag.objects.filter(name=qy.tag).values("recording_id"))
+        entries = entries.filter(recording_id__in=Tag.objects.filter(name=qy.tag).values("recording_id"))
     if qy.lat is not None:
-        qs = qs.filter(recording_id__in=_near(qy.lat, qy.lon, qy.radius_m))
+        entries = entries.filter(recording_id__in=_near(qy.lat, qy.lon, qy.radius_m))
     if qy.has_transcript is not None:
         sub = SearchDocument.objects.filter(source=TRANSCRIPT).values("recording_id")
-        qs = qs.filter(recording_id__in=sub) if qy.has_transcript else qs.exclude(recording_id__in=sub)
+        entries = entries.filter(recording_id__in=sub) if qy.has_transcript else entries.exclude(recording_id__in=sub)
     if qy.restricted is not None:
         sub = Restriction.objects.values("recording_id")
-        qs = qs.filter(recording_id__in=sub) if qy.restricted else qs.exclude(recording_id__in=sub)
-    return qs
+        entries = entries.filter(recording_id__in=sub) if qy.restricted else entries.exclude(recording_id__in=sub)
+    return entries
+
+
+def visible_entries(user) -> QuerySet:
+    """The search entries of what the user may see: the one access check
+    (``visible_recording_ids``, the rule inside ``visible_clips``) tested per row, so a search
+    can only narrow it. Users whose reach is bounded (own footage, a squad, cases, shares)
+    first narrow by that reach on SearchEntry's own indexes (officer + date, recording +
+    date): a superset of what they may see, so it changes no answer, only the plan."""
+    from ..access.services import reach, visible_recording_ids
+
+    r = reach(user)
+    if r is None:
+        return SearchEntry.objects.none()
+    entries = SearchEntry.objects.all()
+    if not r.everything:
+        # As few IN (sub-select) as there are kinds in use: an OR of two sub-selects defeats the
+        # officer + date index on PostgreSQL, and most users have no grants or named items.
+        sets = [sub for sub in r.recordings if sub.exists()]  # small tables: grants, cases, shares
+        start = [Q(officer_id__in=r.officers)] if r.officers is not None else []
+        start += [Q(recording_id__in=sub) for sub in sets]
+        if not start:
+            return SearchEntry.objects.none()
+        entries = entries.filter(functools.reduce(operator.or_, start))
+    return entries.filter(Exists(visible_recording_ids(user).filter(pk=OuterRef("recording_id"))))
 
 
 COUNT_CAP = 1_000  # beyond this the page says "1000+": counting a million rows costs more than it tells
@@ -294,22 +425,23 @@ class Page:
 def search(user, qy: Query) -> Page:
     """One page of the clips the user may see that match, in the chosen order.
 
-    Short queries, each able to use its index: the page's ids, those rows with their
-    officer/device, and a count capped at COUNT_CAP. Custodians see (nearly) everything, so
-    their visibility test runs per row while the sort index is walked (stops after a page);
-    everyone else sees a bounded set that is collected first and then sorted."""
-    from ..access.models import Role
-    from ..access.services import visible_clips
-
-    broad = user.role == Role.CUSTODIAN
-    visible = apply_filters(visible_clips(user, in_order=broad), qy)
+    Two queries, each one plan the database can stop early: the page's clip ids (the access
+    check, filters, text and sort, on SearchEntry's indexes) and a count that stops at
+    COUNT_CAP + 1; then the page's 25 clips by id. Those ids come only out of
+    ``visible_entries`` (the one access check), so nothing outside it can be shown."""
+    entries = apply_filters(visible_entries(user), qy)
+    counted = entries
+    if qy.q:
+        expr = match_expression(qy.q)
+        entries = entries.filter(text_match(expr, streaming=is_common(expr)))
+        counted = counted.filter(text_match(expr, streaming=False))
     start = (qy.page - 1) * qy.per_page
-    ids = list(visible.order_by(*SORTS[qy.sort]).values_list("id", flat=True)[start:start + qy.per_page])
-    rows = {c.id: c for c in visible_clips(user, in_order=True).filter(id__in=ids)}  # 25 rows: check each
+    ids = list(entries.order_by(*SORTS[qy.sort]).values_list("clip_id", flat=True)[start:start + qy.per_page])
+    rows = Clip.objects.select_related("recording__officer__account", "recording__device").in_bulk(ids)
     results = [rows[i] for i in ids if i in rows]
     if qy.page == 1 and len(results) < qy.per_page:
         total = len(results)  # the whole answer is on this page: no count needed
     else:
-        total = visible.order_by().values("id")[:COUNT_CAP + 1].count()
+        total = counted.order_by().values("id")[:COUNT_CAP + 1].count()
     capped = total > COUNT_CAP
     return Page(results=results, total=min(total, COUNT_CAP), page=qy.page, per_page=qy.per_page, capped=capped)

@@ -5,14 +5,35 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from ..access.models import Case, Note, Tag
-from ..evidence.models import Bookmark, Recording
+from ..evidence.models import Bookmark, Clip, Device, Officer, Recording
 from . import services
+from .models import SearchEntry
 
 
 @receiver(post_save, sender=Recording)
 def _recording_saved(sender, instance, raw=False, **kw):
     if not raw:
         services.reindex(instance.pk, (services.METADATA,))
+
+
+@receiver(post_save, sender=Clip)
+def _clip_saved(sender, instance, raw=False, **kw):
+    if not raw:
+        services.refresh_entries(instance.recording_id)
+
+
+@receiver(post_save, sender=Officer)
+def _officer_saved(sender, instance, raw=False, **kw):
+    if not raw:  # the "officer" sort key (one UPDATE, not a reindex)
+        SearchEntry.objects.filter(officer_id=instance.pk).exclude(officer_name=instance.name[:100]) \
+            .update(officer_name=instance.name[:100])
+
+
+@receiver(post_save, sender=Device)
+def _device_saved(sender, instance, raw=False, **kw):
+    if not raw:
+        SearchEntry.objects.filter(device_id=instance.pk).exclude(device_serial=instance.serial) \
+            .update(device_serial=instance.serial)
 
 
 @receiver(post_save, sender=Bookmark)
