@@ -293,7 +293,8 @@ def _int(value: str, name: str, default: int, lo: int, hi: int) -> int:
 
 def parse_query(params) -> Query:
     """Read and check search parameters (a QueryDict or dict of strings)."""
-    g = lambda k: str(params.get(k, "") or "")[:MAX_QUERY]  # noqa: E731
+    # NUL can be neither searched for nor stored (PostgreSQL refuses it in any string).
+    g = lambda k: str(params.get(k, "") or "").replace("\x00", "")[:MAX_QUERY]  # noqa: E731
     if len(str(params.get("q", "") or "")) > MAX_QUERY:
         raise SearchError(f"the search text is longer than {MAX_QUERY} characters")
     sort = g("sort") or "newest"
@@ -442,6 +443,7 @@ def search(user, qy: Query) -> Page:
     if qy.page == 1 and len(results) < qy.per_page:
         total = len(results)  # the whole answer is on this page: no count needed
     else:
-        total = counted.order_by().values("id")[:COUNT_CAP + 1].count()
+        # In the page's order: the same index walk as the page, stopping at the cap.
+        total = counted.order_by(*SORTS[qy.sort]).values("id")[:COUNT_CAP + 1].count()
     capped = total > COUNT_CAP
     return Page(results=results, total=min(total, COUNT_CAP), page=qy.page, per_page=qy.per_page, capped=capped)

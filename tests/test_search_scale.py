@@ -1,0 +1,205 @@
+"""Search that stays fast at scale (issue 13), checked for what speed must never cost:
+
+- the one access check under every combination of filters: each user's answer is exactly
+  the all-seeing answer cut down to what ``visible_clips`` lets that user see;
+- the capped count ("N+"), and pages that neither repeat nor skip under every sort order,
+  ties included;
+- bad input: 400 with a reason, never a 500;
+- the query plans: with a catalogue big enough for the planner to care, no search-page query
+  reads the clips, recordings or search entries by a full scan (EXPLAIN, both engines).
+"""
+
+import itertools
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from bodycam.access.models import Case, CriticalIncidentLock, Grant, Restriction
+from bodycam.access.services import visible_clips
+from bodycam.evidence.models import Category, Clip, Device, Officer, Recording
+from bodycam.search import services
+from bodycam.search.services import index_text, parse_query, search
+
+from .access_helpers import World, client_for, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def add_clip(officer: Officer, serial: str, when: datetime, name: str = "a.mp4", seconds: float = 60) -> Clip:
+    """A catalogue row (search needs no media): recording + one clip."""
+    device, _ = Device.objects.get_or_create(serial=serial)
+    rec = Recording.objects.create(container_name=f"{officer.axis_user_id}_{serial}_{uuid.uuid4().hex[:8]}",
+                                   officer=officer, device=device, trigger_on="Button", trigger_on_time=when,
+                                   start_time=when, status="complete")
+    return Clip.objects.create(recording=rec, object_name=name, sha256=uuid.uuid4().hex * 2, md5="0" * 32, size=1,
+                               container_type="mp4", start_time=when, duration_s=seconds)
+
+
+class Scene(World):
+    """World's people, plus footage with every kind of search text and every access rule:
+    notes, tags, transcripts, categories, a case, a restricted item, a critical-incident
+    lock and a grant."""
+
+    def __init__(self, tmp_path):
+        super().__init__(tmp_path)
+        off_a = Officer.objects.get(account=self.officer)
+        off_b = Officer.objects.get(account=self.other_officer)
+        t = datetime(2025, 3, 1, 12, tzinfo=timezone.utc)
+        self.extra = [add_clip(off_a, "CAM-1", t), add_clip(off_a, "CAM-1", t + timedelta(days=40)),
+                      add_clip(off_b, "CAM-2", t + timedelta(days=2)), add_clip(off_b, "CAM-2", t + timedelta(days=90))]
+        c1, c2, c3, c4 = (c.recording for c in self.extra)
+        index_text(c1.id, "notes", "Suspect fled northbound on Main Street")
+        index_text(c2.id, "transcript", "northbound pursuit ended at the bridge")
+        index_text(c3.id, "notes", "welfare check, northbound lane")
+        index_text(c4.id, "tags", "felony")
+        index_text(self.clip.recording_id, "tags", "felony")
+        traffic = Category.objects.create(name="Traffic stop", axis_id="t-stop")
+        for r in (c1, c3):
+            r.categories.add(traffic)
+        Case.objects.get(number="C-1").recordings.add(c2)
+        restricted = Restriction.objects.create(recording=c3, reason="victim statement")
+        restricted.allowed.add(self.other_officer)
+        lock = CriticalIncidentLock.objects.create(recording=c1, reason="use of force")
+        lock.involved.add(self.officer)
+        Grant.objects.create(user=self.admin, recording=c4, reason="IT investigation")
+        # The all-seeing reference: a custodian named on every restriction, involved in nothing.
+        self.oracle = make_user("oracle", "custodian")
+        restricted.allowed.add(self.oracle)
+
+
+FILTERS = [
+    {"q": "northbound"}, {"q": "felony"}, {"q": "north main"}, {"officer": "off.b"}, {"device": "CAM-1"},
+    {"from": "2025-03-02", "to": "2025-05-01"}, {"category": "Traffic stop"}, {"case": "C-1"}, {"tag": "felony"},
+    {"transcript": "yes"}, {"restricted": "no"},
+]
+
+
+def answer(user, params: dict) -> list:
+    return [c.id for c in search(user, parse_query({**params, "per_page": "100"})).results]
+
+
+def test_access_check_holds_under_every_filter_combination(tmp_path):
+    s = Scene(tmp_path)
+    users = {**s.users, "nobody": make_user("gone", "officer")}
+    users["nobody"].is_active = False
+    seen = {}
+    for combo in itertools.chain.from_iterable(itertools.combinations(FILTERS, n) for n in range(3)):
+        params = {}
+        for f in combo:
+            params.update(f)
+        everything = answer(s.oracle, params)
+        seen[tuple(sorted(params.items()))] = len(everything)
+        for name, user in users.items():
+            allowed = set(visible_clips(user).values_list("id", flat=True))
+            got = answer(user, params)
+            # Exactly the all-seeing answer, in the same order, cut down to what the user may see.
+            assert got == [i for i in everything if i in allowed], (name, params)
+    # The filters really filter (else the check above proves nothing), and the rules really cut.
+    assert len(set(seen.values())) >= 4 and seen[()] == 6
+    assert answer(s.officer, {"q": "northbound"}) == [s.extra[1].id]  # own c1 is locked: they are involved
+    assert {s.extra[2].id} <= set(answer(s.other_officer, {"q": "northbound"}))  # named on the restriction
+    assert s.extra[2].id not in answer(s.custodian, {"q": "northbound"})  # restriction beats role
+    assert answer(s.admin, {}) == [s.extra[3].id]  # a grant, nothing else
+
+
+def test_count_is_capped_and_said_so(tmp_path, monkeypatch):
+    s = Scene(tmp_path)
+    monkeypatch.setattr(services, "COUNT_CAP", 3)
+    page = search(s.oracle, parse_query({"per_page": "2"}))
+    assert (page.total, page.capped, len(page.results)) == (3, True, 2)
+    exact = search(s.oracle, parse_query({"per_page": "2", "officer": "off.b"}))
+    assert (exact.total, exact.capped) == (3, False)  # other_clip + c3 + c4: not over the cap
+    cust = client_for(s.custodian)
+    body = cust.get("/api/search?per_page=2").json()
+    assert body["total"] == 3 and body["total_capped"] is True
+    assert '<span id="result-count">3+</span>' in cust.get("/?per_page=2").content.decode()
+
+
+@pytest.mark.parametrize("sort", list(services.SORTS))
+def test_pages_never_repeat_or_skip_under_any_sort(tmp_path, sort):
+    s = Scene(tmp_path)
+    off_b = Officer.objects.get(account=s.other_officer)
+    same = datetime(2025, 6, 1, 8, tzinfo=timezone.utc)
+    for i in range(7):  # ties on every sort key but the clip id
+        add_clip(off_b, "CAM-TIE", same, name="same.mp4", seconds=30)
+    whole = answer(s.oracle, {"sort": sort})
+    walked, page = [], 1
+    while True:
+        got = search(s.oracle, parse_query({"sort": sort, "per_page": "3", "page": str(page)}))
+        if not got.results:
+            break
+        walked += [c.id for c in got.results]
+        page += 1
+    assert walked == whole and len(set(walked)) == len(walked) == 13
+    assert answer(s.oracle, {"sort": sort}) == whole  # stable from one call to the next
+
+
+def test_bad_input_is_400_and_odd_input_is_harmless(tmp_path):
+    s = Scene(tmp_path)
+    cust = client_for(s.custodian)
+    bad = ["from=2025-02-30", "to=yesterday", "lat=nan&lon=0", "lat=1e999&lon=0", "lat=10&lon=10&radius=-5",
+           "sort=newest;drop", "page=1.5", "per_page=-3", "transcript=perhaps", "q=" + "é" * 201,
+           "incident=../../etc", "from=9999-99-99T99:99"]
+    for query in bad:
+        r = cust.get("/api/search?" + query)
+        assert r.status_code == 400 and r.json()["error"], (query, r.status_code, r.content[:200])
+        assert cust.get("/?" + query).status_code == 400, query
+    odd = ["q=" + "x" * 200, "q=a", "q=ñandú", "q=O'Brien%20%26%20|%20!", "q=north*%20OR%20NEAR(", "page=99999999",
+           "per_page=100000", "officer=" + "o" * 5000, "category=%F0%9F%9A%93", "device=%27%3B--", "tag=%00", "q=%00%00"]
+    for query in odd:
+        r = cust.get("/api/search?" + query)
+        assert r.status_code == 200, (query, r.status_code, r.content[:300])
+        assert r.json()["per_page"] <= services.MAX_PER_PAGE
+    assert cust.get("/api/search?page=99999999").json()["results"] == []
+
+
+# ---------------------------------------------------------------- query plans
+PLAN_QUERIES = [
+    {}, {"page": "40"}, {"sort": "oldest"}, {"sort": "officer"}, {"sort": "device"}, {"sort": "longest"},
+    {"q": "pursuit northbound"}, {"q": "pursuit northbound", "page": "10"}, {"q": "plate"}, {"q": "zzzznothing"},
+    {"device": "BWC-0042", "from": "2024-03-01", "to": "2024-06-30"},
+    {"officer": "Officer 17", "from": "2024-03-01", "to": "2024-06-30"},
+    {"category": "Traffic", "from": "2024-03-01", "to": "2024-06-30"},
+    {"q": "pursuit", "device": "BWC-0042"}, {"tag": "felony"}, {"transcript": "yes"},
+]
+BIG_TABLES = ("evidence_clip", "evidence_recording", "search_searchentry")
+
+
+def full_scans(plan: list[str]) -> list[str]:
+    """Lines of a plan that read a big table whole: PostgreSQL 'Seq Scan on t'; SQLite
+    'SCAN t' with no index (an ordered index walk, 'SCAN t USING INDEX', stops after a page)."""
+    out = []
+    for line in plan:
+        for table in BIG_TABLES:
+            if f"Seq Scan on {table}" in line or re.fullmatch(rf"SCAN {table}( AS \w+)?", line.strip()):
+                out.append(line.strip())
+    return out
+
+
+def test_no_search_page_query_scans_a_whole_table():
+    from .search_data import build
+
+    w = build(30_000)
+    plans = []
+    for user in (w["custodian"], w["officer"]):
+        for params in PLAN_QUERIES:
+            with CaptureQueriesContext(connection) as cq:
+                search(user, parse_query(params))
+            for q in cq.captured_queries:
+                if not any(t in q["sql"] for t in BIG_TABLES):
+                    continue
+                with connection.cursor() as cur:
+                    if connection.vendor == "sqlite":
+                        cur.execute("EXPLAIN QUERY PLAN " + q["sql"])
+                        plan = [r[-1] for r in cur.fetchall()]
+                    else:
+                        cur.execute("EXPLAIN " + q["sql"])
+                        plan = [r[0] for r in cur.fetchall()]
+                plans.append((user.username, params, q["sql"][:200], plan))
+    assert len(plans) >= 2 * len(PLAN_QUERIES) * 2
+    offenders = [(u, p, sql, full_scans(plan)) for u, p, sql, plan in plans if full_scans(plan)]
+    assert not offenders, "\n".join(map(str, offenders))
