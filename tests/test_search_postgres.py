@@ -16,7 +16,8 @@ from datetime import datetime, timezone
 from bodycam.ops import initialise
 initialise(verbose=False)
 from bodycam.evidence.models import Clip, Device, Officer, Recording
-from bodycam.search.services import apply_filters, index_text, parse_query
+from bodycam.access.models import User
+from bodycam.search.services import index_text, parse_query, search
 o = Officer.objects.create(axis_user_id=uuid.uuid4(), name="Officer Ortiz")
 d = Device.objects.create(serial="PG-1")
 now = datetime.now(timezone.utc)
@@ -26,8 +27,9 @@ for r in recs:
                         duration_s=1)
 index_text(recs[0].id, "transcript", "he drove northbound on Main Street")
 index_text(recs[1].id, "notes", "Suspect fled; O'Brien's car")
+cust = User.objects.create(username="cust", role="custodian")
 def hits(q):
-    return sorted(c.recording.container_name for c in apply_filters(Clip.objects.all(), parse_query(q)))
+    return sorted(c.recording.container_name for c in search(cust, parse_query(q)).results)
 assert hits({"q": "northb"}) == ["c0"], hits({"q": "northb"})
 assert hits({"q": "main northbound"}) == ["c0"]
 assert hits({"q": "o'brien's & | !"}) == ["c1"]   # tsquery syntax in user text is harmless
@@ -35,8 +37,10 @@ assert hits({"q": "pg"}) == ["c0", "c1"]          # metadata document (device se
 assert hits({"transcript": "yes"}) == ["c0"]
 from django.db import connection
 with connection.cursor() as cur:
-    cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'search_doc_fts'")
+    cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'search_entry_fts'")
     assert "gin" in cur.fetchone()[0].lower()
+    cur.execute("SELECT count(*) FROM search_searchentry WHERE tsv @@ to_tsquery('simple', 'northbound')")
+    assert cur.fetchone()[0] == 1  # the stored tsvector follows the joined text
 print("ok")
 """
 
