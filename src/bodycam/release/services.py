@@ -97,10 +97,6 @@ def _prosecutor(request, name, action, object_type, object_id) -> User:
     return user
 
 
-def active_case_shares() -> QuerySet:
-    return CaseShare.objects.active()
-
-
 # ---------------------------------------------------------------- account shares
 def share_item(request, clip_id, data: dict) -> dict:
     """Share a clip's recording with a prosecutor (access.Share) with optional terms."""
