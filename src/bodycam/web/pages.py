@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access import evidence as ev
 from ..access.models import Case
-from ..access.policy import allowed, cases_changeable
+from ..access.policy import allowed, cases_changeable, require
 from ..access.services import EDIT, SHARE, Denied, NotVisible, audit_denied, may, visible_clips
 from ..custody.services import record_request
 from ..evidence.models import Category
@@ -97,13 +97,12 @@ def bulk_action(request):
                 ev.edit_metadata(request, cid, {"categories": sorted(set(current) | {name})})
         elif action == "add_to_case":
             number = request.POST.get("case", "")
-            if number not in _cases_user_may_add_to(request.user):
-                audit_denied(request, "case.add_recordings", "not a case this user may add to", object_type="case",
-                             object_id=number[:64])
-                raise Denied("you may not add items to that case")
+            case = Case.objects.filter(number=number).first()
+            require(request, "case.change", case, action="case.add_recordings", object_type="case",
+                    object_id=number[:64], reason="not a case this user may add to",
+                    message="you may not add items to that case")
             from ..access.services import VIEW, authorize
 
-            case = Case.objects.get(number=number)
             recs = sorted({str(authorize(request, cid, VIEW).recording_id) for cid in ids})
             case.recordings.add(*recs)
             record_request(request, "case.add_recordings", object_type="case", object_id=str(case.id),
