@@ -6,10 +6,21 @@ See docs/access.md.
 """
 
 import uuid
+from datetime import datetime, timezone
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+
+
+class ShareQuerySet(models.QuerySet):
+    """Shares and links (access.Share, release.CaseShare, release.ShareLink)."""
+
+    def active(self, now=None):
+        """Not revoked and not expired (at ``now``, default the current time)."""
+        now = now or datetime.now(timezone.utc)
+        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True)
+                                                           | models.Q(expires_at__gt=now))
 
 
 class Role(models.TextChoices):
@@ -181,6 +192,8 @@ class Share(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareQuerySet.as_manager()
 
 
 class Note(models.Model):

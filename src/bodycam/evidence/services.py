@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ..access.models import Role, User
+from ..access.policy import role_may
 from ..custody.services import record
 from .models import Clip, Device, Officer
 
@@ -43,7 +44,7 @@ def add_user(username: str, role: str, password: str, badge: str = "", axis_user
     user.set_password(password)
     with transaction.atomic():
         user.save()
-        if axis_uuid or role == Role.OFFICER:
+        if axis_uuid or role_may(role, "evidence.own_recordings"):
             officer, created = Officer.objects.get_or_create(
                 axis_user_id=axis_uuid or uuid.uuid4(), defaults={"name": username, "user_key": badge[:100]})
             if officer.account_id and officer.account_id != user.id:

@@ -8,6 +8,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from ..access.models import ShareQuerySet
+
 
 class CaseShare(models.Model):
     """A whole case shared with a prosecutor account: they see every recording linked to it,
@@ -24,6 +26,8 @@ class CaseShare(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
+
+    objects = ShareQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["recipient", "revoked_at"])]
@@ -62,6 +66,8 @@ class ShareLink(models.Model):
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareQuerySet.as_manager()
 
     class Meta:
         constraints = [models.CheckConstraint(
