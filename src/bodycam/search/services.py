@@ -417,7 +417,10 @@ def visible_entries(user) -> QuerySet:
         # As few IN (sub-select) as there are kinds in use: an OR of two sub-selects defeats the
         # officer + date index on PostgreSQL, and most users have no grants or named items.
         sets = [sub for sub in r.recordings if sub.exists()]  # small tables: grants, cases, shares
-        start = [Q(officer_id__in=r.officers)] if r.officers is not None else []
+        # The officers as values, not a sub-select: one officer is then an equality the planner
+        # can walk the officer + date index backwards with, stopping after a page.
+        officers = [row["id"] for row in r.officers] if r.officers is not None else []
+        start = [Q(officer_id__in=officers)] if officers else []
         start += [Q(recording_id__in=sub) for sub in sets]
         if not start:
             return SearchEntry.objects.none()
