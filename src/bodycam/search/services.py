@@ -9,15 +9,17 @@ made here: ``metadata`` (container, officer, device, trigger, categories, bookma
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import operator
 import re
+import time as clock
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -145,9 +147,13 @@ def _terms(q: str) -> list[str]:
     return re.findall(r"[^\W_]+", q.lower())[:20]  # letters and digits: the tokenizers' words
 
 
-# Past this many raw text matches a search is "common": its page is found by walking the
-# sort index and testing each row's words, which stops after a page; below it, the few
-# matches are collected first and sorted.
+# Up to this many raw text matches a search is "rare": its matches are collected first and
+# sorted; past it, the page is found by walking the sort index and testing each row's
+# words, which stops after a page (at 1 % of the rows matching: after ~2,500 rows).
+FEW_MATCHES = 10_000
+SAMPLE_ROWS, SAMPLE_COMMON = 5_000, 5  # PostgreSQL: 5 matches among the newest 5,000 (0.1 %) = common
+COUNT_BUDGET_S = 0.04  # PostgreSQL, common text: the count walks for at most this long
+# The same for a category's or a tag's recordings.
 COMMON_MATCHES = 2_000
 ENTRY = '"search_searchentry"."id"'
 
@@ -194,44 +200,80 @@ def _fold(word: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(ch))
 
 
-def _fts_count(expr: str, cap: int) -> int:
-    with connection.cursor() as cur:
-        cur.execute("SELECT count(*) FROM (SELECT 1 FROM search_entry_fts WHERE search_entry_fts MATCH %s LIMIT %s)",
-                    [expr, cap])
-        return cur.fetchone()[0]
+def few_matches(expr: str) -> list | None:
+    """The ids of the entries whose text matches when there are at most FEW_MATCHES, else
+    None (a common search).
+
+    PostgreSQL first tests the newest SAMPLE_ROWS entries: a common word shows up there (and
+    asking the GIN index for all its matches would take seconds at 10M clips: a bitmap of
+    millions); only otherwise is the GIN index asked, and only the index (the planner's
+    guess of a prefix's frequency is a constant, wrong both ways)."""
+    with transaction.atomic(), connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute("SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s LIMIT %s",
+                        [expr, FEW_MATCHES + 1])
+        else:
+            cur.execute("SELECT count(*) FROM (SELECT tsv FROM search_searchentry ORDER BY sort_time DESC LIMIT %s) s "
+                        "WHERE tsv @@ to_tsquery('simple', %s)", [SAMPLE_ROWS, expr])
+            if cur.fetchone()[0] >= SAMPLE_COMMON:
+                return None
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute("SET LOCAL enable_indexscan = off")
+            cur.execute("SELECT id FROM search_searchentry WHERE tsv @@ to_tsquery('simple', %s) LIMIT %s",
+                        [expr, FEW_MATCHES + 1])
+        ids = [r[0] for r in cur.fetchall()]
+    return ids if len(ids) <= FEW_MATCHES else None
 
 
-def text_match(expr: str, *, streaming: bool) -> RawSQL:
-    """A condition on SearchEntry: its recording's text holds every word of the match
-    expression (the words may come from different documents: notes, tags, transcript).
+def count_within(qs: QuerySet, budget_s: float) -> tuple[int, bool]:
+    """Count ``qs`` up to COUNT_CAP + 1 rows as they stream (a server-side cursor on
+    PostgreSQL), for at most ``budget_s``: (rows seen, whether it stopped for time). A common
+    word that is rare among the user's footage would otherwise walk millions of rows."""
+    started, n = clock.monotonic(), 0
+    for _ in qs.values_list("id", flat=True)[:COUNT_CAP + 1].iterator(chunk_size=200):
+        n += 1
+        if clock.monotonic() - started > budget_s:
+            return n, True
+    return n, False
 
-    SQLite, ``streaming``: each row's words are looked up as the sort index is walked (for a
-    common search: stops after a page); otherwise the matches are collected first (for a
-    rare search, or a count, which can then stop at its cap)."""
-    if connection.vendor != "sqlite":
-        # The planner knows each word's frequency (tsvector statistics) and picks the GIN index
-        # or a walk of the sort index by itself.
-        return RawSQL("\"search_searchentry\".\"tsv\" @@ to_tsquery('simple', %s)", [expr],
-                      output_field=BooleanField())
-    if streaming:
+
+def text_match(expr: str, few: list | None):
+    """A condition on SearchEntry for the page: its recording's text holds every word of the
+    match expression (the words may come from different documents: notes, tags, transcript).
+    Rare (``few`` ids): those rows, by primary key. Common: each row's words tested as the
+    sort index is walked (PostgreSQL: the tsvector column; SQLite: FTS5 by rowid)."""
+    if few is not None:
+        if connection.vendor == "sqlite":
+            return RawSQL(f"{ENTRY} IN (SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s)",
+                          [expr], output_field=BooleanField())
+        return RawSQL(f"{ENTRY} = ANY(%s)", [few], output_field=BooleanField())
+    if connection.vendor == "sqlite":
         return RawSQL(f"EXISTS (SELECT 1 FROM search_entry_fts WHERE search_entry_fts MATCH %s "
                       f"AND search_entry_fts.rowid = {ENTRY})", [expr], output_field=BooleanField())
-    return RawSQL(f"{ENTRY} IN (SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s)", [expr],
-                  output_field=BooleanField())
+    return RawSQL("\"search_searchentry\".\"tsv\" @@ to_tsquery('simple', %s)", [expr], output_field=BooleanField())
 
 
-def _counted_text(entries: QuerySet, expr: str) -> QuerySet:
-    """The text condition for the capped count. SQLite: FTS5 as the driving table, joined to
-    the entries by rowid, so the count streams and stops at the cap (an IN (...) would first
-    collect every match: 200,000 rowids for a common word at 1M clips)."""
-    if connection.vendor != "sqlite":
-        return entries.filter(text_match(expr, streaming=False))
+def counted_text(entries: QuerySet, expr: str, few: list | None) -> QuerySet:
+    """The text condition for the capped count of a common search. SQLite: FTS5 as the
+    driving table, joined to the entries by rowid, so the count streams and stops at the cap;
+    PostgreSQL: the page's walk of the sort index (``count_within``)."""
+    if few is not None or connection.vendor != "sqlite":
+        return entries.filter(text_match(expr, few) if few is not None else RawSQL(
+            "\"search_searchentry\".\"tsv\" @@ to_tsquery('simple', %s)", [expr], output_field=BooleanField()))
     return entries.extra(tables=["search_entry_fts"], where=[f"search_entry_fts.rowid = {ENTRY}",
                                                              "search_entry_fts MATCH %s"], params=[expr])
 
 
-def is_common(expr: str) -> bool:
-    return connection.vendor == "sqlite" and _fts_count(expr, COMMON_MATCHES) >= COMMON_MATCHES
+@contextlib.contextmanager
+def planned(*, walk: bool = False):
+    """PostgreSQL, for the queries of a common text search: walk the sort index, testing
+    each row's words, instead of building a GIN bitmap of every match. No-op on SQLite."""
+    if connection.vendor == "sqlite" or not walk:
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_bitmapscan = off")
+        yield
 
 
 @dataclass
@@ -363,11 +405,15 @@ def apply_filters(entries: QuerySet, qy: Query) -> QuerySet:
     parameter but the text (``text_match``)."""
     from ..access.models import Restriction
 
+    # Officers and devices as values (a small lookup first), not sub-selects: the planner then
+    # walks the officer + date or device + date index and stops after a page.
     if qy.officer:
-        entries = entries.filter(officer_id__in=Officer.objects.filter(
-            Q(name__icontains=qy.officer) | Q(account__username=qy.officer) | Q(user_key=qy.officer)).values("id"))
+        entries = entries.filter(officer_id__in=list(Officer.objects.filter(
+            Q(name__icontains=qy.officer) | Q(account__username=qy.officer) | Q(user_key=qy.officer))
+            .values_list("id", flat=True)))
     if qy.device:
-        entries = entries.filter(device_id__in=Device.objects.filter(serial__iexact=qy.device).values("id"))
+        entries = entries.filter(device_id__in=list(Device.objects.filter(serial__iexact=qy.device)
+                                                    .values_list("id", flat=True)))
     if qy.date_from:
         entries = entries.filter(sort_time__gte=qy.date_from)
     if qy.date_to:
@@ -452,21 +498,29 @@ def search(user, qy: Query) -> Page:
     COUNT_CAP + 1; then the page's 25 clips by id. Those ids come only out of
     ``visible_entries`` (the one access check), so nothing outside it can be shown."""
     entries = apply_filters(visible_entries(user), qy)
-    counted = entries
+    counted, common, partial = entries, False, False
     if qy.q:
         expr = match_expression(qy.q)
-        entries = entries.filter(text_match(expr, streaming=is_common(expr)))
-        counted = _counted_text(counted, expr)
+        few = few_matches(expr)
+        common = few is None
+        entries = entries.filter(text_match(expr, few))
+        counted = counted_text(counted, expr, few)
     start = (qy.page - 1) * qy.per_page
-    ids = list(entries.order_by(*SORTS[qy.sort]).values_list("clip_id", flat=True)[start:start + qy.per_page])
+    with planned(walk=common):
+        ids = list(entries.order_by(*SORTS[qy.sort]).values_list("clip_id", flat=True)[start:start + qy.per_page])
     rows = Clip.objects.select_related("recording__officer__account", "recording__device").in_bulk(ids)
     results = [rows[i] for i in ids if i in rows]
     if qy.page == 1 and len(results) < qy.per_page:
         total = len(results)  # the whole answer is on this page: no count needed
     else:
-        # PostgreSQL: in the page's order, the same index walk as the page, stopping at the cap.
-        # SQLite: in no order, from the collected matches (a sort there would read them all).
-        order = SORTS[qy.sort] if connection.vendor != "sqlite" else ()
-        total = counted.order_by(*order).values("id")[:COUNT_CAP + 1].count()
-    capped = total > COUNT_CAP
+        # No text (PostgreSQL): in the page's order, the same index walk as the page, stopping at
+        # the cap. Text, or SQLite: in no order, from the matches (a sort would read them all).
+        order = SORTS[qy.sort] if connection.vendor != "sqlite" and not qy.q else ()
+        if common and connection.vendor != "sqlite":
+            with planned(walk=True):
+                total, partial = count_within(counted.order_by(*SORTS[qy.sort]), COUNT_BUDGET_S)
+            total = max(total, start + len(results))
+        else:
+            total = counted.order_by(*order).values("id")[:COUNT_CAP + 1].count()
+    capped = total > COUNT_CAP or partial
     return Page(results=results, total=min(total, COUNT_CAP), page=qy.page, per_page=qy.per_page, capped=capped)
