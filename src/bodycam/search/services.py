@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from ..evidence.models import Clip, Device, GnssPoint, Officer, Recording
+from ..evidence.models import Category, Clip, Device, GnssPoint, Officer, Recording
 from .models import SearchDocument, SearchEntry
 
 METADATA, NOTES, TAGS, TRANSCRIPT = "metadata", "notes", "tags", "transcript"
@@ -151,8 +151,8 @@ def _terms(q: str) -> list[str]:
 # sorted; past it, the page is found by walking the sort index and testing each row's
 # words, which stops after a page (at 1 % of the rows matching: after ~2,500 rows).
 FEW_MATCHES = 10_000
-SAMPLE_ROWS, SAMPLE_COMMON = 5_000, 5  # PostgreSQL: 5 matches among the newest 5,000 (0.1 %) = common
-COUNT_BUDGET_S = 0.04  # PostgreSQL, common text: the count walks for at most this long
+SAMPLE_ROWS, SAMPLE_COMMON = 2_000, 2  # PostgreSQL: 2 matches among the newest 2,000 (0.1 %) = common
+COUNT_BUDGET_S = 0.03  # PostgreSQL, common text: the count walks for at most this long
 # The same for a category's or a tag's recordings.
 COMMON_MATCHES = 2_000
 ENTRY = '"search_searchentry"."id"'
@@ -266,13 +266,16 @@ def counted_text(entries: QuerySet, expr: str, few: list | None) -> QuerySet:
 
 @contextlib.contextmanager
 def planned(*, walk: bool = False):
-    """PostgreSQL, for the queries of a common text search: walk the sort index, testing
-    each row's words, instead of building a GIN bitmap of every match. No-op on SQLite."""
-    if connection.vendor == "sqlite" or not walk:
+    """PostgreSQL, around a search's queries: no parallel workers (starting them costs more
+    than a page takes: tens of ms), and for a common text search, ``walk`` the sort index
+    testing each row's words instead of building a GIN bitmap of every match. No-op on SQLite."""
+    if connection.vendor == "sqlite":
         yield
         return
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET LOCAL enable_bitmapscan = off")
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        if walk:
+            cur.execute("SET LOCAL enable_bitmapscan = off")
         yield
 
 
@@ -419,7 +422,8 @@ def apply_filters(entries: QuerySet, qy: Query) -> QuerySet:
     if qy.date_to:
         entries = entries.filter(sort_time__lte=qy.date_to)
     if qy.category:
-        entries = entries.filter(_member_of(Recording.categories.through.objects.filter(category__name=qy.category)))
+        category = Category.objects.filter(name=qy.category).values_list("id", flat=True)[:1]
+        entries = entries.filter(_member_of(Recording.categories.through.objects.filter(category_id__in=list(category))))
     if qy.case:
         from ..access.models import Case
 
@@ -516,11 +520,11 @@ def search(user, qy: Query) -> Page:
         # No text (PostgreSQL): in the page's order, the same index walk as the page, stopping at
         # the cap. Text, or SQLite: in no order, from the matches (a sort would read them all).
         order = SORTS[qy.sort] if connection.vendor != "sqlite" and not qy.q else ()
-        if common and connection.vendor != "sqlite":
-            with planned(walk=True):
+        with planned(walk=common):
+            if common and connection.vendor != "sqlite":
                 total, partial = count_within(counted.order_by(*SORTS[qy.sort]), COUNT_BUDGET_S)
-            total = max(total, start + len(results))
-        else:
-            total = counted.order_by(*order).values("id")[:COUNT_CAP + 1].count()
+                total = max(total, start + len(results))
+            else:
+                total = counted.order_by(*order).values("id")[:COUNT_CAP + 1].count()
     capped = total > COUNT_CAP or partial
     return Page(results=results, total=min(total, COUNT_CAP), page=qy.page, per_page=qy.per_page, capped=capped)
