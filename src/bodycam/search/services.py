@@ -152,7 +152,7 @@ def _terms(q: str) -> list[str]:
 # words, which stops after a page (at 1 % of the rows matching: after ~2,500 rows).
 FEW_MATCHES = 10_000
 SAMPLE_ROWS, SAMPLE_COMMON = 2_000, 2  # PostgreSQL: 2 matches among the newest 2,000 (0.1 %) = common
-COUNT_BUDGET_S = 0.03  # PostgreSQL, common text: the count walks for at most this long
+COUNT_BUDGET_S = 0.015  # PostgreSQL, common text: the count walks for at most this long
 # The same for a category's or a tag's recordings.
 COMMON_MATCHES = 2_000
 ENTRY = '"search_searchentry"."id"'
@@ -169,30 +169,36 @@ def match_expression(q: str) -> str:
     for a common word at 1M clips), so prefixes are turned into words it streams: 2-3
     letters use the prefix indexes, longer ones are looked up in the vocabulary and become
     ``("word1" OR "word2" ...)``. One letter matches that word alone."""
+    return _match(q)[0]
+
+
+def _match(q: str) -> tuple[str, float]:
+    """(match expression, estimated fraction of entries matching: SQLite only, from the
+    vocabulary's document counts, words taken as independent; 1.0 on PostgreSQL)."""
     terms = _terms(q)
     if not terms:
         raise SearchError("the search text has no words to look for")
     if connection.vendor != "sqlite":
-        return " & ".join(f"{t}:*" for t in terms)
-    parts = []
+        return " & ".join(f"{t}:*" for t in terms), 1.0
+    parts, fraction = [], 1.0
     with connection.cursor() as cur:
+        cur.execute("SELECT max(id) FROM search_searchentry")
+        n = max(1, cur.fetchone()[0] or 1)
         for t in terms:
             t = _fold(t)
-            if len(t) == 1:
-                parts.append(f'"{t}"')
-            elif len(t) <= 3:
+            hi = t if len(t) == 1 else t + "\uffff"
+            limit = MAX_EXPANSION + 1 if len(t) > 3 else 1000
+            cur.execute("SELECT term, doc FROM search_entry_vocab WHERE term >= %s AND term <= %s LIMIT %s",
+                        [t, hi, limit])
+            rows = cur.fetchall()
+            fraction *= min(1.0, sum(doc for _, doc in rows) / n)
+            if len(t) == 1 or not rows:
+                parts.append(f'"{t}"')  # one letter: that word; no such word: matches nothing, cheaply
+            elif len(t) <= 3 or len(rows) > MAX_EXPANSION:
                 parts.append(f'"{t}"*')
             else:
-                cur.execute("SELECT term FROM search_entry_vocab WHERE term >= %s AND term < %s LIMIT %s",
-                            [t, t + "\uffff", MAX_EXPANSION + 1])
-                words = [r[0] for r in cur.fetchall()]
-                if not words:
-                    parts.append(f'"{t}"')  # no such word: matches nothing, cheaply
-                elif len(words) > MAX_EXPANSION:
-                    parts.append(f'"{t}"*')
-                else:
-                    parts.append("(" + " OR ".join(f'"{w}"' for w in words) + ")")
-    return " AND ".join(parts)
+                parts.append("(" + " OR ".join(f'"{w}"' for w, _ in rows) + ")")
+    return " AND ".join(parts), max(fraction, 1 / n)
 
 
 def _fold(word: str) -> str:
@@ -208,19 +214,21 @@ def few_matches(expr: str) -> list | None:
     asking the GIN index for all its matches would take seconds at 10M clips: a bitmap of
     millions); only otherwise is the GIN index asked, and only the index (the planner's
     guess of a prefix's frequency is a constant, wrong both ways)."""
-    with transaction.atomic(), connection.cursor() as cur:
-        if connection.vendor == "sqlite":
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cur:
             cur.execute("SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s LIMIT %s",
                         [expr, FEW_MATCHES + 1])
-        else:
-            cur.execute("SELECT count(*) FROM (SELECT tsv FROM search_searchentry ORDER BY sort_time DESC LIMIT %s) s "
-                        "WHERE tsv @@ to_tsquery('simple', %s)", [SAMPLE_ROWS, expr])
-            if cur.fetchone()[0] >= SAMPLE_COMMON:
-                return None
-            cur.execute("SET LOCAL enable_seqscan = off")
-            cur.execute("SET LOCAL enable_indexscan = off")
-            cur.execute("SELECT id FROM search_searchentry WHERE tsv @@ to_tsquery('simple', %s) LIMIT %s",
-                        [expr, FEW_MATCHES + 1])
+            ids = [r[0] for r in cur.fetchall()]
+        return ids if len(ids) <= FEW_MATCHES else None
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM (SELECT tsv FROM search_searchentry ORDER BY sort_time DESC LIMIT %s) s "
+                    "WHERE tsv @@ to_tsquery('simple', %s)", [SAMPLE_ROWS, expr])
+        if cur.fetchone()[0] >= SAMPLE_COMMON:
+            return None
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute("SET LOCAL enable_indexscan = off")
+        cur.execute("SELECT id FROM search_searchentry WHERE tsv @@ to_tsquery('simple', %s) LIMIT %s",
+                    [expr, FEW_MATCHES + 1])
         ids = [r[0] for r in cur.fetchall()]
     return ids if len(ids) <= FEW_MATCHES else None
 
@@ -237,31 +245,51 @@ def count_within(qs: QuerySet, budget_s: float) -> tuple[int, bool]:
     return n, False
 
 
-def text_match(expr: str, few: list | None):
-    """A condition on SearchEntry for the page: its recording's text holds every word of the
-    match expression (the words may come from different documents: notes, tags, transcript).
+def text_match(expr: str, few: list | None, *, in_set: bool = False):
+    """A condition on SearchEntry: its recording's text holds every word of the match
+    expression (the words may come from different documents: notes, tags, transcript).
     Rare (``few`` ids): those rows, by primary key. Common: each row's words tested as the
-    sort index is walked (PostgreSQL: the tsvector column; SQLite: FTS5 by rowid)."""
-    if few is not None:
-        if connection.vendor == "sqlite":
-            return RawSQL(f"{ENTRY} IN (SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s)",
-                          [expr], output_field=BooleanField())
+    sort index is walked — PostgreSQL: the tsvector column; SQLite: FTS5 asked by rowid, or
+    (``in_set``) the matches collected once and looked up, which is cheaper when a page needs
+    many rows walked (a later page, a rarer word)."""
+    sqlite = connection.vendor == "sqlite"
+    if few is not None and not sqlite:
         return RawSQL(f"{ENTRY} = ANY(%s)", [few], output_field=BooleanField())
-    if connection.vendor == "sqlite":
-        return RawSQL(f"EXISTS (SELECT 1 FROM search_entry_fts WHERE search_entry_fts MATCH %s "
-                      f"AND search_entry_fts.rowid = {ENTRY})", [expr], output_field=BooleanField())
-    return RawSQL("\"search_searchentry\".\"tsv\" @@ to_tsquery('simple', %s)", [expr], output_field=BooleanField())
+    if not sqlite:
+        return RawSQL("\"search_searchentry\".\"tsv\" @@ to_tsquery('simple', %s)", [expr],
+                      output_field=BooleanField())
+    if few is not None:
+        return RawSQL(f"{ENTRY} IN (SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s)",
+                      [expr], output_field=BooleanField())
+    if in_set:  # unary +: the set is not used to drive the query, the sort index is
+        return RawSQL(f"+{ENTRY} IN (SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s)",
+                      [expr], output_field=BooleanField())
+    return RawSQL(f"EXISTS (SELECT 1 FROM search_entry_fts WHERE search_entry_fts MATCH %s "
+                  f"AND search_entry_fts.rowid = {ENTRY})", [expr], output_field=BooleanField())
 
 
-def counted_text(entries: QuerySet, expr: str, few: list | None) -> QuerySet:
-    """The text condition for the capped count of a common search. SQLite: FTS5 as the
-    driving table, joined to the entries by rowid, so the count streams and stops at the cap;
+def counted_text(entries: QuerySet, expr: str, few: list | None, *, from_matches: bool) -> QuerySet:
+    """The text condition for the capped count. SQLite, common word, only the text narrowing
+    what the user sees: FTS5 as the driving table, joined to the entries by rowid, so the count
+    streams and stops at the cap; otherwise the user's (filtered) rows, each looked up in the
+    matches collected once.
     PostgreSQL: the page's walk of the sort index (``count_within``)."""
     if few is not None or connection.vendor != "sqlite":
-        return entries.filter(text_match(expr, few) if few is not None else RawSQL(
-            "\"search_searchentry\".\"tsv\" @@ to_tsquery('simple', %s)", [expr], output_field=BooleanField()))
+        return entries.filter(text_match(expr, few))
+    if not from_matches:
+        return entries.filter(text_match(expr, few, in_set=True))
     return entries.extra(tables=["search_entry_fts"], where=[f"search_entry_fts.rowid = {ENTRY}",
                                                              "search_entry_fts MATCH %s"], params=[expr])
+
+
+def sqlite_walk_in_set(fraction: float, rows_needed: int) -> bool:
+    """SQLite, common word: is collecting the matches once cheaper than asking FTS5 row by
+    row while walking? About 0.7 µs per match to collect, 50 µs per row asked, and
+    rows_needed / fraction rows to walk."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT max(id) FROM search_searchentry")
+        n = max(1, cur.fetchone()[0] or 1)
+    return fraction * n * 0.7 < rows_needed / fraction * 50
 
 
 @contextlib.contextmanager
@@ -501,15 +529,20 @@ def search(user, qy: Query) -> Page:
     check, filters, text and sort, on SearchEntry's indexes) and a count that stops at
     COUNT_CAP + 1; then the page's 25 clips by id. Those ids come only out of
     ``visible_entries`` (the one access check), so nothing outside it can be shown."""
+    from ..access.services import reach
+
     entries = apply_filters(visible_entries(user), qy)
     counted, common, partial = entries, False, False
+    start = (qy.page - 1) * qy.per_page
     if qy.q:
-        expr = match_expression(qy.q)
+        expr, fraction = _match(qy.q)
         few = few_matches(expr)
         common = few is None
-        entries = entries.filter(text_match(expr, few))
-        counted = counted_text(counted, expr, few)
-    start = (qy.page - 1) * qy.per_page
+        in_set = common and connection.vendor == "sqlite" and sqlite_walk_in_set(fraction, start + qy.per_page)
+        entries = entries.filter(text_match(expr, few, in_set=in_set))
+        # Only the text narrows, for a user who sees nearly everything: count from the matches.
+        from_matches = bool(getattr(reach(user), "everything", False)) and set(qy.raw) <= {"q", "sort", "per_page"}
+        counted = counted_text(counted, expr, few, from_matches=from_matches)
     with planned(walk=common):
         ids = list(entries.order_by(*SORTS[qy.sort]).values_list("clip_id", flat=True)[start:start + qy.per_page])
     rows = Clip.objects.select_related("recording__officer__account", "recording__device").in_bulk(ids)
