@@ -106,6 +106,33 @@ def test_access_check_holds_under_every_filter_combination(tmp_path):
     assert answer(s.admin, {}) == [s.extra[3].id]  # a grant, nothing else
 
 
+@pytest.mark.parametrize("plan", ["common, asked per row", "common, matches collected"])
+def test_common_word_plans_give_the_same_answers(tmp_path, monkeypatch, plan):
+    """The plans for a common word (walk the sort index, ask the text index per row or look
+    rows up in the collected matches; count streaming from the text index or within a time
+    budget) answer exactly what the rare-word plan answers, inside the access check."""
+    s = Scene(tmp_path)
+    texts = [f for f in FILTERS if "q" in f]
+    combos = [dict(t, **o) for t in texts for o in [{}] + [f for f in FILTERS if "q" not in f]]
+    combos += [dict(t, sort=sort) for t in texts for sort in services.SORTS]
+    users = {**s.users, "oracle": s.oracle}
+    expected = {(name, tuple(sorted(c.items()))): answer(u, c) for name, u in users.items() for c in combos}
+    monkeypatch.setattr(services, "FEW_MATCHES", -1)  # every word is common
+    monkeypatch.setattr(services, "SAMPLE_COMMON", 0)
+    monkeypatch.setattr(services, "sqlite_walk_in_set", lambda *a: plan.endswith("collected"))
+    for (name, key), want in expected.items():
+        assert answer(users[name], dict(key)) == want, (name, key, plan)
+    assert any(expected.values())
+    page = search(s.oracle, parse_query({"q": "northbound", "per_page": "1"}))
+    assert page.total == 3 and not page.capped  # c1, c2, c3 counted exactly
+    monkeypatch.setattr(services, "COUNT_BUDGET_S", 0.0)  # PostgreSQL: the count runs out of time at once
+    page = search(s.oracle, parse_query({"q": "northbound", "per_page": "1"}))
+    if connection.vendor == "sqlite":
+        assert page.total == 3 and not page.capped
+    else:
+        assert page.capped and 1 <= page.total <= 3  # "at least N": never more than there are
+
+
 def test_count_is_capped_and_said_so(tmp_path, monkeypatch):
     s = Scene(tmp_path)
     monkeypatch.setattr(services, "COUNT_CAP", 3)
