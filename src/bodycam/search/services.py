@@ -167,38 +167,30 @@ def match_expression(q: str) -> str:
 
     SQLite: FTS5 merges every doclist of a prefix into memory before it can answer (seconds
     for a common word at 1M clips), so prefixes are turned into words it streams: 2-3
-    letters use the prefix indexes, longer ones are looked up in the vocabulary and become
-    ``("word1" OR "word2" ...)``. One letter matches that word alone."""
-    return _match(q)[0]
-
-
-def _match(q: str) -> tuple[str, float]:
-    """(match expression, estimated fraction of entries matching: SQLite only, from the
-    vocabulary's document counts, words taken as independent; 1.0 on PostgreSQL)."""
+    letters use the prefix indexes; a longer one becomes ``("word" OR "words" ...)``, its
+    longer forms looked up in the vocabulary (the word itself is not: counting its
+    documents there would read its whole doclist). One letter matches that word alone."""
     terms = _terms(q)
     if not terms:
         raise SearchError("the search text has no words to look for")
     if connection.vendor != "sqlite":
-        return " & ".join(f"{t}:*" for t in terms), 1.0
-    parts, fraction = [], 1.0
+        return " & ".join(f"{t}:*" for t in terms)
+    parts = []
     with connection.cursor() as cur:
-        cur.execute("SELECT max(id) FROM search_searchentry")
-        n = max(1, cur.fetchone()[0] or 1)
-        for t in terms:
-            t = _fold(t)
-            hi = t if len(t) == 1 else t + "\uffff"
-            limit = MAX_EXPANSION + 1 if len(t) > 3 else 1000
-            cur.execute("SELECT term, doc FROM search_entry_vocab WHERE term >= %s AND term <= %s LIMIT %s",
-                        [t, hi, limit])
-            rows = cur.fetchall()
-            fraction *= min(1.0, sum(doc for _, doc in rows) / n)
-            if len(t) == 1 or not rows:
-                parts.append(f'"{t}"')  # one letter: that word; no such word: matches nothing, cheaply
-            elif len(t) <= 3 or len(rows) > MAX_EXPANSION:
+        for t in (_fold(t) for t in terms):
+            if len(t) == 1:
+                parts.append(f'"{t}"')
+            elif len(t) <= 3:
                 parts.append(f'"{t}"*')
             else:
-                parts.append("(" + " OR ".join(f'"{w}"' for w, _ in rows) + ")")
-    return " AND ".join(parts), max(fraction, 1 / n)
+                cur.execute("SELECT term FROM search_entry_vocab WHERE term > %s AND term < %s LIMIT %s",
+                            [t, t + "\uffff", MAX_EXPANSION])
+                longer = [r[0] for r in cur.fetchall()]
+                if len(longer) >= MAX_EXPANSION:
+                    parts.append(f'"{t}"*')
+                else:
+                    parts.append("(" + " OR ".join(f'"{w}"' for w in [t, *longer]) + ")")
+    return " AND ".join(parts)
 
 
 def _fold(word: str) -> str:
@@ -206,31 +198,36 @@ def _fold(word: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(ch))
 
 
-def few_matches(expr: str) -> list | None:
-    """The ids of the entries whose text matches when there are at most FEW_MATCHES, else
-    None (a common search).
+def few_matches(expr: str) -> tuple[list | None, float]:
+    """(the ids of the entries whose text matches when there are at most FEW_MATCHES, else
+    None: a common search; the fraction of entries matching, estimated).
 
-    PostgreSQL first tests the newest SAMPLE_ROWS entries: a common word shows up there (and
-    asking the GIN index for all its matches would take seconds at 10M clips: a bitmap of
-    millions); only otherwise is the GIN index asked, and only the index (the planner's
-    guess of a prefix's frequency is a constant, wrong both ways)."""
+    SQLite: FTS5 gives matches in rowid order, so the FEW_MATCHES-th match's rowid tells
+    what fraction of the entries match. (The rare plan asks FTS5 again as a sub-select: no
+    ids are returned.) PostgreSQL first tests the newest SAMPLE_ROWS entries: a common word
+    shows up there (and asking the GIN index for all its matches would take seconds at 10M
+    clips: a bitmap of millions); only otherwise is the GIN index asked, and only the index
+    (the planner's guess of a prefix's frequency is a constant, wrong both ways)."""
     if connection.vendor == "sqlite":
         with connection.cursor() as cur:
-            cur.execute("SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s LIMIT %s",
-                        [expr, FEW_MATCHES + 1])
-            ids = [r[0] for r in cur.fetchall()]
-        return ids if len(ids) <= FEW_MATCHES else None
+            cur.execute("SELECT count(*), max(rowid) FROM (SELECT rowid FROM search_entry_fts "
+                        "WHERE search_entry_fts MATCH %s LIMIT %s)", [expr, FEW_MATCHES + 1])
+            found, last = cur.fetchone()
+        if found <= FEW_MATCHES:
+            return [], 0.0
+        return None, found / max(1, last or 1)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM (SELECT tsv FROM search_searchentry ORDER BY sort_time DESC LIMIT %s) s "
                     "WHERE tsv @@ to_tsquery('simple', %s)", [SAMPLE_ROWS, expr])
-        if cur.fetchone()[0] >= SAMPLE_COMMON:
-            return None
+        sampled = cur.fetchone()[0]
+        if sampled >= SAMPLE_COMMON:
+            return None, sampled / SAMPLE_ROWS
         cur.execute("SET LOCAL enable_seqscan = off")
         cur.execute("SET LOCAL enable_indexscan = off")
         cur.execute("SELECT id FROM search_searchentry WHERE tsv @@ to_tsquery('simple', %s) LIMIT %s",
                     [expr, FEW_MATCHES + 1])
         ids = [r[0] for r in cur.fetchall()]
-    return ids if len(ids) <= FEW_MATCHES else None
+    return (ids if len(ids) <= FEW_MATCHES else None), 0.0
 
 
 def count_within(qs: QuerySet, budget_s: float) -> tuple[int, bool]:
@@ -289,6 +286,7 @@ def sqlite_walk_in_set(fraction: float, rows_needed: int) -> bool:
     with connection.cursor() as cur:
         cur.execute("SELECT max(id) FROM search_searchentry")
         n = max(1, cur.fetchone()[0] or 1)
+    fraction = max(fraction, 1 / n)
     return fraction * n * 0.7 < rows_needed / fraction * 50
 
 
@@ -535,8 +533,8 @@ def search(user, qy: Query) -> Page:
     counted, common, partial = entries, False, False
     start = (qy.page - 1) * qy.per_page
     if qy.q:
-        expr, fraction = _match(qy.q)
-        few = few_matches(expr)
+        expr = match_expression(qy.q)
+        few, fraction = few_matches(expr)
         common = few is None
         in_set = common and connection.vendor == "sqlite" and sqlite_walk_in_set(fraction, start + qy.per_page)
         entries = entries.filter(text_match(expr, few, in_set=in_set))
