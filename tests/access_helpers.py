@@ -12,7 +12,9 @@ from django.test import Client
 
 from bodycam.access import totp
 from bodycam.access.auth import enrol_with_secret
-from bodycam.access.models import Case, Share, Squad, TotpDevice, User
+from bodycam.access.models import Squad, TotpDevice, User
+from bodycam.cases.models import Case
+from bodycam.release.models import Share
 from bodycam.evidence.models import Clip, Device, Officer
 from bodycam.evidence.services import add_user
 

@@ -9,7 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from bodycam.access.models import Case, Role
+from bodycam.access.models import Role
+
+from bodycam.cases.models import Case
 from bodycam.access.services import visible_clips
 from bodycam.cli import main
 from bodycam.custody.chain import verify_chain

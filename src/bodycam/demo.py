@@ -90,7 +90,8 @@ def _simulate_shift() -> int:
 def _demo_access() -> None:
     """Squad, case and a provisioned authenticator for every demo account (MFA is mandatory)."""
     from .access.auth import enrol_with_secret
-    from .access.models import Case, Squad, User
+    from .access.models import Squad, User
+    from .cases.models import Case
     from .evidence.models import Recording
 
     squad = Squad.objects.create(name="Patrol A")

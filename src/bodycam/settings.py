@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "bodycam.access",
     "bodycam.custody",
     "bodycam.evidence",
+    "bodycam.cases",
     "bodycam.ingest",
     "bodycam.jobs",
     "bodycam.media",

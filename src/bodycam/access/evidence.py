@@ -13,9 +13,10 @@ from django.db.models import Q
 
 from ..custody.models import AuditEntry
 from ..custody.services import record_request
-from ..evidence.models import Category, Clip
+from ..evidence.models import Category, Clip, Note, Tag
 from ..evidence.services import clip_summary, iso
-from .models import Note, Role, Share, Tag, User
+from ..release.models import Share
+from .models import Role, User
 from .services import (AUDIT, AUDIT_LOG_ROLES, DOWNLOAD, EDIT, PLAY, SHARE, VIEW, Denied, authorize, capabilities,
                        visible_clips)
 

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 from django.db import transaction
 
+from ..cases.models import Case
 from ..custody.services import record
 from ..evidence.models import Recording
-from .models import Case, CriticalIncidentLock, Grant, Restriction, Role, Squad, User
+from .models import CriticalIncidentLock, Grant, Restriction, Role, Squad, User
 from .services import parse_uuid
 
 # Who may manage what (besides the CLI): custodians run holds/releases and restrictions;

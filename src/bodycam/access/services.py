@@ -28,9 +28,10 @@ from datetime import datetime, timezone
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from ..cases.models import Case
 from ..custody.services import record, record_request
 from ..evidence.models import Clip, Officer, Recording
-from .models import Case, CriticalIncidentLock, Grant, Restriction, Role, Share, Squad
+from .models import CriticalIncidentLock, Grant, Restriction, Role, Squad
 
 VIEW, PLAY, DOWNLOAD, EDIT, SHARE, DELETE, AUDIT = "view", "play", "download", "edit", "share", "delete", "audit"
 
@@ -89,7 +90,7 @@ def visible_recording_ids(user) -> QuerySet:
     elif role == Role.CUSTODIAN:
         allow |= Q(pk__isnull=False)  # everything (Q() would vanish when OR-ed below)
     elif role == Role.PROSECUTOR:
-        from ..release.models import CaseShare  # release/ adds case shares; still one query
+        from ..release.models import CaseShare, Share  # shares live in release/; still one query
 
         allow |= Q(id__in=Share.objects.filter(recipient=user, revoked_at__isnull=True)
                    .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values("recording"))
@@ -128,7 +129,7 @@ def may(user, action: str) -> bool:
 
 def prosecutor_may_download(user, recording_id) -> bool:
     """An active share of the recording, or of a case holding it, that allows download."""
-    from ..release.models import CaseShare
+    from ..release.models import CaseShare, Share
 
     now = datetime.now(timezone.utc)
     live = Q(expires_at__isnull=True) | Q(expires_at__gt=now)

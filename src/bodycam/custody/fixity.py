@@ -35,7 +35,7 @@ def catalogue_hashes() -> dict[str, list[dict]]:
         by_hash.setdefault(sha, []).append({"kind": "derivative", "id": str(id_), "container": container,
                                             "object": kind})
     # A case's other files and the public-release packages live in the same store.
-    from ..access.models import CaseFile
+    from ..cases.models import CaseFile
     from ..records.models import RecordsRequest
 
     for id_, sha, name, case in CaseFile.objects.values_list("id", "sha256", "name", "case__number").iterator():

@@ -188,3 +188,28 @@ class GnssPoint(models.Model):
 
     class Meta:
         ordering = ["recording", "seq"]
+
+
+class Note(models.Model):
+    """A note on a recording. Notes are added, never edited (the audit log has them too)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recording = models.ForeignKey("evidence.Recording", on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "access_note"  # created by the access app; the table stays
+        ordering = ["created_at"]
+
+
+class Tag(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recording = models.ForeignKey("evidence.Recording", on_delete=models.PROTECT, related_name="tags")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "access_tag"  # created by the access app; the table stays
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["recording", "name"], name="tag_unique_per_recording")]

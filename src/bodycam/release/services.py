@@ -19,7 +19,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from ..access import evidence as ev
-from ..access.models import Case, Restriction, Role, Share, User
+from ..access.models import Restriction, Role, User
+from ..cases.models import Case
+from .models import Share
 from ..access.services import SHARE, Denied, NotVisible, audit_denied, authorize, may, parse_uuid
 from ..custody.services import record_request
 from ..evidence.models import Clip
@@ -113,7 +115,7 @@ def active_case_shares() -> QuerySet:
 
 # ---------------------------------------------------------------- account shares
 def share_item(request, clip_id, data: dict) -> dict:
-    """Share a clip's recording with a prosecutor (access.Share) with optional terms."""
+    """Share a clip's recording with a prosecutor (release.Share) with optional terms."""
     if not isinstance(data, dict):
         raise BadInput("body must be a JSON object")
     no_reshare = _flag(data, "no_reshare")

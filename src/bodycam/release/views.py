@@ -20,7 +20,8 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from ..access import evidence as ev
-from ..access.models import Case, Role
+from ..access.models import Role
+from ..cases.models import Case
 from ..access.services import SHARE, Denied, NotVisible, may, visible_clips
 from ..custody.services import record_request
 from ..media import services as media

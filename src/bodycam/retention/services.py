@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from ..access.models import Case, CaseFile
+from ..cases.models import Case, CaseFile
 from ..custody.models import Alert
 from ..custody.services import raise_alert, record
 from ..evidence.models import Attachment, Bookmark, Category, Clip, GnssPoint, Recording

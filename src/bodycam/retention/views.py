@@ -14,7 +14,9 @@ from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..access.models import CaseFile, Role
+from ..access.models import Role
+
+from ..cases.models import CaseFile
 from ..access.services import Denied, audit_denied, parse_uuid
 from ..custody.services import record_request, request_source
 from ..evidence.models import Category

@@ -65,7 +65,7 @@ def metadata_text(rec: Recording) -> str:
 
 
 def reindex(recording_id, sources=(METADATA, NOTES, TAGS)) -> None:
-    from ..access.models import Note, Tag
+    from ..evidence.models import Note, Tag
 
     rec = Recording.objects.select_related("officer__account", "device").filter(pk=recording_id).first()
     if rec is None or rec.purged_at:  # purged by retention: never findable again
@@ -249,7 +249,7 @@ def apply_filters(qs: QuerySet, qy: Query) -> QuerySet:
         qs = qs.filter(recording_id__in=Recording.categories.through.objects.filter(
             category__name=qy.category).values("recording_id"))
     if qy.case:
-        from ..access.models import Case
+        from ..cases.models import Case
 
         qs = qs.filter(recording_id__in=Case.recordings.through.objects.filter(
             case__number=qy.case).values("recording_id"))
@@ -261,7 +261,7 @@ def apply_filters(qs: QuerySet, qy: Query) -> QuerySet:
             return qs.none()  # the incident's anchor must itself be visible (no probing)
         qs = qs.filter(recording_id__in=incident_recording_ids(qy.incident))
     if qy.tag:
-        from ..access.models import Tag
+        from ..evidence.models import Tag
 
         qs = qs.filter(recording_id__in=Tag.objects.filter(name=qy.tag).values("recording_id"))
     if qy.lat is not None:

@@ -14,7 +14,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access import evidence as ev
-from ..access.models import Case, Role
+from ..access.models import Role
+from ..cases.models import Case
 from ..access.services import EDIT, SHARE, Denied, NotVisible, audit_denied, may, visible_clips
 from ..custody.services import record_request
 from ..evidence.models import Category
