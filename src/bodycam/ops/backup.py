@@ -27,8 +27,9 @@ import tarfile
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from ..custody.fixity import catalogue_hashes
+
 from ..provenance.hashing import sha256_file
+from ..storage import catalogue_hashes
 
 FORMAT = "bodycam-backup/1"
 

@@ -34,7 +34,11 @@ class RecordsConfig(AppConfig):
 
         from ..evidence.models import Clip
         from ..media.transcripts import caption_provider
+        from ..storage.refs import register_blob_refs
         from ..web.hooks import CAPTION_PROVIDERS
+        from .blobs import release_package_refs
+
+        register_blob_refs("records.packages", release_package_refs, order=40)
 
         if caption_provider not in CAPTION_PROVIDERS:
             CAPTION_PROVIDERS.append(caption_provider)
