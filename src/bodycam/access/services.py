@@ -102,7 +102,7 @@ def visible_recording_ids(user) -> QuerySet:
                .values("recording"))
     allow |= Q(id__in=named)
     # Items in the deletion queue (grace period) or purged (tombstones) are evidence no more.
-    qs = Recording.objects.filter(allow, deleted_at__isnull=True, purged_at__isnull=True)
+    qs = Recording.objects.in_catalogue().filter(allow)
     qs = qs.exclude(Q(id__in=Restriction.objects.values("recording")) & ~Q(id__in=named))
     qs = qs.exclude(id__in=CriticalIncidentLock.objects.filter(involved=user, released_at__isnull=True)
                     .values("recording"))

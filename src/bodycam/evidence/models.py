@@ -63,6 +63,27 @@ class Category(models.Model):
         return self.name
 
 
+def in_catalogue_q(prefix: str = "") -> models.Q:
+    """Recordings still in the catalogue: not in the deletion queue's grace period
+    (``deleted_at``) and not purged by retention (``purged_at``). ``prefix`` reaches a
+    recording through a relation, e.g. ``in_catalogue_q("recording__")`` on clips."""
+    return models.Q(**{f"{prefix}deleted_at__isnull": True, f"{prefix}purged_at__isnull": True})
+
+
+def not_purged_q(prefix: str = "") -> models.Q:
+    """Recordings whose bytes are still stored (a purged recording's row is its tombstone)."""
+    return models.Q(**{f"{prefix}purged_at__isnull": True})
+
+
+class RecordingQuerySet(models.QuerySet):
+    def in_catalogue(self):
+        """Evidence still in the catalogue (see ``in_catalogue_q``)."""
+        return self.filter(in_catalogue_q())
+
+    def not_purged(self):
+        return self.filter(not_purged_q())
+
+
 class Recording(models.Model):
     """One Axis recording container ``<UserID>_<BWCSerialNumber>_<TriggerOnTime>``."""
 
@@ -96,6 +117,8 @@ class Recording(models.Model):
     retain_until = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     purged_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RecordingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-trigger_on_time"]

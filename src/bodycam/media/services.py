@@ -7,7 +7,7 @@ import logging
 
 from django.conf import settings
 
-from ..evidence.models import Clip
+from ..evidence.models import Clip, not_purged_q
 from .models import Derivative
 
 log = logging.getLogger("bodycam.media")
@@ -33,7 +33,7 @@ def backfill(inline: bool = False) -> int:
     have_both = (Derivative.objects.filter(kind=Derivative.Kind.PROXY).values("clip_id")
                  .intersection(Derivative.objects.filter(kind=Derivative.Kind.THUMBNAIL).values("clip_id")))
     ids = list(Clip.objects.exclude(id__in=list(have_both.values_list("clip_id", flat=True)))
-               .filter(recording__purged_at__isnull=True)  # purged by retention: no bytes left
+               .filter(not_purged_q("recording__"))  # purged by retention: no bytes left
                .values_list("id", flat=True))
     for cid in ids:
         submit("media.playback", params={"clip_id": str(cid)}, object_type="clip", object_id=str(cid),

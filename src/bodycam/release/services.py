@@ -21,12 +21,11 @@ from django.db.models import Q, QuerySet
 from ..access import evidence as ev
 from ..access.models import Restriction, Role, User
 from ..cases.models import Case
-from .models import Share
 from ..access.services import SHARE, Denied, NotVisible, audit_denied, authorize, may, parse_uuid
 from ..custody.services import record_request
-from ..evidence.models import Clip
+from ..evidence.models import Clip, in_catalogue_q
 from ..evidence.services import iso
-from .models import CaseShare, ShareLink, ShareTerms
+from .models import CaseShare, Share, ShareLink, ShareTerms
 
 BadInput = ev.BadInput
 CLAIM_COOKIE = "bc_link_claim"
@@ -243,7 +242,7 @@ def link_clips(link: ShareLink) -> QuerySet:
     restricted recordings (a link names no person, so a restriction always wins)."""
     # Items in the deletion queue or purged by retention are shared no more.
     qs = Clip.objects.select_related("recording__officer", "recording__device").filter(
-        recording__deleted_at__isnull=True, recording__purged_at__isnull=True)
+        in_catalogue_q("recording__"))
     if link.recording_id:
         qs = qs.filter(recording_id=link.recording_id)
     else:
