@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "bodycam.access.middleware.SessionPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "bodycam.http.ErrorPageMiddleware",  # an uncaught BodycamError -> its status + error page
 ]
 
 ROOT_URLCONF = "bodycam.urls"

@@ -13,16 +13,30 @@ from django.db.models import Q
 
 from ..custody.models import AuditEntry
 from ..custody.services import record_request
+from ..errors import BodycamError
 from ..evidence.models import Category, Clip, Note, Tag
 from ..evidence.services import clip_summary, iso
 from ..release.models import Share
 from .models import Role, User
-from .services import (AUDIT, AUDIT_LOG_ROLES, DOWNLOAD, EDIT, PLAY, SHARE, VIEW, Denied, authorize, capabilities,
-                       visible_clips)
+from .services import (
+    AUDIT,
+    AUDIT_LOG_ROLES,
+    DOWNLOAD,
+    EDIT,
+    PLAY,
+    SHARE,
+    VIEW,
+    Denied,
+    authorize,
+    capabilities,
+    visible_clips,
+)
 
 
-class BadInput(ValueError):
+class BadInput(BodycamError, ValueError):
     """Client error in a request body: 400 with this message."""
+
+    status = 400
 
 
 def clip_payload(clip: Clip, user=None) -> dict:

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from ..cases.models import Case
 from ..custody.services import record
+from ..errors import BodycamError
 from ..evidence.models import Recording
 from .models import CriticalIncidentLock, Grant, Restriction, Role, Squad, User
 from .services import parse_uuid
@@ -25,12 +26,16 @@ MANAGE = {
 }
 
 
-class RuleError(Exception):
+class RuleError(BodycamError):
     """Bad request (unknown user/recording, bad value): 400."""
+
+    status = 400
 
 
 class RuleDenied(RuleError):
     """The actor's role may not make this change: 403."""
+
+    status = 403
 
 
 def _who(actor, kind: str, source: str = "") -> str:

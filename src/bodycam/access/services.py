@@ -30,6 +30,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ..cases.models import Case
 from ..custody.services import record, record_request
+from ..errors import BodycamError
 from ..evidence.models import Clip, Officer, Recording
 from .models import CriticalIncidentLock, Grant, Restriction, Role, Squad
 
@@ -50,7 +51,7 @@ AUDIT_LOG_ROLES = frozenset({Role.AUDITOR})
 ACCOUNT_ADMIN_ROLES = frozenset({Role.ADMIN})
 
 
-class Denied(Exception):
+class Denied(BodycamError):
     status = 403
 
     def __init__(self, reason: str):
@@ -90,7 +91,10 @@ def visible_recording_ids(user) -> QuerySet:
     elif role == Role.CUSTODIAN:
         allow |= Q(pk__isnull=False)  # everything (Q() would vanish when OR-ed below)
     elif role == Role.PROSECUTOR:
-        from ..release.models import CaseShare, Share  # shares live in release/; still one query
+        from ..release.models import (  # shares live in release/; still one query
+            CaseShare,
+            Share,
+        )
 
         allow |= Q(id__in=Share.objects.filter(recipient=user, revoked_at__isnull=True)
                    .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values("recording"))

@@ -59,7 +59,14 @@ def open_rendition(request, clip_id, kind: str, range_start: int = 0, derivative
     """Authorize and audit playback of a derivative (proxy, excerpt) or a thumbnail fetch;
     return (clip, derivative, open file). Playback is audited at its start (byte 0), like
     the original's; thumbnails and downloads always."""
-    from ..access.services import DOWNLOAD, PLAY, VIEW, NotVisible, authorize, parse_uuid
+    from ..access.services import (
+        DOWNLOAD,
+        PLAY,
+        VIEW,
+        NotVisible,
+        authorize,
+        parse_uuid,
+    )
     from ..custody.services import record_request
     from ..storage import get_store
 

@@ -28,14 +28,15 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..errors import BodycamError
 from ..provenance.hashing import sha256_file
 from ..storage import catalogue_hashes
 
 FORMAT = "bodycam-backup/1"
 
 
-class BackupError(Exception):
-    pass
+class BackupError(BodycamError):
+    status = 400
 
 
 def _engine() -> str:

@@ -20,9 +20,9 @@ from datetime import date, datetime, timedelta, timezone
 from django.conf import settings
 from django.db import transaction
 
+from ..access.evidence import BadInput
 from ..access.models import Role
 from ..access.services import Denied, NotVisible, audit_denied, parse_uuid, visible_clips
-from ..access.evidence import BadInput
 from ..custody.services import record, record_request
 from ..media.models import Redaction
 from .models import DeadlineExtension, RecordsRequest, RequestItem

@@ -20,8 +20,8 @@ from django.db.models import Q, QuerySet
 
 from ..access import evidence as ev
 from ..access.models import Restriction, Role, User
-from ..cases.models import Case
 from ..access.services import SHARE, Denied, NotVisible, audit_denied, authorize, may, parse_uuid
+from ..cases.models import Case
 from ..custody.services import record_request
 from ..evidence.models import Clip, in_catalogue_q
 from ..evidence.services import iso

@@ -21,13 +21,12 @@ from rest_framework.response import Response
 
 from ..access import evidence as ev
 from ..access.models import Role
-from ..cases.models import Case
 from ..access.services import SHARE, Denied, NotVisible, may, visible_clips
+from ..cases.models import Case
 from ..custody.services import record_request
+from ..http import error_page, range_response, range_start
 from ..media import services as media
 from ..media.models import Derivative
-from ..web.api import range_response, range_start
-from ..web.pages import error_page
 from . import export as exp
 from . import services as rel
 

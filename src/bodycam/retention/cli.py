@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 
 def _err(exc):
-    from ..cli import CliError
+    from ..errors import CliError
 
     return CliError(str(exc))
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from django.db.models import Count, Q, Sum
 
 from ..access.models import Role, Squad
+from ..errors import BodycamError
 from ..evidence.models import Clip, Officer, Recording, not_purged_q
 from ..media.models import Derivative
 from . import policy as pol
@@ -25,8 +26,8 @@ from .services import _uncategorized, iso
 TB = 1024 ** 4
 
 
-class ReportError(ValueError):
-    pass
+class ReportError(BodycamError, ValueError):
+    status = 400
 
 
 def parse_period(start: str | None, end: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:

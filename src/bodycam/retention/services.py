@@ -27,17 +27,21 @@ from django.db.models import Q
 from ..cases.models import Case, CaseFile
 from ..custody.models import Alert
 from ..custody.services import raise_alert, record
+from ..errors import BodycamError
 from ..evidence.models import Attachment, Bookmark, Category, Clip, GnssPoint, Recording, not_purged_q
 from ..media.models import Derivative
 from ..search.models import SearchDocument
+from ..timefmt import isoformat
 from . import policy as pol
 from .models import DeletionEntry, LegalHold, RetentionSettings, Tombstone
 
 DEFAULT_UNCATEGORIZED_DAYS = 365
 
 
-class RetentionError(Exception):
+class RetentionError(BodycamError):
     """A refused retention operation (bad input, clock, policy): nothing was changed."""
+
+    status = 400
 
 
 def utcnow() -> datetime:
@@ -45,7 +49,7 @@ def utcnow() -> datetime:
 
 
 def iso(dt):
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
+    return isoformat(dt, timespec="seconds", z=False) if dt else None
 
 
 # ------------------------------------------------------------------ periods

@@ -18,7 +18,8 @@ from django.db import connection
 from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from ..evidence.models import Clip, GnssPoint, Recording
+from ..errors import BodycamError
+from ..evidence.models import GnssPoint, Recording
 from .models import SearchDocument
 
 METADATA, NOTES, TAGS, TRANSCRIPT = "metadata", "notes", "tags", "transcript"
@@ -34,8 +35,10 @@ MAX_QUERY = 200
 MAX_PER_PAGE = 100
 
 
-class SearchError(ValueError):
+class SearchError(BodycamError, ValueError):
     """A bad search parameter: 400 with this message."""
+
+    status = 400
 
 
 # ---------------------------------------------------------------- indexing
@@ -255,7 +258,7 @@ def apply_filters(qs: QuerySet, qy: Query) -> QuerySet:
             case__number=qy.case).values("recording_id"))
     if qy.incident:
         from ..access.services import parse_uuid
-        from ..web.incidents import incident_recording_ids
+        from ..evidence.incidents import incident_recording_ids
 
         if not qs.filter(recording_id=parse_uuid(qy.incident)).exists():
             return qs.none()  # the incident's anchor must itself be visible (no probing)

@@ -5,9 +5,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from ..cases.models import Case
-
-from ..evidence.models import Note, Tag
-from ..evidence.models import Bookmark, Recording
+from ..evidence.models import Bookmark, Note, Recording, Tag
 from . import services
 
 

@@ -1,6 +1,6 @@
 """Blob stores: content-addressed by SHA-256, write-once."""
 
-from .base import BlobStore, IncompleteUpload, IncomingBlob, InsufficientStorage
+from .base import BlobStore, IncomingBlob, IncompleteUpload, InsufficientStorage
 from .factory import get_store, reset_store
 from .refs import BlobRef, catalogue_hashes, register_blob_refs
 

@@ -15,13 +15,19 @@ import threading
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
+from ..errors import BodycamError
 
-class InsufficientStorage(Exception):
+
+class InsufficientStorage(BodycamError):
     """Not enough space to take this upload; nothing was deleted to make room."""
 
+    status = 507
 
-class IncompleteUpload(Exception):
+
+class IncompleteUpload(BodycamError):
     """The client sent fewer bytes than it announced (disconnect, timeout)."""
+
+    status = 400
 
 
 @dataclass
