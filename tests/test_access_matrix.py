@@ -191,3 +191,192 @@ def test_rule_management_cli_and_custodian_release(tmp_path, capsys):
     assert main(["access", "case", "C-10", "--detective", "sgt"]) == 2
     assert main(["access", "squad", "B", "--supervisor", "sgt"]) == 0
     assert visible_clips(w.supervisor).filter(id=w.other_clip.id).exists()
+
+
+# ---------------------------------------------------------------- every permission in access/policy.py
+# The expected table is written out here on purpose (not computed from policy.py): a change
+# of who may do what must change this table too. Columns: officer, supervisor, detective,
+# custodian, prosecutor, admin, auditor. "Y" allow, "." deny.
+ROLE_ORDER = ("officer", "supervisor", "detective", "custodian", "prosecutor", "admin", "auditor")
+POLICY_TABLE = {
+    # perm (@ object context for predicates)       o s d c p a u
+    "evidence.view":                               "Y Y Y Y Y Y Y",
+    "evidence.play":                               "Y Y Y Y Y Y Y",
+    "evidence.edit":                               "Y Y Y Y . . .",
+    "evidence.share":                              ". . Y Y . . .",
+    "evidence.delete":                             ". . . . . . .",
+    "evidence.audit":                              "Y Y Y Y Y Y Y",
+    "evidence.transcript.edit":                    ". Y Y Y . . .",
+    "evidence.redact":                             ". . Y Y . . .",
+    "evidence.case_numbers":                       ". . Y Y . . .",
+    "evidence.own_recordings":                     "Y . . . . . .",
+    "evidence.download.role":                      ". . Y Y Y . .",
+    "evidence.download":                           ". . Y Y Y . .",
+    "evidence.download@shared_with_download":      ". . Y Y Y . .",
+    "evidence.download@not_shared":                ". . Y Y . . .",
+    "share.receive":                               ". . . . Y . .",
+    "share.revoke_any":                            ". . . Y . . .",
+    "share.revoke@share_by_detective":             ". . Y Y . . .",
+    "share.revoke@share_by_custodian":             ". . . Y . . .",
+    "share.revoke":                                ". . . . . . .",
+    "share.no_reshare@recording_under_terms":      ". . . . Y . .",
+    "share.no_reshare@recording_without_terms":    ". . . . . . .",
+    "case.list":                                   ". . Y Y Y . .",
+    "case.all":                                    ". . . Y . . .",
+    "case.assigned":                               ". . Y . . . .",
+    "case.assignee":                               ". . Y . . . .",
+    "case.view@assigned_shared_case":              ". . Y Y Y . .",
+    "case.view@other_case":                        ". . . Y . . .",
+    "case.change@assigned_shared_case":            ". . Y Y . . .",
+    "case.change@other_case":                      ". . . Y . . .",
+    "case.share@assigned_shared_case":             ". . Y Y . . .",
+    "case.share@other_case":                       ". . . Y . . .",
+    "case.no_reshare@assigned_shared_case":        ". . . . Y . .",
+    "case.no_reshare@other_case":                  ". . . . . . .",
+    "access.squad":                                ". . . . . Y .",
+    "access.case":                                 ". . Y Y . . .",
+    "access.restriction":                          ". . . Y . . .",
+    "access.incident_lock":                        ". . . Y . . .",
+    "access.grant":                                ". . . Y . . .",
+    "records.manage":                              ". . . Y . . .",
+    "retention.manage":                            ". . . Y . . .",
+    "retention.view":                              ". . . Y . Y Y",
+    "retention.compliance":                        ". Y . Y . Y Y",
+    "retention.compliance.squads":                 ". Y . . . . .",
+    "audit.read":                                  ". . . . . . Y",
+    "audit.checkpoint":                            ". . . . . Y Y",
+    "accounts.manage":                             ". . . . . Y .",
+    "jobs.view":                                   ". . . . . Y .",
+    "metrics.view":                                ". . . . . Y .",
+}
+
+
+def _policy_world(tmp_path):
+    from bodycam.cases.models import Case
+    from bodycam.release.models import CaseShare, Share
+
+    w = World(tmp_path)
+    case = Case.objects.get(number="C-1")
+    CaseShare.objects.create(case=case, recipient=w.prosecutor, created_by=w.custodian, no_reshare=True)
+    other_case = Case.objects.create(number="C-2")
+    objects = {
+        "shared_with_download": w.clip.recording_id,
+        "not_shared": w.other_clip.recording_id,
+        "share_by_detective": Share.objects.create(recording=w.clip.recording, recipient=w.prosecutor,
+                                                   created_by=w.detective),
+        "share_by_custodian": Share.objects.get(created_by=w.custodian),
+        "recording_under_terms": w.clip.recording_id,
+        "recording_without_terms": w.other_clip.recording_id,
+        "assigned_shared_case": case,
+        "other_case": other_case,
+    }
+    users = {r: w.users[r] for r in ROLE_ORDER}
+    return w, users, objects
+
+
+def test_every_permission_in_policy_has_a_row():
+    from bodycam.access import policy
+
+    named = {k.split("@")[0] for k in POLICY_TABLE}
+    assert named == set(policy.PERMISSIONS), (
+        f"untested: {sorted(set(policy.PERMISSIONS) - named)}; unknown: {sorted(named - set(policy.PERMISSIONS))}")
+
+
+def test_every_role_times_every_permission(tmp_path):
+    from django.test import RequestFactory
+
+    from bodycam.access import policy
+
+    w, users, objects = _policy_world(tmp_path)
+    failures = []
+    for key, row in POLICY_TABLE.items():
+        perm, _, ctx = key.partition("@")
+        obj = objects[ctx] if ctx else None
+        expected = dict(zip(ROLE_ORDER, row.split()))
+        assert len(expected) == len(ROLE_ORDER) and set(row.split()) <= {"Y", "."}, key
+        for role, user in users.items():
+            want = expected[role] == "Y"
+            got = policy.allowed(user, perm, obj)
+            if got != want:
+                failures.append(f"{role} x {key}: allowed={got}, expected {want}")
+            # require(): the same answer; a refusal raises Denied and writes one denied entry.
+            request = RequestFactory().get("/policy-test/")
+            request.user = user
+            before = AuditEntry.objects.count()
+            try:
+                assert policy.require(request, perm, obj, action=f"test.{key}") is user
+                raised = False
+            except policy.Denied as exc:
+                raised = True
+                assert exc.status == 403
+            if raised == want:
+                failures.append(f"{role} x {key}: require {'raised' if raised else 'passed'}")
+            rows = AuditEntry.objects.filter(seq__gt=before)
+            if want and rows.exists():
+                failures.append(f"{role} x {key}: an allowed check wrote an audit entry")
+            if not want and not (rows.count() == 1 and rows.filter(outcome="denied", action=f"test.{key}",
+                                                                   actor=user.username).exists()):
+                failures.append(f"{role} x {key}: the denial was not audited (one denied entry)")
+    assert not failures, "\n".join(failures)
+
+
+def test_policy_denies_by_default(tmp_path):
+    from django.contrib.auth.models import AnonymousUser
+    from django.template import Context, Template
+
+    from bodycam.access import policy
+    from bodycam.access.models import User
+
+    w = World(tmp_path)
+    everyone = [p for p in policy.ROLES if policy.ROLES[p] == frozenset(policy.Role.values)]
+    assert everyone  # e.g. evidence.view
+    for perm in policy.PERMISSIONS:
+        assert not policy.allowed(AnonymousUser(), perm)
+        assert not policy.allowed(None, perm)
+    User.objects.filter(pk=w.custodian.pk).update(is_active=False)
+    w.custodian.refresh_from_db()
+    assert not any(policy.allowed(w.custodian, p) for p in policy.PERMISSIONS)
+    with pytest.raises(ValueError):
+        policy.allowed(w.admin, "no.such.permission")
+    # the template filter asks the same question
+    t = Template('{% load policy %}{% if user|can:"accounts.manage" %}yes{% else %}no{% endif %}')
+    assert t.render(Context({"user": w.admin})) == "yes" and t.render(Context({"user": w.auditor})) == "no"
+    # cases_visible: one queryset by role
+    assert set(policy.cases_visible(w.detective).values_list("number", flat=True)) == {"C-1"}
+    assert not policy.cases_visible(w.officer).exists() and not policy.cases_visible(w.prosecutor).exists()
+
+
+def test_clip_capabilities_drive_the_item_page_links(tmp_path):
+    from bodycam.access.services import capabilities
+
+    w = World(tmp_path)
+    caps = {r: capabilities(u, w.clip) for r, u in w.users.items() if r != "other_officer"}
+    assert {r for r, c in caps.items() if c["redact"]} == {"detective", "custodian"}
+    assert {r for r, c in caps.items() if c["transcript_edit"]} == {"supervisor", "detective", "custodian"}
+    off, det = client_for(w.officer), client_for(w.detective)
+    assert 'id="redact-link"' not in off.get(f"/evidence/{w.clip.id}/").content.decode()
+    assert 'id="redact-link"' in det.get(f"/evidence/{w.clip.id}/").content.decode()
+    assert off.get(f"/records/clip/{w.clip.id}/redact/").status_code == 403
+    assert AuditEntry.objects.filter(action="evidence.redaction.list", outcome="denied", actor="off.a").exists()
+
+
+def test_transcript_page_save_is_audited_as_an_edit_not_a_view(tmp_path):
+    from bodycam.media.models import Transcript
+
+    w = World(tmp_path)
+    segs = [{"start": 0.0, "end": 0.5, "text": "hello", "words": []}]
+    t = Transcript.objects.create(clip=w.clip, parent_sha256=w.clip.sha256, model="test", machine=segs,
+                                  segments=segs)
+    url = f"/records/clip/{w.clip.id}/transcript/"
+    off = client_for(w.officer)
+    r = off.post(url, {"seg-0": "changed", "note": "x"}, HTTP_X_CSRFTOKEN=off.cookies["csrftoken"].value)
+    assert r.status_code == 403
+    assert AuditEntry.objects.filter(action="evidence.transcript.edit", outcome="denied", actor="off.a").exists()
+    sgt = client_for(w.supervisor)
+    before = AuditEntry.objects.count()
+    r = sgt.post(url, {"seg-0": "hello there", "note": "misheard"}, HTTP_X_CSRFTOKEN=sgt.cookies["csrftoken"].value)
+    assert r.status_code == 302
+    actions = list(AuditEntry.objects.filter(seq__gt=before).values_list("action", "outcome"))
+    assert actions == [("evidence.transcript.edit", "ok")], actions
+    t.refresh_from_db()
+    assert t.version == 2 and t.segments[0]["text"] == "hello there"

@@ -13,6 +13,7 @@ from ..custody.services import record
 from ..evidence.models import Officer
 from ..evidence.services import CatalogueError
 from .models import Role, User
+from .policy import role_may
 
 
 def add_user(username: str, role: str, password: str, badge: str = "", axis_user_id: str | None = None,
@@ -37,7 +38,7 @@ def add_user(username: str, role: str, password: str, badge: str = "", axis_user
     user.set_password(password)
     with transaction.atomic():
         user.save()
-        if axis_uuid or role == Role.OFFICER:
+        if axis_uuid or role_may(role, "evidence.own_recordings"):
             officer, created = Officer.objects.get_or_create(
                 axis_user_id=axis_uuid or uuid.uuid4(), defaults={"name": username, "user_key": badge[:100]})
             if officer.account_id and officer.account_id != user.id:

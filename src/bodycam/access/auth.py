@@ -16,7 +16,7 @@ from django.db import transaction
 
 from ..custody.services import record
 from ..errors import BodycamError
-from . import totp
+from . import policy, totp
 from .models import ApiToken, LoginAttempt, Role, Throttle, TotpDevice, User
 
 LOCKOUT_FAILURES = 5
@@ -100,7 +100,7 @@ def check_password(username: str, password: str, source: str, session: str = "")
                  "unknown user" if user is None else ("account disabled" if not user.is_active else "wrong password"),
                  session)
         raise AuthFailed("wrong password")
-    if authed.role not in Role.values:
+    if not policy.has_role(authed):
         _failure(authed, username, "password", source, "account has no role", session)
         raise AuthFailed("no role")
     return authed
@@ -172,10 +172,8 @@ class AccountDenied(AccountError):
 def _admin_check(actor: User | None, action: str, target: str, source: str) -> str:
     if actor is None:
         return "cli"
-    if not (actor.is_authenticated and actor.role == Role.ADMIN):
-        record(action, actor=getattr(actor, "username", "anonymous"), source=source, object_type="user",
-               object_id=target, outcome="denied", detail={"reason": "admin role required"})
-        raise AccountDenied("admin role required")
+    policy.require(actor, "accounts.manage", action=action, object_type="user", object_id=target, source=source,
+                   reason="admin role required", message="admin role required", error=AccountDenied)
     return actor.username
 
 

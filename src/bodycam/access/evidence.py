@@ -17,20 +17,9 @@ from ..errors import BodycamError
 from ..evidence.models import Category, Clip, Note, Tag
 from ..evidence.services import clip_summary, iso
 from ..release.models import Share
-from .models import Role, User
-from .services import (
-    AUDIT,
-    AUDIT_LOG_ROLES,
-    DOWNLOAD,
-    EDIT,
-    PLAY,
-    SHARE,
-    VIEW,
-    Denied,
-    authorize,
-    capabilities,
-    visible_clips,
-)
+from . import policy
+from .models import User
+from .services import AUDIT, DOWNLOAD, EDIT, PLAY, SHARE, VIEW, authorize, capabilities, visible_clips
 
 
 class BadInput(BodycamError, ValueError):
@@ -76,7 +65,7 @@ def view_clip(request, clip_id) -> dict:
                   for n in Note.objects.filter(recording=rec).select_related("author")]
     d["bookmarks"] = [{"text": b.text, "start": iso(b.start_time), "end": iso(b.end_time)} for b in rec.bookmarks.all()]
     d["shares"] = [share_dict(s) for s in Share.objects.filter(recording=rec).select_related("recipient", "created_by")] \
-        if request.user.role in (Role.DETECTIVE, Role.CUSTODIAN) else []
+        if policy.allowed(request.user, "evidence.share") else []
     record_request(request, "evidence.view", object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256)
     return d
 
@@ -166,7 +155,7 @@ def share_clip(request, clip_id, data: dict) -> dict:
         raise BadInput("days must be a whole number from 1 to 3650")
     clip = authorize(request, clip_id, SHARE)
     recipient = User.objects.filter(username=recipient_name, is_active=True).first()
-    if recipient is None or recipient.role != Role.PROSECUTOR:
+    if recipient is None or not policy.role_may(recipient.role, "share.receive"):
         record_request(request, "evidence.share", object_type="clip", object_id=str(clip.id), outcome="denied",
                        detail={"reason": "recipient is not an active prosecutor account", "recipient": recipient_name})
         raise BadInput("recipient must be an active prosecutor account")
@@ -220,12 +209,8 @@ def custody_report(request, clip_id, fmt: str = "json"):
 
 def read_audit_log(request, after: int = 0, limit: int = 200, action: str = "", actor: str = "") -> dict:
     """The whole log, for auditors. Reading it is itself audited."""
-    user = request.user
-    if user.role not in AUDIT_LOG_ROLES:
-        from .services import audit_denied
-
-        audit_denied(request, "audit.read", "auditor role required", object_type="audit_log")
-        raise Denied("only auditors read the audit log")
+    policy.require(request, "audit.read", object_type="audit_log", reason="auditor role required",
+                   message="only auditors read the audit log")
     limit = max(1, min(int(limit), 1000))
     qs = AuditEntry.objects.filter(seq__gt=max(0, int(after))).order_by("seq")
     if action:

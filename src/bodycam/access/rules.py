@@ -12,18 +12,11 @@ from ..cases.models import Case
 from ..custody.services import record
 from ..errors import BodycamError
 from ..evidence.models import Recording
-from .models import CriticalIncidentLock, Grant, Restriction, Role, Squad, User
+from . import policy
+from .models import CriticalIncidentLock, Grant, Restriction, Squad, User
 from .services import parse_uuid
 
-# Who may manage what (besides the CLI): custodians run holds/releases and restrictions;
-# admins manage squads (organisation) and grants; custodians and detectives manage cases.
-MANAGE = {
-    "squad": {Role.ADMIN},
-    "case": {Role.CUSTODIAN, Role.DETECTIVE},
-    "restriction": {Role.CUSTODIAN},
-    "incident_lock": {Role.CUSTODIAN},
-    "grant": {Role.CUSTODIAN},
-}
+# Who may manage what (besides the CLI) is access.policy's "access.<kind>".
 
 
 class RuleError(BodycamError):
@@ -41,10 +34,8 @@ class RuleDenied(RuleError):
 def _who(actor, kind: str, source: str = "") -> str:
     if actor is None:
         return "cli"
-    if not (getattr(actor, "is_authenticated", False) and actor.role in MANAGE[kind]):
-        record(f"access.{kind}", actor=getattr(actor, "username", "anonymous"), source=source, outcome="denied",
-               detail={"reason": f"role may not manage {kind}"})
-        raise RuleDenied(f"your role may not manage {kind.replace('_', ' ')}s")
+    policy.require(actor, f"access.{kind}", source=source, reason=f"role may not manage {kind}",
+                   message=f"your role may not manage {kind.replace('_', ' ')}s", error=RuleDenied)
     return actor.username
 
 
@@ -87,7 +78,7 @@ def add_case(number: str, title: str = "", detectives=(), recordings=(), actor=N
     if not number or len(number) > 64:
         raise RuleError("case number must be 1-64 characters")
     dets = _users(detectives)
-    if any(d.role != Role.DETECTIVE for d in dets):
+    if not all(policy.role_may(d.role, "case.assignee") for d in dets):
         raise RuleError("only detectives are assigned to cases")
     recs = [get_recording(r) for r in recordings or []]
     with transaction.atomic():

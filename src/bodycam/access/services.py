@@ -4,7 +4,7 @@ Two questions, answered only here:
 1. *Which clips may this user see?*  ``visible_clips(user)``: one restricted queryset
    (a single SQL query with sub-selects, never a per-row loop).
 2. *May this user do ACTION to that clip?*  ``authorize(request, clip_id, action)``: the
-   clip must be in (1) and the user's role must hold ACTION in ``PERMISSIONS``. Every
+   clip must be in (1) and the user's role must hold ACTION (``access.policy``). Every
    denial is audited; a clip the user may not see answers 404 (no existence oracle).
 
 Visibility, by role (docs/access.md has the table):
@@ -30,46 +30,24 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ..cases.models import Case
 from ..custody.services import record, record_request
-from ..errors import BodycamError
 from ..evidence.models import Clip, Officer, Recording
-from .models import CriticalIncidentLock, Grant, Restriction, Role, Squad
+from . import policy
+from .models import CriticalIncidentLock, Grant, Restriction, Squad
+from .policy import Denied, NotVisible, audit_denied, is_admin  # noqa: F401  (re-exported)
 
 VIEW, PLAY, DOWNLOAD, EDIT, SHARE, DELETE, AUDIT = "view", "play", "download", "edit", "share", "delete", "audit"
+# Clip actions with their own rule (access.policy "evidence.transcript.edit", "evidence.redact").
+TRANSCRIPT_EDIT, REDACT = "transcript.edit", "redact"
+CLIP_ACTIONS = (VIEW, PLAY, DOWNLOAD, EDIT, SHARE, DELETE, AUDIT, TRANSCRIPT_EDIT, REDACT)
+_WORDS = {TRANSCRIPT_EDIT: "edit transcripts of"}
 
-# Actions on one visible item, by role. Anything not listed is denied.
-PERMISSIONS: dict[str, frozenset] = {
-    VIEW: frozenset(Role.values),
-    PLAY: frozenset(Role.values),
-    DOWNLOAD: frozenset({Role.DETECTIVE, Role.CUSTODIAN, Role.PROSECUTOR}),  # prosecutor: share must allow it
-    EDIT: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.DETECTIVE, Role.CUSTODIAN}),
-    SHARE: frozenset({Role.DETECTIVE, Role.CUSTODIAN}),
-    DELETE: frozenset(),  # originals leave only by retention expiry (retention/), never by a user
-    AUDIT: frozenset(Role.values),  # those who may see the item may read its custody record
-}
-# Read the whole audit log / any item's audit trail without seeing the footage.
-AUDIT_LOG_ROLES = frozenset({Role.AUDITOR})
-ACCOUNT_ADMIN_ROLES = frozenset({Role.ADMIN})
-
-
-class Denied(BodycamError):
-    status = 403
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-class NotVisible(Denied):
-    status = 404
+# Actions on one visible item, by role: named in access.policy ("evidence.<action>").
+PERMISSIONS: dict[str, frozenset] = {a: policy.ROLES.get(f"evidence.{a}", policy.ROLES.get(f"evidence.{a}.role"))
+                                     for a in CLIP_ACTIONS}
 
 
 def _active(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.role in Role.values)
-
-
-def is_admin(user) -> bool:
-    """IT administration (accounts, jobs, metrics): never evidence."""
-    return _active(user) and user.role in ACCOUNT_ADMIN_ROLES
+    return policy._active(user)
 
 
 def visible_recording_ids(user) -> QuerySet:
@@ -78,29 +56,24 @@ def visible_recording_ids(user) -> QuerySet:
     if not _active(user):
         return Recording.objects.none().values("id")
     allow = Q(pk__in=[])
-    role = user.role
+    scope = policy.evidence_scope(user)
     # Each rule is an IN (sub-select) on an indexed column, so the database unions index
     # lookups (SQLite "MULTI-INDEX OR") instead of scanning every recording.
-    if role == Role.OFFICER:
+    if scope == policy.OWN:
         allow |= Q(officer_id__in=Officer.objects.filter(account=user).values("id"))
-    elif role == Role.SUPERVISOR:
+    elif scope == policy.SQUADS:
         allow |= Q(officer_id__in=Officer.objects.filter(
             account__squad__in=Squad.objects.filter(supervisors=user).values("id")).values("id"))
-    elif role == Role.DETECTIVE:
+    elif scope == policy.ASSIGNED_CASES:
         allow |= Q(id__in=Case.recordings.through.objects.filter(case__detectives=user).values("recording_id"))
-    elif role == Role.CUSTODIAN:
+    elif scope == policy.ALL:
         allow |= Q(pk__isnull=False)  # everything (Q() would vanish when OR-ed below)
-    elif role == Role.PROSECUTOR:
-        from ..release.models import (  # shares live in release/; still one query
-            CaseShare,
-            Share,
-        )
+    elif scope == policy.SHARED:
+        from ..release.models import CaseShare, Share  # shares live in release/; still one query
 
-        allow |= Q(id__in=Share.objects.filter(recipient=user, revoked_at__isnull=True)
-                   .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values("recording"))
+        allow |= Q(id__in=Share.objects.active(now).filter(recipient=user).values("recording"))
         allow |= Q(id__in=Case.recordings.through.objects.filter(
-            case__in=CaseShare.objects.filter(recipient=user, revoked_at__isnull=True)
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values("case")).values("recording_id"))
+            case__in=CaseShare.objects.active(now).filter(recipient=user).values("case")).values("recording_id"))
     named = Restriction.objects.filter(allowed=user).values("recording")
     allow |= Q(id__in=Grant.objects.filter(user=user).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
                .values("recording"))
@@ -128,19 +101,13 @@ def visible_clips(user, *, in_order: bool = False) -> QuerySet:
 
 
 def may(user, action: str) -> bool:
-    return _active(user) and user.role in PERMISSIONS.get(action, ())
+    """The user's role holds clip ACTION (``access.policy`` "evidence.<action>"), whatever the item."""
+    return action in CLIP_ACTIONS and policy.allowed(user, f"evidence.{action}")
 
 
 def prosecutor_may_download(user, recording_id) -> bool:
     """An active share of the recording, or of a case holding it, that allows download."""
-    from ..release.models import CaseShare, Share
-
-    now = datetime.now(timezone.utc)
-    live = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    return Share.objects.filter(recipient=user, recording_id=recording_id, allow_download=True,
-                                revoked_at__isnull=True).filter(live).exists() or \
-        CaseShare.objects.filter(recipient=user, allow_download=True, revoked_at__isnull=True,
-                                 case__recordings=recording_id).filter(live).exists()
+    return policy.share_allows_download(user, recording_id)
 
 
 def parse_uuid(value) -> uuid.UUID | None:
@@ -150,14 +117,16 @@ def parse_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def authorize(request, clip_id, action: str) -> Clip:
+def authorize(request, clip_id, action: str, *, audit_action: str | None = None) -> Clip:
     """The clip, if ``request.user`` may do ``action`` to it; otherwise audit the denial
-    and raise NotVisible (404) or Denied (403)."""
+    (as ``audit_action``, default ``evidence.<action>``) and raise NotVisible (404) or
+    Denied (403)."""
     user = request.user
     cid = parse_uuid(clip_id)
+    audit_action = audit_action or f"evidence.{action}"
 
     def deny(exc: Denied):
-        record_request(request, f"evidence.{action}", object_type="clip", object_id=str(clip_id)[:64],
+        record_request(request, audit_action, object_type="clip", object_id=str(clip_id)[:64],
                        outcome="denied", detail={"reason": exc.reason, "status": exc.status})
         raise exc
 
@@ -165,31 +134,29 @@ def authorize(request, clip_id, action: str) -> Clip:
         deny(Denied("originals are never deleted by a user; only retention expiry deletes, and it is audited"))
     if cid is None:
         deny(NotVisible("not a clip id"))
-    if action == AUDIT and _active(user) and user.role in AUDIT_LOG_ROLES:
+    if action == AUDIT and policy.allowed(user, "audit.read"):
         clip = Clip.objects.select_related("recording__officer__account", "recording__device").filter(id=cid).first()
     else:
         clip = visible_clips(user).filter(id=cid).first()
     if clip is None:
         deny(NotVisible("no such clip, or not visible to this user"))
     if not may(user, action):
-        deny(Denied(f"role {user.role} may not {action} evidence"))
-    if action == DOWNLOAD and user.role == Role.PROSECUTOR and not prosecutor_may_download(user, clip.recording_id):
+        deny(Denied(f"role {user.role} may not {_WORDS.get(action, action)} evidence"))
+    if action == DOWNLOAD and not policy.allowed(user, "evidence.download", clip.recording_id):
         deny(Denied("the share does not allow download"))
     return clip
 
 
 def capabilities(user, clip: Clip) -> dict:
+    """What the user may do to this (visible) item: drives the item page's links and buttons."""
     caps = {a: may(user, a) for a in (PLAY, DOWNLOAD, EDIT, SHARE, AUDIT)}
-    if caps[DOWNLOAD] and user.role == Role.PROSECUTOR:
-        caps[DOWNLOAD] = prosecutor_may_download(user, clip.recording_id)
+    if caps[DOWNLOAD]:
+        caps[DOWNLOAD] = policy.allowed(user, "evidence.download", clip.recording_id)
     caps[DELETE] = False
+    caps["transcript_edit"] = may(user, EDIT) and may(user, TRANSCRIPT_EDIT)
+    caps[REDACT] = may(user, REDACT)
     return caps
 
 
-def audit_denied(request, action: str, reason: str, object_type: str = "", object_id: str = "", status: int = 403):
-    record_request(request, action, object_type=object_type, object_id=object_id, outcome="denied",
-                   detail={"reason": reason, "status": status})
-
-
 __all__ = ["visible_clips", "visible_recording_ids", "authorize", "may", "capabilities", "Denied", "NotVisible",
-           "PERMISSIONS", "record"]
+           "PERMISSIONS", "record", "audit_denied", "is_admin", "parse_uuid"]

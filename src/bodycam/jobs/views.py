@@ -8,7 +8,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import render
 
-from ..access.services import audit_denied, is_admin, parse_uuid
+from ..access.policy import Denied, require
+from ..access.services import parse_uuid
 from ..custody.services import record_request
 from .models import Job
 
@@ -16,15 +17,20 @@ PAGE = 50
 
 
 def _denied(request, action, object_id=""):
-    audit_denied(request, action, "admin role required", object_type="job", object_id=object_id)
-    return render(request, "web/error.html", {"status": 403, "message": "The jobs page is for administrators."},
-                  status=403)
+    """None if the user may see the jobs pages; otherwise the (audited) 403 page."""
+    try:
+        require(request, "jobs.view", action=action, object_type="job", object_id=object_id,
+                reason="admin role required", message="The jobs page is for administrators.")
+    except Denied as exc:
+        return render(request, "web/error.html", {"status": exc.status, "message": exc.reason}, status=exc.status)
+    return None
 
 
 @login_required
 def job_list(request):
-    if not is_admin(request.user):
-        return _denied(request, "job.list")
+    denied = _denied(request, "job.list")
+    if denied:
+        return denied
     status = request.GET.get("status", "")
     qs = Job.objects.all()
     if status in Job.Status.values:
@@ -38,8 +44,9 @@ def job_list(request):
 
 @login_required
 def job_detail(request, job_id):
-    if not is_admin(request.user):
-        return _denied(request, "job.view", str(job_id)[:64])
+    denied = _denied(request, "job.view", str(job_id)[:64])
+    if denied:
+        return denied
     uid = parse_uuid(job_id)
     job = Job.objects.filter(pk=uid).first() if uid else None
     if job is None:

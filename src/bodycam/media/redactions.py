@@ -17,14 +17,12 @@ from django.conf import settings
 from django.db import transaction
 
 from ..access.evidence import BadInput
-from ..access.models import Role
 from ..custody.services import record, record_request
 from ..evidence.models import Clip
 from . import redact
 from .models import Derivative, Redaction
 
-# Redacting for release is records work: custodians (records unit) and detectives.
-REDACT_ROLES = frozenset({Role.CUSTODIAN, Role.DETECTIVE})
+# Who may redact for release is access.policy's "evidence.redact" (a clip action).
 MAX_TRACKS = 2000
 
 
@@ -117,14 +115,9 @@ def render_job(ctx, redaction_id) -> dict:
 
 # ---------------------------------------------------------------- on behalf of a user
 def _authorize(request, clip_id, what: str) -> Clip:
-    from ..access.services import VIEW, Denied, audit_denied, authorize
+    from ..access.services import REDACT, authorize
 
-    clip = authorize(request, clip_id, VIEW)
-    if request.user.role not in REDACT_ROLES:
-        audit_denied(request, f"evidence.redaction.{what}", f"role {request.user.role} may not redact",
-                     object_type="clip", object_id=str(clip.id))
-        raise Denied(f"role {request.user.role} may not redact evidence")
-    return clip
+    return authorize(request, clip_id, REDACT, audit_action=f"evidence.redaction.{what}")
 
 
 def get(request, redaction_id, what: str = "view") -> Redaction:

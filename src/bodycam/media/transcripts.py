@@ -11,14 +11,11 @@ import tempfile
 from django.db import transaction
 
 from ..access.evidence import BadInput
-from ..access.models import Role
 from ..custody.services import record, record_request
 from ..evidence.models import Clip
 from .models import Derivative, Transcript, TranscriptRevision
 
-# Who may correct a transcript (besides seeing the item): not the recording officer's role,
-# since the transcript is evidence of what the officer said.
-EDIT_ROLES = frozenset({Role.SUPERVISOR, Role.DETECTIVE, Role.CUSTODIAN})
+# Who may correct a transcript is access.policy's "evidence.transcript.edit" (a clip action).
 MAX_SEGMENTS = 20000
 
 
@@ -143,18 +140,39 @@ def _clean_segments(segments, duration: float) -> list[dict]:
     return out
 
 
-def edit(request, clip_id, segments, note: str = "") -> Transcript:
-    """Replace the current text with ``segments`` (a new version; the machine's stays)."""
-    from ..access.services import EDIT, Denied, audit_denied, authorize
+def _authorize_edit(request, clip_id) -> Clip:
+    from ..access.services import TRANSCRIPT_EDIT, authorize
 
-    clip = authorize(request, clip_id, EDIT)
-    if request.user.role not in EDIT_ROLES:
-        audit_denied(request, "evidence.transcript.edit", f"role {request.user.role} may not edit transcripts",
-                     object_type="clip", object_id=str(clip.id))
-        raise Denied(f"role {request.user.role} may not edit transcripts")
+    # The roles that correct transcripts are among those that edit items (policy; tested).
+    return authorize(request, clip_id, TRANSCRIPT_EDIT)
+
+
+def edit_texts(request, clip_id, texts: dict, note: str = "") -> Transcript:
+    """The transcript page's save: new text for some segments (index -> text), the rest
+    kept. Audited as one edit (the page does not also audit a view)."""
+    clip = _authorize_edit(request, clip_id)
     t = Transcript.objects.filter(clip=clip).first()
     if t is None:
         raise TranscriptError("this item has no transcript yet")
+    segs = [dict(s) for s in t.segments]
+    for i, s in enumerate(segs):
+        if i in texts:
+            s["text"] = texts[i]
+    return _save(request, clip, t, segs, note)
+
+
+def edit(request, clip_id, segments, note: str = "") -> Transcript:
+    """Replace the current text with ``segments`` (a new version; the machine's stays)."""
+    clip = _authorize_edit(request, clip_id)
+    t = Transcript.objects.filter(clip=clip).first()
+    if t is None:
+        raise TranscriptError("this item has no transcript yet")
+    return _save(request, clip, t, segments, note)
+
+
+def _save(request, clip: Clip, t: Transcript, segments, note: str) -> Transcript:
+    from ..access.services import audit_denied
+
     try:
         clean = _clean_segments(segments, clip.duration_s)
     except TranscriptError as exc:

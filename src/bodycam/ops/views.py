@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 
-from ..access.services import audit_denied, is_admin
+from ..access.policy import allowed, audit_denied
 
 
 def readyz(request):
@@ -40,7 +40,7 @@ def _metrics_allowed(request) -> bool:
     auth = request.META.get("HTTP_AUTHORIZATION", "")
     if token and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip(), token):
         return True
-    return is_admin(getattr(request, "user", None))
+    return allowed(getattr(request, "user", None), "metrics.view")
 
 
 def metrics(request):

@@ -20,14 +20,12 @@ from datetime import date, datetime, timedelta, timezone
 from django.conf import settings
 from django.db import transaction
 
+from ..access import policy
 from ..access.evidence import BadInput
-from ..access.models import Role
-from ..access.services import Denied, NotVisible, audit_denied, parse_uuid, visible_clips
+from ..access.services import NotVisible, audit_denied, parse_uuid, visible_clips
 from ..custody.services import record, record_request
 from ..media.models import Redaction
 from .models import DeadlineExtension, RecordsRequest, RequestItem
-
-RECORDS_ROLES = frozenset({Role.CUSTODIAN})
 
 
 def _days(name: str, default: int) -> int:
@@ -40,10 +38,9 @@ class RecordsError(BadInput):
 
 def _check_role(request, action: str, object_id: str = ""):
     user = request.user
-    if not (getattr(user, "is_authenticated", False) and user.is_active and user.role in RECORDS_ROLES):
-        audit_denied(request, f"records.{action}", f"role {getattr(user, 'role', '-')} may not handle records "
-                     "requests", object_type="records_request", object_id=object_id)
-        raise Denied("only records custodians handle public-records requests")
+    policy.require(request, "records.manage", action=f"records.{action}", object_type="records_request",
+                   object_id=object_id, reason=f"role {getattr(user, 'role', '-')} may not handle records requests",
+                   message="only records custodians handle public-records requests")
 
 
 def _bad(request, action: str, message: str, object_id: str = ""):

@@ -12,7 +12,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from ..access.evidence import BadInput
-from ..access.services import Denied
+from ..access.services import Denied, capabilities
 from ..http import error_page
 from ..media import redactions, transcripts
 from ..media.models import Derivative, Redaction
@@ -82,16 +82,9 @@ def transcript_page(request, clip_id):
             try:
                 if request.POST.get("action") == "transcribe":
                     transcripts.request_transcript(request, clip_id)
-                else:
-                    _, t = transcripts.view(request, clip_id)
-                    if t is None:
-                        raise BadInput("this item has no transcript yet")
-                    segs = [dict(s) for s in t.segments]
-                    for i, s in enumerate(segs):
-                        key = f"seg-{i}"
-                        if key in request.POST:
-                            s["text"] = request.POST[key]
-                    transcripts.edit(request, clip_id, segs, request.POST.get("note", ""))
+                else:  # a save: audited as the edit it is, not also as a view
+                    texts = {int(k[4:]): v for k, v in request.POST.items() if k.startswith("seg-") and k[4:].isdigit()}
+                    transcripts.edit_texts(request, clip_id, texts, request.POST.get("note", ""))
                 return HttpResponseRedirect(request.path)
             except BadInput as exc:
                 error, st = str(exc), 400
@@ -104,7 +97,7 @@ def transcript_page(request, clip_id):
                                  status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
     return render(request, "records/transcript.html", {
         "clip": clip, "t": t, "error": error, "pending": pending,
-        "can_edit": request.user.role in transcripts.EDIT_ROLES,
+        "can_edit": capabilities(request.user, clip)["transcript_edit"],
         "revisions": list(t.revisions.select_related("author")) if t else [],
         "machine_text": " ".join(s["text"] for s in t.machine) if t else ""}, status=st)
 

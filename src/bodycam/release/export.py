@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 from django.db.models import QuerySet
 
 from ..access import evidence as ev
-from ..access.models import Role
-from ..access.services import DOWNLOAD, Denied, audit_denied, may, prosecutor_may_download, visible_clips
+from ..access.policy import allowed
+from ..access.services import Denied, audit_denied, visible_clips
 from ..custody.chain import server_key
 from ..custody.report import build_report, render_pdf
 from ..custody.services import record_request
@@ -92,9 +92,8 @@ def exportable_clips(request, clips: QuerySet, object_type: str, object_id: str)
         from ..access.services import NotVisible
 
         raise NotVisible("nothing you may see to export")
-    ok = may(user, DOWNLOAD)
-    if ok and user.role == Role.PROSECUTOR:
-        ok = all(prosecutor_may_download(user, rid) for rid in {c.recording_id for c in rows})
+    ok = allowed(user, "evidence.download") and all(allowed(user, "evidence.download", rid)
+                                                     for rid in {c.recording_id for c in rows})
     if not ok:
         audit_denied(request, "release.export", "download not allowed for every item", object_type=object_type,
                      object_id=object_id)

@@ -1,12 +1,23 @@
 """Shares outside the department: ``Share`` (one recording -> one prosecutor account) and
 ``CaseShare`` (a whole case), the "do not re-share" term on item shares, and expiring
-revocable links. ``Share`` lived in ``access`` and keeps its table (``access_share``). Visibility through account shares is decided in
-``bodycam.access.services`` (the one restricted query); link reads in ``release.services``."""
+revocable links. ``Share`` lived in ``access`` and keeps its table (``access_share``).
+Visibility through account shares is decided in ``bodycam.access.services`` (the one restricted query); link reads in ``release.services``."""
 
 import uuid
+from datetime import datetime, timezone
 
 from django.conf import settings
 from django.db import models
+
+
+class ShareQuerySet(models.QuerySet):
+    """Shares and links (Share, CaseShare, ShareLink)."""
+
+    def active(self, now=None):
+        """Not revoked and not expired (at ``now``, default the current time)."""
+        now = now or datetime.now(timezone.utc)
+        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True)
+                                                           | models.Q(expires_at__gt=now))
 
 
 class Share(models.Model):
@@ -20,6 +31,8 @@ class Share(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareQuerySet.as_manager()
 
     class Meta:
         db_table = "access_share"  # created by the access app; the table stays
@@ -40,6 +53,8 @@ class CaseShare(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
+
+    objects = ShareQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["recipient", "revoked_at"])]
@@ -78,6 +93,8 @@ class ShareLink(models.Model):
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareQuerySet.as_manager()
 
     class Meta:
         constraints = [models.CheckConstraint(

@@ -19,8 +19,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from ..access import evidence as ev
-from ..access.models import Restriction, Role, User
-from ..access.services import SHARE, Denied, NotVisible, audit_denied, authorize, may, parse_uuid
+from ..access import policy
+from ..access.models import Restriction, User
+from ..access.services import SHARE, Denied, NotVisible, audit_denied, authorize, parse_uuid
 from ..cases.models import Case
 from ..custody.services import record_request
 from ..evidence.models import Clip, in_catalogue_q
@@ -71,16 +72,8 @@ def get_case(request, case_key, action: str = "release.case") -> Case:
     """A case the user may see: custodians all, detectives those assigned, prosecutors those
     shared with them. Others (and unknown cases) get 404, audited."""
     cid = parse_uuid(case_key)
-    qs = Case.objects.filter(id=cid) if cid else Case.objects.filter(number=str(case_key)[:64])
-    user = request.user
-    if user.role == Role.CUSTODIAN:
-        case = qs.first()
-    elif user.role == Role.DETECTIVE:
-        case = qs.filter(detectives=user).first()
-    elif user.role == Role.PROSECUTOR:
-        case = qs.filter(id__in=active_case_shares().filter(recipient=user).values("case")).first()
-    else:
-        case = None
+    qs = policy.cases_visible(request.user)
+    case = (qs.filter(id=cid) if cid else qs.filter(number=str(case_key)[:64])).first()
     if case is None:
         audit_denied(request, action, "no such case, or not visible to this user", object_type="case",
                      object_id=str(case_key)[:64], status=404)
@@ -89,27 +82,20 @@ def get_case(request, case_key, action: str = "release.case") -> Case:
 
 
 def _may_share_case(request, case: Case, action: str) -> None:
-    user = request.user
-    ok = may(user, SHARE) and (user.role == Role.CUSTODIAN or case.detectives.filter(pk=user.pk).exists())
-    if not ok:
-        audit_denied(request, action, f"role {user.role} may not share this case", object_type="case",
-                     object_id=str(case.id))
-        raise Denied(f"role {user.role} may not share this case")
+    role = request.user.role
+    policy.require(request, "case.share", case, action=action, object_type="case", object_id=str(case.id),
+                   reason=f"role {role} may not share this case", message=f"role {role} may not share this case")
 
 
 def _prosecutor(request, name, action, object_type, object_id) -> User:
     if not isinstance(name, str) or not name.strip():
         raise BadInput("recipient (a prosecutor's username) is required")
     user = User.objects.filter(username=name.strip(), is_active=True).first()
-    if user is None or user.role != Role.PROSECUTOR:
+    if user is None or not policy.role_may(user.role, "share.receive"):
         audit_denied(request, action, "recipient is not an active prosecutor account", object_type=object_type,
                      object_id=object_id, status=400)
         raise BadInput("recipient must be an active prosecutor account")
     return user
-
-
-def active_case_shares() -> QuerySet:
-    return CaseShare.objects.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=_now()))
 
 
 # ---------------------------------------------------------------- account shares
@@ -295,7 +281,7 @@ def revoke(request, kind: str, share_id) -> dict:
         raise BadInput("kind must be item, case or link")
     obj = model.objects.filter(pk=sid).first() if sid else None
     user = request.user
-    if obj is None or not (user.role == Role.CUSTODIAN or (obj.created_by_id == user.pk and may(user, SHARE))):
+    if not policy.allowed(user, "share.revoke", obj):
         audit_denied(request, "release.revoke", "no such share, or not yours to revoke", object_type=f"share.{kind}",
                      object_id=str(share_id)[:64], status=404)
         raise NotVisible("no such share, or not yours to revoke")
@@ -314,9 +300,5 @@ def revoke(request, kind: str, share_id) -> dict:
 
 
 def no_reshare_terms(user, recording_id) -> bool:
-    """Whether a prosecutor sees this recording under a "do not re-share" term."""
-    if user.role != Role.PROSECUTOR:
-        return False
-    return ShareTerms.objects.filter(share__recipient=user, share__recording_id=recording_id, no_reshare=True,
-                                     share__revoked_at__isnull=True).exists() or \
-        active_case_shares().filter(recipient=user, no_reshare=True, case__recordings=recording_id).exists()
+    """Whether a share recipient sees this recording under a "do not re-share" term."""
+    return policy.allowed(user, "share.no_reshare", recording_id)

@@ -20,9 +20,8 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from ..access import evidence as ev
-from ..access.models import Role
-from ..access.services import SHARE, Denied, NotVisible, may, visible_clips
-from ..cases.models import Case
+from ..access.policy import allowed, cases_visible
+from ..access.services import Denied, NotVisible, visible_clips
 from ..custody.services import record_request
 from ..http import error_page, range_response, range_start
 from ..media import services as media
@@ -54,19 +53,9 @@ def _zip_response(path: str, name: str):
 
 
 # ---------------------------------------------------------------- cases
-def _cases_visible(user):
-    if user.role == Role.CUSTODIAN:
-        return Case.objects.all()
-    if user.role == Role.DETECTIVE:
-        return Case.objects.filter(detectives=user)
-    if user.role == Role.PROSECUTOR:
-        return Case.objects.filter(id__in=rel.active_case_shares().filter(recipient=user).values("case"))
-    return Case.objects.none()
-
-
 @login_required
 def case_list(request):
-    cases = _cases_visible(request.user).order_by("-created_at")[:500]
+    cases = cases_visible(request.user).order_by("-created_at")[:500]
     record_request(request, "case.list", object_type="case", detail={"count": len(cases)})
     return render(request, "release/cases.html", {"cases": cases})
 
@@ -104,18 +93,17 @@ def case_page(request, case_key):
     except Denied as exc:
         return error_page(request, exc)
     user = request.user
-    can_share = may(user, SHARE) and (user.role == Role.CUSTODIAN or case.detectives.filter(pk=user.pk).exists())
+    can_share = allowed(user, "case.share", case)
     shares = []
     if can_share:
         shares = [rel.case_share_dict(s) for s in case.prosecutor_shares.select_related("case", "recipient",
                                                                                          "created_by")]
         shares += [rel.link_dict(lk) for lk in case.share_links.select_related("case", "created_by")]
-    no_reshare = user.role == Role.PROSECUTOR and rel.active_case_shares().filter(
-        recipient=user, case=case, no_reshare=True).exists()
+    no_reshare = allowed(user, "case.no_reshare", case)
     return render(request, "release/case.html", {
         "case": case, "clips": [ev.clip_summary(c) for c in clips], "shares": shares, "can_share": can_share,
         "error": error, "new_link": new_link, "no_reshare": no_reshare,
-        "can_export": bool(clips) and may(user, "download")}, status=st)
+        "can_export": bool(clips) and allowed(user, "evidence.download")}, status=st)
 
 
 # ---------------------------------------------------------------- links (no account)
@@ -241,8 +229,8 @@ def case_export(request, case_key):
     case = rel.get_case(request, case_key, "release.export")
     rows = exp.exportable_clips(request, visible_clips(request.user).filter(recording__cases=case), "case",
                                 str(case.id))
-    terms = "DO NOT RE-SHARE: released for the named recipient only." if request.user.role == Role.PROSECUTOR and \
-        rel.active_case_shares().filter(recipient=request.user, case=case, no_reshare=True).exists() else ""
+    terms = "DO NOT RE-SHARE: released for the named recipient only." \
+        if allowed(request.user, "case.no_reshare", case) else ""
     path = exp.build_export(request, rows, "case", str(case.id), f"Case {case.number}", terms=terms)
     return _zip_response(path, f"case-{case.number}-export.zip")
 

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 
 from django.db.models import Count, Q, Sum
 
-from ..access.models import Role, Squad
+from ..access.models import Squad
+from ..access.policy import allowed
 from ..errors import BodycamError
 from ..evidence.models import Clip, Officer, Recording, not_purged_q
 from ..media.models import Derivative
@@ -53,9 +54,9 @@ def parse_period(start: str | None, end: str | None, now: datetime | None = None
 def _scope_officers(user=None, squad: str | None = None, badge: str | None = None):
     """Officers the report covers: a supervisor only sees the squads they supervise."""
     qs = Officer.objects.select_related("account__squad")
-    if user is not None and user.role == Role.SUPERVISOR:
+    if user is not None and allowed(user, "retention.compliance.squads"):
         qs = qs.filter(account__squad__in=Squad.objects.filter(supervisors=user))
-    elif user is not None and user.role not in (Role.CUSTODIAN, Role.AUDITOR, Role.ADMIN):
+    elif user is not None and not allowed(user, "retention.view"):
         return qs.none()
     if squad:
         qs = qs.filter(account__squad__name=squad)

@@ -14,7 +14,7 @@ from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..access.models import Role
+from ..access.policy import allowed, require
 from ..access.services import Denied, audit_denied, parse_uuid
 from ..cases.models import CaseFile
 from ..custody.services import record_request, request_source
@@ -26,16 +26,14 @@ from . import reports
 from . import services as ret
 from .models import CadIncident, LegalHold, Tombstone
 
-MANAGE = {Role.CUSTODIAN}
-READ = {Role.CUSTODIAN, Role.AUDITOR, Role.ADMIN}
-COMPLIANCE = READ | {Role.SUPERVISOR}
+# Permissions (access.policy): "retention.manage", "retention.view", "retention.compliance".
+MANAGE, READ, COMPLIANCE = "retention.manage", "retention.view", "retention.compliance"
 
 
-def _require(request, roles, action: str):
-    if request.user.role not in roles:
-        audit_denied(request, action, f"role {request.user.role} may not {action.split('.')[-1]}",
-                     object_type="retention")
-        raise Denied(f"your role may not use this page ({action})")
+def _require(request, perm: str, action: str):
+    require(request, perm, action=action, object_type="retention",
+                   reason=f"role {request.user.role} may not {action.split('.')[-1]}",
+                   message=f"your role may not use this page ({action})")
 
 
 def _wants_json(request) -> bool:
@@ -47,8 +45,8 @@ def _wants_json(request) -> bool:
 def overview(request):
     user = request.user
     error, status = "", 200
-    if user.role == Role.SUPERVISOR and request.method == "GET":
-        return HttpResponseRedirect("/retention/compliance/")  # their part of retention
+    if request.method == "GET" and not allowed(user, READ) and allowed(user, COMPLIANCE):
+        return HttpResponseRedirect("/retention/compliance/")  # their part of retention (supervisors)
     try:
         if request.method == "POST":
             _require(request, MANAGE, "retention.change")
@@ -64,7 +62,7 @@ def overview(request):
         return error_page(request, exc)
     row = pol.settings_row()
     ctx = {
-        "settings": row, "error": error, "can_manage": user.role in MANAGE,
+        "settings": row, "error": error, "can_manage": allowed(user, MANAGE),
         "categories": Category.objects.order_by("name"),
         "queue": ret.queue_rows(), "upcoming": ret.upcoming()[:200],
         "holds": LegalHold.objects.filter(released_at__isnull=True).select_related("case")
@@ -189,7 +187,7 @@ def cad_page(request):
     rows = [cadmod.incident_dict(i) for i in qs.prefetch_related("links__recording")[:200]]
     record_request(request, "cad.view", object_type="cad", detail={"q": q, "shown": len(rows)})
     return render(request, "retention/cad.html", {"rows": rows, "q": q, "error": error, "result": result,
-                                                  "can_manage": request.user.role in MANAGE}, status=status)
+                                                  "can_manage": allowed(request.user, MANAGE)}, status=status)
 
 
 # ---------------------------------------------------------------- case extensions
@@ -197,11 +195,9 @@ def _case_for_change(request, case_key, action):
     from ..release.services import get_case
 
     case = get_case(request, case_key, action)
-    user = request.user
-    if not (user.role == Role.CUSTODIAN or (user.role == Role.DETECTIVE and case.detectives.filter(pk=user.pk).exists())):
-        audit_denied(request, action, f"role {user.role} may not change this case", object_type="case",
-                     object_id=str(case.id))
-        raise Denied("only a custodian or an assigned detective may change this case")
+    require(request, "case.change", case, action=action, object_type="case", object_id=str(case.id),
+                   reason=f"role {request.user.role} may not change this case",
+                   message="only a custodian or an assigned detective may change this case")
     return case
 
 

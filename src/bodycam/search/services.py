@@ -301,10 +301,10 @@ def search(user, qy: Query) -> Page:
     officer/device, and a count capped at COUNT_CAP. Custodians see (nearly) everything, so
     their visibility test runs per row while the sort index is walked (stops after a page);
     everyone else sees a bounded set that is collected first and then sorted."""
-    from ..access.models import Role
+    from ..access.policy import ALL, evidence_scope
     from ..access.services import visible_clips
 
-    broad = user.role == Role.CUSTODIAN
+    broad = evidence_scope(user) == ALL
     visible = apply_filters(visible_clips(user, in_order=broad), qy)
     start = (qy.page - 1) * qy.per_page
     ids = list(visible.order_by(*SORTS[qy.sort]).values_list("id", flat=True)[start:start + qy.per_page])

@@ -32,7 +32,7 @@ from rest_framework.views import exception_handler as drf_handler
 
 from ..access import auth
 from ..access import evidence as ev
-from ..access.models import Role
+from ..access.policy import require
 from ..access.services import Denied, audit_denied, authorize
 from ..custody.services import record_request, request_source
 from ..errors import BodycamError, api_error
@@ -128,9 +128,8 @@ def audit_log(request):
 def audit_checkpoint(request):
     from ..custody.chain import checkpoint_dict, create_checkpoint
 
-    if request.user.role not in (Role.AUDITOR, Role.ADMIN):
-        audit_denied(request, "audit.checkpoint", "auditor or admin role required", object_type="checkpoint")
-        raise Denied("auditor or admin role required")
+    require(request, "audit.checkpoint", object_type="checkpoint", reason="auditor or admin role required",
+            message="auditor or admin role required")
     return Response(checkpoint_dict(create_checkpoint(actor=request.user.username)), status=201)
 
 

@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access import evidence as ev
-from ..access.models import Role
+from ..access.policy import allowed, cases_changeable, require
 from ..access.services import EDIT, SHARE, Denied, NotVisible, audit_denied, may, visible_clips
 from ..cases.models import Case
 from ..custody.services import record_request
@@ -69,11 +69,9 @@ def _search_ctx(request, qy, page, error):
 
 
 def _cases_user_may_add_to(user):
-    if user.role == Role.CUSTODIAN:
-        return list(Case.objects.order_by("-created_at").values_list("number", flat=True)[:200])
-    if user.role == Role.DETECTIVE:
-        return list(Case.objects.filter(detectives=user).order_by("-created_at").values_list("number", flat=True))
-    return []
+    """Numbers of the cases the user may add recordings to ("case.change"; every case: the newest 200)."""
+    qs = cases_changeable(user).order_by("-created_at").values_list("number", flat=True)
+    return list(qs[:200] if allowed(user, "case.all") else qs)
 
 
 @login_required
@@ -96,13 +94,12 @@ def bulk_action(request):
                 ev.edit_metadata(request, cid, {"categories": sorted(set(current) | {name})})
         elif action == "add_to_case":
             number = request.POST.get("case", "")
-            if number not in _cases_user_may_add_to(request.user):
-                audit_denied(request, "case.add_recordings", "not a case this user may add to", object_type="case",
-                             object_id=number[:64])
-                raise Denied("you may not add items to that case")
+            case = Case.objects.filter(number=number).first()
+            require(request, "case.change", case, action="case.add_recordings", object_type="case",
+                    object_id=number[:64], reason="not a case this user may add to",
+                    message="you may not add items to that case")
             from ..access.services import VIEW, authorize
 
-            case = Case.objects.get(number=number)
             recs = sorted({str(authorize(request, cid, VIEW).recording_id) for cid in ids})
             case.recordings.add(*recs)
             record_request(request, "case.add_recordings", object_type="case", object_id=str(case.id),
@@ -196,7 +193,7 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
 
     pending = Job.objects.filter(kind="media.excerpt", object_id=str(clip.id), created_by=user,
                                  status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).order_by("-created_at")
-    cases = list(rec.cases.values_list("number", flat=True)) if user.role in (Role.DETECTIVE, Role.CUSTODIAN) else []
+    cases = list(rec.cases.values_list("number", flat=True)) if allowed(user, "evidence.case_numbers") else []
     return {
         "c": item, "error": error, "new_link": new_link,
         "src": f"/api/evidence/{clip.id}/proxy" if proxy else f"/api/evidence/{clip.id}/stream",

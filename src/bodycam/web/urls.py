@@ -1,3 +1,4 @@
+from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import path
 
 from . import api, pages, views
@@ -13,18 +14,22 @@ urlpatterns = [
     path("users/", views.users_view, name="users"),
     path("audit/", views.audit_view, name="audit"),
     path("healthz", views.healthz),
+    # The pages' CSS and JS (each app's static/ folder), served by the app itself (no web server in
+    # front is required); public like the sign-in page that uses them, and never evidence.
+    path("static/<path:path>", static_serve, {"insecure": True}, name="static"),
     # REST API (see web/api.py)
     path("api/evidence/", api.evidence_list),
     path("api/evidence/<str:clip_id>/", api.evidence_detail),
     path("api/evidence/<str:clip_id>/stream", api.evidence_stream),
-    path("api/evidence/<str:clip_id>/download", api.evidence_download),
+    path("api/evidence/<str:clip_id>/download", api.evidence_download, name="api-evidence-download"),
     path("api/evidence/<str:clip_id>/shares", api.evidence_share),
     path("api/evidence/<str:clip_id>/audit", api.evidence_audit),
-    path("api/evidence/<str:clip_id>/custody.<str:fmt>", api.custody_report),
+    path("api/evidence/<str:clip_id>/custody.<str:fmt>", api.custody_report, name="api-custody-report"),
     path("api/evidence/<str:clip_id>/proxy", api.evidence_proxy),
-    path("api/evidence/<str:clip_id>/thumbnail.jpg", api.evidence_thumbnail),
+    path("api/evidence/<str:clip_id>/thumbnail.jpg", api.evidence_thumbnail, name="api-evidence-thumbnail"),
     path("api/evidence/<str:clip_id>/excerpts", api.evidence_excerpt),
-    path("api/evidence/<str:clip_id>/derivatives/<str:derivative_id>", api.evidence_derivative),
+    path("api/evidence/<str:clip_id>/derivatives/<str:derivative_id>", api.evidence_derivative,
+         name="api-evidence-derivative"),
     path("api/search", api.search),
     path("api/jobs/<str:job_id>", api.job_detail),
     path("api/recordings/<str:recording_id>/release", api.recording_release),

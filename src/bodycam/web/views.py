@@ -23,7 +23,8 @@ from ..access import auth, totp
 from ..access import evidence as ev
 from ..access.middleware import AUTH_AT, MFA_OK, SEEN_AT
 from ..access.models import Role, User
-from ..access.services import Denied, is_admin
+from ..access.policy import require
+from ..access.services import Denied
 from ..custody.services import record_request, request_source, session_ref
 
 PENDING, PENDING_AT, BANNER_AT = "bc_pending", "bc_pending_at", "bc_banner_at"
@@ -147,11 +148,11 @@ def _error(request, exc: Denied):
 @require_http_methods(["GET", "POST"])
 def users_view(request):
     """Admins: accounts, locks, roles."""
-    if not is_admin(request.user):
-        from ..access.services import audit_denied
-
-        audit_denied(request, "account.list", "admin role required", object_type="user")
-        return _error(request, Denied("admin role required"))
+    try:
+        require(request, "accounts.manage", action="account.list", object_type="user", reason="admin role required",
+                message="admin role required")
+    except Denied as exc:
+        return _error(request, exc)
     if request.method == "POST":
         try:
             target = auth.get_user(request.POST.get("username", ""))

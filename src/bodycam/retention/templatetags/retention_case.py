@@ -4,6 +4,7 @@ page; the forms post to retention/views.py, which check again and audit."""
 
 from django import template
 
+from ...access.policy import allowed
 from ..models import CadIncident, LegalHold
 
 register = template.Library()
@@ -12,7 +13,7 @@ register = template.Library()
 @register.inclusion_tag("retention/case_panel.html", takes_context=True)
 def case_panel(context, case):
     user = context["request"].user
-    can_change = user.role == "custodian" or (user.role == "detective" and case.detectives.filter(pk=user.pk).exists())
+    can_change = allowed(user, "case.change", case)
     incident = CadIncident.objects.filter(number=case.incident_number).first() if case.incident_number else None
     return {"case": case, "can_change": can_change, "csrf_token": context.get("csrf_token"),
             "detectives": list(case.detectives.values_list("username", flat=True)),
