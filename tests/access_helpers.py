@@ -11,10 +11,12 @@ from datetime import datetime, timedelta, timezone
 from django.test import Client
 
 from bodycam.access import totp
+from bodycam.access.accounts import add_user
 from bodycam.access.auth import enrol_with_secret
-from bodycam.access.models import Case, Share, Squad, TotpDevice, User
+from bodycam.access.models import Squad, TotpDevice, User
+from bodycam.cases.models import Case
 from bodycam.evidence.models import Clip, Device, Officer
-from bodycam.evidence.services import add_user
+from bodycam.release.models import Share
 
 PASSWORD = "correct-horse-battery-9"
 

@@ -22,7 +22,7 @@ from .live import LiveServer  # noqa: E402
 @pytest.fixture(autouse=True)
 def _fresh_store(settings, tmp_path):
     """Every in-process test gets an empty object store of its own."""
-    from bodycam.storage.base import reset_store
+    from bodycam.storage import reset_store
 
     settings.OBJECTS_DIR = tmp_path / "objects"
     reset_store()

@@ -5,7 +5,6 @@ import json
 import re
 
 import pytest
-
 import requests
 
 from bodycam.access import totp

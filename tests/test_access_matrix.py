@@ -138,7 +138,7 @@ def test_visibility_is_one_query(tmp_path, django_assert_num_queries):
 
 def test_prosecutor_view_only_share_refuses_download(tmp_path):
     w = World(tmp_path)
-    from bodycam.access.models import Share
+    from bodycam.release.models import Share
 
     Share.objects.filter(recipient=w.prosecutor).update(allow_download=False)
     client = client_for(w.prosecutor)
@@ -252,8 +252,8 @@ POLICY_TABLE = {
 
 
 def _policy_world(tmp_path):
-    from bodycam.access.models import Case, Share
-    from bodycam.release.models import CaseShare
+    from bodycam.cases.models import Case
+    from bodycam.release.models import CaseShare, Share
 
     w = World(tmp_path)
     case = Case.objects.get(number="C-1")

@@ -20,7 +20,6 @@ from bodycam.cli import main
 from bodycam.custody.models import AuditEntry
 from bodycam.evidence.defaults import ensure_default_categories
 from bodycam.evidence.models import Officer, Recording
-from bodycam.retention import cad
 from bodycam.retention import policy as pol
 from bodycam.retention.models import CadIncident, CadLink
 from bodycam.retention.reports import compliance, storage

@@ -10,10 +10,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
-
-import pytest
 from datetime import datetime, timedelta, timezone
 
+import pytest
 
 from bodycam.device.camera import simulate
 from bodycam.device.storage import DeviceStorage, read_json
@@ -162,7 +161,7 @@ def test_manifest_before_clip_absent_manifest_and_late_key(live, tmp_path):
     conn.put_object(name, c2["object"], (rec["dir"] / c2["object"]).read_bytes(), headers=hdr(c2))  # no manifest
     sig = {o: c["signature"] for (_, o), c in server_clips(live).items()}
     assert sig == {c1["object"]: "invalid", c2["object"]: "absent"}       # device has no key yet
-    out = live.cli("device", "set-key", f"BWC-4", "--public-key-file", str(storage.keys_dir / "device.pub")).stdout
+    out = live.cli("device", "set-key", "BWC-4", "--public-key-file", str(storage.keys_dir / "device.pub")).stdout
     assert "1 valid" in out
     sig = {o: c["signature"] for (_, o), c in server_clips(live).items()}
     assert sig == {c1["object"]: "valid", c2["object"]: "absent"}

@@ -6,7 +6,6 @@ import json
 from datetime import timedelta
 
 import pytest
-import requests
 import swiftclient
 
 from bodycam.media.synth import make_clip

@@ -23,8 +23,7 @@ pytestmark = pytest.mark.django_db
 def test_healthz_and_readyz(settings, tmp_path):
     import shutil
 
-    from bodycam.storage import get_store
-    from bodycam.storage.base import reset_store
+    from bodycam.storage import get_store, reset_store
 
     c = Client()
     assert c.get("/healthz").status_code == 200

@@ -156,7 +156,7 @@ def test_court_export_verifies_offline_and_tampering_fails(tmp_path):
     check(data, "not the trusted server key", key=base64.b64encode(b"\x01" * 32).decode())
     check(b"PK\x03\x04 not a zip", "not a readable ZIP")
     # Prosecutor with a view-only share may not export; one with download may.
-    from bodycam.access.models import Share
+    from bodycam.release.models import Share
 
     Share.objects.filter(recipient=w.prosecutor).update(allow_download=False)
     assert client_for(w.prosecutor).get(f"/api/evidence/{w.clip.id}/export").status_code == 403

@@ -9,8 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from bodycam.access.models import Case, Role
+from bodycam.access.models import Role
 from bodycam.access.services import visible_clips
+from bodycam.cases.models import Case
 from bodycam.cli import main
 from bodycam.custody.chain import verify_chain
 from bodycam.custody.models import Alert, AuditEntry
@@ -250,10 +251,10 @@ def test_floors_policy_file_and_clock_safety(world, capsys):
 
 
 def test_daily_sweep_job(world):
+    from datetime import datetime, timezone
+
     from bodycam.jobs.services import submit
     from bodycam.retention.models import RetentionSettings
-
-    from datetime import datetime, timezone
 
     rec = ingest(world["off"], world["cam"], T0, world["clip_a"])
     Recording.objects.filter(pk=rec.pk).update(trigger_on_time=datetime.now(timezone.utc) - 400 * DAY)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bodycam.access.models import Case, CaseFile
+from bodycam.cases.models import Case, CaseFile
 from bodycam.custody.models import AuditEntry
 from bodycam.evidence.defaults import ensure_default_categories
 from bodycam.evidence.models import Category

@@ -99,7 +99,7 @@ def test_bulk_actions_respect_roles(tmp_path):
     # The detective cannot reach officer B's clip, and may add only to their own cases.
     r = det.post("/evidence/bulk", {"clip": [str(w.other_clip.id)], "action": "add_to_case", "case": "C-1"})
     assert r.status_code == 404
-    from bodycam.access.models import Case
+    from bodycam.cases.models import Case
 
     Case.objects.create(number="C-OTHER")
     r = det.post("/evidence/bulk", {"clip": [a], "action": "add_to_case", "case": "C-OTHER"})

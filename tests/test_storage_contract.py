@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from bodycam.storage.base import IncompleteUpload, reset_store
+from bodycam.storage import IncompleteUpload, reset_store
 from bodycam.storage.local import LocalBlobStore
 from bodycam.storage.s3 import S3BlobStore
 

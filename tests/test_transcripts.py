@@ -11,11 +11,11 @@ from bodycam.custody.models import AuditEntry
 from bodycam.evidence.models import Officer
 from bodycam.jobs.models import Job
 from bodycam.media import facesynth
+from bodycam.media.captions import captions_url
 from bodycam.media.models import Derivative, Transcript
 from bodycam.media.transcribe import plain_text, to_vtt, wer
 from bodycam.search.models import SearchDocument
 from bodycam.storage import get_store
-from bodycam.web.hooks import captions_url
 
 from .access_helpers import World, client_for
 from .media_helpers import ingest_file

@@ -16,7 +16,7 @@ import pytest
 
 pw = pytest.importorskip("playwright.sync_api")
 
-from .browser import BROWSER_TEST, shot, sign_in
+from .browser import BROWSER_TEST, shot, sign_in  # noqa: E402  (after importorskip)
 
 pytestmark = BROWSER_TEST
 

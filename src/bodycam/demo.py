@@ -22,11 +22,9 @@ DEVICES = [("BWC-1001", "W110", "body"), ("BWC-1002", "W110", "body"), ("CAR-17"
 
 
 def load_demo() -> None:
+    from .access.accounts import add_user
     from .access.models import User
-    from .evidence.models import Officer
-    from .evidence.services import add_device, add_user
-    from .ingest import services
-    from .media.synth import make_clip
+    from .ingest.devices import add_device
 
     if User.objects.filter(username="garcia").exists():
         print("demo data already loaded")
@@ -90,7 +88,8 @@ def _simulate_shift() -> int:
 def _demo_access() -> None:
     """Squad, case and a provisioned authenticator for every demo account (MFA is mandatory)."""
     from .access.auth import enrol_with_secret
-    from .access.models import Case, Squad, User
+    from .access.models import Squad, User
+    from .cases.models import Case
     from .evidence.models import Recording
 
     squad = Squad.objects.create(name="Patrol A")

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "bodycam.access",
     "bodycam.custody",
     "bodycam.evidence",
+    "bodycam.cases",
     "bodycam.ingest",
     "bodycam.jobs",
     "bodycam.media",
@@ -104,6 +105,7 @@ MIDDLEWARE = [
     "bodycam.access.middleware.SessionPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "bodycam.http.ErrorPageMiddleware",  # an uncaught BodycamError -> its status + error page
 ]
 
 ROOT_URLCONF = "bodycam.urls"

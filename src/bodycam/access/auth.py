@@ -15,6 +15,7 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 
 from ..custody.services import record
+from ..errors import BodycamError
 from . import policy, totp
 from .models import ApiToken, LoginAttempt, Role, Throttle, TotpDevice, User
 
@@ -26,8 +27,14 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class AuthFailed(Exception):
+class AuthFailed(BodycamError):
     """Wrong credentials, locked or disabled account: one generic message for the user."""
+
+    status = 401
+
+    @property
+    def message(self) -> str:  # never the internal reason
+        return self.public
 
     def __init__(self, reason: str, public: str = "Wrong username or password, or the account is locked."):
         super().__init__(reason)
@@ -150,12 +157,16 @@ def is_enrolled(user: User) -> bool:
 
 # -- account administration (admin role; CLI acts as "cli") ---------------------------------
 
-class AccountError(Exception):
+class AccountError(BodycamError):
     """Bad request about an account (unknown user, unknown role): 400."""
+
+    status = 400
 
 
 class AccountDenied(AccountError):
     """The actor may not make this account change: 403."""
+
+    status = 403
 
 
 def _admin_check(actor: User | None, action: str, target: str, source: str) -> str:

@@ -13,15 +13,19 @@ from django.db.models import Q
 
 from ..custody.models import AuditEntry
 from ..custody.services import record_request
-from ..evidence.models import Category, Clip
+from ..errors import BodycamError
+from ..evidence.models import Category, Clip, Note, Tag
 from ..evidence.services import clip_summary, iso
+from ..release.models import Share
 from . import policy
-from .models import Note, Share, Tag, User
+from .models import User
 from .services import AUDIT, DOWNLOAD, EDIT, PLAY, SHARE, VIEW, authorize, capabilities, visible_clips
 
 
-class BadInput(ValueError):
+class BadInput(BodycamError, ValueError):
     """Client error in a request body: 400 with this message."""
+
+    status = 400
 
 
 def clip_payload(clip: Clip, user=None) -> dict:

@@ -6,21 +6,10 @@ See docs/access.md.
 """
 
 import uuid
-from datetime import datetime, timezone
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-
-
-class ShareQuerySet(models.QuerySet):
-    """Shares and links (access.Share, release.CaseShare, release.ShareLink)."""
-
-    def active(self, now=None):
-        """Not revoked and not expired (at ``now``, default the current time)."""
-        now = now or datetime.now(timezone.utc)
-        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True)
-                                                           | models.Q(expires_at__gt=now))
 
 
 class Role(models.TextChoices):
@@ -105,47 +94,6 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
 
-class Case(models.Model):
-    """An investigation: detectives assigned to it see the recordings linked to it.
-    While a case is open its recordings are never deleted (retention/); closing it lets
-    their retention run again."""
-
-    class Status(models.TextChoices):
-        OPEN = "open"
-        CLOSED = "closed"
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    number = models.CharField(max_length=64, unique=True)
-    title = models.CharField(max_length=200, blank=True, default="")
-    incident_number = models.CharField(max_length=64, blank=True, default="", db_index=True,
-                                       help_text="dispatch (CAD) incident number")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    detectives = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="cases")
-    recordings = models.ManyToManyField("evidence.Recording", blank=True, related_name="cases")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self):
-        return self.number
-
-
-class CaseFile(models.Model):
-    """Any other file of a case (report, photo, 911 audio): bytes in the blob store by hash."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="files")
-    name = models.CharField(max_length=200)
-    description = models.CharField(max_length=500, blank=True, default="")
-    sha256 = models.CharField(max_length=64, db_index=True)
-    size = models.BigIntegerField()
-    content_type = models.CharField(max_length=100, default="application/octet-stream")
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["uploaded_at"]
-
-
 class Restriction(models.Model):
     """A restricted recording (victim statement, internal affairs): only the named
     people see it, whatever their role."""
@@ -178,42 +126,3 @@ class Grant(models.Model):
     reason = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-
-
-class Share(models.Model):
-    """A recording shared with a prosecutor account (release/ and the web app extend this
-    with cases and expiring links)."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    recording = models.ForeignKey("evidence.Recording", on_delete=models.PROTECT, related_name="shares")
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shares_received")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shares_made")
-    allow_download = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ShareQuerySet.as_manager()
-
-
-class Note(models.Model):
-    """A note on a recording. Notes are added, never edited (the audit log has them too)."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    recording = models.ForeignKey("evidence.Recording", on_delete=models.PROTECT, related_name="notes")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField(max_length=5000)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at"]
-
-
-class Tag(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    recording = models.ForeignKey("evidence.Recording", on_delete=models.PROTECT, related_name="tags")
-    name = models.CharField(max_length=64)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["recording", "name"], name="tag_unique_per_recording")]

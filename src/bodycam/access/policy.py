@@ -22,11 +22,14 @@ from datetime import datetime, timezone
 
 from django.db.models import QuerySet
 
+from ..cases.models import Case
 from ..custody.services import record, record_request
-from .models import Case, Role, Share
+from ..errors import BodycamError
+from ..release.models import Share
+from .models import Role
 
 
-class Denied(Exception):
+class Denied(BodycamError):
     """The user may not do this: 403 (every raise is audited first)."""
 
     status = 403

@@ -8,21 +8,27 @@ from datetime import datetime, timedelta, timezone
 
 from django.db import transaction
 
+from ..cases.models import Case
 from ..custody.services import record
+from ..errors import BodycamError
 from ..evidence.models import Recording
 from . import policy
-from .models import Case, CriticalIncidentLock, Grant, Restriction, Squad, User
+from .models import CriticalIncidentLock, Grant, Restriction, Squad, User
 from .services import parse_uuid
 
 # Who may manage what (besides the CLI) is access.policy's "access.<kind>".
 
 
-class RuleError(Exception):
+class RuleError(BodycamError):
     """Bad request (unknown user/recording, bad value): 400."""
+
+    status = 400
 
 
 class RuleDenied(RuleError):
     """The actor's role may not make this change: 403."""
+
+    status = 403
 
 
 def _who(actor, kind: str, source: str = "") -> str:

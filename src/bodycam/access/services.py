@@ -30,10 +30,11 @@ from datetime import datetime, timezone
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from ..cases.models import Case
 from ..custody.services import record, record_request
 from ..evidence.models import Clip, Officer, Recording
 from . import policy
-from .models import Case, CriticalIncidentLock, Grant, Restriction, Share, Squad
+from .models import CriticalIncidentLock, Grant, Restriction, Squad
 from .policy import Denied, NotVisible, audit_denied, is_admin  # noqa: F401  (re-exported)
 
 VIEW, PLAY, DOWNLOAD, EDIT, SHARE, DELETE, AUDIT = "view", "play", "download", "edit", "share", "delete", "audit"
@@ -81,7 +82,7 @@ def reach(user) -> Reach | None:
     elif scope == policy.ALL:
         out.everything = True
     elif scope == policy.SHARED:
-        from ..release.models import CaseShare  # release/ adds case shares; still one query
+        from ..release.models import CaseShare, Share  # shares live in release/; still one query
 
         out.recordings.append(Share.objects.active(now).filter(recipient=user).values("recording"))
         out.recordings.append(Case.recordings.through.objects.filter(
@@ -104,7 +105,7 @@ def visible_recording_ids(user) -> QuerySet:
         allow |= Q(id__in=sub)
     named = Restriction.objects.filter(allowed=user).values("recording")
     # Items in the deletion queue (grace period) or purged (tombstones) are evidence no more.
-    qs = Recording.objects.filter(allow, deleted_at__isnull=True, purged_at__isnull=True)
+    qs = Recording.objects.in_catalogue().filter(allow)
     qs = qs.exclude(Q(id__in=Restriction.objects.values("recording")) & ~Q(id__in=named))
     qs = qs.exclude(id__in=CriticalIncidentLock.objects.filter(involved=user, released_at__isnull=True)
                     .values("recording"))

@@ -15,13 +15,14 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from django.conf import settings
 
 from ..provenance.keys import load_or_create, public_b64, public_from_b64
+from ..timefmt import isoformat
 from .models import AuditEntry, Checkpoint
 from .services import GENESIS, entry_digest, hashed_fields, now_ms, record
 
@@ -42,7 +43,7 @@ def checkpoint_dict(cp: Checkpoint) -> dict:
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return isoformat(dt)
 
 
 def create_checkpoint(actor: str = "system", witness: str | Path | None = None) -> Checkpoint:

@@ -1,12 +1,17 @@
-"""Fixity: re-hash every stored original and compare with the catalogue."""
+"""Fixity: re-hash every stored blob and compare with the catalogue.
+
+Which rows name which blobs comes from the blob-reference registry
+(``storage.refs.catalogue_hashes``): each app registers its own, so nothing here imports
+the apps that own them."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..evidence.models import Attachment, Clip
-from ..storage import get_store
+from ..storage import catalogue_hashes, get_store
 from .services import raise_alert, record
+
+__all__ = ["Problem", "catalogue_hashes", "check_all", "run_fixity_check", "sweep_orphans"]
 
 
 @dataclass
@@ -15,37 +20,6 @@ class Problem:
     problem: str  # "missing" | "mismatch"
     actual_sha256: str | None = None
     items: list[dict] = field(default_factory=list)
-
-
-def catalogue_hashes() -> dict[str, list[dict]]:
-    """sha256 -> the catalogue items that name it."""
-    by_hash: dict[str, list[dict]] = {}
-    for model, kind in ((Clip, "clip"), (Attachment, "attachment")):
-        # Purged recordings (retention/) keep their rows as tombstones; their bytes are gone on purpose.
-        rows = model.objects.filter(recording__purged_at__isnull=True).values_list(
-            "id", "sha256", "object_name", "recording__container_name")
-        for id_, sha, name, container in rows.iterator():
-            by_hash.setdefault(sha, []).append({"kind": kind, "id": str(id_), "container": container, "object": name})
-    # Derivatives (proxies, thumbnails, clips) are catalogued objects too: never orphans.
-    from ..media.models import Derivative
-
-    rows = Derivative.objects.filter(clip__recording__purged_at__isnull=True).values_list(
-        "id", "sha256", "kind", "clip__recording__container_name")
-    for id_, sha, kind, container in rows.iterator():
-        by_hash.setdefault(sha, []).append({"kind": "derivative", "id": str(id_), "container": container,
-                                            "object": kind})
-    # A case's other files and the public-release packages live in the same store.
-    from ..access.models import CaseFile
-    from ..records.models import RecordsRequest
-
-    for id_, sha, name, case in CaseFile.objects.values_list("id", "sha256", "name", "case__number").iterator():
-        by_hash.setdefault(sha, []).append({"kind": "case_file", "id": str(id_), "container": f"case {case}",
-                                            "object": name})
-    rows = RecordsRequest.objects.exclude(package_sha256="").values_list("id", "package_sha256", "number")
-    for id_, sha, number in rows.iterator():
-        by_hash.setdefault(sha, []).append({"kind": "release_package", "id": str(id_),
-                                            "container": f"records request {number}", "object": "package.zip"})
-    return by_hash
 
 
 def check_all() -> tuple[int, list[Problem]]:

@@ -4,9 +4,13 @@ import uuid
 
 from django.db import models
 
+from ..errors import BodycamError
 
-class AuditImmutable(Exception):
+
+class AuditImmutable(BodycamError):
     """Raised by any attempt to change or remove an audit entry through the ORM."""
+
+    status = 500  # a programming error, never a client's
 
 
 class AppendOnlyQuerySet(models.QuerySet):

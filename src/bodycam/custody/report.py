@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import datetime, timezone
 
+from ..timefmt import isoformat
 from .chain import check_signature, checkpoint_dict, server_key
 from .models import AuditEntry, Checkpoint
 from .services import entry_digest, hashed_fields
@@ -24,7 +25,7 @@ STEPS = [
 
 
 def _iso(dt) -> str | None:
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z") if dt else None
+    return isoformat(dt) if dt else None
 
 
 def build_report(clip, events: list[AuditEntry], generated_by: str, rehash: bool = True) -> dict:
@@ -97,12 +98,13 @@ def _server_pub() -> str:
 
 
 def render_pdf(report: dict) -> bytes:
+    from xml.sax.saxutils import escape
+
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-    from xml.sax.saxutils import escape
 
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=7.5, leading=9)

@@ -165,7 +165,7 @@ def simulate_incident(root, source_spec: str, scenario: dict, settings: dict | N
     and optionally its own ``source``); each records into ``root/<serial>``. Signals reach every camera, which decides by its groups."""
     from pathlib import Path
 
-    from .config import ConfigError, DeviceConfig, load_config
+    from .config import ConfigError, load_config
 
     cams = scenario.get("cameras")
     if not isinstance(cams, list) or not cams:

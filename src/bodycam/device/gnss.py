@@ -10,7 +10,6 @@ from __future__ import annotations
 import bisect
 import json
 import math
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timezone

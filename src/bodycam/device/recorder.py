@@ -28,6 +28,7 @@ import av
 
 from ..provenance import manifest as mf
 from ..provenance.hashing import sha256_file
+from ..timefmt import iso_from_epoch
 from .buffer import PreEventBuffer
 from .clipwriter import ClipWriter, repair_fragmented_mp4
 from .config import DeviceConfig
@@ -36,10 +37,7 @@ from .gnss import Track, location_string
 from .storage import CLOSED, RECORDING, DeviceStorage, read_json, write_bytes_atomic, write_json_atomic
 from .triggers import SIGNALS, Event, Policy, hears
 
-
-def iso(epoch: float, ms: bool = True) -> str:
-    dt = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{int(round(epoch * 1000)) % 1000:03d}" if ms else "") + "Z"
+iso = iso_from_epoch  # manifest times (bodycam.timefmt)
 
 
 def compact(epoch: float) -> str:

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class EvidenceConfig(AppConfig):
     name = "bodycam.evidence"
     label = "evidence"
+
+    def ready(self):
+        from ..storage.refs import register_blob_refs
+        from .blobs import original_refs
+
+        register_blob_refs("evidence.originals", original_refs, order=10)

@@ -63,6 +63,27 @@ class Category(models.Model):
         return self.name
 
 
+def in_catalogue_q(prefix: str = "") -> models.Q:
+    """Recordings still in the catalogue: not in the deletion queue's grace period
+    (``deleted_at``) and not purged by retention (``purged_at``). ``prefix`` reaches a
+    recording through a relation, e.g. ``in_catalogue_q("recording__")`` on clips."""
+    return models.Q(**{f"{prefix}deleted_at__isnull": True, f"{prefix}purged_at__isnull": True})
+
+
+def not_purged_q(prefix: str = "") -> models.Q:
+    """Recordings whose bytes are still stored (a purged recording's row is its tombstone)."""
+    return models.Q(**{f"{prefix}purged_at__isnull": True})
+
+
+class RecordingQuerySet(models.QuerySet):
+    def in_catalogue(self):
+        """Evidence still in the catalogue (see ``in_catalogue_q``)."""
+        return self.filter(in_catalogue_q())
+
+    def not_purged(self):
+        return self.filter(not_purged_q())
+
+
 class Recording(models.Model):
     """One Axis recording container ``<UserID>_<BWCSerialNumber>_<TriggerOnTime>``."""
 
@@ -96,6 +117,8 @@ class Recording(models.Model):
     retain_until = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     purged_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RecordingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-trigger_on_time"]
@@ -188,3 +211,28 @@ class GnssPoint(models.Model):
 
     class Meta:
         ordering = ["recording", "seq"]
+
+
+class Note(models.Model):
+    """A note on a recording. Notes are added, never edited (the audit log has them too)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recording = models.ForeignKey("evidence.Recording", on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "access_note"  # created by the access app; the table stays
+        ordering = ["created_at"]
+
+
+class Tag(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recording = models.ForeignKey("evidence.Recording", on_delete=models.PROTECT, related_name="tags")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "access_tag"  # created by the access app; the table stays
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["recording", "name"], name="tag_unique_per_recording")]

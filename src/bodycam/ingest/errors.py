@@ -1,7 +1,9 @@
 """Ingest errors, each with the HTTP status the Axis spec assigns it."""
 
+from ..errors import BodycamError
 
-class IngestError(Exception):
+
+class IngestError(BodycamError):
     status = 500
 
     def __init__(self, reason: str):

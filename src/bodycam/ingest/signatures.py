@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from ..custody.services import record
+from ..errors import BodycamError
 from ..evidence.models import Attachment, Clip, Device
 from ..provenance import manifest as mf
 from ..storage import get_store
@@ -85,8 +86,10 @@ def reverify_device(device: Device, actor: str = "cli") -> dict:
     return counts
 
 
-class KeyError_(ValueError):
+class KeyError_(BodycamError, ValueError):
     """A public key that cannot be registered."""
+
+    status = 400
 
 
 def read_public_key(text: str) -> str:

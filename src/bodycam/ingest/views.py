@@ -7,7 +7,6 @@ Request bodies are streamed from the socket to the store, never held in memory.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 
 from django.http import FileResponse, HttpResponse, JsonResponse

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ..errors import BodycamError
+
 CLAIM_GENERATOR = {"name": "bodycam", "version": "0.1.0"}
 
 
@@ -122,8 +124,10 @@ def sign_video(source: str, dest: str, *, parent_path: str, parent_sha256: str, 
     return manifest
 
 
-class Invalid(Exception):
+class Invalid(BodycamError):
     """The file has no manifest, or it does not validate."""
+
+    status = 400
 
 
 def verify(path_or_bytes, *, trust_pem: str | None = None) -> dict:

@@ -16,86 +16,50 @@ from __future__ import annotations
 import os
 import tempfile
 
-from ..custody.services import record
 from ..evidence.models import Clip
 from ..jobs.registry import handler
-from ..storage import get_store
 from . import transcode
+from .derivatives import existing_derivative, original_path, store_derivative
 from .models import Derivative
 
 PROXY_PARAMS = {"codec": "h264", "container": "mp4", "faststart": True, "max_height": transcode.PROXY_MAX_HEIGHT}
 THUMB_PARAMS = {"at": 1.0, "width": 320}
 
 
-def _original_path(clip: Clip, tmpdir: str) -> str:
-    store = get_store()
-    path = store.local_path(clip.sha256)
-    if path:
-        return path
-    # Object stores without local files: copy to a temp file for FFmpeg.
-    path = os.path.join(tmpdir, "original")
-    with store.open(clip.sha256) as src, open(path, "wb") as out:
-        while data := src.read(1 << 20):
-            out.write(data)
-    return path
-
-
-def _store_derivative(ctx, clip: Clip, kind: str, path: str, content_type: str, params: dict,
-                      created_by=None) -> Derivative:
-    store = get_store()
-    with open(path, "rb") as f:
-        incoming = store.receive(f, os.path.getsize(path))
-    try:
-        store.commit(incoming)
-    finally:
-        incoming.discard()
-    d = Derivative.objects.create(clip=clip, parent_sha256=clip.sha256, kind=kind, sha256=incoming.sha256,
-                                  size=incoming.size, content_type=content_type, params=params,
-                                  created_by=created_by, job_id=ctx.job.id if ctx else None)
-    record(f"media.derivative.{kind}", actor=f"job:{ctx.job.kind}" if ctx else "system", object_type="clip",
-           object_id=str(clip.id), object_sha256=clip.sha256,
-           detail={"derivative": str(d.id), "sha256": d.sha256, "size": d.size, "params": params})
-    return d
-
-
-def _existing(clip: Clip, kind: str, params: dict) -> Derivative | None:
-    return Derivative.objects.filter(clip=clip, parent_sha256=clip.sha256, kind=kind, params=params).first()
-
-
 def make_proxy(ctx, clip: Clip) -> Derivative:
-    found = _existing(clip, Derivative.Kind.PROXY, PROXY_PARAMS)
+    found = existing_derivative(clip, Derivative.Kind.PROXY, PROXY_PARAMS)
     if found:
         return found
     with tempfile.TemporaryDirectory(prefix="bodycam-proxy-") as tmp:
         out = os.path.join(tmp, "proxy.mp4")
-        info = transcode.transcode(_original_path(clip, tmp), out, max_height=PROXY_PARAMS["max_height"])
+        info = transcode.transcode(original_path(clip, tmp), out, max_height=PROXY_PARAMS["max_height"])
         if ctx:
             ctx.log(f"proxy {info['width']}x{info['height']} {info['duration_s']} s")
-        return _store_derivative(ctx, clip, Derivative.Kind.PROXY, out, "video/mp4", PROXY_PARAMS)
+        return store_derivative(ctx, clip, Derivative.Kind.PROXY, out, "video/mp4", PROXY_PARAMS)
 
 
 def make_thumbnail(ctx, clip: Clip) -> Derivative:
-    found = _existing(clip, Derivative.Kind.THUMBNAIL, THUMB_PARAMS)
+    found = existing_derivative(clip, Derivative.Kind.THUMBNAIL, THUMB_PARAMS)
     if found:
         return found
     with tempfile.TemporaryDirectory(prefix="bodycam-thumb-") as tmp:
         out = os.path.join(tmp, "thumb.jpg")
         at = min(THUMB_PARAMS["at"], max(0.0, clip.duration_s / 2))
-        transcode.thumbnail(_original_path(clip, tmp), out, at=at, width=THUMB_PARAMS["width"])
-        return _store_derivative(ctx, clip, Derivative.Kind.THUMBNAIL, out, "image/jpeg", THUMB_PARAMS)
+        transcode.thumbnail(original_path(clip, tmp), out, at=at, width=THUMB_PARAMS["width"])
+        return store_derivative(ctx, clip, Derivative.Kind.THUMBNAIL, out, "image/jpeg", THUMB_PARAMS)
 
 
 def make_excerpt(ctx, clip: Clip, start: float, end: float, created_by=None) -> Derivative:
     params = {"in": round(float(start), 3), "out": round(float(end), 3), "codec": "h264", "container": "mp4"}
-    found = _existing(clip, Derivative.Kind.CLIP, params)
+    found = existing_derivative(clip, Derivative.Kind.CLIP, params)
     if found:
         return found
     with tempfile.TemporaryDirectory(prefix="bodycam-excerpt-") as tmp:
         out = os.path.join(tmp, "excerpt.mp4")
-        info = transcode.transcode(_original_path(clip, tmp), out, start=params["in"], end=params["out"])
+        info = transcode.transcode(original_path(clip, tmp), out, start=params["in"], end=params["out"])
         if ctx:
             ctx.log(f"excerpt {params['in']}-{params['out']} s: {info['frames']} frames")
-        return _store_derivative(ctx, clip, Derivative.Kind.CLIP, out, "video/mp4", params, created_by=created_by)
+        return store_derivative(ctx, clip, Derivative.Kind.CLIP, out, "video/mp4", params, created_by=created_by)
 
 
 def _clip(clip_id) -> Clip:

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 import av
 
+from ..errors import BodycamError
 
-class MediaError(Exception):
-    pass
+
+class MediaError(BodycamError):
+    status = 400  # not playable media (ingest answers BadRequest)
 
 
 @dataclass

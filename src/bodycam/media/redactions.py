@@ -32,14 +32,14 @@ class RedactionError(BadInput):
 
 # ---------------------------------------------------------------- job code
 def analyze_job(ctx, redaction_id) -> dict:
-    from .job_handlers import _original_path
+    from .derivatives import original_path
 
     r = Redaction.objects.select_related("clip").get(pk=redaction_id)
     if r.status != Redaction.Status.ANALYZING and r.plan.get("tracks") is not None:
         return {"redaction": str(r.id), "tracks": len(r.plan.get("tracks", []))}  # done before (retry)
     step = int(r.plan.get("step", redact.DEFAULT_STEP))
     with tempfile.TemporaryDirectory(prefix="bodycam-redact-") as tmp:
-        plan = redact.analyze(_original_path(r.clip, tmp), step=step, device=settings.MEDIA_DEVICE,
+        plan = redact.analyze(original_path(r.clip, tmp), step=step, device=settings.MEDIA_DEVICE,
                               progress=lambda f: ctx.progress(0.05 + 0.9 * f, "finding faces"))
     plan.update({"method": r.plan.get("method", "blur"), "reason": r.plan.get("reason", ""),
                  "audio": r.plan.get("audio", [])})
@@ -79,7 +79,7 @@ def c2pa_actions(plan: dict) -> list[dict]:
 def render_job(ctx, redaction_id) -> dict:
     from ..storage import get_store
     from . import c2pa_sign
-    from .job_handlers import _original_path, _store_derivative
+    from .derivatives import original_path, store_derivative
 
     r = Redaction.objects.select_related("clip").get(pk=redaction_id)
     if r.output_id:
@@ -87,7 +87,7 @@ def render_job(ctx, redaction_id) -> dict:
     clip = r.clip
     plan = r.plan
     with tempfile.TemporaryDirectory(prefix="bodycam-render-") as tmp:
-        original = _original_path(clip, tmp)
+        original = original_path(clip, tmp)
         plain = os.path.join(tmp, "redacted-unsigned.mp4")
         stats = redact.render(original, plan, plain, progress=lambda f: ctx.progress(0.02 + 0.9 * f, "rendering"))
         ctx.progress(0.93, "signing (C2PA)")
@@ -99,7 +99,7 @@ def render_job(ctx, redaction_id) -> dict:
         params = {"redaction": str(r.id), "method": plan.get("method", "blur"), "c2pa": True,
                   "tracks": stats["tracks"], "audio_ranges": stats["audio_ranges"],
                   "masked_frames": stats["masked_frames"]}
-        d = _store_derivative(ctx, clip, Derivative.Kind.REDACTED, signed, "video/mp4", params,
+        d = store_derivative(ctx, clip, Derivative.Kind.REDACTED, signed, "video/mp4", params,
                               created_by=r.created_by)
     # The original was only read: prove it (cheap for local stores, and it is the invariant).
     if get_store().local_path(clip.sha256) and get_store().rehash(clip.sha256) != clip.sha256:

@@ -7,7 +7,7 @@ import logging
 
 from django.conf import settings
 
-from ..evidence.models import Clip
+from ..evidence.models import Clip, not_purged_q
 from .models import Derivative
 
 log = logging.getLogger("bodycam.media")
@@ -33,7 +33,7 @@ def backfill(inline: bool = False) -> int:
     have_both = (Derivative.objects.filter(kind=Derivative.Kind.PROXY).values("clip_id")
                  .intersection(Derivative.objects.filter(kind=Derivative.Kind.THUMBNAIL).values("clip_id")))
     ids = list(Clip.objects.exclude(id__in=list(have_both.values_list("clip_id", flat=True)))
-               .filter(recording__purged_at__isnull=True)  # purged by retention: no bytes left
+               .filter(not_purged_q("recording__"))  # purged by retention: no bytes left
                .values_list("id", flat=True))
     for cid in ids:
         submit("media.playback", params={"clip_id": str(cid)}, object_type="clip", object_id=str(cid),
@@ -59,7 +59,14 @@ def open_rendition(request, clip_id, kind: str, range_start: int = 0, derivative
     """Authorize and audit playback of a derivative (proxy, excerpt) or a thumbnail fetch;
     return (clip, derivative, open file). Playback is audited at its start (byte 0), like
     the original's; thumbnails and downloads always."""
-    from ..access.services import DOWNLOAD, PLAY, VIEW, NotVisible, authorize, parse_uuid
+    from ..access.services import (
+        DOWNLOAD,
+        PLAY,
+        VIEW,
+        NotVisible,
+        authorize,
+        parse_uuid,
+    )
     from ..custody.services import record_request
     from ..storage import get_store
 

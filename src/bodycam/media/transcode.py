@@ -9,12 +9,14 @@ from fractions import Fraction
 
 import av
 
+from ..errors import BodycamError
+
 PROXY_MAX_HEIGHT = 720
 AUDIO_RATE = 48000
 
 
-class TranscodeError(Exception):
-    pass
+class TranscodeError(BodycamError):
+    status = 500  # our failure to make a derivative, not the client's
 
 
 def _even(n: float) -> int:

@@ -35,25 +35,25 @@ def _index(recording_id) -> None:
 
 
 def _store_text(ctx, clip: Clip, name: str, text: str, content_type: str, params: dict) -> Derivative:
-    from .job_handlers import _store_derivative
+    from .derivatives import store_derivative
 
     with tempfile.TemporaryDirectory(prefix="bodycam-transcript-") as tmp:
         path = os.path.join(tmp, name)
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
-        return _store_derivative(ctx, clip, Derivative.Kind.OTHER, path, content_type, params)
+        return store_derivative(ctx, clip, Derivative.Kind.OTHER, path, content_type, params)
 
 
 def make_transcript(ctx, clip: Clip) -> Transcript:
     """Job code: transcribe the original (idempotent: an existing transcript is returned)."""
-    from .job_handlers import _original_path
+    from .derivatives import original_path
     from .transcribe import to_vtt, transcribe
 
     found = Transcript.objects.filter(clip=clip).first()
     if found:
         return found
     with tempfile.TemporaryDirectory(prefix="bodycam-asr-") as tmp:
-        result = transcribe(_original_path(clip, tmp), progress=(lambda f: ctx.progress(0.05 + 0.85 * f,
+        result = transcribe(original_path(clip, tmp), progress=(lambda f: ctx.progress(0.05 + 0.85 * f,
                                                                                          "transcribing"))
                             if ctx else None)
     segs = result["segments"]
@@ -202,7 +202,7 @@ def _save(request, clip: Clip, t: Transcript, segments, note: str) -> Transcript
 
 
 def caption_provider(clip) -> str | None:
-    """web.hooks.CAPTION_PROVIDERS entry: the captions URL when the clip has a transcript."""
+    """media.captions.CAPTION_PROVIDERS entry: the captions URL when the clip has a transcript."""
     if Transcript.objects.filter(clip=clip).exists():
         return f"/api/evidence/{clip.id}/captions.vtt"
     return None

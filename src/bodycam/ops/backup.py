@@ -27,14 +27,16 @@ import tarfile
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from ..custody.fixity import catalogue_hashes
+
+from ..errors import BodycamError
 from ..provenance.hashing import sha256_file
+from ..storage import catalogue_hashes
 
 FORMAT = "bodycam-backup/1"
 
 
-class BackupError(Exception):
-    pass
+class BackupError(BodycamError):
+    status = 400
 
 
 def _engine() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..cli import CliError
+from ..errors import CliError
 
 
 def _backup(args) -> int:

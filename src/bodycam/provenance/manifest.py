@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ..errors import BodycamError
 from .hashing import is_sha256_hex
 from .keys import public_b64, public_from_b64
 
@@ -35,8 +36,10 @@ SUFFIX = ".manifest.json"
 MAX_BYTES = 64 * 1024
 
 
-class ManifestError(ValueError):
+class ManifestError(BodycamError, ValueError):
     """The document is not a well-formed manifest."""
+
+    status = 400
 
 
 def canonical(payload: dict) -> bytes:

@@ -33,8 +33,12 @@ class RecordsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from ..evidence.models import Clip
+        from ..media.captions import CAPTION_PROVIDERS
         from ..media.transcripts import caption_provider
-        from ..web.hooks import CAPTION_PROVIDERS
+        from ..storage.refs import register_blob_refs
+        from .blobs import release_package_refs
+
+        register_blob_refs("records.packages", release_package_refs, order=40)
 
         if caption_provider not in CAPTION_PROVIDERS:
             CAPTION_PROVIDERS.append(caption_provider)

@@ -11,7 +11,7 @@ def _verify(args) -> int:
     from ..media import c2pa_sign
 
     if not os.path.isfile(args.file):
-        from ..cli import CliError
+        from ..errors import CliError
 
         raise CliError(f"no such file {args.file}")
     trust = None

@@ -21,11 +21,12 @@ from django.conf import settings
 from django.db import transaction
 
 from ..access import policy
-from ..access.services import NotVisible, audit_denied, parse_uuid, visible_clips
 from ..access.evidence import BadInput
+from ..access.services import NotVisible, audit_denied, parse_uuid, visible_clips
 from ..custody.services import record, record_request
 from ..media.models import Redaction
 from .models import DeadlineExtension, RecordsRequest, RequestItem
+
 
 def _days(name: str, default: int) -> int:
     return int(getattr(settings, name, default))

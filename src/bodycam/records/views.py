@@ -13,9 +13,9 @@ from rest_framework.response import Response
 
 from ..access.evidence import BadInput
 from ..access.services import Denied, capabilities
+from ..http import error_page
 from ..media import redactions, transcripts
 from ..media.models import Derivative, Redaction
-from ..web.pages import error_page
 from . import services as rs
 
 

@@ -1,14 +1,41 @@
-"""Shares outside the department. ``access.Share`` (one recording -> one prosecutor
-account) stays where it is; this app adds case shares, the "do not re-share" term on item
-shares, and expiring revocable links. Visibility through account shares is decided in
-``bodycam.access.services`` (the one restricted query); link reads in ``release.services``."""
+"""Shares outside the department: ``Share`` (one recording -> one prosecutor account) and
+``CaseShare`` (a whole case), the "do not re-share" term on item shares, and expiring
+revocable links. ``Share`` lived in ``access`` and keeps its table (``access_share``).
+Visibility through account shares is decided in ``bodycam.access.services`` (the one restricted query); link reads in ``release.services``."""
 
 import uuid
+from datetime import datetime, timezone
 
 from django.conf import settings
 from django.db import models
 
-from ..access.models import ShareQuerySet
+
+class ShareQuerySet(models.QuerySet):
+    """Shares and links (Share, CaseShare, ShareLink)."""
+
+    def active(self, now=None):
+        """Not revoked and not expired (at ``now``, default the current time)."""
+        now = now or datetime.now(timezone.utc)
+        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True)
+                                                           | models.Q(expires_at__gt=now))
+
+
+class Share(models.Model):
+    """A recording shared with a prosecutor account (``ShareTerms`` adds the terms)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recording = models.ForeignKey("evidence.Recording", on_delete=models.PROTECT, related_name="shares")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shares_received")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shares_made")
+    allow_download = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareQuerySet.as_manager()
+
+    class Meta:
+        db_table = "access_share"  # created by the access app; the table stays
 
 
 class CaseShare(models.Model):
@@ -16,7 +43,7 @@ class CaseShare(models.Model):
     including recordings added to the case later, until the share expires or is revoked."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    case = models.ForeignKey("access.Case", on_delete=models.PROTECT, related_name="prosecutor_shares")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="prosecutor_shares")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="case_shares_received")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     allow_download = models.BooleanField(default=False)
@@ -34,10 +61,10 @@ class CaseShare(models.Model):
 
 
 class ShareTerms(models.Model):
-    """Terms attached to an ``access.Share`` of one recording (kept here so the access
-    schema stays as it is)."""
+    """Terms attached to a ``Share`` of one recording (a table of its own, so the share
+    table stays as it was)."""
 
-    share = models.OneToOneField("access.Share", primary_key=True, on_delete=models.PROTECT, related_name="terms")
+    share = models.OneToOneField("release.Share", primary_key=True, on_delete=models.PROTECT, related_name="terms")
     no_reshare = models.BooleanField(default=False)
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
@@ -54,7 +81,7 @@ class ShareLink(models.Model):
     token_sha256 = models.CharField(max_length=64, unique=True)
     recording = models.ForeignKey("evidence.Recording", null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="share_links")
-    case = models.ForeignKey("access.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="share_links")
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="share_links")
     label = models.CharField(max_length=200, blank=True, default="", help_text="who it is for")
     allow_download = models.BooleanField(default=False)
     no_reshare = models.BooleanField(default=False)

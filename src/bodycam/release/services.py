@@ -20,12 +20,13 @@ from django.db.models import Q, QuerySet
 
 from ..access import evidence as ev
 from ..access import policy
-from ..access.models import Case, Restriction, Share, User
+from ..access.models import Restriction, User
 from ..access.services import SHARE, Denied, NotVisible, audit_denied, authorize, parse_uuid
+from ..cases.models import Case
 from ..custody.services import record_request
-from ..evidence.models import Clip
+from ..evidence.models import Clip, in_catalogue_q
 from ..evidence.services import iso
-from .models import CaseShare, ShareLink, ShareTerms
+from .models import CaseShare, Share, ShareLink, ShareTerms
 
 BadInput = ev.BadInput
 CLAIM_COOKIE = "bc_link_claim"
@@ -99,7 +100,7 @@ def _prosecutor(request, name, action, object_type, object_id) -> User:
 
 # ---------------------------------------------------------------- account shares
 def share_item(request, clip_id, data: dict) -> dict:
-    """Share a clip's recording with a prosecutor (access.Share) with optional terms."""
+    """Share a clip's recording with a prosecutor (release.Share) with optional terms."""
     if not isinstance(data, dict):
         raise BadInput("body must be a JSON object")
     no_reshare = _flag(data, "no_reshare")
@@ -227,7 +228,7 @@ def link_clips(link: ShareLink) -> QuerySet:
     restricted recordings (a link names no person, so a restriction always wins)."""
     # Items in the deletion queue or purged by retention are shared no more.
     qs = Clip.objects.select_related("recording__officer", "recording__device").filter(
-        recording__deleted_at__isnull=True, recording__purged_at__isnull=True)
+        in_catalogue_q("recording__"))
     if link.recording_id:
         qs = qs.filter(recording_id=link.recording_id)
     else:

@@ -23,10 +23,9 @@ from ..access import evidence as ev
 from ..access.policy import allowed, cases_visible
 from ..access.services import Denied, NotVisible, visible_clips
 from ..custody.services import record_request
+from ..http import error_page, range_response, range_start
 from ..media import services as media
 from ..media.models import Derivative
-from ..web.api import range_response, range_start
-from ..web.pages import error_page
 from . import export as exp
 from . import services as rel
 

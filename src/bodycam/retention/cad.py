@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from ..custody.services import record
+from ..errors import BodycamError
 from ..evidence.models import Category, Device, Officer, Recording
 from . import policy as pol
 from .models import CadIncident, CadLink
@@ -31,8 +32,10 @@ MAX_ROWS = 200_000
 DEFAULT_DURATION = timedelta(hours=1)  # an incident without a clear time
 
 
-class CadError(ValueError):
+class CadError(BodycamError, ValueError):
     """A bad import (file, row, endpoint) or link request; nothing was changed."""
+
+    status = 400
 
 
 def _time(value, field: str, row: int, required: bool = False) -> datetime | None:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 
 def _err(exc):
-    from ..cli import CliError
+    from ..errors import CliError
 
     return CliError(str(exc))
 
@@ -162,7 +162,7 @@ def _info(args) -> int:
 
 
 def _case(args) -> int:
-    from ..access.models import Case
+    from ..cases.models import Case
     from .services import RetentionError, set_case_status
 
     case = Case.objects.filter(number=args.number).first()

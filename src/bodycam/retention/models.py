@@ -37,7 +37,7 @@ class LegalHold(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     reason = models.CharField(max_length=500)
-    case = models.ForeignKey("access.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="holds")
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="holds")
     recordings = models.ManyToManyField("evidence.Recording", blank=True, related_name="legal_holds")
     placed_by = models.CharField(max_length=150)
     placed_at = models.DateTimeField()

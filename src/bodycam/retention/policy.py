@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from ..custody.services import record
+from ..errors import BodycamError
 from ..evidence.models import Category
 from .models import RetentionSettings
 
@@ -36,8 +37,10 @@ COMPLIANCE_KEYS = {"required_call_types", "late_activation_s", "review_sample_si
 CAD_KEYS = {"link_slack_s"}
 
 
-class PolicyError(ValueError):
+class PolicyError(BodycamError, ValueError):
     """An invalid policy or retention change; nothing was applied."""
+
+    status = 400
 
 
 def settings_row() -> RetentionSettings:

@@ -17,7 +17,8 @@ from django.db.models import Count, Q, Sum
 
 from ..access.models import Squad
 from ..access.policy import allowed
-from ..evidence.models import Clip, Officer, Recording
+from ..errors import BodycamError
+from ..evidence.models import Clip, Officer, Recording, not_purged_q
 from ..media.models import Derivative
 from . import policy as pol
 from .models import CadIncident, CadLink
@@ -26,8 +27,8 @@ from .services import _uncategorized, iso
 TB = 1024 ** 4
 
 
-class ReportError(ValueError):
-    pass
+class ReportError(BodycamError, ValueError):
+    status = 400
 
 
 def parse_period(start: str | None, end: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -124,7 +125,7 @@ def compliance(start: datetime, end: datetime, user=None, squad: str | None = No
         s["compliance_pct"] = round(100.0 * s["recorded"] / s["required"], 1) if s["required"] else None
     # A reproducible random sample of the period's recordings for supervisors to review.
     seed = seed if seed is not None else int(start.timestamp()) ^ int(end.timestamp())
-    pool = sorted(str(x) for x in recs.filter(purged_at__isnull=True).values_list("id", flat=True))
+    pool = sorted(str(x) for x in recs.filter(not_purged_q()).values_list("id", flat=True))
     sample = random.Random(seed).sample(pool, min(row.review_sample_size, len(pool)))
     names = {str(k): v for k, v in Recording.objects.filter(id__in=sample).values_list("id", "container_name")}
     return {
@@ -147,7 +148,7 @@ def storage(price: float | None = None, now: datetime | None = None) -> dict:
     now = now or datetime.now(timezone.utc)
     row = pol.settings_row()
     price = row.price_per_tb_month if price is None else price
-    live = Clip.objects.filter(recording__purged_at__isnull=True)
+    live = Clip.objects.filter(not_purged_q("recording__"))
     uncat = _uncategorized()
 
     def group(*fields):
@@ -172,7 +173,7 @@ def storage(price: float | None = None, now: datetime | None = None) -> dict:
     # Category: each recording counted once, under the category with the longest period.
     cats_of = defaultdict(list)
     for rid, cname, days in Recording.categories.through.objects.filter(
-            recording__purged_at__isnull=True).values_list("recording_id", "category__name",
+            not_purged_q("recording__")).values_list("recording_id", "category__name",
                                                           "category__retention_days"):
         cats_of[rid].append((cname, days))
     by_cat = defaultdict(lambda: {"bytes": 0, "hours": 0.0, "clips": 0})

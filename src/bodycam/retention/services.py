@@ -24,20 +24,24 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from ..access.models import Case, CaseFile
+from ..cases.models import Case, CaseFile
 from ..custody.models import Alert
 from ..custody.services import raise_alert, record
-from ..evidence.models import Attachment, Bookmark, Category, Clip, GnssPoint, Recording
+from ..errors import BodycamError
+from ..evidence.models import Attachment, Bookmark, Category, Clip, GnssPoint, Recording, not_purged_q
 from ..media.models import Derivative
 from ..search import services as search
+from ..timefmt import isoformat
 from . import policy as pol
 from .models import DeletionEntry, LegalHold, RetentionSettings, Tombstone
 
 DEFAULT_UNCATEGORIZED_DAYS = 365
 
 
-class RetentionError(Exception):
+class RetentionError(BodycamError):
     """A refused retention operation (bad input, clock, policy): nothing was changed."""
+
+    status = 400
 
 
 def utcnow() -> datetime:
@@ -45,7 +49,7 @@ def utcnow() -> datetime:
 
 
 def iso(dt):
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
+    return isoformat(dt, timespec="seconds", z=False) if dt else None
 
 
 # ------------------------------------------------------------------ periods
@@ -127,8 +131,7 @@ def _expired(now: datetime, blocked: set) -> list[tuple[Recording, datetime, lis
     uncat = _uncategorized()
     finite = [c.retention_days for c in Category.objects.all() if c.retention_days is not None]
     shortest = min(finite + [uncat.retention_days if uncat and uncat.retention_days else DEFAULT_UNCATEGORIZED_DAYS])
-    qs = (Recording.objects.filter(deleted_at__isnull=True, purged_at__isnull=True,
-                                   trigger_on_time__lte=now - timedelta(days=shortest))
+    qs = (Recording.objects.in_catalogue().filter(trigger_on_time__lte=now - timedelta(days=shortest))
           .prefetch_related("categories").order_by("trigger_on_time"))
     out = []
     for rec in qs.iterator(chunk_size=500):
@@ -272,9 +275,9 @@ def _close(entry: DeletionEntry, state: str, actor: str, note: str, now: datetim
 
 
 def _still_needed(sha: str, rec: Recording, own_derivatives: list) -> bool:
-    live = Q(recording__purged_at__isnull=True) & ~Q(recording=rec)
+    live = not_purged_q("recording__") & ~Q(recording=rec)
     return (Clip.objects.filter(live, sha256=sha).exists() or Attachment.objects.filter(live, sha256=sha).exists()
-            or Derivative.objects.filter(sha256=sha, clip__recording__purged_at__isnull=True)
+            or Derivative.objects.filter(not_purged_q("clip__recording__"), sha256=sha)
             .exclude(id__in=own_derivatives).exists()
             or CaseFile.objects.filter(sha256=sha).exists())
 

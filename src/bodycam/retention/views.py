@@ -15,11 +15,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access.policy import allowed, require
-from ..access.models import CaseFile
 from ..access.services import Denied, audit_denied, parse_uuid
+from ..cases.models import CaseFile
 from ..custody.services import record_request, request_source
 from ..evidence.models import Category
-from ..web.pages import error_page
+from ..http import error_page
 from . import cad as cadmod
 from . import policy as pol
 from . import reports

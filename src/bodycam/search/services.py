@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from ..errors import BodycamError
 from ..evidence.models import Category, Clip, Device, GnssPoint, Officer, Recording
 from .models import SearchDocument, SearchEntry
 
@@ -40,8 +41,10 @@ MAX_QUERY = 200
 MAX_PER_PAGE = 100
 
 
-class SearchError(ValueError):
+class SearchError(BodycamError, ValueError):
     """A bad search parameter: 400 with this message."""
+
+    status = 400
 
 
 # ---------------------------------------------------------------- indexing
@@ -120,7 +123,7 @@ def metadata_text(rec: Recording) -> str:
 
 
 def reindex(recording_id, sources=(METADATA, NOTES, TAGS)) -> None:
-    from ..access.models import Note, Tag
+    from ..evidence.models import Note, Tag
 
     rec = Recording.objects.select_related("officer__account", "device").filter(pk=recording_id).first()
     if rec is None or rec.purged_at:  # purged by retention: never findable again
@@ -451,19 +454,19 @@ def apply_filters(entries: QuerySet, qy: Query) -> QuerySet:
         category = Category.objects.filter(name=qy.category).values_list("id", flat=True)[:1]
         entries = entries.filter(_member_of(Recording.categories.through.objects.filter(category_id__in=list(category))))
     if qy.case:
-        from ..access.models import Case
+        from ..cases.models import Case
 
         entries = entries.filter(recording_id__in=Case.recordings.through.objects.filter(
             case__number=qy.case).values("recording_id"))
     if qy.incident:
         from ..access.services import parse_uuid
-        from ..web.incidents import incident_recording_ids
+        from ..evidence.incidents import incident_recording_ids
 
         if not entries.filter(recording_id=parse_uuid(qy.incident)).exists():
             return entries.none()  # the incident's anchor must itself be visible (no probing)
         entries = entries.filter(recording_id__in=incident_recording_ids(qy.incident))
     if qy.tag:
-        from ..access.models import Tag
+        from ..evidence.models import Tag
 
         entries = entries.filter(_member_of(Tag.objects.filter(name=qy.tag)))
     if qy.lat is not None:

@@ -4,8 +4,8 @@ recording's affected source (a few small queries, in the writer's transaction)."
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from ..access.models import Case, Note, Tag
-from ..evidence.models import Bookmark, Clip, Device, Officer, Recording
+from ..cases.models import Case
+from ..evidence.models import Bookmark, Clip, Device, Note, Officer, Recording, Tag
 from . import services
 from .models import SearchEntry
 

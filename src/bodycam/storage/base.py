@@ -15,13 +15,19 @@ import threading
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
+from ..errors import BodycamError
 
-class InsufficientStorage(Exception):
+
+class InsufficientStorage(BodycamError):
     """Not enough space to take this upload; nothing was deleted to make room."""
 
+    status = 507
 
-class IncompleteUpload(Exception):
+
+class IncompleteUpload(BodycamError):
     """The client sent fewer bytes than it announced (disconnect, timeout)."""
+
+    status = 400
 
 
 @dataclass
@@ -149,32 +155,3 @@ class BlobStore:
 
     def check_space(self, needed: int) -> None:
         pass
-
-
-_store: BlobStore | None = None
-
-
-def get_store() -> BlobStore:
-    global _store
-    if _store is None:
-        from django.conf import settings
-
-        url = getattr(settings, "STORAGE_URL", "")
-        if url.startswith("s3://"):
-            from .s3 import S3BlobStore
-
-            _store = S3BlobStore.from_url(url, **settings.S3_OPTIONS, spool_dir=settings.DATA_DIR / "spool")
-        elif url and not url.startswith("file://"):
-            raise ValueError("BODYCAM_STORAGE_URL must be s3://bucket/prefix or file:///path")
-        else:
-            from .local import LocalBlobStore
-
-            root = url[len("file://"):] if url.startswith("file://") else settings.OBJECTS_DIR
-            _store = LocalBlobStore(root, min_free_bytes=settings.MIN_FREE_BYTES)
-    return _store
-
-
-def reset_store() -> None:
-    """Forget the cached store (tests change settings between runs)."""
-    global _store
-    _store = None

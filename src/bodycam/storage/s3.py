@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 from urllib.parse import urlparse
 
+from ..errors import BodycamError
 from ..provenance.hashing import is_sha256_hex
 from .base import BlobStore, IncomingBlob, copy_hashing
 
@@ -34,7 +35,8 @@ MIN_PART = 5 * 1024 * 1024          # S3's smallest non-final multipart part
 SINGLE_COPY_LIMIT = 5 * 1024 ** 3   # CopyObject's limit; above it a multipart copy is used
 
 
-class RetentionLocked(PermissionError):
+class RetentionLocked(BodycamError, PermissionError):
+    status = 409  # the store refuses: Object Lock retention or a legal hold
     """The object store refuses to remove a blob: Object Lock retention or a legal hold is in force."""
 
 

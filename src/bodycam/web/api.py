@@ -23,9 +23,7 @@
 
 from __future__ import annotations
 
-import re
-
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import APIException
@@ -37,16 +35,15 @@ from ..access import evidence as ev
 from ..access.policy import require
 from ..access.services import Denied, audit_denied, authorize
 from ..custody.services import record_request, request_source
+from ..errors import BodycamError, api_error
+from ..http import range_response, range_start
 from ..media import services as media
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, Denied):
-        return Response({"error": exc.reason}, status=exc.status)
-    if isinstance(exc, ev.BadInput):
-        return Response({"error": str(exc)}, status=400)
-    if isinstance(exc, auth.AccountError):
-        return Response({"error": str(exc)}, status=403 if isinstance(exc, auth.AccountDenied) else 400)
+    if isinstance(exc, BodycamError):  # Denied 403/404, BadInput 400, AccountDenied 403...: status on the class
+        body, status_code = api_error(exc)
+        return Response(body, status=status_code)
     resp = drf_handler(exc, context)
     if resp is not None and isinstance(exc, APIException):
         request = context.get("request")
@@ -81,17 +78,6 @@ def evidence_detail(request, clip_id):
     return Response(ev.view_clip(request, clip_id))
 
 
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def range_start(request) -> int:
-    """Where the requested range begins (0 without a Range header): playback is audited
-    once, at its start (no Range, or a Range from byte 0)."""
-    rng = request.META.get("HTTP_RANGE", "")
-    m = RANGE_RE.match(rng.strip()) if rng else None
-    return 0 if m is None else (int(m.group(1)) if m.group(1) else 1)
-
-
 def media_response(request, clip_id, action):
     """Stream the original with HTTP Range support (206), or as a download."""
     clip, f = ev.open_media(request, clip_id, action, range_start=range_start(request))
@@ -99,47 +85,6 @@ def media_response(request, clip_id, action):
     if action == ev.DOWNLOAD:
         return FileResponse(f, as_attachment=True, filename=clip.object_name, content_type=ctype)
     return range_response(request, f, clip.size, ctype)
-
-
-def range_response(request, f, size: int, ctype: str):
-    """Serve an open file whole (200) or the one byte range asked for (206); 416 when the
-    range lies outside the file. Closes ``f`` when done."""
-    rng = request.META.get("HTTP_RANGE", "")
-    m = RANGE_RE.match(rng.strip()) if rng else None
-    if m is None:
-        resp = FileResponse(f, content_type=ctype)
-        resp["Accept-Ranges"] = "bytes"
-        return resp
-    a, b = m.group(1), m.group(2)
-    if a == "":
-        n = int(b or 0)
-        first, last = max(0, size - n), size - 1
-    else:
-        first, last = int(a), min(int(b), size - 1) if b else size - 1
-    if first >= size or last < first:
-        f.close()
-        resp = HttpResponse(status=416)
-        resp["Content-Range"] = f"bytes */{size}"
-        return resp
-    f.seek(first)
-    length = last - first + 1
-
-    def chunks(remaining=length):
-        try:
-            while remaining > 0:
-                data = f.read(min(1 << 16, remaining))
-                if not data:
-                    break
-                remaining -= len(data)
-                yield data
-        finally:
-            f.close()
-
-    resp = StreamingHttpResponse(chunks(), status=206, content_type=ctype)
-    resp["Content-Range"] = f"bytes {first}-{last}/{size}"
-    resp["Content-Length"] = str(length)
-    resp["Accept-Ranges"] = "bytes"
-    return resp
 
 
 @api_view(["GET"])

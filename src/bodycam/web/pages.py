@@ -14,24 +14,21 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access import evidence as ev
-from ..access.models import Case
 from ..access.policy import allowed, cases_changeable, require
 from ..access.services import EDIT, SHARE, Denied, NotVisible, audit_denied, may, visible_clips
+from ..cases.models import Case
 from ..custody.services import record_request
+from ..evidence.incidents import incident_recording_ids
 from ..evidence.models import Category
+from ..http import bad_request_page, error_page
+from ..media import captions as hooks
 from ..media import services as media
 from ..media.models import Derivative
 from ..release import services as rel
 from ..search import services as search
-from . import hooks, incidents
+from . import incidents
 
-
-def error_page(request, exc: Denied):
-    return render(request, "web/error.html", {"status": exc.status, "message": exc.reason}, status=exc.status)
-
-
-def _bad(request, message: str):
-    return render(request, "web/error.html", {"status": 400, "message": message}, status=400)
+_bad = bad_request_page
 
 
 @login_required
@@ -232,7 +229,7 @@ def timeline_page(request):
                 audit_denied(request, "evidence.timeline", "no such recording, or not visible to this user",
                              object_type="recording", object_id=incident[:64], status=404)
                 raise NotVisible("no such recording, or not visible to this user")
-            ids, title, subject = incidents.incident_recording_ids(incident), "Incident", ("recording", incident)
+            ids, title, subject = incident_recording_ids(incident), "Incident", ("recording", incident)
         data = incidents.timeline(request.user, ids)
     except ev.BadInput as exc:
         return _bad(request, str(exc))

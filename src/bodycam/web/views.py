@@ -44,7 +44,7 @@ def _next(request, default="/") -> str:
 
 
 def _too_many(request, template, ctx, what):
-    record_request(request, f"auth.rate_limited", outcome="denied", detail={"endpoint": what})
+    record_request(request, "auth.rate_limited", outcome="denied", detail={"endpoint": what})
     ctx = dict(ctx, error="Too many attempts. Wait a minute and try again.")
     resp = render(request, template, ctx, status=429)
     resp["Retry-After"] = "60"

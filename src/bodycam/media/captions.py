@@ -1,4 +1,4 @@
-"""Extension points of the web pages for other packages.
+"""Captions for the player: an extension point the web pages read (moved from web/hooks.py).
 
 CAPTION_PROVIDERS: callables ``fn(clip) -> str | None`` returning the URL of a WebVTT file
 for the clip (e.g. from its transcript). The item page and the timeline add a

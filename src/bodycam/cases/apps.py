@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class CasesConfig(AppConfig):
+    name = "bodycam.cases"
+    label = "cases"
+
+    def ready(self):
+        from ..storage.refs import register_blob_refs
+        from .blobs import case_file_refs
+
+        register_blob_refs("cases.files", case_file_refs, order=30)

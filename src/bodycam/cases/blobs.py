@@ -1,0 +1,10 @@
+"""Blobs a case names: its other files (reports, photos, 911 audio)."""
+
+from __future__ import annotations
+
+from .models import CaseFile
+
+
+def case_file_refs():
+    for id_, sha, name, case in CaseFile.objects.values_list("id", "sha256", "name", "case__number").iterator():
+        yield sha, {"kind": "case_file", "id": str(id_), "container": f"case {case}", "object": name}

@@ -1,0 +1,117 @@
+"""`bodycam fsck`, `bodycam alerts`, `bodycam orphan-sweep`, `bodycam audit ...`: custody and fixity."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import CliError
+
+
+def cmd_fsck(args) -> int:
+    from dataclasses import asdict
+
+    from .fixity import run_fixity_check
+
+    checked, problems = run_fixity_check(actor="cli:fsck")
+    if args.json:
+        print(json.dumps({"checked": checked, "ok": not problems, "problems": [asdict(p) for p in problems]}, indent=2))
+    else:
+        for p in problems:
+            for item in p.items:
+                print(f"{p.problem.upper()}: {item['container']}/{item['object']} ({item['kind']} {item['id']}) "
+                      f"sha256 {p.sha256}" + (f" now hashes to {p.actual_sha256}" if p.actual_sha256 else ""))
+        print(f"{checked} objects checked, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_alerts(args) -> int:
+    from .models import Alert
+
+    rows = [{"id": str(a.id), "created_at": a.created_at.isoformat(), "level": a.level, "kind": a.kind,
+             "message": a.message, "acknowledged": a.acknowledged_at is not None}
+            for a in Alert.objects.all()[: args.limit]]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['created_at']}  {r['level']:<8} {r['kind']:<20} {r['message']}")
+    return 0
+
+
+def cmd_orphan_sweep(args) -> int:
+    from .fixity import sweep_orphans
+
+    print(json.dumps(sweep_orphans(grace_seconds=args.grace), indent=2))
+    return 0
+
+
+def cmd_audit_verify(args) -> int:
+    from .chain import verify_chain
+
+    try:
+        res = verify_chain(witness=args.witness)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read witness file: {exc}") from None
+    if args.json:
+        print(json.dumps(res.as_dict(), indent=2))
+    elif res.ok:
+        print(f"audit chain OK: {res.entries} entries, head {res.head_hash}, {res.checkpoints} checkpoint(s) "
+              f"and {res.witness_checkpoints} witnessed checkpoint(s) verified")
+    else:
+        first = res.first
+        print(f"AUDIT CHAIN BROKEN at entry {first.seq}: {first.message}" if first.seq is not None
+              else f"AUDIT CHAIN BROKEN: {first.message}")
+        for p in res.problems[1:20]:
+            print(f"  also: {p.message}")
+    return 0 if res.ok else 1
+
+
+def cmd_audit_export(args) -> int:
+    from .chain import export_chain
+    from .services import record
+
+    record("audit.export", actor="cli", object_type="audit_log", detail={"out": args.out or "-"})
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            n = export_chain(f)
+        print(f"exported {n} entries to {args.out}", file=sys.stderr)
+    else:
+        export_chain(sys.stdout)
+    return 0
+
+
+def cmd_audit_checkpoint(args) -> int:
+    from .chain import checkpoint_dict, create_checkpoint
+
+    cp = create_checkpoint(actor="cli", witness=args.witness)
+    print(json.dumps(checkpoint_dict(cp), indent=2))
+    return 0
+
+
+def add_commands(sub) -> None:
+    s = sub.add_parser("fsck", help="re-hash every stored original; exit 1 on any mismatch or missing object")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_fsck)
+
+    s = sub.add_parser("alerts", help="operator alerts (full disk, fixity failures), newest first")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--limit", type=int, default=100)
+    s.set_defaults(func=cmd_alerts)
+
+    s = sub.add_parser("orphan-sweep", help="quarantine blobs no catalogue row names; drop stale partial uploads")
+    s.add_argument("--grace", type=float, default=3600.0, help="seconds a blob must be old (default 3600)")
+    s.set_defaults(func=cmd_orphan_sweep)
+
+
+    audit = sub.add_parser("audit", help="the tamper-evident audit chain").add_subparsers(dest="audit_cmd", required=True)
+    s = audit.add_parser("verify", help="recompute the chain and checkpoints; exit 1 naming the first bad entry")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--witness", help="also check the checkpoints in this witness file")
+    s.set_defaults(func=cmd_audit_verify)
+    s = audit.add_parser("export", help="the whole chain, checkpoints and server key as JSON lines")
+    s.add_argument("--out", help="file to write (default: standard output)")
+    s.set_defaults(func=cmd_audit_export)
+    s = audit.add_parser("checkpoint", help="sign the chain head now (Ed25519); append it to a witness file")
+    s.add_argument("--witness", help="witness file (JSON lines) to append to (default BODYCAM_AUDIT_WITNESS_FILE)")
+    s.set_defaults(func=cmd_audit_checkpoint)

@@ -1,0 +1,15 @@
+"""Blobs the evidence catalogue names (registered with ``storage.refs`` in apps.py)."""
+
+from __future__ import annotations
+
+from .models import Attachment, Clip, not_purged_q
+
+
+def original_refs():
+    """Originals (clips, then attachments) of recordings not purged. Purged recordings
+    (retention/) keep their rows as tombstones; their bytes are gone on purpose."""
+    for model, kind in ((Clip, "clip"), (Attachment, "attachment")):
+        rows = model.objects.filter(not_purged_q("recording__")).values_list(
+            "id", "sha256", "object_name", "recording__container_name")
+        for id_, sha, name, container in rows.iterator():
+            yield sha, {"kind": kind, "id": str(id_), "container": container, "object": name}

@@ -1,0 +1,91 @@
+"""HTTP helpers shared by every app's views: byte-range responses and error pages.
+
+Feature apps import these from here (not from ``web``), so web stays on top of the layers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+
+from .errors import BodycamError, page_context
+
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def range_start(request) -> int:
+    """Where the requested range begins (0 without a Range header): playback is audited
+    once, at its start (no Range, or a Range from byte 0)."""
+    rng = request.META.get("HTTP_RANGE", "")
+    m = RANGE_RE.match(rng.strip()) if rng else None
+    return 0 if m is None else (int(m.group(1)) if m.group(1) else 1)
+
+
+def range_response(request, f, size: int, ctype: str):
+    """Serve an open file whole (200) or the one byte range asked for (206); 416 when the
+    range lies outside the file. Closes ``f`` when done."""
+    rng = request.META.get("HTTP_RANGE", "")
+    m = RANGE_RE.match(rng.strip()) if rng else None
+    if m is None:
+        resp = FileResponse(f, content_type=ctype)
+        resp["Accept-Ranges"] = "bytes"
+        return resp
+    a, b = m.group(1), m.group(2)
+    if a == "":
+        n = int(b or 0)
+        first, last = max(0, size - n), size - 1
+    else:
+        first, last = int(a), min(int(b), size - 1) if b else size - 1
+    if first >= size or last < first:
+        f.close()
+        resp = HttpResponse(status=416)
+        resp["Content-Range"] = f"bytes */{size}"
+        return resp
+    f.seek(first)
+    length = last - first + 1
+
+    def chunks(remaining=length):
+        try:
+            while remaining > 0:
+                data = f.read(min(1 << 16, remaining))
+                if not data:
+                    break
+                remaining -= len(data)
+                yield data
+        finally:
+            f.close()
+
+    resp = StreamingHttpResponse(chunks(), status=206, content_type=ctype)
+    resp["Content-Range"] = f"bytes {first}-{last}/{size}"
+    resp["Content-Length"] = str(length)
+    resp["Accept-Ranges"] = "bytes"
+    return resp
+
+
+def error_page(request, exc):
+    """The error page for ``exc`` (a ``BodycamError``: its status and reason)."""
+    ctx = page_context(exc) if isinstance(exc, BodycamError) else {"status": exc.status, "message": exc.reason}
+    return render(request, "web/error.html", ctx, status=ctx["status"])
+
+
+def bad_request_page(request, message: str):
+    return render(request, "web/error.html", {"status": 400, "message": message}, status=400)
+
+
+class ErrorPageMiddleware:
+    """Pages: a ``BodycamError`` no view caught answers its status with the error page
+    (never a 500 for a client's mistake). The REST API maps errors in its DRF exception
+    handler instead (``bodycam.web.api.exception_handler``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exc):
+        if isinstance(exc, BodycamError):
+            return error_page(request, exc)
+        return None

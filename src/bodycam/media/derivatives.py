@@ -1,0 +1,51 @@
+"""Derivative helpers shared by media's job handlers (playback, transcripts, redaction).
+
+A derivative is a new blob in the content-addressed store plus a ``Derivative`` row naming
+its original's SHA-256; originals are never rewritten."""
+
+from __future__ import annotations
+
+import os
+
+from ..custody.services import record
+from ..evidence.models import Clip
+from ..storage import get_store
+from .models import Derivative
+
+
+def original_path(clip: Clip, tmpdir: str) -> str:
+    """A local file path holding the clip's original bytes (the store's own file, or a copy in ``tmpdir``)."""
+    store = get_store()
+    path = store.local_path(clip.sha256)
+    if path:
+        return path
+    # Object stores without local files: copy to a temp file for FFmpeg.
+    path = os.path.join(tmpdir, "original")
+    with store.open(clip.sha256) as src, open(path, "wb") as out:
+        while data := src.read(1 << 20):
+            out.write(data)
+    return path
+
+
+def store_derivative(ctx, clip: Clip, kind: str, path: str, content_type: str, params: dict,
+                     created_by=None) -> Derivative:
+    """Store ``path`` as a new blob and catalogue it as a derivative of ``clip`` (audited)."""
+    store = get_store()
+    with open(path, "rb") as f:
+        incoming = store.receive(f, os.path.getsize(path))
+    try:
+        store.commit(incoming)
+    finally:
+        incoming.discard()
+    d = Derivative.objects.create(clip=clip, parent_sha256=clip.sha256, kind=kind, sha256=incoming.sha256,
+                                  size=incoming.size, content_type=content_type, params=params,
+                                  created_by=created_by, job_id=ctx.job.id if ctx else None)
+    record(f"media.derivative.{kind}", actor=f"job:{ctx.job.kind}" if ctx else "system", object_type="clip",
+           object_id=str(clip.id), object_sha256=clip.sha256,
+           detail={"derivative": str(d.id), "sha256": d.sha256, "size": d.size, "params": params})
+    return d
+
+
+def existing_derivative(clip: Clip, kind: str, params: dict) -> Derivative | None:
+    """The derivative of this original with these parameters, if one was made already."""
+    return Derivative.objects.filter(clip=clip, parent_sha256=clip.sha256, kind=kind, params=params).first()
