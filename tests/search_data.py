@@ -98,8 +98,8 @@ def load(table: Table, rows) -> None:
 def build(rows: int) -> dict:
     from django.db import connection, transaction
 
-    from bodycam.access.models import Note, User
-    from bodycam.evidence.models import Category, Clip, Device, Officer, Recording
+    from bodycam.access.models import User
+    from bodycam.evidence.models import Category, Clip, Device, Note, Officer, Recording
     from bodycam.search.models import SearchEntry
 
     rnd = random.Random(7)
@@ -169,8 +169,7 @@ def _generate_pg(rows, tables, officers, devices, cust, traffic) -> None:
     The words are picked by hashing the row number, the plate is 7 hex digits of its MD5."""
     from django.db import connection, transaction
 
-    from bodycam.access.models import Note
-    from bodycam.evidence.models import Clip, Recording
+    from bodycam.evidence.models import Clip, Note, Recording
     from bodycam.search.models import SearchEntry
 
     k = "(g - 1)"

@@ -18,8 +18,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bodycam.access.models import Case, CriticalIncidentLock, Grant, Restriction
+from bodycam.access.models import CriticalIncidentLock, Grant, Restriction
 from bodycam.access.services import visible_clips
+from bodycam.cases.models import Case
 from bodycam.evidence.models import Category, Clip, Device, Officer, Recording
 from bodycam.search import services
 from bodycam.search.services import index_text, parse_query, search
