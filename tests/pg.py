@@ -41,7 +41,7 @@ class PostgresCluster:
         if init:
             self._run(_bin("initdb"), "-D", f"{self.dir}/data", "-A", "trust", "-U", "postgres", "--no-sync")
         self._run(_bin("pg_ctl"), "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-w", "-t", "300", "-o",
-                  f"-p {self.port} -h 127.0.0.1 -k {self.dir} -F {extra}", "start")
+                  f"-p {self.port} -h 127.0.0.1 -k {self.dir} -F -c jit=off {extra}", "start")
         return self
 
     def url(self, name: str) -> str:

@@ -295,14 +295,15 @@ def sqlite_walk_in_set(fraction: float, rows_needed: int) -> bool:
 
 @contextlib.contextmanager
 def planned(*, walk: bool = False):
-    """PostgreSQL, around a search's queries: no parallel workers (starting them costs more
-    than a page takes: tens of ms), and for a common text search, ``walk`` the sort index
+    """PostgreSQL, around a search's queries: no parallel workers and no JIT (starting the
+    one or compiling the other costs more than a page takes), and for a common text search, ``walk`` the sort index
     testing each row's words instead of building a GIN bitmap of every match. No-op on SQLite."""
     if connection.vendor == "sqlite":
         yield
         return
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cur.execute("SET LOCAL jit = off")  # compiling a plan costs 100+ ms, a page a few
         if walk:
             cur.execute("SET LOCAL enable_bitmapscan = off")
         yield
