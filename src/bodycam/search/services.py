@@ -219,14 +219,13 @@ def few_matches(expr: str) -> tuple[list | None, float]:
         if found <= FEW_MATCHES:
             return [], 0.0
         return None, found / max(1, last or 1)
-    with transaction.atomic(), connection.cursor() as cur:
+    with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM (SELECT tsv FROM search_searchentry ORDER BY sort_time DESC LIMIT %s) s "
                     "WHERE tsv @@ to_tsquery('simple', %s)", [SAMPLE_ROWS, expr])
         sampled = cur.fetchone()[0]
-        if sampled >= SAMPLE_COMMON:
-            return None, sampled / SAMPLE_ROWS
-        cur.execute("SET LOCAL enable_seqscan = off")
-        cur.execute("SET LOCAL enable_indexscan = off")
+    if sampled >= SAMPLE_COMMON:
+        return None, sampled / SAMPLE_ROWS
+    with pg_settings(enable_seqscan="off", enable_indexscan="off"), connection.cursor() as cur:
         cur.execute("SELECT id FROM search_searchentry WHERE tsv @@ to_tsquery('simple', %s) LIMIT %s",
                     [expr, FEW_MATCHES + 1])
         ids = [r[0] for r in cur.fetchall()]
@@ -294,19 +293,31 @@ def sqlite_walk_in_set(fraction: float, rows_needed: int) -> bool:
 
 
 @contextlib.contextmanager
-def planned(*, walk: bool = False):
-    """PostgreSQL, around a search's queries: no parallel workers and no JIT (starting the
-    one or compiling the other costs more than a page takes), and for a common text search, ``walk`` the sort index
-    testing each row's words instead of building a GIN bitmap of every match. No-op on SQLite."""
+def pg_settings(**values):
+    """PostgreSQL planner settings for the queries inside, put back afterwards — also inside
+    a caller's transaction, where SET LOCAL would last until its end. No-op on SQLite."""
     if connection.vendor == "sqlite":
         yield
         return
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        cur.execute("SET LOCAL jit = off")  # compiling a plan costs 100+ ms, a page a few
-        if walk:
-            cur.execute("SET LOCAL enable_bitmapscan = off")
+        before = {}
+        for name, value in values.items():
+            cur.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
+            before[name] = cur.fetchone()[0]
         yield
+        for name, value in before.items():
+            cur.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def planned(*, walk: bool = False):
+    """PostgreSQL, around a search's queries: no parallel workers and no JIT (starting the
+    one or compiling the other costs more than a page takes), and for a common text search,
+    ``walk`` the sort index testing each row's words instead of building a GIN bitmap of
+    every match."""
+    values = {"max_parallel_workers_per_gather": "0", "jit": "off"}
+    if walk:
+        values["enable_bitmapscan"] = "off"
+    return pg_settings(**values)
 
 
 @dataclass
