@@ -158,6 +158,68 @@ def _covered(segs, s: float, e: float) -> bool:
     return False
 
 
+def _detect(model, audio, s: int, e: int, detections: list) -> tuple[str, float]:
+    b0, b1 = max(0, s - SR // 5), min(len(audio), e + SR // 5)
+    lang, p, _ = model.detect_language(audio=audio[b0:b1])
+    detections.append({"start": round(b0 / SR, 2), "end": round(b1 / SR, 2), "language": lang,
+                       "p": round(float(p), 3), "forced": False})
+    return lang, float(p)
+
+
+def _split_by_language(model, audio, win, got, lang: str, detections: list) -> list[dict]:
+    """An unsure window: detect the language of each stretch of speech between pauses
+    (shorter than MIN_DETECT_S: the neighbour's), and when they differ decode each run of
+    one language on its own."""
+    langs: list[str | None] = []
+    for s, e in win:
+        if (e - s) / SR >= MIN_DETECT_S:
+            other, p = _detect(model, audio, s, e, detections)
+            langs.append(other if p >= DETECT_MIN_P else None)
+        else:
+            langs.append(None)
+    known = [x for x in langs if x]
+    if not known:
+        return got
+    fill = known[0]
+    for i, x in enumerate(langs):  # unknown stretches join the language before them
+        fill = x or fill
+        langs[i] = fill
+    runs: list[list] = []
+    for (s, e), x in zip(win, langs):
+        if runs and runs[-1][2] == x:
+            runs[-1][1] = e
+        else:
+            runs.append([s, e, x])
+    if len(runs) == 1 and runs[0][2] == lang:
+        return got
+    out = []
+    for s, e, x in runs:
+        b0, b1 = max(0, s - SR // 5), min(len(audio), e + SR // 5)
+        out += _decode(model, audio[b0:b1], b0 / SR, x)[0]
+    return sorted(out, key=lambda g: g["start"])
+
+
+def _recheck_dropped(model, audio, win, got, lang: str, detections: list) -> list[dict]:
+    """A confident window: speech its decoding dropped (or decoded very badly) may be in
+    another language; such stretches get their own detection and decoding."""
+    spans = []
+    for s, e in win:
+        if (e - s) / SR >= 0.3 and not _covered(got, s / SR, e / SR):
+            if spans and s - spans[-1][1] < SR:
+                spans[-1] = (spans[-1][0], e)
+            else:
+                spans.append((s, e))
+    for s, e in spans:
+        if (e - s) / SR < MIN_DETECT_S:
+            continue
+        other, p = _detect(model, audio, s, e, detections)
+        if other != lang and p >= DETECT_MIN_P:
+            b0, b1 = max(0, s - SR // 5), min(len(audio), e + SR // 5)
+            redo, _ = _decode(model, audio[b0:b1], b0 / SR, other)
+            got = [g for g in got if g["end"] <= b0 / SR or g["start"] >= b1 / SR] + redo
+    return sorted(got, key=lambda g: g["start"])
+
+
 def transcribe(path: str, progress=None, language: str | None = None) -> dict:
     """Transcribe the audio of ``path``; return JSON-able segments with words and language.
 
@@ -184,31 +246,11 @@ def transcribe(path: str, progress=None, language: str | None = None) -> dict:
         got, info = _decode(model, audio[a0:a1], a0 / SR, language)
         detections.append({"start": round(a0 / SR, 2), "end": round(a1 / SR, 2), "language": info.language,
                            "p": round(float(info.language_probability), 3), "forced": language is not None})
-        lang = info.language
         if language is None and multilingual:
-            # Speech in this window that the decoding dropped (or decoded badly): another language?
-            spans = []
-            for s, e in win:
-                if (e - s) / SR >= 0.3 and not _covered(got, s / SR, e / SR):
-                    if spans and s - spans[-1][1] < SR:
-                        spans[-1] = (spans[-1][0], e)
-                    else:
-                        spans.append((s, e))
             if info.language_probability < SURE_P:
-                # Unsure which language the window is in (it may hold two): each segment of
-                # its decoding is checked on its own.
-                spans += [(int(g["start"] * SR), int(g["end"] * SR)) for g in got]
-            for s, e in sorted(spans):
-                if (e - s) / SR < MIN_DETECT_S:
-                    continue
-                b0, b1 = max(0, s - SR // 5), min(len(audio), e + SR // 5)
-                other, p, _ = model.detect_language(audio=audio[b0:b1])
-                detections.append({"start": round(b0 / SR, 2), "end": round(b1 / SR, 2), "language": other,
-                                   "p": round(float(p), 3), "forced": False})
-                if other != lang and p >= DETECT_MIN_P:
-                    redo, _ = _decode(model, audio[b0:b1], b0 / SR, other)
-                    got = [g for g in got if g["end"] <= b0 / SR or g["start"] >= b1 / SR] + redo
-            got.sort(key=lambda g: g["start"])
+                got = _split_by_language(model, audio, win, got, info.language, detections)
+            else:
+                got = _recheck_dropped(model, audio, win, got, info.language, detections)
         segs += got
         if progress and duration:
             progress(min(0.99, a1 / SR / duration))
