@@ -166,10 +166,9 @@ def _detect(model, audio, s: int, e: int, detections: list) -> tuple[str, float]
     return lang, float(p)
 
 
-def _split_by_language(model, audio, win, got, lang: str, detections: list) -> list[dict]:
-    """An unsure window: detect the language of each stretch of speech between pauses
-    (shorter than MIN_DETECT_S: the neighbour's), and when they differ decode each run of
-    one language on its own."""
+def _chunk_languages(model, audio, win, lang: str, detections: list) -> list[str]:
+    """An unsure window: the language of each stretch of speech between pauses (stretches
+    shorter than MIN_DETECT_S, or not confidently detected, take the one before them)."""
     langs: list[str | None] = []
     for s, e in win:
         if (e - s) / SR >= MIN_DETECT_S:
@@ -177,26 +176,12 @@ def _split_by_language(model, audio, win, got, lang: str, detections: list) -> l
             langs.append(other if p >= DETECT_MIN_P else None)
         else:
             langs.append(None)
-    known = [x for x in langs if x]
-    if not known:
-        return got
-    fill = known[0]
-    for i, x in enumerate(langs):  # unknown stretches join the language before them
-        fill = x or fill
-        langs[i] = fill
-    runs: list[list] = []
-    for (s, e), x in zip(win, langs):
-        if runs and runs[-1][2] == x:
-            runs[-1][1] = e
-        else:
-            runs.append([s, e, x])
-    if len(runs) == 1 and runs[0][2] == lang:
-        return got
+    fill = next((x for x in langs if x), lang)
     out = []
-    for s, e, x in runs:
-        b0, b1 = max(0, s - SR // 5), min(len(audio), e + SR // 5)
-        out += _decode(model, audio[b0:b1], b0 / SR, x)[0]
-    return sorted(out, key=lambda g: g["start"])
+    for x in langs:
+        fill = x or fill
+        out.append(fill)
+    return out
 
 
 def _recheck_dropped(model, audio, win, got, lang: str, detections: list) -> list[dict]:
@@ -223,35 +208,54 @@ def _recheck_dropped(model, audio, win, got, lang: str, detections: list) -> lis
 def transcribe(path: str, progress=None, language: str | None = None) -> dict:
     """Transcribe the audio of ``path``; return JSON-able segments with words and language.
 
-    ``language``: a Whisper code to force, or None/"auto" to detect (per window, see above)."""
+    ``language``: a Whisper code to force, or None/"auto" to detect (per window, see above).
+    Consecutive windows of one language are decoded in one call (Whisper seeks through
+    them itself), so detection costs one encoder pass per window and no more."""
     from faster_whisper import decode_audio
+    import numpy as np
 
     from .asr_models import configured
 
     model, name = get_model()
     multilingual = model.model.is_multilingual
     if language in (None, "", "auto"):
+        source = "detected" if multilingual else "model"
         language = None if multilingual else "en"
     elif not multilingual and language != "en":
         raise ValueError(f"the speech model {configured()[0]} is English-only; it cannot transcribe "
                          f"{language_name(language)} (use BODYCAM_TRANSCRIBE_MODEL=base)")
+    else:
+        source = "forced"
     audio = decode_audio(path, sampling_rate=SR)
     duration = len(audio) / SR
     chunks = _speech_chunks(audio)
-    windows = _windows(chunks)
+    detections: list[dict] = []
+    labelled: list[tuple[tuple[int, int], str]] = []  # each speech chunk with its language
+    for win in _windows(chunks):
+        if language is not None:
+            labelled += [(c, language) for c in win]
+            continue
+        speech = np.concatenate([audio[s:e] for s, e in win])
+        lang, p, _ = model.detect_language(audio=speech)
+        detections.append({"start": round(win[0][0] / SR, 2), "end": round(win[-1][1] / SR, 2), "language": lang,
+                           "p": round(float(p), 3), "forced": False})
+        if p < SURE_P:  # unsure: it may hold two languages
+            labelled += list(zip(win, _chunk_languages(model, audio, win, lang, detections)))
+        else:
+            labelled += [(c, lang) for c in win]
+    runs: list[list] = []  # consecutive chunks of one language: [chunks, language]
+    for c, lang in labelled:
+        if runs and runs[-1][1] == lang:
+            runs[-1][0].append(c)
+        else:
+            runs.append([[c], lang])
     segs: list[dict] = []
-    detections = []
-    for i, win in enumerate(windows):
-        a0, a1 = max(0, win[0][0] - SR // 5), min(len(audio), win[-1][1] + SR // 5)
-        got, info = _decode(model, audio[a0:a1], a0 / SR, language)
-        detections.append({"start": round(a0 / SR, 2), "end": round(a1 / SR, 2), "language": info.language,
-                           "p": round(float(info.language_probability), 3), "forced": language is not None})
-        if language is None and multilingual:
-            if info.language_probability < SURE_P:
-                got = _split_by_language(model, audio, win, got, info.language, detections)
-            else:
-                got = _recheck_dropped(model, audio, win, got, info.language, detections)
-        segs += got
+    for run, lang in runs:
+        a0, a1 = max(0, run[0][0] - SR // 5), min(len(audio), run[-1][1] + SR // 5)
+        got, _ = _decode(model, audio[a0:a1], a0 / SR, lang)
+        if language is None:
+            got = _recheck_dropped(model, audio, run, got, lang, detections)
+        segs += [g for g in got if not segs or g["start"] >= segs[-1]["end"] - 0.05]
         if progress and duration:
             progress(min(0.99, a1 / SR / duration))
     speech_by_lang: dict[str, float] = {}
@@ -261,7 +265,7 @@ def transcribe(path: str, progress=None, language: str | None = None) -> dict:
         detections[0]["language"] if detections else (language or "en"))
     main_p = max((d["p"] for d in detections if d["language"] == main), default=None)
     return {"model": name, "language": main, "language_probability": main_p,
-            "language_source": "forced" if language else ("detected" if multilingual else "model"),
+            "language_source": source,
             "languages": sorted(speech_by_lang, key=speech_by_lang.get, reverse=True),
             "detections": detections, "duration": round(duration, 2),
             "speech_duration": round(sum(e - s for s, e in chunks) / SR, 2), "segments": segs}
