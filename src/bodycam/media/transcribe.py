@@ -6,13 +6,13 @@ any other CTranslate2 Whisper directory). ``settings.MEDIA_DEVICE`` ("auto", "cp
 picks the GPU when one is present (float16 there, int8 on the CPU).
 
 Language (see docs/redaction.md, "Languages"): the speech found by Silero VAD is cut at
-pauses into windows of at most 30 s of speech (Whisper's own input length). Each window is
-transcribed with its language detected by Whisper (the probability of the language token
-on that window), unless a language is forced (agency default or a per-job override). Where a
-window's detection is unsure (probability < 0.7: often two languages in one window), each
-decoded segment gets its own detection; speech that the decoding dropped or decoded with
-very low confidence gets one too. When that detection is confident (>= 0.5) and names
-another language, the stretch is transcribed again in that language. Every segment carries the language it was
+pauses into windows of at most 30 s of speech (Whisper's own input length). Whisper detects
+the language of each window (unless a language is forced by the agency default or a per-job
+override). Where a window's detection is unsure (probability < 0.7: often two languages in
+one window), each stretch of speech between pauses gets its own detection. Consecutive
+stretches of one language are decoded together in that language; in that decoding, speech
+dropped or decoded very badly gets its own detection and, when confident (>= 0.5) and
+different, is decoded again in its language. Every segment carries the language it was
 decoded in; the recording's language is the one with the most speech. A switch inside one
 stretch of speech with no pause is not split.
 
