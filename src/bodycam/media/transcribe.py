@@ -116,7 +116,11 @@ def _decode(model, audio, offset: float, language: str | None, task: str = "tran
     """Transcribe (or translate) one stretch of audio; timestamps shifted by ``offset``."""
     kw = dict(language=language, task=task, vad_filter=True, condition_on_previous_text=False)
     if task == "translate":
-        kw.update(beam_size=1, no_repeat_ngram_size=3)  # base loops on beam search when translating
+        # base loops on beam search when translating. One temperature, 0: no sampled fallback.
+        # faster-whisper otherwise re-decodes by sampling (T=0.2, 0.4, ...) when a decode's
+        # average log-probability is below -1.0, which translated speech often is (the test's
+        # Spanish clip: -1.06), so the same audio gave a different translation on each run.
+        kw.update(beam_size=1, no_repeat_ngram_size=3, temperature=0.0)
     else:
         kw.update(beam_size=5, word_timestamps=True)
     segments, info = model.transcribe(audio, **kw)
