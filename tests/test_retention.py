@@ -291,7 +291,7 @@ def test_purged_item_is_not_reindexed_nor_served_by_a_link(world):
 def test_records_request_blocks_and_transcripts_redactions_are_purged(world):
     from datetime import date
 
-    from bodycam.media.models import Redaction, Transcript
+    from bodycam.media.models import Redaction, Transcript, Translation
     from bodycam.records.models import RecordsRequest, RequestItem
 
     rec = ingest(world["off"], world["cam"], T0, world["clip_a"])
@@ -299,7 +299,11 @@ def test_records_request_blocks_and_transcripts_redactions_are_purged(world):
     cust = make_user("cust", Role.CUSTODIAN)
     vtt = add_derivative(rec, b"WEBVTT\n\n00:00.000 --> 00:01.000\nstop the car\n")
     red_out = add_derivative(rec, b"redacted copy bytes")
-    Transcript.objects.create(clip=clip, parent_sha256=clip.sha256, model="tiny.en", machine=[], segments=[], vtt=vtt)
+    t = Transcript.objects.create(clip=clip, parent_sha256=clip.sha256, model="tiny.en", machine=[], segments=[],
+                                  vtt=vtt)
+    mt_vtt = add_derivative(rec, b"WEBVTT\n\nNOTE Machine translation\n\n00:00.000 --> 00:01.000\nstop the car\n")
+    Translation.objects.create(clip=clip, transcript=t, parent_sha256=clip.sha256, model="whisper-base",
+                               source_languages=["es"], segments=[], vtt=mt_vtt)
     red = Redaction.objects.create(clip=clip, parent_sha256=clip.sha256, plan={}, output=red_out, created_by=cust)
     req = RecordsRequest.objects.create(number="PRR-1", requester="press", scope="all", received_on=date(2026, 1, 20),
                                         deadline=date(2026, 2, 20), created_by=cust)
@@ -310,7 +314,8 @@ def test_records_request_blocks_and_transcripts_redactions_are_purged(world):
     ret.sweep(now=T0 + 401 * DAY)
     rep = ret.sweep(now=T0 + 440 * DAY)
     assert [p["container"] for p in rep["purged"]] == [rec.container_name]
-    assert not Transcript.objects.filter(clip=clip).exists()
+    assert not Transcript.objects.filter(clip=clip).exists() and not Translation.objects.filter(clip=clip).exists()
+    assert not get_store().exists(mt_vtt.sha256)
     red.refresh_from_db()
     assert red.output is None  # the redaction row (named by the released request) stays, its bytes go
     assert not get_store().exists(vtt.sha256) and not get_store().exists(red_out.sha256)

@@ -217,7 +217,12 @@ JOB_LEASE_SECONDS = float(os.environ.get("BODYCAM_JOB_LEASE", "60"))  # a dead w
 MEDIA_AUTO_PLAYBACK = os.environ.get("BODYCAM_MEDIA_AUTO_PLAYBACK", "1") == "1"
 # Transcription/redaction (issue 7): "auto" uses a GPU when present; a larger Whisper (CTranslate2) model dir.
 MEDIA_DEVICE = os.environ.get("BODYCAM_MEDIA_DEVICE", "auto")
-TRANSCRIBE_MODEL_DIR = os.environ.get("BODYCAM_TRANSCRIBE_MODEL_DIR", "")
+TRANSCRIBE_MODEL_DIR = os.environ.get("BODYCAM_TRANSCRIBE_MODEL_DIR", "")  # any CTranslate2 Whisper dir (wins)
+TRANSCRIBE_MODEL = os.environ.get("BODYCAM_TRANSCRIBE_MODEL", "base")  # base (multilingual) | tiny.en
+MODELS_DIR = Path(os.environ.get("BODYCAM_MODELS_DIR", "") or DATA_DIR / "models")  # base model put together here
+# Agency defaults (a job may override both): "auto" detects, or a Whisper code (en, es, ...) forces.
+TRANSCRIBE_LANGUAGE = os.environ.get("BODYCAM_TRANSCRIBE_LANGUAGE", "auto").strip().lower() or "auto"
+TRANSCRIBE_TRANSLATE = os.environ.get("BODYCAM_TRANSCRIBE_TRANSLATE", "1") == "1"  # non-English -> English MT
 MEDIA_AUTO_TRANSCRIBE = os.environ.get("BODYCAM_MEDIA_AUTO_TRANSCRIBE", "0") == "1"
 # Public-records deadlines (days from receipt) and the step of a logged extension.
 RECORDS_CRITICAL_DAYS = int(os.environ.get("BODYCAM_RECORDS_CRITICAL_DAYS", "45"))

@@ -397,10 +397,10 @@ def put_object(rec_name: str, obj_name: str, stream, length: int | None, etag: s
             if existing and existing.sha256 == incoming.sha256:
                 return StoredResult(201, existing.sha256, existing.md5, existing.size, duplicate=True)
             raise Conflict(f"{obj_name} already stored with different content") from None
-        if kind == "clip":  # proxy + thumbnail for playback, made by a background job
-            from ..media.services import schedule_playback
+        if kind == "clip":  # proxy + thumbnail (and transcript when enabled), made by background jobs
+            from ..media.services import on_clip_stored
 
-            schedule_playback(Clip.objects.filter(recording=rec, object_name=obj_name).values_list("id", flat=True)[0])
+            on_clip_stored(Clip.objects.filter(recording=rec, object_name=obj_name).values_list("id", flat=True)[0])
         return StoredResult(201, incoming.sha256, incoming.md5, incoming.size, duplicate=False)
     finally:
         if incoming is not None:

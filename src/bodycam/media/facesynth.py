@@ -57,8 +57,8 @@ def face_positions(n: int, w: int, h: int, patch_shape, faces: int = 1) -> list[
 
 
 def make_face_clip(path: str, *, seconds: float = 3.0, width: int = 640, height: int = 360, fps: int = 30,
-                   face_h: int = 90, faces: int = 1, speech: str | None = None, crf: int = 18,
-                   preset: str = "veryfast") -> dict:
+                   face_h: int = 90, faces: int = 1, speech=None, crf: int = 18,
+                   preset: str = "veryfast", voice: str = "en-us") -> dict:
     """Write the clip; return {"boxes": per-frame list of true face boxes, "speech": [s, e]}."""
     patch, face = _face_patch(face_h)
     patch_bgr = cv2.cvtColor(patch, cv2.COLOR_RGB2BGR)
@@ -68,7 +68,7 @@ def make_face_clip(path: str, *, seconds: float = 3.0, width: int = 640, height:
     audio = None
     speech_span = None
     if speech is not None:
-        audio, speech_span = speech_track(speech, seconds)
+        audio, speech_span = speech_track(speech, seconds, voice=voice)
     boxes = []
     with av.open(path, "w", format="mp4") as out:
         v = out.add_stream("libx264", rate=fps)
@@ -102,17 +102,29 @@ def make_face_clip(path: str, *, seconds: float = 3.0, width: int = 640, height:
     return {"boxes": boxes, "speech": speech_span, "frames": n}
 
 
-def speech_track(text: str, seconds: float, at: float = 0.5, rate: int = 16000, wpm: int = 150):
-    """``text`` spoken by espeak-ng, placed ``at`` s into ``seconds`` of quiet street noise."""
+def speak(text: str, voice: str = "en-us", rate: int = 16000, wpm: int = 150) -> np.ndarray:
+    """``text`` spoken by espeak-ng ``voice`` (en-us, es, ...), mono float32 at ``rate``."""
     with tempfile.TemporaryDirectory() as tmp:
         wav = os.path.join(tmp, "s.wav")
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(wpm), "-w", wav, text], check=True,
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "-w", wav, text], check=True,
                        capture_output=True, timeout=60)
         with av.open(wav) as c:
             res = av.AudioResampler(format="flt", layout="mono", rate=rate)
             parts = [r.to_ndarray().reshape(-1) for fr in c.decode(audio=0) for r in res.resample(fr)]
             parts += [r.to_ndarray().reshape(-1) for r in res.resample(None)]
-    voice = np.concatenate(parts).astype(np.float32)
+    return np.concatenate(parts).astype(np.float32)
+
+
+def speech_track(text, seconds: float, at: float = 0.5, rate: int = 16000, wpm: int = 150, voice: str = "en-us"):
+    """``text`` spoken by espeak-ng, placed ``at`` s into ``seconds`` of quiet street noise.
+    ``text`` may be a list of (text, voice) turns (e.g. an officer in English, then a reply in
+    Spanish), spoken one after the other with 0.8 s between them."""
+    turns = [(text, voice)] if isinstance(text, str) else list(text)
+    gap = np.zeros(int(0.8 * rate), dtype=np.float32)
+    pieces = []
+    for i, (words, v) in enumerate(turns):
+        pieces += ([gap] if i else []) + [speak(words, v, rate, wpm)]
+    voice = np.concatenate(pieces)
     total = max(int(seconds * rate), int(at * rate) + len(voice) + rate // 2)
     noise = (np.random.default_rng(3).standard_normal(total) * 0.01).astype(np.float32)
     s = int(at * rate)

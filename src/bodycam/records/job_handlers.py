@@ -10,11 +10,26 @@ from ..media.models import Redaction
 
 
 @handler("media.transcribe")
-def transcribe(ctx, clip_id: str) -> dict:
+def transcribe(ctx, clip_id: str, language: str | None = None, translate: bool | None = None) -> dict:
     clip = Clip.objects.select_related("recording").get(pk=clip_id)
     ctx.progress(0.02, "loading the speech model")
-    t = transcripts.make_transcript(ctx, clip)
-    return {"transcript": str(t.id), "segments": len(t.machine), "model": t.model}
+    t = transcripts.make_transcript(ctx, clip, language=language, translate=translate)
+    tr = transcripts.translation_of(t)
+    return {"transcript": str(t.id), "segments": len(t.machine), "model": t.model, "language": t.language,
+            "languages": t.languages, "translation": str(tr.id) if tr else None}
+
+
+@handler("media.translate")
+def translate(ctx, clip_id: str) -> dict:
+    """English machine translation for a clip that already has a transcript."""
+    from ..media.models import Transcript
+
+    clip = Clip.objects.select_related("recording").get(pk=clip_id)
+    t = Transcript.objects.get(clip=clip)
+    ctx.progress(0.02, "loading the speech model")
+    tr = transcripts.make_translation(ctx, clip, t)
+    return {"transcript": str(t.id), "translation": str(tr.id) if tr else None,
+            "note": "" if tr else "all speech is English: nothing to translate"}
 
 
 def _failing(redaction_id, fn, ctx):

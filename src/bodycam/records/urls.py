@@ -11,6 +11,7 @@ urlpatterns = [
     path("records/<str:number>/package.zip", views.request_package, name="records-package"),
     # REST API
     path("api/evidence/<str:clip_id>/captions.vtt", views.api_captions),
+    path("api/evidence/<str:clip_id>/translation.vtt", views.api_translation_captions),
     path("api/evidence/<str:clip_id>/transcript", views.api_transcript),
     path("api/evidence/<str:clip_id>/redactions", views.api_redaction_start),
     path("api/redactions/<str:redaction_id>", views.api_redaction),

@@ -32,10 +32,19 @@ def api_captions(request, clip_id):
     return resp
 
 
+@api_view(["GET"])
+def api_translation_captions(request, clip_id):
+    vtt = transcripts.captions(request, clip_id, kind="translation")
+    resp = HttpResponse(vtt, content_type="text/vtt; charset=utf-8")
+    resp["Cache-Control"] = "private, no-store"
+    return resp
+
+
 @api_view(["GET", "POST", "PUT"])
 def api_transcript(request, clip_id):
     if request.method == "POST":
-        job = transcripts.request_transcript(request, clip_id)
+        body = request.data if request.data else None
+        job = transcripts.request_transcript(request, clip_id, body)
         return Response({"job": str(job.id), "status": job.status}, status=status.HTTP_202_ACCEPTED)
     if request.method == "PUT":
         data = request.data if isinstance(request.data, dict) else {}
@@ -44,8 +53,14 @@ def api_transcript(request, clip_id):
     clip, t = transcripts.view(request, clip_id)
     if t is None:
         return Response({"error": "no transcript for this item yet"}, status=404)
+    tr = transcripts.translation_of(t)
     return Response({"clip": str(clip.id), "model": t.model, "version": t.version, "segments": t.segments,
-                     "machine": t.machine,
+                     "machine": t.machine, "language": t.language, "language_probability": t.language_probability,
+                     "language_source": t.language_source, "languages": t.languages,
+                     "translation": {"machine_translation": True, "language": tr.language,
+                                     "source_languages": tr.source_languages, "model": tr.model,
+                                     "segments": tr.segments,
+                                     "captions": f"/api/evidence/{clip.id}/translation.vtt"} if tr else None,
                      "revisions": [{"version": r.version, "author": r.author.username, "note": r.note,
                                     "at": r.created_at.isoformat()} for r in t.revisions.select_related("author")]})
 
@@ -80,8 +95,13 @@ def transcript_page(request, clip_id):
     try:
         if request.method == "POST":
             try:
-                if request.POST.get("action") == "transcribe":
-                    transcripts.request_transcript(request, clip_id)
+                if request.POST.get("action") in ("transcribe", "translate"):
+                    opts = {k: request.POST[k] for k in ("language", "translate") if request.POST.get(k)}
+                    if request.POST.get("action") == "translate":
+                        opts = {"translate": "1"}
+                    elif "translate" not in opts and "language" in opts:
+                        opts["translate"] = "0"  # the form's box was left unticked
+                    transcripts.request_transcript(request, clip_id, opts)
                 else:  # a save: audited as the edit it is, not also as a view
                     texts = {int(k[4:]): v for k, v in request.POST.items() if k.startswith("seg-") and k[4:].isdigit()}
                     transcripts.edit_texts(request, clip_id, texts, request.POST.get("note", ""))
@@ -92,11 +112,19 @@ def transcript_page(request, clip_id):
     except Denied as exc:
         return error_page(request, exc)
     from ..jobs.models import Job
+    from ..media.transcribe import LANGUAGES, language_name
 
-    pending = Job.objects.filter(kind="media.transcribe", object_id=str(clip.id),
+    pending = Job.objects.filter(kind__in=["media.transcribe", "media.translate"], object_id=str(clip.id),
                                  status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+    tr = transcripts.translation_of(t)
     return render(request, "records/transcript.html", {
-        "clip": clip, "t": t, "error": error, "pending": pending,
+        "clip": clip, "t": t, "error": error, "pending": pending, "tr": tr,
+        "defaults": transcripts.default_options(),
+        "language_choices": sorted(LANGUAGES.items(), key=lambda kv: kv[1]),
+        "language": language_name(t.language) if t else "",
+        "heard": ", ".join(language_name(x) for x in (t.languages or [t.language])) if t else "",
+        "source_names": ", ".join(language_name(x) for x in tr.source_languages) if tr else "",
+        "may_translate": bool(t) and tr is None and transcripts.needs_translation(t),
         "can_edit": capabilities(request.user, clip)["transcript_edit"],
         "revisions": list(t.revisions.select_related("author")) if t else [],
         "machine_text": " ".join(s["text"] for s in t.machine) if t else ""}, status=st)

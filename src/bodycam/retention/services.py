@@ -327,6 +327,9 @@ def _drop_derivative_rows(rec: Recording, der_ids: list) -> None:
 
     from ..media import models as media_models
 
+    translation = getattr(media_models, "Translation", None)
+    if translation is not None:  # machine translations of the transcripts: text of the footage too
+        translation.objects.filter(clip__recording=rec).delete()
     transcript = getattr(media_models, "Transcript", None)
     if transcript is not None:
         ts = transcript.objects.filter(clip__recording=rec)
