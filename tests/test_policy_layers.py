@@ -57,3 +57,13 @@ def test_the_check_finds_what_it_looks_for():
     assert not any(p.search('d = {"officer": rec.officer.name}; Role.values') for p in PY_PATTERNS)
     tag = '{% if user.role in "detective custodian prosecutor" %}'
     assert all(p.search(tag) for p in TPL_PATTERNS)
+
+
+def test_the_layer_contract_has_no_exceptions():
+    """import-linter (scripts/lint.sh) checks the layers; no upward import is let through."""
+    import tomllib
+
+    conf = tomllib.loads((SRC.parent.parent / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = [c for c in conf["contracts"] if c["type"] == "layers"]
+    assert layers and all(not c.get("ignore_imports") for c in layers)
+    assert all(not c.get("ignore_imports") for c in conf["contracts"])

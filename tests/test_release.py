@@ -180,3 +180,44 @@ def test_incident_and_case_timelines_stay_inside_visibility(tmp_path):
     assert client_for(w.detective).get("/timeline/?case=C-1").status_code == 200
     for bad in ("", "?incident=xyz", f"?incident={rec.id}&case=C-1"):
         assert cust.get("/timeline/" + bad).status_code == 400
+
+
+def test_shares_grant_nothing_without_the_rules_release_registers(tmp_path):
+    """access.policy sits below release and asks release's registered rules what a share
+    grants; with no rules registered nothing is shared (deny by default)."""
+    from bodycam.access import policy
+    from bodycam.release.rules import ReleaseShareRules
+
+    w = World(tmp_path)
+    post_json(client_for(w.detective), "/api/cases/C-1/shares", {"recipient": "ada", "no_reshare": True})
+    assert isinstance(policy.share_rules(), ReleaseShareRules)  # registered at start-up (ReleaseConfig.ready)
+    assert set(visible_clips(w.prosecutor)) == {w.clip}
+    assert policy.allowed(w.prosecutor, "evidence.download", w.clip.recording_id)
+    assert policy.cases_visible(w.prosecutor).filter(number="C-1").exists()
+    assert policy.allowed(w.prosecutor, "share.no_reshare", w.clip.recording_id)
+    previous = policy.register_share_rules(policy.ShareRules())
+    try:
+        assert not visible_clips(w.prosecutor).exists()
+        assert not policy.allowed(w.prosecutor, "evidence.download", w.clip.recording_id)
+        assert not policy.cases_visible(w.prosecutor).exists()
+        assert not policy.allowed(w.prosecutor, "share.no_reshare", w.clip.recording_id)
+        assert client_for(w.prosecutor).get(f"/api/evidence/{w.clip.id}/").status_code == 404
+    finally:
+        policy.register_share_rules(previous)
+    assert set(visible_clips(w.prosecutor)) == {w.clip}
+
+
+def test_item_share_api_sets_terms_and_lists_every_share_to_sharers(tmp_path):
+    w = World(tmp_path)
+    det = client_for(w.detective)
+    r = post_json(det, f"/api/evidence/{w.clip.id}/shares", {"recipient": "ada", "no_reshare": True, "days": 5})
+    assert r.status_code == 201 and r.json()["no_reshare"] is True and r.json()["expires_at"]
+    for bad in ({"recipient": "off.b"}, {"recipient": ""}, {"recipient": "ada", "days": 0},
+                {"recipient": "ada", "allow_download": 3}, ["ada"]):
+        before = AuditEntry.objects.filter(action="evidence.share", outcome="ok").count()
+        assert post_json(det, f"/api/evidence/{w.clip.id}/shares", bad).status_code == 400
+        assert AuditEntry.objects.filter(action="evidence.share", outcome="ok").count() == before
+    post_json(det, "/api/cases/C-1/shares", {"recipient": "ada"})
+    kinds = sorted(s["kind"] for s in det.get(f"/api/evidence/{w.clip.id}/").json()["shares"])
+    assert kinds == ["case", "item", "item"]  # the World's own share, the new one, the case share
+    assert client_for(w.officer).get(f"/api/evidence/{w.clip.id}/").json()["shares"] == []

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from ..custody.services import record
 from ..errors import BodycamError
+from ..timefmt import isoformat
 from . import policy, totp
 from .models import ApiToken, LoginAttempt, Role, Throttle, TotpDevice, User
 
@@ -257,7 +258,7 @@ def create_token(user: User, name: str, days: int | None = None, actor: str = "c
     with transaction.atomic():
         tok = ApiToken.objects.create(user=user, name=name, key_sha256=token_digest(key), expires_at=expires)
         record("account.token_create", actor=actor, object_type="api_token", object_id=str(tok.id),
-               detail={"user": user.username, "name": name, "expires_at": expires.isoformat() if expires else None})
+               detail={"user": user.username, "name": name, "expires_at": isoformat(expires)})
     return tok, key
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..errors import CliError
+from ..timefmt import isoformat
 
 
 def _read_password(path: str) -> str:
@@ -72,7 +73,7 @@ def cmd_token_create(args) -> int:
     except AccountError as exc:
         raise CliError(str(exc)) from None
     print(json.dumps({"id": str(tok.id), "user": args.username, "token": key,
-                      "expires_at": tok.expires_at.isoformat() if tok.expires_at else None}, indent=2))
+                      "expires_at": isoformat(tok.expires_at)}, indent=2))
     return 0
 
 

@@ -6,7 +6,6 @@ are thin wrappers around these functions."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
 
 from django.db import transaction
 from django.db.models import Q
@@ -16,10 +15,8 @@ from ..custody.services import record_request
 from ..errors import BodycamError
 from ..evidence.models import Category, Clip, Note, Tag
 from ..evidence.services import clip_summary, iso
-from ..release.models import Share
 from . import policy
-from .models import User
-from .services import AUDIT, DOWNLOAD, EDIT, PLAY, SHARE, VIEW, authorize, capabilities, visible_clips
+from .services import AUDIT, DOWNLOAD, EDIT, PLAY, VIEW, authorize, capabilities, visible_clips
 
 
 class BadInput(BodycamError, ValueError):
@@ -64,8 +61,6 @@ def view_clip(request, clip_id) -> dict:
     d["notes"] = [{"id": str(n.id), "author": n.author.username, "text": n.text, "at": iso(n.created_at)}
                   for n in Note.objects.filter(recording=rec).select_related("author")]
     d["bookmarks"] = [{"text": b.text, "start": iso(b.start_time), "end": iso(b.end_time)} for b in rec.bookmarks.all()]
-    d["shares"] = [share_dict(s) for s in Share.objects.filter(recording=rec).select_related("recipient", "created_by")] \
-        if policy.allowed(request.user, "evidence.share") else []
     record_request(request, "evidence.view", object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256)
     return d
 
@@ -134,43 +129,6 @@ def edit_metadata(request, clip_id, data: dict) -> dict:
     return clip_payload(clip, request.user)
 
 
-def share_dict(s: Share) -> dict:
-    return {"id": str(s.id), "recording_id": str(s.recording_id), "recipient": s.recipient.username,
-            "created_by": s.created_by.username, "allow_download": s.allow_download,
-            "created_at": iso(s.created_at), "expires_at": iso(s.expires_at), "revoked_at": iso(s.revoked_at)}
-
-
-def share_clip(request, clip_id, data: dict) -> dict:
-    """Share the clip's recording with a prosecutor account."""
-    if not isinstance(data, dict):
-        raise BadInput("body must be a JSON object")
-    recipient_name = data.get("recipient")
-    allow_download = data.get("allow_download", False)
-    days = data.get("days")
-    if not isinstance(recipient_name, str) or not recipient_name:
-        raise BadInput("recipient (a prosecutor's username) is required")
-    if not isinstance(allow_download, bool):
-        raise BadInput("allow_download must be true or false")
-    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650):
-        raise BadInput("days must be a whole number from 1 to 3650")
-    clip = authorize(request, clip_id, SHARE)
-    recipient = User.objects.filter(username=recipient_name, is_active=True).first()
-    if recipient is None or not policy.role_may(recipient.role, "share.receive"):
-        record_request(request, "evidence.share", object_type="clip", object_id=str(clip.id), outcome="denied",
-                       detail={"reason": "recipient is not an active prosecutor account", "recipient": recipient_name})
-        raise BadInput("recipient must be an active prosecutor account")
-    expires = datetime.now(timezone.utc) + timedelta(days=days) if days else None
-    with transaction.atomic():
-        s = Share.objects.create(recording=clip.recording, recipient=recipient, created_by=request.user,
-                                 allow_download=allow_download, expires_at=expires)
-        record_request(request, "evidence.share", object_type="clip", object_id=str(clip.id),
-                       object_sha256=clip.sha256, detail={"share": str(s.id), "recording": str(clip.recording_id),
-                                                          "recipient": recipient.username,
-                                                          "allow_download": allow_download,
-                                                          "expires_at": iso(expires)})
-    return share_dict(s)
-
-
 def item_events(clip: Clip) -> list[AuditEntry]:
     rec = clip.recording
     q = (Q(object_type="clip", object_id__in=[str(clip.id), f"{rec.id}/{clip.object_name}"])
@@ -223,5 +181,5 @@ def read_audit_log(request, after: int = 0, limit: int = 200, action: str = "", 
     return {"entries": [event_dict(e) for e in rows], "next_after": rows[-1].seq if rows else after}
 
 
-__all__ = ["list_clips", "view_clip", "open_media", "edit_metadata", "share_clip", "clip_audit", "read_audit_log",
+__all__ = ["list_clips", "view_clip", "open_media", "edit_metadata", "clip_audit", "read_audit_log",
            "BadInput", "PLAY", "DOWNLOAD"]

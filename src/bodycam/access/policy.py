@@ -25,7 +25,7 @@ from django.db.models import QuerySet
 from ..cases.models import Case
 from ..custody.services import record, record_request
 from ..errors import BodycamError
-from ..release.models import Share
+from ..evidence.models import Recording
 from .models import Role
 
 
@@ -144,6 +144,47 @@ def evidence_scope(user) -> str | None:
     return EVIDENCE_SCOPE.get(user.role) if _active(user) else None
 
 
+# ---------------------------------------------------------------- shares
+class ShareRules:
+    """What shares grant, as the share models' owner (release/) answers it. Release registers
+    its rules when Django starts (``ReleaseConfig.ready``), so this module, below release,
+    never imports release. With no rules registered nothing is shared: deny by default."""
+
+    def recordings(self, user, now) -> QuerySet:
+        """Sub-select of recording ids shared with ``user`` as items (shares active at ``now``)."""
+        return Recording.objects.none().values("id")
+
+    def cases(self, user, now) -> QuerySet:
+        """Sub-select of case ids shared with ``user`` (shares active at ``now``)."""
+        return Case.objects.none().values("id")
+
+    def allows_download(self, user, recording_id) -> bool:
+        """An active share of the recording, or of a case holding it, allows download."""
+        return False
+
+    def no_reshare(self, user, recording_id) -> bool:
+        """The user holds this recording under a "do not re-share" term."""
+        return False
+
+    def case_no_reshare(self, user, case) -> bool:
+        """The user holds this case under a "do not re-share" term."""
+        return False
+
+
+_share_rules: ShareRules = ShareRules()
+
+
+def register_share_rules(rules: ShareRules) -> ShareRules:
+    """Install the share rules (one set: the last registered wins); returns the previous ones."""
+    global _share_rules
+    previous, _share_rules = _share_rules, rules
+    return previous
+
+
+def share_rules() -> ShareRules:
+    return _share_rules
+
+
 # ---------------------------------------------------------------- predicates
 def _now():
     return datetime.now(timezone.utc)
@@ -151,11 +192,7 @@ def _now():
 
 def share_allows_download(user, recording_id) -> bool:
     """An active share of the recording, or of a case holding it, that allows download."""
-    from ..release.models import CaseShare
-
-    return Share.objects.active().filter(recipient=user, recording_id=recording_id, allow_download=True).exists() \
-        or CaseShare.objects.active().filter(recipient=user, allow_download=True,
-                                             case__recordings=recording_id).exists()
+    return _share_rules.allows_download(user, recording_id)
 
 
 def _download(user, recording_id=None) -> bool:
@@ -199,22 +236,12 @@ def _case_view(user, case) -> bool:
 
 def _no_reshare(user, recording_id) -> bool:
     """A share recipient sees this recording under a "do not re-share" term."""
-    from ..release.models import CaseShare, ShareTerms
-
-    if user.role not in ROLES["share.receive"]:
-        return False
-    return ShareTerms.objects.filter(share__recipient=user, share__recording_id=recording_id, no_reshare=True,
-                                     share__revoked_at__isnull=True).exists() or \
-        CaseShare.objects.active().filter(recipient=user, no_reshare=True, case__recordings=recording_id).exists()
+    return user.role in ROLES["share.receive"] and _share_rules.no_reshare(user, recording_id)
 
 
 def _case_no_reshare(user, case) -> bool:
     """A share recipient holds this case under a "do not re-share" term."""
-    from ..release.models import CaseShare
-
-    if user.role not in ROLES["share.receive"] or case is None:
-        return False
-    return CaseShare.objects.active().filter(recipient=user, case=case, no_reshare=True).exists()
+    return user.role in ROLES["share.receive"] and case is not None and _share_rules.case_no_reshare(user, case)
 
 
 PREDICATES = {
@@ -293,9 +320,7 @@ def cases_visible(user) -> QuerySet:
     if user.role in ROLES["case.assigned"]:
         return Case.objects.filter(detectives=user)
     if user.role in ROLES["share.receive"]:
-        from ..release.models import CaseShare
-
-        return Case.objects.filter(id__in=CaseShare.objects.active().filter(recipient=user).values("case"))
+        return Case.objects.filter(id__in=_share_rules.cases(user, _now()))
     return Case.objects.none()
 
 
@@ -325,4 +350,4 @@ def __getattr__(name):
 
 __all__ = ["PERMISSIONS", "ROLES", "PREDICATES", "EVIDENCE_SCOPE", "Denied", "NotVisible", "allowed", "require",
            "audit_denied", "cases_visible", "cases_changeable", "is_admin", "role_may", "has_role", "evidence_scope",
-           "share_allows_download", *_EVIDENCE]
+           "share_allows_download", "ShareRules", "register_share_rules", "share_rules", *_EVIDENCE]

@@ -12,6 +12,7 @@ from ..cases.models import Case
 from ..custody.services import record
 from ..errors import BodycamError
 from ..evidence.models import Recording
+from ..timefmt import isoformat
 from . import policy
 from .models import CriticalIncidentLock, Grant, Restriction, Squad, User
 from .services import parse_uuid
@@ -139,5 +140,5 @@ def grant(username: str, recording: str, reason: str, days: int | None = None, a
         g = Grant.objects.create(user=user, recording=rec, reason=reason[:200], expires_at=expires)
         record("access.grant", actor=who, object_type="recording", object_id=str(rec.id),
                detail={"grant": str(g.id), "user": user.username, "reason": reason,
-                       "expires_at": expires.isoformat() if expires else None})
+                       "expires_at": isoformat(expires)})
     return g

@@ -12,7 +12,7 @@ Visibility, by role (docs/access.md has the table):
   supervisor  recordings of officers in squads they supervise
   detective   recordings linked to cases they are assigned to
   custodian   everything
-  prosecutor  recordings shared with them, alone or through a shared case (release.CaseShare)
+  prosecutor  recordings shared with them, alone or through a shared case (rules from release/)
               (share active: not revoked, not expired)
   admin       nothing unless granted
   auditor     nothing (reads the audit log instead) unless granted
@@ -82,11 +82,10 @@ def reach(user) -> Reach | None:
     elif scope == policy.ALL:
         out.everything = True
     elif scope == policy.SHARED:
-        from ..release.models import CaseShare, Share  # shares live in release/; still one query
-
-        out.recordings.append(Share.objects.active(now).filter(recipient=user).values("recording"))
+        shares = policy.share_rules()  # registered by release/, which owns the share models
+        out.recordings.append(shares.recordings(user, now))
         out.recordings.append(Case.recordings.through.objects.filter(
-            case__in=CaseShare.objects.active(now).filter(recipient=user).values("case")).values("recording_id"))
+            case__in=shares.cases(user, now)).values("recording_id"))
     out.recordings.append(Grant.objects.filter(user=user).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
                           .values("recording"))
     out.recordings.append(Restriction.objects.filter(allowed=user).values("recording"))

@@ -6,6 +6,7 @@ import json
 import sys
 
 from ..errors import CliError
+from ..timefmt import isoformat
 
 
 def cmd_fsck(args) -> int:
@@ -28,7 +29,7 @@ def cmd_fsck(args) -> int:
 def cmd_alerts(args) -> int:
     from .models import Alert
 
-    rows = [{"id": str(a.id), "created_at": a.created_at.isoformat(), "level": a.level, "kind": a.kind,
+    rows = [{"id": str(a.id), "created_at": isoformat(a.created_at), "level": a.level, "kind": a.kind,
              "message": a.message, "acknowledged": a.acknowledged_at is not None}
             for a in Alert.objects.all()[: args.limit]]
     if args.json:

@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
+from ..timefmt import isoformat
 from .errors import BadRequest
 
 # Canonical spellings of every metadata key the spec names. WSGI upper-cases header
@@ -73,7 +74,7 @@ def ms(dt: datetime) -> datetime:
 def _in_bounds(dt: datetime, what: str) -> datetime:
     latest = datetime.now(timezone.utc) + timedelta(days=1)
     if not (EARLIEST <= dt <= latest):
-        raise BadRequest(f"{what} {dt.isoformat()} is out of bounds")
+        raise BadRequest(f"{what} {isoformat(dt)} is out of bounds")
     return ms(dt)
 
 
@@ -117,7 +118,7 @@ def time_pair(meta: dict, key: str) -> datetime | None:
     a = parse_epoch(epoch, key) if epoch else None
     b = parse_iso(iso, key + "ISO") if iso else None
     if a and b and abs((a - b).total_seconds()) > 1.0:
-        raise BadRequest(f"{key} ({a.isoformat()}) and {key}ISO ({b.isoformat()}) disagree")
+        raise BadRequest(f"{key} ({isoformat(a)}) and {key}ISO ({isoformat(b)}) disagree")
     return a or b
 
 

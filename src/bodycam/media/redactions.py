@@ -19,6 +19,7 @@ from django.db import transaction
 from ..access.evidence import BadInput
 from ..custody.services import record, record_request
 from ..evidence.models import Clip
+from ..timefmt import isoformat
 from . import redact
 from .models import Derivative, Redaction
 
@@ -114,7 +115,7 @@ def render_job(ctx, redaction_id) -> dict:
 
 
 # ---------------------------------------------------------------- on behalf of a user
-def _authorize(request, clip_id, what: str) -> Clip:
+def authorize_clip(request, clip_id, what: str) -> Clip:
     from ..access.services import REDACT, authorize
 
     return authorize(request, clip_id, REDACT, audit_action=f"evidence.redaction.{what}")
@@ -129,7 +130,7 @@ def get(request, redaction_id, what: str = "view") -> Redaction:
         audit_denied(request, f"evidence.redaction.{what}", "no such redaction", object_type="redaction",
                      object_id=str(redaction_id)[:64], status=404)
         raise NotVisible("no such redaction")
-    _authorize(request, r.clip_id, what)
+    authorize_clip(request, r.clip_id, what)
     if what == "view":  # the plan shows where faces are: every read is audited, page or API
         from ..custody.services import record_request
 
@@ -142,7 +143,7 @@ def start(request, clip_id, data: dict | None = None) -> Redaction:
     from ..jobs.services import submit
 
     data = data if isinstance(data, dict) else {}
-    clip = _authorize(request, clip_id, "start")
+    clip = authorize_clip(request, clip_id, "start")
     try:
         step = int(data.get("step", redact.DEFAULT_STEP))
     except (TypeError, ValueError):
@@ -278,4 +279,4 @@ def as_dict(r: Redaction) -> dict:
             "output_sha256": r.output.sha256 if r.output_id else None,
             "analyze_job": str(r.analyze_job_id) if r.analyze_job_id else None,
             "render_job": str(r.render_job_id) if r.render_job_id else None,
-            "created_by": r.created_by.username, "created_at": r.created_at.isoformat()}
+            "created_by": r.created_by.username, "created_at": isoformat(r.created_at)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..errors import CliError
+from ..timefmt import isoformat
 
 
 def _backup(args) -> int:
@@ -46,7 +47,7 @@ def _jobs_list(args) -> int:
         qs = qs.filter(status=args.status)
     rows = [{"id": str(j.id), "kind": j.kind, "status": j.status, "attempts": j.attempts, "progress": j.progress,
              "object": f"{j.object_type}:{j.object_id}" if j.object_type else "", "error": j.error.splitlines()[0]
-             if j.error else "", "created": j.created_at.isoformat()} for j in qs[: args.limit]]
+             if j.error else "", "created": isoformat(j.created_at)} for j in qs[: args.limit]]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

@@ -25,6 +25,7 @@ from ..access.evidence import BadInput
 from ..access.services import NotVisible, audit_denied, parse_uuid, visible_clips
 from ..custody.services import record, record_request
 from ..media.models import Redaction
+from ..timefmt import isoformat
 from .models import DeadlineExtension, RecordsRequest, RequestItem
 
 
@@ -254,7 +255,7 @@ def package_job(ctx, request_id) -> dict:
                             "received_on": r.received_on.isoformat(), "deadline": r.deadline.isoformat(),
                             "critical_incident": r.critical_incident,
                             "approved_by": r.approved_by.username if r.approved_by else None,
-                            "approved_at": r.approved_at.isoformat() if r.approved_at else None},
+                            "approved_at": isoformat(r.approved_at)},
                 "items": []}
     from ..media.redactions import c2pa_actions
     from ..provenance.export import sums_text

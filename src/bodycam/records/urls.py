@@ -14,6 +14,6 @@ urlpatterns = [
     path("api/evidence/<str:clip_id>/translation.vtt", views.api_translation_captions),
     path("api/evidence/<str:clip_id>/transcript", views.api_transcript),
     path("api/evidence/<str:clip_id>/redactions", views.api_redaction_start),
-    path("api/redactions/<str:redaction_id>", views.api_redaction),
-    path("api/redactions/<str:redaction_id>/render", views.api_redaction_render),
+    path("api/redactions/<str:redaction_id>", views.api_redaction, name="api-redaction"),
+    path("api/redactions/<str:redaction_id>/render", views.api_redaction_render, name="api-redaction-render"),
 ]

@@ -16,6 +16,7 @@ from ..access.services import Denied, capabilities
 from ..http import error_page
 from ..media import redactions, transcripts
 from ..media.models import Derivative, Redaction
+from ..timefmt import isoformat
 from . import services as rs
 
 
@@ -62,7 +63,7 @@ def api_transcript(request, clip_id):
                                      "segments": tr.segments,
                                      "captions": f"/api/evidence/{clip.id}/translation.vtt"} if tr else None,
                      "revisions": [{"version": r.version, "author": r.author.username, "note": r.note,
-                                    "at": r.created_at.isoformat()} for r in t.revisions.select_related("author")]})
+                                    "at": isoformat(r.created_at)} for r in t.revisions.select_related("author")]})
 
 
 # ---------------------------------------------------------------- API: redactions
@@ -135,7 +136,7 @@ def transcript_page(request, clip_id):
 def redact_page(request, clip_id):
     """The clip's redactions; POST starts a new one and opens the editor."""
     try:
-        clip = redactions._authorize(request, clip_id, "list")
+        clip = redactions.authorize_clip(request, clip_id, "list")
         if request.method == "POST":
             r = redactions.start(request, clip_id, {"step": request.POST.get("step", 5)})
             return HttpResponseRedirect(f"/records/redaction/{r.id}/")

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ReleaseConfig(AppConfig):
     name = "bodycam.release"
     label = "release"
+
+    def ready(self):
+        # access.policy asks these rules what a share grants (it may not import release).
+        from ..access.policy import register_share_rules
+        from .rules import ReleaseShareRules
+
+        register_share_rules(ReleaseShareRules())

@@ -99,15 +99,36 @@ def _prosecutor(request, name, action, object_type, object_id) -> User:
 
 
 # ---------------------------------------------------------------- account shares
+def share_dict(s: Share) -> dict:
+    return {"id": str(s.id), "recording_id": str(s.recording_id), "recipient": s.recipient.username,
+            "created_by": s.created_by.username, "allow_download": s.allow_download,
+            "created_at": iso(s.created_at), "expires_at": iso(s.expires_at), "revoked_at": iso(s.revoked_at)}
+
+
 def share_item(request, clip_id, data: dict) -> dict:
-    """Share a clip's recording with a prosecutor (release.Share) with optional terms."""
+    """Share a clip's recording with a prosecutor account (``Share``), with its terms:
+    ``allow_download``, ``no_reshare`` (flags), ``days`` (1-3650; none: until revoked)."""
     if not isinstance(data, dict):
         raise BadInput("body must be a JSON object")
-    no_reshare = _flag(data, "no_reshare")
+    if not isinstance(data.get("recipient"), str) or not data["recipient"].strip():
+        raise BadInput("recipient (a prosecutor's username) is required")
+    allow_download, no_reshare = data.get("allow_download", False), data.get("no_reshare", False)
+    if not isinstance(allow_download, bool) or not isinstance(no_reshare, bool):  # JSON true/false only
+        raise BadInput("allow_download and no_reshare must be true or false")
+    days = _days(data.get("days"))
+    clip = authorize(request, clip_id, SHARE)
+    recipient = _prosecutor(request, data["recipient"], "evidence.share", "clip", str(clip.id))
+    expires = _now() + timedelta(days=days) if days else None
     with transaction.atomic():
-        d = ev.share_clip(request, clip_id, {k: v for k, v in data.items() if k != "no_reshare"})
-        ShareTerms.objects.create(share_id=d["id"], no_reshare=no_reshare)
-    return d | {"no_reshare": no_reshare}
+        s = Share.objects.create(recording=clip.recording, recipient=recipient, created_by=request.user,
+                                 allow_download=allow_download, expires_at=expires)
+        ShareTerms.objects.create(share=s, no_reshare=no_reshare)
+        record_request(request, "evidence.share", object_type="clip", object_id=str(clip.id),
+                       object_sha256=clip.sha256, detail={"share": str(s.id), "recording": str(clip.recording_id),
+                                                          "recipient": recipient.username,
+                                                          "allow_download": allow_download, "no_reshare": no_reshare,
+                                                          "expires_at": iso(expires)})
+    return share_dict(s) | {"no_reshare": no_reshare}
 
 
 def share_case(request, case_key, data: dict) -> dict:
@@ -172,6 +193,11 @@ def create_link(request, data: dict) -> tuple[ShareLink, str]:
                        detail={"link": str(link.id), "label": label, "allow_download": allow_download,
                                "no_reshare": no_reshare, "expires_at": iso(link.expires_at)})
     return link, token
+
+
+def link_seconds_left(link: ShareLink) -> int:
+    """How long the link still lives (at least a minute, for cookie lifetimes)."""
+    return max(60, int((link.expires_at - _now()).total_seconds()))
 
 
 def link_dict(link: ShareLink) -> dict:
@@ -263,7 +289,7 @@ def shares_for_recording(recording) -> list[dict]:
     out = []
     for s in Share.objects.filter(recording=recording).select_related("recipient", "created_by", "terms"):
         terms = getattr(s, "terms", None)
-        out.append(ev.share_dict(s) | {"kind": "item", "no_reshare": bool(terms and terms.no_reshare)})
+        out.append(share_dict(s) | {"kind": "item", "no_reshare": bool(terms and terms.no_reshare)})
     out = [d | {"to": d["recipient"], "via_case": "", "last_used": ""} for d in out]
     for s in CaseShare.objects.filter(case__recordings=recording).select_related("case", "recipient", "created_by"):
         out.append(case_share_dict(s) | {"via_case": s.case.number})

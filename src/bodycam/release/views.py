@@ -126,7 +126,7 @@ def link_enter(request, token):
     except Denied as exc:
         return _link_headers(error_page(request, exc))
     resp = HttpResponseRedirect(f"/s/l/{link.id}/")
-    age = max(60, int((link.expires_at - rel._now()).total_seconds()))
+    age = rel.link_seconds_left(link)
     resp.set_cookie(LINK_COOKIE, token, max_age=age, httponly=True, samesite="Lax", path=f"/s/l/{link.id}/",
                     secure=request.is_secure())
     if claim:

@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 
 from ..errors import BodycamError
 from ..provenance.hashing import is_sha256_hex
+from ..timefmt import isoformat
 from .base import BlobStore, IncomingBlob, copy_hashing
 
 MIN_PART = 5 * 1024 * 1024          # S3's smallest non-final multipart part
@@ -401,7 +402,7 @@ class S3BlobStore(BlobStore):
         until = head.get("ObjectLockRetainUntilDate")
         if until is not None and until > datetime.now(timezone.utc):
             raise RetentionLocked(f"blob {sha256} is under Object Lock {head.get('ObjectLockMode', '')} retention "
-                                  f"until {until.isoformat()}; the object store will not delete it before then")
+                                  f"until {isoformat(until)}; the object store will not delete it before then")
         if head.get("ObjectLockLegalHoldStatus") == "ON":
             raise RetentionLocked(f"blob {sha256} has an Object Lock legal hold; lift it before purging")
         return self._remove_all_versions(key)

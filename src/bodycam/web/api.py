@@ -33,11 +33,12 @@ from rest_framework.views import exception_handler as drf_handler
 from ..access import auth
 from ..access import evidence as ev
 from ..access.policy import require
-from ..access.services import Denied, audit_denied, authorize
+from ..access.services import SHARE, Denied, audit_denied, authorize, may
 from ..custody.services import record_request, request_source
 from ..errors import BodycamError, api_error
 from ..http import range_response, range_start
 from ..media import services as media
+from ..release import services as rel
 
 
 def exception_handler(exc, context):
@@ -75,7 +76,10 @@ def evidence_detail(request, clip_id):
         authorize(request, clip_id, "delete")
     if request.method == "PATCH":
         return Response(ev.edit_metadata(request, clip_id, request.data))
-    return Response(ev.view_clip(request, clip_id))
+    item = ev.view_clip(request, clip_id)
+    # Who else sees it: for the roles that share (item shares, case shares, links).
+    item["shares"] = rel.shares_for_recording(item["recording_id"]) if may(request.user, SHARE) else []
+    return Response(item)
 
 
 def media_response(request, clip_id, action):
@@ -99,7 +103,7 @@ def evidence_download(request, clip_id):
 
 @api_view(["POST"])
 def evidence_share(request, clip_id):
-    return Response(ev.share_clip(request, clip_id, request.data), status=status.HTTP_201_CREATED)
+    return Response(rel.share_item(request, clip_id, request.data), status=status.HTTP_201_CREATED)
 
 
 @api_view(["GET"])

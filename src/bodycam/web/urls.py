@@ -31,7 +31,7 @@ urlpatterns = [
     path("api/evidence/<str:clip_id>/derivatives/<str:derivative_id>", api.evidence_derivative,
          name="api-evidence-derivative"),
     path("api/search", api.search),
-    path("api/jobs/<str:job_id>", api.job_detail),
+    path("api/jobs/<str:job_id>", api.job_detail, name="api-job"),
     path("api/recordings/<str:recording_id>/release", api.recording_release),
     path("api/audit/", api.audit_log),
     path("api/audit/checkpoint", api.audit_checkpoint),

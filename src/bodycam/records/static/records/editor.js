@@ -1,6 +1,8 @@
 (function () {
   const me = document.currentScript.dataset;
-  const RID = me.rid, JOB = me.job || "", STATUS = me.status;
+  // URLs come from the template ({% url %}); a job's URL is made from its pattern.
+  const API = me.api, RENDER = me.render, JOB = me.job || "", STATUS = me.status;
+  const jobUrl = id => me.jobUrl.replace(/JOB$/, encodeURIComponent(id));
   const csrf = document.cookie.split("; ").find(c => c.startsWith("csrftoken="));
   const token = csrf ? csrf.split("=")[1] : "";
   const plan = JSON.parse(document.getElementById("plan-data").textContent || "{}");
@@ -133,18 +135,18 @@
       headers: {"Content-Type": "application/json", "X-CSRFToken": token}, body: data ? JSON.stringify(data) : undefined})
     .then(r => r.json().then(j => { if (!r.ok) throw new Error(typeof j.error === "string" ? j.error : JSON.stringify(j.error)); return j; }));
   function save() {
-    return call("PATCH", "/api/redactions/" + RID, body()).then(j => {
+    return call("PATCH", API, body()).then(j => {
       changes.tracks = {}; changes.add_tracks = []; Object.assign(plan, j.plan); renderTracks(); err(""); return j;
     });
   }
   document.getElementById("save").addEventListener("click", () => save().then(() => { document.getElementById("status").textContent = "saved"; }).catch(e => err(e.message)));
-  document.getElementById("render").addEventListener("click", () => save().then(() => call("POST", "/api/redactions/" + RID + "/render"))
+  document.getElementById("render").addEventListener("click", () => save().then(() => call("POST", RENDER))
     .then(j => { document.getElementById("status").textContent = j.status; poll(j.render_job); }).catch(e => err(e.message)));
 
   function poll(job) {
     if (!job) return;
     document.getElementById("progress-wrap").hidden = false;
-    fetch("/api/jobs/" + job, {credentials: "same-origin"}).then(r => r.ok ? r.json() : null).then(s => {
+    fetch(jobUrl(job), {credentials: "same-origin"}).then(r => r.ok ? r.json() : null).then(s => {
       if (!s) return;
       document.getElementById("progress").value = s.progress; document.getElementById("progress-msg").textContent = s.message || s.status;
       if (s.status === "succeeded" || s.status === "failed") location.reload(); else setTimeout(() => poll(job), 1000);

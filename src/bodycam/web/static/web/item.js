@@ -57,7 +57,7 @@
   v.addEventListener("timeupdate", () => { clock.textContent = v.currentTime.toFixed(1) + " s"; at(v.currentTime); });
   // Progress of clips being made (long jobs).
   document.querySelectorAll("li.job").forEach(li => {
-    const poll = () => fetch("/api/jobs/" + li.dataset.job).then(r => r.json()).then(j => {
+    const poll = () => fetch(li.dataset.poll).then(r => r.json()).then(j => {
       li.querySelector("progress").value = j.progress || 0;
       if (j.status === "succeeded") location.reload();
       else if (j.status === "failed") li.textContent = "Clip failed: " + j.error;
