@@ -38,6 +38,23 @@ def test_existing_roots_keep_their_statuses():
     assert AuthFailed("internal reason").message != "internal reason"  # never shown to the user
 
 
+def test_every_error_class_has_the_one_root():
+    """Each exception class bodycam defines derives from BodycamError (one place for its
+    HTTP status and exit code), the camera/dock side's included."""
+    import ast
+    import pathlib
+
+    src = pathlib.Path(__file__).resolve().parent.parent / "src" / "bodycam"
+    roots = []
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(
+                    isinstance(b, ast.Name) and b.id in ("Exception", "ValueError", "RuntimeError", "OSError")
+                    for b in node.bases[:1]):
+                roots.append(f"{path.relative_to(src)}:{node.name}")
+    assert roots == ["errors.py:BodycamError"]
+
+
 def test_time_formats_are_the_ones_already_stored():
     dt = datetime(2026, 12, 4, 20, 31, 21, 123456, tzinfo=timezone.utc)
     plus2 = dt.astimezone(timezone(timedelta(hours=2)))

@@ -14,6 +14,7 @@ import time
 from datetime import datetime, timezone
 from fractions import Fraction
 
+from ..errors import BodycamError
 from . import gnss as gnss_mod
 from .config import DeviceConfig
 from .encoder import AUDIO_RATE
@@ -23,7 +24,7 @@ from .storage import DeviceStorage
 from .triggers import ACTIONS, SIGNALS, ControlListener, Event, Policy, SignalListener
 
 
-class ScenarioError(ValueError):
+class ScenarioError(BodycamError, ValueError):
     pass
 
 

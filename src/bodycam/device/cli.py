@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import sys
 
+from ..errors import CliError
 
-class DeviceCliError(Exception):
+
+class DeviceCliError(CliError):
     pass
 
 

@@ -6,13 +6,14 @@ import re
 import uuid
 from dataclasses import asdict, dataclass, field, fields
 
+from ..errors import BodycamError
 from .storage import DeviceStorage, read_json, write_json_atomic
 
 SERIAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_]{0,63}$")
 MAX_BUFFER_SECONDS = 120
 
 
-class ConfigError(ValueError):
+class ConfigError(BodycamError, ValueError):
     pass
 
 

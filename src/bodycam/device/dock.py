@@ -31,11 +31,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import BodycamError
 from .storage import CLOSED, DeviceStorage, read_json, write_json_atomic
 from .swift import SwiftClient, SwiftError, load_connection, meta_headers
 
 
-class DockError(Exception):
+class DockError(BodycamError):
     pass
 
 

@@ -14,8 +14,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from ..errors import BodycamError
 
-class GnssError(ValueError):
+
+class GnssError(BodycamError, ValueError):
     pass
 
 

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import av
 
+from ..errors import BodycamError
 from .encoder import AUDIO_RATE
 
 PATTERNS = ("testsrc", "testsrc2", "smptebars", "smptehdbars", "mandelbrot", "rgbtestsrc", "yuvtestsrc",
@@ -26,7 +27,7 @@ PATTERNS = ("testsrc", "testsrc2", "smptebars", "smptehdbars", "mandelbrot", "rg
 BARCODE_BITS = 20
 
 
-class SourceError(ValueError):
+class SourceError(BodycamError, ValueError):
     pass
 
 

