@@ -215,8 +215,11 @@ def test_no_search_page_query_scans_a_whole_table():
 
     w = build(30_000 if connection.vendor == "sqlite" else PG_ROWS)
     if connection.vendor != "sqlite":
-        with connection.cursor() as cur:  # SSD storage, as docs/deploy.md tells production to set
-            cur.execute("SET random_page_cost = 1.1")  # this session only; reset below
+        with connection.cursor() as cur:
+            # Statistics as autovacuum keeps them in production, whatever earlier tests left: an
+            # emptied table keeps its old page count until vacuumed, and plans then change.
+            cur.execute("VACUUM ANALYZE")
+            cur.execute("SET random_page_cost = 1.1")  # SSD storage, as docs/deploy.md tells production to set
     plans = []
     for user in (w["custodian"], w["officer"]):
         for params in PLAN_QUERIES:
@@ -244,3 +247,23 @@ def test_no_search_page_query_scans_a_whole_table():
     assert len(plans) >= 2 * len(PLAN_QUERIES) * 2
     offenders = [(u, p, sql, full_scans(plan)) for u, p, sql, plan in plans if full_scans(plan)]
     assert not offenders, "\n".join(map(str, offenders))
+
+
+def test_planner_settings_are_put_back_inside_a_callers_transaction():
+    """search's planner settings (PostgreSQL) last for its own queries only, also when the
+    caller has a transaction open and had set some of them itself."""
+    if connection.vendor != "postgresql":
+        pytest.skip("planner settings are PostgreSQL's")
+
+    def current(*names):
+        with connection.cursor() as cur:
+            cur.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
+            return cur.fetchone()
+
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('work_mem', '7MB', true)")
+        before = current("work_mem", "enable_bitmapscan", "jit")
+        with services.pg_settings(work_mem="9MB", enable_bitmapscan="off", jit="off"):
+            assert current("work_mem", "enable_bitmapscan", "jit") == ("9MB", "off", "off")
+        assert current("work_mem", "enable_bitmapscan", "jit") == before and before[0] == "7MB"

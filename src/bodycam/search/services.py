@@ -299,14 +299,17 @@ def pg_settings(**values):
     if connection.vendor == "sqlite":
         yield
         return
+    names = list(values)
+    # One statement to set them all and one to put them back (a round trip each, not one per
+    # setting); a SELECT list is evaluated left to right, so each current_setting reads the
+    # value before its set_config.
     with transaction.atomic(), connection.cursor() as cur:
-        before = {}
-        for name, value in values.items():
-            cur.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
-            before[name] = cur.fetchone()[0]
+        cur.execute("SELECT " + ", ".join(["current_setting(%s), set_config(%s, %s, true)"] * len(names)),
+                    [x for name in names for x in (name, name, values[name])])
+        before = cur.fetchone()[0::2]
         yield
-        for name, value in before.items():
-            cur.execute("SELECT set_config(%s, %s, true)", [name, value])
+        cur.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
+                    [x for name, value in zip(names, before) for x in (name, value)])
 
 
 def planned(*, walk: bool = False):
