@@ -130,11 +130,6 @@ def may(user, action: str) -> bool:
     return action in CLIP_ACTIONS and policy.allowed(user, f"evidence.{action}")
 
 
-def prosecutor_may_download(user, recording_id) -> bool:
-    """An active share of the recording, or of a case holding it, that allows download."""
-    return policy.share_allows_download(user, recording_id)
-
-
 def parse_uuid(value) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
