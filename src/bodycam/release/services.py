@@ -284,6 +284,12 @@ def link_clip(request, link: ShareLink, clip_id, action: str) -> Clip:
 
 
 # ---------------------------------------------------------------- listing and revoking
+def shares_seen_by(user, recording) -> list[dict]:
+    """The shares of a recording as its item page and API show them: every one, to the roles
+    that share (``evidence.share``); none to others."""
+    return shares_for_recording(recording) if policy.allowed(user, "evidence.share") else []
+
+
 def shares_for_recording(recording) -> list[dict]:
     """Every share that reaches a recording: item shares, shares of its cases, links."""
     out = []

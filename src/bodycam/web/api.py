@@ -33,7 +33,7 @@ from rest_framework.views import exception_handler as drf_handler
 from ..access import auth
 from ..access import evidence as ev
 from ..access.policy import require
-from ..access.services import SHARE, Denied, audit_denied, authorize, may
+from ..access.services import Denied, audit_denied, authorize
 from ..custody.services import record_request, request_source
 from ..errors import BodycamError, api_error
 from ..http import range_response, range_start
@@ -77,8 +77,7 @@ def evidence_detail(request, clip_id):
     if request.method == "PATCH":
         return Response(ev.edit_metadata(request, clip_id, request.data))
     item = ev.view_clip(request, clip_id)
-    # Who else sees it: for the roles that share (item shares, case shares, links).
-    item["shares"] = rel.shares_for_recording(item["recording_id"]) if may(request.user, SHARE) else []
+    item["shares"] = rel.shares_seen_by(request.user, item["recording_id"])
     return Response(item)
 
 

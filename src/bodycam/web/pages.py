@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access import evidence as ev
 from ..access.policy import allowed, cases_changeable, require
-from ..access.services import EDIT, SHARE, Denied, NotVisible, audit_denied, may, visible_clips
+from ..access.services import EDIT, Denied, NotVisible, audit_denied, may, visible_clips
 from ..cases.models import Case
 from ..custody.services import record_request
 from ..evidence.incidents import incident_recording_ids
@@ -202,7 +202,7 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
         "captions_url": tracks[0]["src"] if tracks else None,
         "bookmarks": bookmarks, "track_json": json.dumps(track), "has_track": len(track) > 1,
         "duration": clip.duration_s, "excerpts": excerpts, "pending_jobs": [str(j.id) for j in pending],
-        "shares": rel.shares_for_recording(rec) if may(user, SHARE) else [],
+        "shares": rel.shares_seen_by(user, rec),
         "no_reshare": rel.no_reshare_terms(user, rec.id),
         "incident_url": f"/timeline/?incident={rec.id}", "cases": cases,
         "export_url": f"/api/evidence/{clip.id}/export" if item["can"]["download"] else "",
