@@ -126,12 +126,32 @@ def test_common_word_plans_give_the_same_answers(tmp_path, monkeypatch, plan):
     assert any(expected.values())
     page = search(s.oracle, parse_query({"q": "northbound", "per_page": "1"}))
     assert page.total == 3 and not page.capped  # c1, c2, c3 counted exactly
-    monkeypatch.setattr(services, "COUNT_BUDGET_S", 0.0)  # PostgreSQL: the count runs out of time at once
+    monkeypatch.setattr(services, "COUNT_BUDGET_S", 0.0)  # PostgreSQL: the count runs out of time at once...
+    monkeypatch.setattr(services, "WALK_CHUNK", 1)  # ...once it has to fetch another row past the page
     page = search(s.oracle, parse_query({"q": "northbound", "per_page": "1"}))
     if connection.vendor == "sqlite":
         assert page.total == 3 and not page.capped
     else:
         assert page.capped and 1 <= page.total <= 3  # "at least N": never more than there are
+
+
+def test_common_word_pages_and_count_come_from_one_walk(tmp_path, monkeypatch):
+    """A common word (PostgreSQL: page and count from one walk of the sort index): every page,
+    the last one past the count cap included, is the slice of the whole answer, and the count
+    is exact below the cap and said to be capped above it."""
+    s = Scene(tmp_path)
+    monkeypatch.setattr(services, "FEW_MATCHES", -1)
+    monkeypatch.setattr(services, "SAMPLE_COMMON", 0)
+    whole = answer(s.oracle, {"q": "northbound"})
+    assert len(whole) == 3
+    for page in (1, 2, 3, 4):
+        got = search(s.oracle, parse_query({"q": "northbound", "per_page": "1", "page": str(page)}))
+        assert [c.id for c in got.results] == whole[page - 1:page], page
+        assert (got.total, got.capped) == (3, False), page
+    monkeypatch.setattr(services, "COUNT_CAP", 1)
+    first, last = (search(s.oracle, parse_query({"q": "northbound", "per_page": "1", "page": p})) for p in "13")
+    assert [c.id for c in last.results] == whole[2:]  # a page past the cap is still walked to
+    assert (first.total, first.capped) == (1, True) and last.capped
 
 
 def test_count_is_capped_and_said_so(tmp_path, monkeypatch):

@@ -232,16 +232,29 @@ def few_matches(expr: str) -> tuple[list | None, float]:
     return (ids if len(ids) <= FEW_MATCHES else None), 0.0
 
 
-def count_within(qs: QuerySet, budget_s: float) -> tuple[int, bool]:
-    """Count ``qs`` up to COUNT_CAP + 1 rows as they stream (a server-side cursor on
-    PostgreSQL), for at most ``budget_s``: (rows seen, whether it stopped for time). A common
-    word that is rare among the user's footage would otherwise walk millions of rows."""
-    started, n = clock.monotonic(), 0
-    for _ in qs.values_list("id", flat=True)[:COUNT_CAP + 1].iterator(chunk_size=200):
+WALK_CHUNK = 250  # rows per fetch of a walk: the time budget is checked before each fetch
+
+
+def walk_page(qs: QuerySet, start: int, per_page: int, budget_s: float) -> tuple[list, int, bool]:
+    """PostgreSQL, common text: one walk of the sort index (a server-side cursor) gives both
+    the page (rows ``start`` to ``start + per_page``) and the capped count, instead of a walk
+    for each. Once the page is full the count fetches more rows for at most ``budget_s`` (a
+    common word that is rare among the user's footage would otherwise walk millions of rows):
+    (the page's clip ids, rows seen, whether it stopped for time)."""
+    n, ids, page_full_at = 0, [], None
+    end = start + per_page
+    for clip_id in qs.values_list("clip_id", flat=True)[:max(COUNT_CAP + 1, end)].iterator(chunk_size=WALK_CHUNK):
+        if start <= n < end:
+            ids.append(clip_id)
         n += 1
-        if clock.monotonic() - started > budget_s:
-            return n, True
-    return n, False
+        if n == end:
+            page_full_at = clock.monotonic()
+        if n > COUNT_CAP and n >= end:
+            return ids, n, False
+        # Rows already fetched cost nothing; only ask for the next chunk within the budget.
+        if page_full_at is not None and n % WALK_CHUNK == 0 and clock.monotonic() - page_full_at > budget_s:
+            return ids, n, True
+    return ids, n, False
 
 
 def text_match(expr: str, few: list | None, *, in_set: bool = False):
@@ -272,7 +285,7 @@ def counted_text(entries: QuerySet, expr: str, few: list | None, *, from_matches
     what the user sees: FTS5 as the driving table, joined to the entries by rowid, so the count
     streams and stops at the cap; otherwise the user's (filtered) rows, each looked up in the
     matches collected once.
-    PostgreSQL: the page's walk of the sort index (``count_within``)."""
+    PostgreSQL, common text: counted by the page's own walk of the sort index (``walk_page``)."""
     if few is not None or connection.vendor != "sqlite":
         return entries.filter(text_match(expr, few))
     if not from_matches:
@@ -541,39 +554,42 @@ class Page:
 def search(user, qy: Query) -> Page:
     """One page of the clips the user may see that match, in the chosen order.
 
-    Two queries, each one plan the database can stop early: the page's clip ids (the access
-    check, filters, text and sort, on SearchEntry's indexes) and a count that stops at
-    COUNT_CAP + 1; then the page's 25 clips by id. Those ids come only out of
-    ``visible_entries`` (the one access check), so nothing outside it can be shown."""
+    Each query one plan the database can stop early: the page's clip ids (the access check,
+    filters, text and sort, on SearchEntry's indexes) and a count that stops at COUNT_CAP + 1
+    (PostgreSQL, common text: both from one walk); then the page's clips by id. Those ids come
+    only out of ``visible_entries`` (the one access check), so nothing outside it can be shown."""
     from ..access.services import reach
 
     entries = apply_filters(visible_entries(user), qy)
-    counted, common, partial = entries, False, False
+    counted, common, partial, total = entries, False, False, None
     start = (qy.page - 1) * qy.per_page
+    postgres = connection.vendor != "sqlite"
     if qy.q:
         expr = match_expression(qy.q)
         few, fraction = few_matches(expr)
         common = few is None
-        in_set = common and connection.vendor == "sqlite" and sqlite_walk_in_set(fraction, start + qy.per_page)
+        in_set = common and not postgres and sqlite_walk_in_set(fraction, start + qy.per_page)
         entries = entries.filter(text_match(expr, few, in_set=in_set))
         # Only the text narrows, for a user who sees nearly everything: count from the matches.
         from_matches = bool(getattr(reach(user), "everything", False)) and set(qy.raw) <= {"q", "sort", "per_page"}
         counted = counted_text(counted, expr, few, from_matches=from_matches)
+    # One set of planner settings for every query of the page (each change is a round trip).
     with planned(walk=common):
-        ids = list(entries.order_by(*SORTS[qy.sort]).values_list("clip_id", flat=True)[start:start + qy.per_page])
-    rows = Clip.objects.select_related("recording__officer__account", "recording__device").in_bulk(ids)
-    results = [rows[i] for i in ids if i in rows]
-    if qy.page == 1 and len(results) < qy.per_page:
-        total = len(results)  # the whole answer is on this page: no count needed
-    else:
-        # No text (PostgreSQL): in the page's order, the same index walk as the page, stopping at
-        # the cap. Text, or SQLite: in no order, from the matches (a sort would read them all).
-        order = SORTS[qy.sort] if connection.vendor != "sqlite" and not qy.q else ()
-        with planned(walk=common):
-            if common and connection.vendor != "sqlite":
-                total, partial = count_within(counted.order_by(*SORTS[qy.sort]), COUNT_BUDGET_S)
-                total = max(total, start + len(results))
-            else:
-                total = counted.order_by(*order).values("id")[:COUNT_CAP + 1].count()
+        page = entries.order_by(*SORTS[qy.sort])
+        if common and postgres:
+            ids, total, partial = walk_page(page, start, qy.per_page, COUNT_BUDGET_S)
+        else:
+            ids = list(page.values_list("clip_id", flat=True)[start:start + qy.per_page])
+        rows = Clip.objects.select_related("recording__officer__account", "recording__device").in_bulk(ids)
+        results = [rows[i] for i in ids if i in rows]
+        if total is not None:
+            total = max(total, start + len(results))
+        elif qy.page == 1 and len(results) < qy.per_page:
+            total = len(results)  # the whole answer is on this page: no count needed
+        else:
+            # No text (PostgreSQL): in the page's order, the same index walk as the page, stopping
+            # at the cap. Text, or SQLite: in no order, from the matches (a sort would read them all).
+            order = SORTS[qy.sort] if postgres and not qy.q else ()
+            total = counted.order_by(*order).values("id")[:COUNT_CAP + 1].count()
     capped = total > COUNT_CAP or partial
     return Page(results=results, total=min(total, COUNT_CAP), page=qy.page, per_page=qy.per_page, capped=capped)
