@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..storage import catalogue_hashes, get_store
+from ..storage import catalogue_hashes, get_store, leaving_hashes
 from .services import raise_alert, record
 
 __all__ = ["Problem", "catalogue_hashes", "check_all", "run_fixity_check", "sweep_orphans"]
@@ -59,7 +59,8 @@ def sweep_orphans(grace_seconds: float = 3600, actor: str = "system:orphan-sweep
     import time
 
     store = get_store()
-    known = set(catalogue_hashes())
+    # Blobs retention is waiting to remove (an Object Lock still running) are not orphans.
+    known = set(catalogue_hashes()) | leaving_hashes()
     quarantined = []
     cutoff = time.time() - grace_seconds
     for sha in list(store.iter_hashes()):

@@ -139,12 +139,14 @@ def _approve(args) -> int:
 
 def _list(args) -> int:
     from .models import Tombstone
-    from .services import queue_rows, tombstone_dict, upcoming
+    from .services import blobs_pending, queue_rows, tombstone_dict, upcoming
 
     if args.retention_cmd == "queue":
         rows = queue_rows(args.state if args.state != "all" else "")
     elif args.retention_cmd == "upcoming":
         rows = upcoming(days=args.days)
+    elif args.retention_cmd == "blobs":
+        rows = blobs_pending()
     else:
         rows = [tombstone_dict(t) for t in Tombstone.objects.all()[:1000]]
     _print(rows, True)
@@ -300,6 +302,8 @@ def add_commands(sub) -> None:
     s.add_argument("--days", type=int)
     s.set_defaults(func=_list)
     ret.add_parser("tombstones", help="purged recordings: hashes, categories, dates (JSON)").set_defaults(func=_list)
+    ret.add_parser("blobs", help="purged blobs the store has not removed yet (Object Lock) and when the sweep "
+                                 "tries again (JSON)").set_defaults(func=_list)
     s = ret.add_parser("info", help="one recording's retention: period, expiry, what blocks deletion")
     s.add_argument("recording")
     s.set_defaults(func=_info)

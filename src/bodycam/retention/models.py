@@ -101,6 +101,25 @@ class Tombstone(models.Model):
         ordering = ["-purged_at"]
 
 
+class BlobPurge(models.Model):
+    """A blob a purge let go of that the store has not removed yet: the object store refused
+    (S3 Object Lock retention still running, a legal hold) or failed. The sweep tries again
+    once ``retry_after`` has passed (the lock's end, when the store said it), so footage
+    leaves when its retention ends and the lock allows, not never. Until then the blob is
+    accounted for (the orphan sweep leaves it alone; fixity still checks it)."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    recordings = models.JSONField(default=list, help_text="ids of the purged recordings that named it")
+    first_failed_at = models.DateTimeField()
+    last_tried_at = models.DateTimeField()
+    retry_after = models.DateTimeField(db_index=True, help_text="real time; the lock's end when known")
+    attempts = models.PositiveIntegerField(default=1)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["retry_after"]
+
+
 class CadIncident(models.Model):
     """One dispatch (CAD) incident as imported."""
 

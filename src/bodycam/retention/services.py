@@ -33,7 +33,7 @@ from ..media.models import Derivative
 from ..search import services as search
 from ..timefmt import isoformat
 from . import policy as pol
-from .models import DeletionEntry, LegalHold, RetentionSettings, Tombstone
+from .models import BlobPurge, DeletionEntry, LegalHold, RetentionSettings, Tombstone
 
 DEFAULT_UNCATEGORIZED_DAYS = 365
 
@@ -197,7 +197,7 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
             raise RetentionError(f"policy file is invalid: {exc}") from None
     report = {"now": iso(now), "dry_run": dry_run, "queued": [], "purged": [], "cancelled": [],
               "awaiting_approval": [], "policy": applied}
-    removable: list[str] = []
+    removable: dict[str, list[str]] = {}  # blob -> the recordings purged that named it
     # Checked here first so the alert and the audit entry are written (the sweep's own
     # transaction would roll them back), and again under the lock below.
     last = pol.settings_row().last_sweep_at
@@ -236,7 +236,8 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
                 continue
             result, blobs = _purge(entry, now, actor)
             report["purged"].append(result)
-            removable += blobs
+            for sha in blobs:
+                removable.setdefault(sha, []).append(result["recording"])
         # 2. Newly expired items enter the queue (hidden, recoverable during the grace period).
         for rec, exp, cats in _expired(now, blocked):
             item = {"recording": str(rec.id), "container": rec.container_name, "expired_at": iso(exp),
@@ -258,6 +259,8 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
                 "now": iso(now), "queued": len(report["queued"]), "purged": len(report["purged"]),
                 "cancelled": len(report["cancelled"]), "awaiting_approval": len(report["awaiting_approval"])})
     report["blobs_removed"] = [] if dry_run else _remove_blobs(removable, actor)
+    # Blobs the store refused earlier (an Object Lock that has run out since): tried again.
+    report["blobs_retried"] = blob_purge_report() if dry_run else retry_blob_purges(actor)
     report["upcoming"] = upcoming(now)
     if not dry_run and (report["upcoming"] or report["awaiting_approval"]):
         Alert.objects.create(level=Alert.Level.WARNING, kind="retention.upcoming", message=(
@@ -274,8 +277,9 @@ def _close(entry: DeletionEntry, state: str, actor: str, note: str, now: datetim
            detail={"entry": str(entry.id), "note": note})
 
 
-def _still_needed(sha: str, rec: Recording, own_derivatives: list) -> bool:
-    live = not_purged_q("recording__") & ~Q(recording=rec)
+def _still_needed(sha: str, rec: Recording | None, own_derivatives: list) -> bool:
+    """Does a live item other than ``rec`` (and its own derivatives) name this blob?"""
+    live = not_purged_q("recording__") & (~Q(recording=rec) if rec is not None else Q())
     return (Clip.objects.filter(live, sha256=sha).exists() or Attachment.objects.filter(live, sha256=sha).exists()
             or Derivative.objects.filter(not_purged_q("clip__recording__"), sha256=sha)
             .exclude(id__in=own_derivatives).exists()
@@ -345,21 +349,91 @@ def _drop_derivative_rows(rec: Recording, der_ids: list) -> None:
         pass
 
 
-def _remove_blobs(hashes: list[str], actor: str) -> list[str]:
-    """After the catalogue committed: a failure here leaves an orphan blob (the orphan sweep
-    quarantines it), never a catalogue row without its tombstone."""
+def _remove_blobs(hashes: dict[str, list[str]], actor: str) -> list[str]:
+    """After the catalogue committed: a blob the store refuses or fails to remove is kept in
+    ``BlobPurge`` and tried again by later sweeps (never a catalogue row without its tombstone)."""
     from ..storage import get_store
 
     store, done = get_store(), []
-    for sha in dict.fromkeys(hashes):
+    for sha, recordings in hashes.items():
         try:
             store.purge(sha)
             done.append(sha)
         except Exception as exc:  # noqa: BLE001 - alert and go on with the others
-            raise_alert("retention.purge_blob", f"could not remove blob {sha}: {exc}")
+            row = _defer_blob_purge(sha, recordings, exc)
+            raise_alert("retention.purge_blob", f"could not remove blob {sha}: {exc}; the retention sweep "
+                                                f"tries again after {iso(row.retry_after)}")
             record("retention.purge_blob", actor=actor, outcome="failed", object_sha256=sha,
-                   detail={"error": str(exc)[:300]})
+                   detail={"error": str(exc)[:300], "recordings": recordings, "retry_after": iso(row.retry_after)})
     return done
+
+
+def _defer_blob_purge(sha: str, recordings: list[str], exc: Exception) -> BlobPurge:
+    """Keep a blob the store would not remove for a later sweep: after the Object Lock's end
+    when the store said when, else at the next sweep. Real time: the store's lock runs on it."""
+    now = utcnow()
+    until = getattr(exc, "until", None)  # storage.s3.RetentionLocked
+    retry_after = max(until, now) if until else now
+    row, created = BlobPurge.objects.get_or_create(sha256=sha, defaults={
+        "recordings": recordings, "first_failed_at": now, "last_tried_at": now, "retry_after": retry_after,
+        "last_error": str(exc)[:500]})
+    if not created:
+        row.recordings = sorted(set(row.recordings) | set(recordings))
+        row.attempts, row.last_tried_at, row.retry_after = row.attempts + 1, now, retry_after
+        row.last_error = str(exc)[:500]
+        row.save(update_fields=["recordings", "attempts", "last_tried_at", "retry_after", "last_error"])
+    return row
+
+
+def retry_blob_purges(actor: str) -> dict:
+    """Remove the kept-back blobs that are due: {removed, kept, waiting} hashes. A blob some
+    live item names again (the same bytes ingested since) stays, and its row goes."""
+    from ..storage import get_store
+
+    now = utcnow()
+    out = {"removed": [], "kept": [], "waiting": []}
+    due = list(BlobPurge.objects.filter(retry_after__lte=now))
+    for row in due:
+        if _still_needed(row.sha256, None, []):
+            row.delete()
+            record("retention.purge_blob", actor=actor, object_sha256=row.sha256,
+                   detail={"kept": "a live item names these bytes again", "recordings": row.recordings})
+            out["kept"].append(row.sha256)
+            continue
+        try:
+            get_store().purge(row.sha256)
+        except Exception as exc:  # noqa: BLE001 - keep it for the next sweep
+            again = _defer_blob_purge(row.sha256, row.recordings, exc)
+            record("retention.purge_blob", actor=actor, outcome="failed", object_sha256=row.sha256,
+                   detail={"error": str(exc)[:300], "attempts": again.attempts, "retry_after": iso(again.retry_after)})
+            if getattr(exc, "until", None) is None:  # not a lock with an end date: someone must look
+                raise_alert("retention.purge_blob", f"could not remove blob {row.sha256} "
+                                                    f"(attempt {again.attempts}): {exc}")
+            out["waiting"].append(row.sha256)
+            continue
+        row.delete()
+        record("retention.purge_blob", actor=actor, object_sha256=row.sha256,
+               detail={"recordings": row.recordings, "attempts": row.attempts + 1,
+                       "first_failed_at": iso(row.first_failed_at)})
+        out["removed"].append(row.sha256)
+    out["waiting"] += list(BlobPurge.objects.filter(retry_after__gt=now).values_list("sha256", flat=True))
+    return out
+
+
+def blob_purge_report() -> dict:
+    """What ``retry_blob_purges`` would try now (due) and what waits for later."""
+    now = utcnow()
+    rows = BlobPurge.objects.all()
+    return {"due": [r.sha256 for r in rows if r.retry_after <= now],
+            "waiting": [r.sha256 for r in rows if r.retry_after > now]}
+
+
+def blobs_pending(limit: int | None = None) -> list[dict]:
+    """The kept-back blobs, soonest retry first (``bodycam retention blobs``)."""
+    rows = BlobPurge.objects.order_by("retry_after", "sha256")[:limit]
+    return [{"sha256": r.sha256, "recordings": r.recordings, "first_failed_at": iso(r.first_failed_at),
+             "last_tried_at": iso(r.last_tried_at), "retry_after": iso(r.retry_after), "attempts": r.attempts,
+             "last_error": r.last_error} for r in rows]
 
 
 # ------------------------------------------------------------------ custodian actions

@@ -68,12 +68,14 @@ def overview(request):
         "holds": LegalHold.objects.filter(released_at__isnull=True).select_related("case")
         .prefetch_related("recordings"),
         "tombstones": [ret.tombstone_dict(t) for t in Tombstone.objects.all()[:50]],
+        "blobs_waiting": ret.blobs_pending(limit=200),
     }
     record_request(request, "retention.view", object_type="retention",
                    detail={"queue": len(ctx["queue"]), "upcoming": len(ctx["upcoming"])})
     if _wants_json(request):
         return JsonResponse({"policy": pol.export_policy(), "queue": ctx["queue"], "upcoming": ctx["upcoming"],
-                             "tombstones": ctx["tombstones"], "last_sweep_at": ret.iso(row.last_sweep_at)},
+                             "tombstones": ctx["tombstones"], "blobs_waiting": ctx["blobs_waiting"],
+                             "last_sweep_at": ret.iso(row.last_sweep_at)},
                             status=status)
     return render(request, "retention/overview.html", ctx, status=status)
 

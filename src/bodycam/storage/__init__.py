@@ -2,7 +2,7 @@
 
 from .base import BlobStore, IncomingBlob, IncompleteUpload, InsufficientStorage
 from .factory import get_store, reset_store
-from .refs import BlobRef, catalogue_hashes, register_blob_refs
+from .refs import BlobRef, catalogue_hashes, leaving_hashes, register_blob_refs, register_leaving_blobs
 
 __all__ = ["BlobStore", "BlobRef", "IncompleteUpload", "IncomingBlob", "InsufficientStorage", "catalogue_hashes",
-           "get_store", "register_blob_refs", "reset_store"]
+           "get_store", "leaving_hashes", "register_blob_refs", "register_leaving_blobs", "reset_store"]

@@ -8,6 +8,11 @@ no import of the apps that own those rows.
 
 ``item`` is a small dict ``{"kind", "id", "container", "object"}`` that goes into audit
 details and alerts as it is.
+
+Blobs on their way out (retention let go of them, the store has not removed them yet: an
+Object Lock still running) are registered apart, with ``register_leaving_blobs``: no live
+row names them, so fixity does not check them and backups do not copy them, but the orphan
+sweep must leave them alone (``leaving_hashes``) — they are not lost, they are waiting.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ class BlobRef:
 
 
 _registry: dict[str, BlobRef] = {}
+_leaving: dict[str, Callable[[], Iterable[str]]] = {}
 
 
 def register_blob_refs(name: str, provider: BlobRefProvider, *, order: int = 100) -> None:
@@ -45,3 +51,13 @@ def catalogue_hashes() -> dict[str, list[dict]]:
         for sha, item in ref.provider():
             by_hash.setdefault(sha, []).append(item)
     return by_hash
+
+
+def register_leaving_blobs(name: str, provider: Callable[[], Iterable[str]]) -> None:
+    """Register (or replace, by ``name``) a provider of hashes waiting to be removed."""
+    _leaving[name] = provider
+
+
+def leaving_hashes() -> set[str]:
+    """Hashes no live row names that are waiting for the store to remove them."""
+    return {sha for name in sorted(_leaving) for sha in _leaving[name]()}

@@ -37,8 +37,15 @@ SINGLE_COPY_LIMIT = 5 * 1024 ** 3   # CopyObject's limit; above it a multipart c
 
 
 class RetentionLocked(BodycamError, PermissionError):
-    status = 409  # the store refuses: Object Lock retention or a legal hold
-    """The object store refuses to remove a blob: Object Lock retention or a legal hold is in force."""
+    """The object store refuses to remove a blob: Object Lock retention or a legal hold is in
+    force. ``until``: when the retention ends, where the store said (None: a legal hold, or
+    unknown)."""
+
+    status = 409
+
+    def __init__(self, message: str, until: datetime | None = None):
+        super().__init__(message)
+        self.until = until
 
 
 def _is_missing(exc) -> bool:
@@ -402,7 +409,8 @@ class S3BlobStore(BlobStore):
         until = head.get("ObjectLockRetainUntilDate")
         if until is not None and until > datetime.now(timezone.utc):
             raise RetentionLocked(f"blob {sha256} is under Object Lock {head.get('ObjectLockMode', '')} retention "
-                                  f"until {isoformat(until)}; the object store will not delete it before then")
+                                  f"until {isoformat(until)}; the object store will not delete it before then",
+                                  until=until)
         if head.get("ObjectLockLegalHoldStatus") == "ON":
             raise RetentionLocked(f"blob {sha256} has an Object Lock legal hold; lift it before purging")
         return self._remove_all_versions(key)
