@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from rest_framework import status
 from rest_framework.decorators import api_view
@@ -139,7 +139,7 @@ def redact_page(request, clip_id):
         clip = redactions.authorize_clip(request, clip_id, "list")
         if request.method == "POST":
             r = redactions.start(request, clip_id, {"step": request.POST.get("step", 5)})
-            return HttpResponseRedirect(f"/records/redaction/{r.id}/")
+            return redirect("records-redaction", redaction_id=r.id)
     except Denied as exc:
         return error_page(request, exc)
     except BadInput as exc:
@@ -177,7 +177,7 @@ def request_list(request):
         if request.method == "POST":
             try:
                 r = rs.create(request, request.POST)
-                return HttpResponseRedirect(f"/records/{r.number}/")
+                return redirect("records-request", number=r.number)
             except BadInput as exc:
                 error, st = str(exc), 400
         rows = rs.list_requests(request)

@@ -13,7 +13,7 @@ import os
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from rest_framework import status
 from rest_framework.decorators import api_view
@@ -125,7 +125,7 @@ def link_enter(request, token):
         link, claim = rel.open_link(request, token, request.COOKIES)
     except Denied as exc:
         return _link_headers(error_page(request, exc))
-    resp = HttpResponseRedirect(f"/s/l/{link.id}/")
+    resp = redirect("link-page", link_id=link.id)
     age = rel.link_seconds_left(link)
     resp.set_cookie(LINK_COOKIE, token, max_age=age, httponly=True, samesite="Lax", path=f"/s/l/{link.id}/",
                     secure=request.is_secure())
