@@ -189,6 +189,11 @@ def test_rule_management_cli_and_custodian_release(tmp_path, capsys):
     assert main(["access", "case", "C-9", "--detective", "det", "--recording", w.other_clip.recording.container_name]) == 0
     assert visible_clips(w.detective).filter(id=w.other_clip.id).exists()
     assert main(["access", "case", "C-10", "--detective", "sgt"]) == 2
+    for bad in ("2026/17", "C-11?x", " C-12", "C\t13"):  # would break the case page's address
+        assert main(["access", "case", bad]) == 2
+    from bodycam.cases.models import Case
+
+    assert not Case.objects.filter(number__in=["2026/17", "C-11?x", " C-12", "C\t13", "C-10"]).exists()
     assert main(["access", "squad", "B", "--supervisor", "sgt"]) == 0
     assert visible_clips(w.supervisor).filter(id=w.other_clip.id).exists()
 

@@ -78,6 +78,9 @@ def add_case(number: str, title: str = "", detectives=(), recordings=(), actor=N
     who = _who(actor, "case")
     if not number or len(number) > 64:
         raise RuleError("case number must be 1-64 characters")
+    # The number is the case page's address (/cases/NUMBER/): nothing a URL path would split on.
+    if number != number.strip() or any(c in number for c in "/\\?#%") or not number.isprintable():
+        raise RuleError("case number may not contain / \\ ? # %, control characters, or spaces at either end")
     dets = _users(detectives)
     if not all(policy.role_may(d.role, "case.assignee") for d in dets):
         raise RuleError("only detectives are assigned to cases")

@@ -582,11 +582,9 @@ def search(user, qy: Query) -> Page:
             ids = list(page.values_list("clip_id", flat=True)[start:start + qy.per_page])
         rows = Clip.objects.select_related("recording__officer__account", "recording__device").in_bulk(ids)
         results = [rows[i] for i in ids if i in rows]
-        if total is not None:
-            total = max(total, start + len(results))
-        elif qy.page == 1 and len(results) < qy.per_page:
+        if total is None and qy.page == 1 and len(results) < qy.per_page:
             total = len(results)  # the whole answer is on this page: no count needed
-        else:
+        elif total is None:  # (a common-word walk on PostgreSQL has counted already)
             # No text (PostgreSQL): in the page's order, the same index walk as the page, stopping
             # at the cap. Text, or SQLite: in no order, from the matches (a sort would read them all).
             order = SORTS[qy.sort] if postgres and not qy.q else ()
