@@ -83,13 +83,14 @@ def test_locked_blob_is_removed_by_a_later_sweep_once_the_lock_ends(locked_bucke
     assert sweep_orphans(grace_seconds=0)["quarantined"] == []
     # Before the lock ends the sweep does not even ask the store.
     rep = ret.sweep(now=T0 + 398 * DAY)
-    assert rep["blobs_retried"] == {"removed": [], "kept": [], "waiting": [sha]}
+    assert rep["blobs_retried"] == {"removed": [], "kept": [], "waiting": [sha], "waiting_total": 1}
     assert BlobPurge.objects.get(sha256=sha).attempts == 1 and store.exists(sha)
-    assert ret.sweep(now=T0 + 398 * DAY + DAY, dry_run=True)["blobs_retried"] == {"due": [], "waiting": [sha]}
+    assert ret.sweep(now=T0 + 398 * DAY + DAY, dry_run=True)["blobs_retried"] == {
+        "due": [], "due_total": 0, "waiting": [sha], "waiting_total": 1}
 
     time.sleep(max(0.0, (until - datetime.now(timezone.utc)).total_seconds()) + 0.5)
     rep = ret.sweep(now=T0 + 399 * DAY)
-    assert rep["blobs_retried"] == {"removed": [sha], "kept": [], "waiting": []}
+    assert rep["blobs_retried"] == {"removed": [sha], "kept": [], "waiting": [], "waiting_total": 0}
     assert not store.exists(sha) and not BlobPurge.objects.exists()
     versions = store.client.list_object_versions(Bucket=store.bucket, Prefix=store.key_for(sha))
     assert not versions.get("Versions")  # every version gone, not hidden behind a delete marker
@@ -105,7 +106,7 @@ def test_bytes_named_again_while_locked_are_kept(locked_bucket, tmp_path):
     assert again.clips.get().sha256 == sha
     time.sleep(max(0.0, (until - datetime.now(timezone.utc)).total_seconds()) + 0.5)
     rep = ret.sweep(now=T0 + 398 * DAY)
-    assert rep["blobs_retried"] == {"removed": [], "kept": [sha], "waiting": []}
+    assert rep["blobs_retried"] == {"removed": [], "kept": [sha], "waiting": [], "waiting_total": 0}
     assert store.exists(sha) and store.rehash(sha) == sha and not BlobPurge.objects.exists()
     kept = AuditEntry.objects.filter(action="retention.purge_blob", outcome="ok", object_sha256=sha).get()
     assert "names these bytes again" in kept.detail["kept"]

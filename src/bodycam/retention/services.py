@@ -386,12 +386,12 @@ def _defer_blob_purge(sha: str, recordings: list[str], exc: Exception) -> BlobPu
 
 
 def retry_blob_purges(actor: str) -> dict:
-    """Remove the kept-back blobs that are due: {removed, kept, waiting} hashes. A blob some
+    """Remove the kept-back blobs that are due: {removed, kept, waiting, waiting_total}. A blob some
     live item names again (the same bytes ingested since) stays, and its row goes."""
     from ..storage import get_store
 
     now = utcnow()
-    out = {"removed": [], "kept": [], "waiting": []}
+    out = {"removed": [], "kept": []}
     due = list(BlobPurge.objects.filter(retry_after__lte=now))
     for row in due:
         if _still_needed(row.sha256, None, []):
@@ -409,23 +409,27 @@ def retry_blob_purges(actor: str) -> dict:
             if getattr(exc, "until", None) is None:  # not a lock with an end date: someone must look
                 raise_alert("retention.purge_blob", f"could not remove blob {row.sha256} "
                                                     f"(attempt {again.attempts}): {exc}")
-            out["waiting"].append(row.sha256)
             continue
         row.delete()
         record("retention.purge_blob", actor=actor, object_sha256=row.sha256,
                detail={"recordings": row.recordings, "attempts": row.attempts + 1,
                        "first_failed_at": iso(row.first_failed_at)})
         out["removed"].append(row.sha256)
-    out["waiting"] += list(BlobPurge.objects.filter(retry_after__gt=now).values_list("sha256", flat=True))
-    return out
+    return out | _still_waiting()
 
 
-def blob_purge_report() -> dict:
-    """What ``retry_blob_purges`` would try now (due) and what waits for later."""
-    now = utcnow()
-    rows = BlobPurge.objects.all()
-    return {"due": [r.sha256 for r in rows if r.retry_after <= now],
-            "waiting": [r.sha256 for r in rows if r.retry_after > now]}
+def _still_waiting(limit: int = 100) -> dict:
+    """The kept-back blobs left (soonest retry first; the report lists the first ``limit``)."""
+    rows = BlobPurge.objects.order_by("retry_after", "sha256")
+    return {"waiting": list(rows.values_list("sha256", flat=True)[:limit]), "waiting_total": rows.count()}
+
+
+def blob_purge_report(limit: int = 100) -> dict:
+    """What ``retry_blob_purges`` would try now (due) and what waits for later (dry run)."""
+    now, rows = utcnow(), BlobPurge.objects.order_by("retry_after", "sha256")
+    due, later = rows.filter(retry_after__lte=now), rows.filter(retry_after__gt=now)
+    return {"due": list(due.values_list("sha256", flat=True)[:limit]), "due_total": due.count(),
+            "waiting": list(later.values_list("sha256", flat=True)[:limit]), "waiting_total": later.count()}
 
 
 def blobs_pending(limit: int | None = None) -> list[dict]:
