@@ -71,6 +71,17 @@ def test_excerpt_range_streaming_and_audit(tmp_path, settings):
     r = c.get(f"/api/evidence/{clip.id}/proxy", HTTP_RANGE="bytes=100-")
     assert r.status_code == 206
     assert AuditEntry.objects.filter(action="evidence.play").count() == before + 1
+    # A client that never asks for byte 0 (bytes=1-, or a suffix as long as the file) still
+    # starts a playback: audited once per session, then its seeks are not.
+    for path in (f"/api/evidence/{clip.id}/stream", f"/api/evidence/{clip.id}/proxy"):
+        session = c.session  # as a new session would be (a sign-in each costs a TOTP step)
+        session.pop("playback_started", None)
+        session.save()
+        for rng in ("bytes=-999999999", "bytes=1-", "bytes=50-"):
+            assert c.get(path, HTTP_RANGE=rng).status_code == 206
+        plays = AuditEntry.objects.filter(action="evidence.play", actor="o3").order_by("-seq")
+        assert plays.count() == before + 2 + (path.endswith("proxy")), path
+        assert plays.first().detail["range"] == "bytes=-999999999"
     assert c.get(f"/api/evidence/{clip.id}/proxy", HTTP_RANGE="bytes=999999999-").status_code == 416
     assert c.get(f"/api/evidence/{clip.id}/thumbnail.jpg").status_code == 200
     assert client_for(other).get(f"/api/evidence/{clip.id}/proxy").status_code == 404

@@ -6,6 +6,7 @@ Feature apps import these from here (not from ``web``), so web stays on top of t
 from __future__ import annotations
 
 import re
+import time
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -15,12 +16,34 @@ from .errors import BodycamError, page_context
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def range_start(request) -> int:
-    """Where the requested range begins (0 without a Range header): playback is audited
-    once, at its start (no Range, or a Range from byte 0)."""
-    rng = request.META.get("HTTP_RANGE", "")
-    m = RANGE_RE.match(rng.strip()) if rng else None
-    return 0 if m is None else (int(m.group(1)) if m.group(1) else 1)
+PLAYBACK_REMEMBERED_S = 6 * 3600
+
+
+def playback_start(request, key: str) -> bool:
+    """Is this media request the start of a playback, to be audited? Playback is audited once
+    per start, not per seek: a request with no Range header, or a Range from byte 0, is a
+    start. So is any other range when this session has not started ``key`` (e.g. "play:CLIP")
+    within PLAYBACK_REMEMBERED_S. A client that never asks for byte 0 (``bytes=1-``,
+    ``bytes=-N``: nearly the whole file) therefore still leaves an entry. Call it only once
+    the request is authorised: it remembers the start in the session."""
+    rng = request.META.get("HTTP_RANGE", "").strip()
+    m = RANGE_RE.match(rng) if rng else None
+    from_zero = m is None or (m.group(1) != "" and int(m.group(1)) == 0)
+    session = getattr(request, "session", None)
+    now = time.time()
+    started = dict(session.get("playback_started", {})) if session is not None else {}
+    if not from_zero and now - started.get(key, 0) < PLAYBACK_REMEMBERED_S:
+        return False
+    if session is not None:  # forget old starts: the session stays small
+        started = {k: t for k, t in started.items() if now - t < PLAYBACK_REMEMBERED_S}
+        started[key] = now
+        session["playback_started"] = started
+    return True
+
+
+def range_asked(request) -> str:
+    """The Range header as sent (for audit details), cut short."""
+    return request.META.get("HTTP_RANGE", "")[:64]
 
 
 def range_response(request, f, size: int, ctype: str):

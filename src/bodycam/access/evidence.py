@@ -65,16 +65,17 @@ def view_clip(request, clip_id) -> dict:
     return d
 
 
-def open_media(request, clip_id, action: str, range_start: int = 0):
-    """Authorize and audit playback (``PLAY``, audited when it starts at byte 0) or a
-    download (``DOWNLOAD``, always audited); return (clip, open file)."""
+def open_media(request, clip_id, action: str):
+    """Authorize and audit playback (``PLAY``, audited at each start: ``http.playback_start``)
+    or a download (``DOWNLOAD``, always audited); return (clip, open file)."""
+    from ..http import playback_start, range_asked
     from ..storage import get_store
 
     clip = authorize(request, clip_id, action)
-    if action == DOWNLOAD or range_start == 0:
+    if action == DOWNLOAD or playback_start(request, f"original:{clip.id}"):
         record_request(request, "evidence.download" if action == DOWNLOAD else "evidence.play", object_type="clip",
                        object_id=str(clip.id), object_sha256=clip.sha256,
-                       detail={"size": clip.size, "range_start": range_start})
+                       detail={"size": clip.size, "range": range_asked(request)})
     return clip, get_store().open(clip.sha256)
 
 

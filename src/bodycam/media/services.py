@@ -69,10 +69,10 @@ def derivatives_of(clip_ids, kind: str) -> dict[str, Derivative]:
 
 
 # ---------------------------------------------------------------- on behalf of a user
-def open_rendition(request, clip_id, kind: str, range_start: int = 0, derivative_id=None, download=False):
+def open_rendition(request, clip_id, kind: str, derivative_id=None, download=False):
     """Authorize and audit playback of a derivative (proxy, excerpt) or a thumbnail fetch;
-    return (clip, derivative, open file). Playback is audited at its start (byte 0), like
-    the original's; thumbnails and downloads always."""
+    return (clip, derivative, open file). Playback is audited at each start
+    (``http.playback_start``), like the original's; thumbnails and downloads always."""
     from ..access.services import (
         DOWNLOAD,
         PLAY,
@@ -82,6 +82,7 @@ def open_rendition(request, clip_id, kind: str, range_start: int = 0, derivative
         parse_uuid,
     )
     from ..custody.services import record_request
+    from ..http import playback_start, range_asked
     from ..storage import get_store
 
     action = DOWNLOAD if download else (VIEW if kind == Derivative.Kind.THUMBNAIL else PLAY)
@@ -93,11 +94,11 @@ def open_rendition(request, clip_id, kind: str, range_start: int = 0, derivative
         d = latest(clip, kind)
     if d is None:
         raise NotVisible(f"no {kind} for this item yet" if derivative_id is None else "no such derivative")
-    if download or kind == Derivative.Kind.THUMBNAIL or range_start == 0:
+    if download or kind == Derivative.Kind.THUMBNAIL or playback_start(request, f"{d.kind}:{d.id}"):
         verb = {DOWNLOAD: "evidence.download", VIEW: "evidence.thumbnail", PLAY: "evidence.play"}[action]
         record_request(request, verb, object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256,
                        detail={"rendition": d.kind, "derivative": str(d.id), "derivative_sha256": d.sha256,
-                               "range_start": range_start})
+                               "range": range_asked(request)})
     return clip, d, get_store().open(d.sha256)
 
 

@@ -23,7 +23,7 @@ from ..access import evidence as ev
 from ..access.policy import allowed, cases_visible
 from ..access.services import Denied, NotVisible, visible_clips
 from ..custody.services import record_request
-from ..http import error_page, range_response, range_start
+from ..http import error_page, playback_start, range_asked, range_response
 from ..media import services as media
 from ..media.models import Derivative
 from . import export as exp
@@ -170,11 +170,11 @@ def link_media(request, link_id, clip_id):
 
     proxy = media.latest(clip, Derivative.Kind.PROXY)
     sha, size = (proxy.sha256, proxy.size) if proxy else (clip.sha256, clip.size)
-    start = range_start(request)
-    if start == 0:
+    if playback_start(request, f"link:{link.id}:{clip.id}"):
         record_request(request, "evidence.play", actor=rel.link_actor(link), object_type="clip",
                        object_id=str(clip.id), object_sha256=clip.sha256,
-                       detail={"link": str(link.id), "rendition": "proxy" if proxy else "original"})
+                       detail={"link": str(link.id), "rendition": "proxy" if proxy else "original",
+                               "range": range_asked(request)})
     ctype = "video/mp4" if proxy or clip.container_type == "mp4" else "video/x-matroska"
     return _link_headers(range_response(request, get_store().open(sha), size, ctype))
 

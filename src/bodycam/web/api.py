@@ -36,7 +36,7 @@ from ..access.policy import require
 from ..access.services import Denied, audit_denied, authorize
 from ..custody.services import record_request, request_source
 from ..errors import BodycamError, api_error
-from ..http import range_response, range_start
+from ..http import range_response
 from ..media import services as media
 from ..release import services as rel
 
@@ -83,7 +83,7 @@ def evidence_detail(request, clip_id):
 
 def media_response(request, clip_id, action):
     """Stream the original with HTTP Range support (206), or as a download."""
-    clip, f = ev.open_media(request, clip_id, action, range_start=range_start(request))
+    clip, f = ev.open_media(request, clip_id, action)
     ctype = "video/mp4" if clip.container_type == "mp4" else "video/x-matroska"
     if action == ev.DOWNLOAD:
         return FileResponse(f, as_attachment=True, filename=clip.object_name, content_type=ctype)
@@ -167,8 +167,7 @@ def recording_release(request, recording_id):
 
 def _derivative_response(request, clip_id, kind, derivative_id=None):
     download = request.GET.get("download") == "1"
-    clip, d, f = media.open_rendition(request, clip_id, kind, range_start=range_start(request),
-                                      derivative_id=derivative_id, download=download)
+    clip, d, f = media.open_rendition(request, clip_id, kind, derivative_id=derivative_id, download=download)
     if download:
         return FileResponse(f, as_attachment=True, filename=f"{clip.object_name}.{d.kind}-{str(d.id)[:8]}.mp4",
                             content_type=d.content_type)
