@@ -49,6 +49,8 @@ def test_case_share_reaches_later_recordings_until_revoked(tmp_path, django_asse
     assert post_json(client_for(w.officer), "/api/cases/C-1/shares", {"recipient": "ada2"}).status_code == 404
     assert post_json(det, "/api/cases/C-1/shares", {"recipient": "off.b"}).status_code == 400
     assert post_json(det, "/api/cases/C-1/shares", {"recipient": "ada2", "days": 0}).status_code == 400
+    for days in ("\u00b2", "9" * 5000, "1.5"):  # isdigit() yet not a number int() takes; too long; not whole
+        assert post_json(det, "/api/cases/C-1/shares", {"recipient": "ada2", "days": days}).status_code == 400
     assert post_json(det, "/api/cases/NOPE/shares", {"recipient": "ada2"}).status_code == 404
     share_id = r.json()["id"]
     assert post_json(client_for(w.officer), f"/api/shares/case/{share_id}/revoke", {}).status_code == 404

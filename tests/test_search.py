@@ -96,6 +96,12 @@ def test_bulk_actions_respect_roles(tmp_path):
     r = det.post("/evidence/bulk", {"clip": [a], "action": "categorize", "category": cat.name, "back": "/?q=x"})
     assert r.status_code == 302 and r["Location"] == "/?q=x"
     assert cat.name in w.clip.recording.categories.values_list("name", flat=True)
+    # All or nothing: one item the detective may not change (or no item at all) changes none.
+    other = Category.objects.create(axis_id="4", name="Use of force")
+    for bad in (str(w.other_clip.id), "not-an-id"):
+        r = det.post("/evidence/bulk", {"clip": [a, bad], "action": "categorize", "category": other.name})
+        assert r.status_code == 404 and not other.recordings.exists(), bad
+    assert AuditEntry.objects.filter(action="evidence.edit", outcome="denied", actor="det").count() == 2
     # The detective cannot reach officer B's clip, and may add only to their own cases.
     r = det.post("/evidence/bulk", {"clip": [str(w.other_clip.id)], "action": "add_to_case", "case": "C-1"})
     assert r.status_code == 404

@@ -16,6 +16,7 @@ from ..access.services import Denied, capabilities
 from ..http import error_page
 from ..media import redactions, transcripts
 from ..media.models import Derivative, Redaction
+from ..numbers import whole_number
 from ..timefmt import isoformat
 from . import services as rs
 
@@ -104,7 +105,8 @@ def transcript_page(request, clip_id):
                         opts["translate"] = "0"  # the form's box was left unticked
                     transcripts.request_transcript(request, clip_id, opts)
                 else:  # a save: audited as the edit it is, not also as a view
-                    texts = {int(k[4:]): v for k, v in request.POST.items() if k.startswith("seg-") and k[4:].isdigit()}
+                    texts = {whole_number(k[4:]): v for k, v in request.POST.items()
+                             if k.startswith("seg-") and whole_number(k[4:]) is not None}
                     transcripts.edit_texts(request, clip_id, texts, request.POST.get("note", ""))
                 return HttpResponseRedirect(request.path)
             except BadInput as exc:

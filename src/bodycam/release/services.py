@@ -26,6 +26,7 @@ from ..cases.models import Case
 from ..custody.services import record_request
 from ..evidence.models import Clip, in_catalogue_q
 from ..evidence.services import iso
+from ..numbers import whole_number
 from .models import CaseShare, Share, ShareLink, ShareTerms
 
 BadInput = ev.BadInput
@@ -52,8 +53,8 @@ def _days(value, required: bool = False, max_days: int = 3650) -> int | None:
         if required:
             raise BadInput("days (how long the link lives) is required")
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        value = whole_number(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= max_days:
         raise BadInput(f"days must be a whole number from 1 to {max_days}")
     return value

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from ..numbers import whole_number
+
 
 def _err(exc):
     from ..errors import CliError
@@ -71,7 +73,7 @@ def _policy(args) -> int:
 def _category(args) -> int:
     from . import policy as pol
 
-    days = None if args.days.lower() == "indefinite" else (int(args.days) if args.days.isdigit() else -1)
+    days = None if args.days.lower() == "indefinite" else (whole_number(args.days) if whole_number(args.days) is not None else -1)
     if days == -1:
         raise _err("--days must be a whole number or 'indefinite'")
     try:

@@ -20,6 +20,7 @@ from ..cases.models import CaseFile
 from ..custody.services import record_request, request_source
 from ..evidence.models import Category
 from ..http import error_page
+from ..numbers import whole_number
 from . import cad as cadmod
 from . import policy as pol
 from . import reports
@@ -86,24 +87,24 @@ def _post(request):
     action = p.get("action", "")
     if action == "category":
         raw = p.get("days", "").strip().lower()
-        if raw != pol.INDEFINITE and not raw.isdigit():
+        if raw != pol.INDEFINITE and whole_number(raw) is None:
             raise ValueError("days must be a whole number or 'indefinite'")
-        pol.set_category_retention(p.get("category", ""), None if raw == pol.INDEFINITE else int(raw), actor=who,
+        pol.set_category_retention(p.get("category", ""), None if raw == pol.INDEFINITE else whole_number(raw), actor=who,
                                    source=src)
     elif action == "settings":
         data = {}
         for key in ("grace_days", "notice_days"):
             if p.get(key, "").strip():
-                if not p[key].strip().isdigit():
+                data[key] = whole_number(p[key])
+                if data[key] is None:
                     raise ValueError(f"{key} must be a whole number")
-                data[key] = int(p[key])
         data["require_approval"] = p.get("require_approval") == "yes"
         pol.apply(pol.parse(data), actor=who, source=src)
     elif action == "recover":
         days = p.get("days", "30").strip() or "30"
-        if not days.isdigit():
+        if whole_number(days) is None:
             raise ValueError("days must be a whole number")
-        ret.recover(p.get("recording", ""), who, days=int(days), reason=p.get("reason", ""), source=src)
+        ret.recover(p.get("recording", ""), who, days=whole_number(days), reason=p.get("reason", ""), source=src)
     elif action == "approve":
         ret.approve(p.getlist("recording"), who, source=src)
     elif action == "hold":

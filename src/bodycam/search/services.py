@@ -25,6 +25,7 @@ from django.db.models.expressions import RawSQL
 
 from ..errors import BodycamError
 from ..evidence.models import Category, Clip, Device, GnssPoint, Officer, Recording
+from ..numbers import whole_number
 from .models import SearchDocument, SearchEntry
 
 METADATA, NOTES, TAGS, TRANSCRIPT = "metadata", "notes", "tags", "transcript"
@@ -398,9 +399,10 @@ def _bool(value: str, name: str) -> bool | None:
 def _int(value: str, name: str, default: int, lo: int, hi: int) -> int:
     if not value.strip():
         return default
-    if not value.strip().isdigit():
+    number = whole_number(value)
+    if number is None:
         raise SearchError(f"{name} must be a whole number")
-    return max(lo, min(int(value), hi))
+    return max(lo, min(number, hi))
 
 
 def parse_query(params) -> Query:

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import urlencode
@@ -87,11 +88,15 @@ def bulk_action(request):
         return _bad(request, "select at least one item")
     try:
         if action == "categorize":
+            from ..access.services import authorize
+
             name = request.POST.get("category", "")
-            for cid in ids:
-                clip = visible_clips(request.user).filter(id=cid).first()
-                current = sorted(clip.recording.categories.values_list("name", flat=True)) if clip else []
-                ev.edit_metadata(request, cid, {"categories": sorted(set(current) | {name})})
+            # Every item is checked first (a refusal is audited), then all change or none do.
+            clips = [authorize(request, cid, EDIT) for cid in ids]
+            with transaction.atomic():
+                for clip in clips:
+                    current = sorted(clip.recording.categories.values_list("name", flat=True))
+                    ev.edit_metadata(request, clip.id, {"categories": sorted(set(current) | {name})})
         elif action == "add_to_case":
             number = request.POST.get("case", "")
             case = Case.objects.filter(number=number).first()
@@ -147,7 +152,7 @@ def _item_post(request, clip_id):
         rel.share_item(request, clip_id, {"recipient": p.get("recipient", ""),
                                           "allow_download": p.get("allow_download") == "yes",
                                           "no_reshare": p.get("no_reshare") == "yes",
-                                          "days": int(days) if days.isdigit() else None})
+                                          "days": days or None})
         return None
     if action == "link":
         link, token = rel.create_link(request, {"clip": clip_id, "days": p.get("days", "").strip(),
