@@ -78,6 +78,12 @@ def test_redaction_workflow_faces_gone_audio_muted_c2pa(tmp_path, settings):
     assert _api(cust, "post", f"/api/redactions/{rid}/render").status_code == 400
     bad = _api(cust, "patch", f"/api/redactions/{rid}", {"add_tracks": [{"keys": [[0, 10, 10, 9999, 20]]}]})
     assert bad.status_code == 400 and Redaction.objects.get(pk=rid).plan == red.plan
+    for body in ({"tracks": 5}, {"remove_tracks": [[1]]}, {"tracks": [{"id": [1]}]}, {"add_tracks": "x"},
+                 {"add_tracks": [{"keys": [[1e400, 0, 0, 9, 9]]}]}, {"add_tracks": [{"keys": [[0, "nan", 0, 9, 9]]}]},
+                 {"audio": [{"start": [], "end": {}}]}):
+        bad = _api(cust, "patch", f"/api/redactions/{rid}", body)  # wrong shapes: a 400, never a 500
+        assert bad.status_code == 400 and bad.json()["error"], (body, bad.status_code)
+        assert Redaction.objects.get(pk=rid).plan == red.plan
     # Reading the plan (it shows where the faces are) through the API is audited like the page.
     assert _api(cust, "get", f"/api/redactions/{rid}").status_code == 200
     assert AuditEntry.objects.filter(action="evidence.redaction.view", object_id=str(clip.id),

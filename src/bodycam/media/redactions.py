@@ -9,6 +9,7 @@ original as parent ingredient and listing every redaction. The original is only 
 from __future__ import annotations
 
 import copy
+import math
 import os
 import tempfile
 import uuid
@@ -167,6 +168,71 @@ def _info(plan: dict) -> dict:
             "height": int(plan.get("height", 0))}
 
 
+def _list_of(changes: dict, key: str) -> list:
+    value = changes.get(key, []) or []
+    if not isinstance(value, list):
+        raise RedactionError(f"{key} must be a list")
+    return value
+
+
+def _apply_changes(plan: dict, changes: dict) -> set:
+    """The editor's changes applied to ``plan`` in place (``update`` validates the result);
+    returns the ids of the tracks removed."""
+    if "method" in changes:
+        plan["method"] = str(changes["method"])
+    if "reason" in changes:
+        plan["reason"] = str(changes["reason"])[:500]
+    by_id = {t["id"]: t for t in plan.get("tracks", [])}
+    for ch in _list_of(changes, "tracks"):
+        t = by_id.get(ch.get("id")) if isinstance(ch, dict) and isinstance(ch.get("id"), str) else None
+        if t is None:
+            raise RedactionError(f"no track {ch.get('id') if isinstance(ch, dict) else ch!r}")
+        if "enabled" in ch:
+            t["enabled"] = bool(ch["enabled"])
+        if "reason" in ch:
+            t["reason"] = str(ch["reason"])[:500]
+        if "method" in ch:
+            if ch["method"] not in redact.METHODS + ("", None):
+                raise RedactionError(f"method must be one of {', '.join(redact.METHODS)}")
+            t["method"] = ch["method"] or None
+    remove = _list_of(changes, "remove_tracks")
+    if not all(isinstance(i, str) for i in remove):
+        raise RedactionError("remove_tracks must list track ids")
+    remove = set(remove)
+    if any(by_id.get(i, {}).get("source") == "auto" for i in remove):
+        raise RedactionError("automatic tracks are turned off (kept for the record), not removed")
+    plan["tracks"] = [t for t in plan.get("tracks", []) if t["id"] not in remove]
+    for add in _list_of(changes, "add_tracks"):
+        if not isinstance(add, dict) or not isinstance(add.get("keys"), list):
+            raise RedactionError("add_tracks entries need keys: [[frame, x1, y1, x2, y2], ...]")
+        keys = []
+        for k in add["keys"]:
+            if not isinstance(k, list) or len(k) < 5:
+                raise RedactionError("each key is [frame, x1, y1, x2, y2]")
+            try:
+                values = [float(v) for v in k[:5]]
+            except (TypeError, ValueError):
+                raise RedactionError("key values must be numbers") from None
+            if not all(math.isfinite(v) for v in values):
+                raise RedactionError("key values must be finite numbers")
+            keys.append([int(values[0])] + [round(v, 1) for v in values[1:]] + [1.0])
+        plan["tracks"].append({"id": f"m{uuid.uuid4().hex[:6]}", "label": str(add.get("label") or "manual")[:40],
+                               "source": "manual", "enabled": True, "keys": keys, "pad": 0,
+                               "first": keys[0][0] if keys else 0, "last": keys[-1][0] if keys else 0,
+                               "reason": str(add.get("reason", ""))[:500], "method": add.get("method") or None})
+        if plan["tracks"][-1]["method"] not in (None,) + redact.METHODS:
+            raise RedactionError(f"method must be one of {', '.join(redact.METHODS)}")
+    if "audio" in changes:
+        if not isinstance(changes["audio"], list):
+            raise RedactionError("audio must be a list of ranges")
+        plan["audio"] = [{"start": a.get("start"), "end": a.get("end"), "mode": a.get("mode", "mute"),
+                          "reason": str(a.get("reason", ""))[:500], "words": str(a.get("words", ""))[:500]}
+                         for a in changes["audio"] if isinstance(a, dict)]
+        if len(plan["audio"]) != len(changes["audio"]):
+            raise RedactionError("audio ranges must be objects")
+    return remove
+
+
 def update(request, redaction_id, changes) -> Redaction:
     """Apply the editor's changes: {method, reason, tracks: [{id, enabled, reason, method}],
     add_tracks: [{label, keys, reason, method}], remove_tracks: [id], audio: [{start, end,
@@ -180,52 +246,10 @@ def update(request, redaction_id, changes) -> Redaction:
         raise RedactionError(f"this redaction is {r.status}; it can be edited only while in review")
     plan = copy.deepcopy(r.plan)
     try:
-        if "method" in changes:
-            plan["method"] = str(changes["method"])
-        if "reason" in changes:
-            plan["reason"] = str(changes["reason"])[:500]
-        by_id = {t["id"]: t for t in plan.get("tracks", [])}
-        for ch in changes.get("tracks", []) or []:
-            t = by_id.get(ch.get("id")) if isinstance(ch, dict) else None
-            if t is None:
-                raise RedactionError(f"no track {ch.get('id') if isinstance(ch, dict) else ch!r}")
-            if "enabled" in ch:
-                t["enabled"] = bool(ch["enabled"])
-            if "reason" in ch:
-                t["reason"] = str(ch["reason"])[:500]
-            if "method" in ch:
-                if ch["method"] not in redact.METHODS + ("", None):
-                    raise RedactionError(f"method must be one of {', '.join(redact.METHODS)}")
-                t["method"] = ch["method"] or None
-        remove = set(changes.get("remove_tracks", []) or [])
-        if any(by_id.get(i, {}).get("source") == "auto" for i in remove):
-            raise RedactionError("automatic tracks are turned off (kept for the record), not removed")
-        plan["tracks"] = [t for t in plan.get("tracks", []) if t["id"] not in remove]
-        for add in changes.get("add_tracks", []) or []:
-            if not isinstance(add, dict) or not isinstance(add.get("keys"), list):
-                raise RedactionError("add_tracks entries need keys: [[frame, x1, y1, x2, y2], ...]")
-            keys = []
-            for k in add["keys"]:
-                if not isinstance(k, list) or len(k) < 5:
-                    raise RedactionError("each key is [frame, x1, y1, x2, y2]")
-                try:
-                    keys.append([int(k[0])] + [round(float(v), 1) for v in k[1:5]] + [1.0])
-                except (TypeError, ValueError):
-                    raise RedactionError("key values must be numbers") from None
-            plan["tracks"].append({"id": f"m{uuid.uuid4().hex[:6]}", "label": str(add.get("label") or "manual")[:40],
-                                   "source": "manual", "enabled": True, "keys": keys, "pad": 0,
-                                   "first": keys[0][0] if keys else 0, "last": keys[-1][0] if keys else 0,
-                                   "reason": str(add.get("reason", ""))[:500], "method": add.get("method") or None})
-            if plan["tracks"][-1]["method"] not in (None,) + redact.METHODS:
-                raise RedactionError(f"method must be one of {', '.join(redact.METHODS)}")
-        if "audio" in changes:
-            if not isinstance(changes["audio"], list):
-                raise RedactionError("audio must be a list of ranges")
-            plan["audio"] = [{"start": a.get("start"), "end": a.get("end"), "mode": a.get("mode", "mute"),
-                              "reason": str(a.get("reason", ""))[:500], "words": str(a.get("words", ""))[:500]}
-                             for a in changes["audio"] if isinstance(a, dict)]
-            if len(plan["audio"]) != len(changes["audio"]):
-                raise RedactionError("audio ranges must be objects")
+        try:
+            remove = _apply_changes(plan, changes)
+        except (TypeError, ValueError, OverflowError, AttributeError) as exc:  # a shape not checked below
+            raise RedactionError(f"malformed change ({type(exc).__name__}): give the fields as documented") from None
         if len(plan["tracks"]) > MAX_TRACKS:
             raise RedactionError(f"at most {MAX_TRACKS} tracks")
         errs = redact.validate_plan(plan, _info(plan), require_reasons=False)  # reasons are due at render
