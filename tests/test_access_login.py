@@ -111,6 +111,11 @@ def test_five_failures_lock_until_admin_unlocks():
     other = client_for(make_user("sgt", "supervisor"))
     r = other.post(f"/api/users/{user.username}/unlock", HTTP_X_CSRFTOKEN=other.cookies["csrftoken"].value)
     assert r.status_code == 403
+    # ...and cannot learn which accounts exist: a made-up name gets the same audited 403
+    for path in ("/api/users/nobody-here/unlock", "/api/users/nobody-here/role"):
+        r = other.post(path, HTTP_X_CSRFTOKEN=other.cookies["csrftoken"].value)
+        assert r.status_code == 403, path
+    assert AuditEntry.objects.filter(actor="sgt", outcome="denied", object_id="nobody-here").count() == 2
     # the admin can
     a = client_for(admin)
     r = a.post(f"/api/users/{user.username}/unlock", HTTP_X_CSRFTOKEN=a.cookies["csrftoken"].value)
