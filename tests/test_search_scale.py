@@ -191,13 +191,14 @@ def test_bad_input_is_400_and_odd_input_is_harmless(tmp_path):
     cust = client_for(s.custodian)
     bad = ["from=2025-02-30", "to=yesterday", "lat=nan&lon=0", "lat=1e999&lon=0", "lat=10&lon=10&radius=-5",
            "sort=newest;drop", "page=1.5", "per_page=-3", "transcript=perhaps", "q=" + "é" * 201,
-           "incident=../../etc", "from=9999-99-99T99:99", "page=%C2%B2", "per_page=%E2%91%A0", "page=" + "9" * 30]
+           "incident=../../etc", "from=9999-99-99T99:99", "page=%C2%B2", "per_page=%E2%91%A0", "page=" + "9" * 30,
+           "tag=%00", "q=%00%00"]
     for query in bad:
         r = cust.get("/api/search?" + query)
         assert r.status_code == 400 and r.json()["error"], (query, r.status_code, r.content[:200])
         assert cust.get("/?" + query).status_code == 400, query
     odd = ["q=" + "x" * 200, "q=a", "q=ñandú", "q=O'Brien%20%26%20|%20!", "q=north*%20OR%20NEAR(", "page=99999999",
-           "per_page=100000", "officer=" + "o" * 5000, "category=%F0%9F%9A%93", "device=%27%3B--", "tag=%00", "q=%00%00"]
+           "per_page=100000", "officer=" + "o" * 5000, "category=%F0%9F%9A%93", "device=%27%3B--"]
     for query in odd:
         r = cust.get("/api/search?" + query)
         assert r.status_code == 200, (query, r.status_code, r.content[:300])

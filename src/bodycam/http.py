@@ -5,6 +5,7 @@ Feature apps import these from here (not from ``web``), so web stays on top of t
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -112,3 +113,55 @@ class ErrorPageMiddleware:
         if isinstance(exc, BodycamError):
             return error_page(request, exc)
         return None
+
+
+class NulCharactersMiddleware:
+    """A request whose path, query, form fields or small JSON body holds a NUL character is
+    refused with 400 before any view runs. No text field anywhere may hold NUL: PostgreSQL
+    refuses it in every string (a 500 from deep inside a lookup, the sign-in form included),
+    and a name with NUL in it is never a real one. File contents and uploads are not looked
+    at (they are bytes, not text)."""
+
+    JSON_LIMIT = 1 << 20  # larger JSON bodies are not read here (no such request is valid)
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._has_nul(request):
+            message = "NUL characters are not accepted in names, fields or paths"
+            if request.path.startswith("/api/") or request.content_type == "application/json":
+                from django.http import JsonResponse
+
+                return JsonResponse({"error": message}, status=400)
+            return HttpResponse(message + "\n", status=400, content_type="text/plain")
+        return self.get_response(request)
+
+    def _has_nul(self, request) -> bool:
+        if "\x00" in request.path or "\x00" in request.META.get("QUERY_STRING", "") or \
+                "%00" in request.META.get("QUERY_STRING", ""):
+            return True
+        if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
+                                                                  "multipart/form-data"):
+            return any("\x00" in k or any("\x00" in v for v in vs) for k, vs in request.POST.lists())
+        if request.content_type == "application/json":
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return False
+            if 0 < length <= self.JSON_LIMIT and (b"\x00" in request.body or b"\\u0000" in request.body):
+                try:
+                    return _holds_nul(json.loads(request.body))
+                except ValueError:
+                    return False  # not JSON: the view says so
+        return False
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False

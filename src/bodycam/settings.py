@@ -96,6 +96,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "bodycam.http.NulCharactersMiddleware",  # PostgreSQL refuses NUL in any string: a 400 first
     "bodycam.access.middleware.SecureCookiesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
