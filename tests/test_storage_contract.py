@@ -180,3 +180,36 @@ def test_fsck_and_orphan_sweep_through_the_catalogue(backend, settings, tmp_path
     checked, problems = check_all()
     assert [(p.sha256, p.problem) for p in problems] == [(clip.sha256, "mismatch")]
     reset_store()
+
+
+@pytest.mark.django_db
+def test_orphan_reused_by_a_retried_upload_is_not_set_aside(settings, tmp_path):
+    """A crash left a blob without its row; hours later the dock retries the upload. The
+    retry reuses the blob (same bytes), so the orphan sweep must not move it aside: neither
+    because the blob looks old (the reuse makes it fresh again) nor because the row
+    committed while the sweep was listing the store (it asks the catalogue again)."""
+    from bodycam.custody.fixity import sweep_orphans
+    from bodycam.storage import get_store, register_blob_refs
+    from bodycam.storage.refs import _registry
+
+    settings.STORAGE_URL = f"file://{tmp_path / 'objects'}"
+    reset_store()
+    store = get_store()
+    old, late = put(store, b"left by a crash")[0].sha256, put(store, b"row commits mid-sweep")[0].sha256
+    long_ago = 1_000_000_000
+    for sha in (old, late):
+        os.utime(store.path_for(sha), (long_ago, long_ago))
+    put(store, b"left by a crash")  # the retry: same bytes, the stored blob is reused
+    asked = []
+
+    def row_committed_meanwhile():  # a provider whose row appears after the first listing
+        asked.append(1)
+        return [(late, {"kind": "clip", "id": "x", "container": "c", "object": "o"})] if len(asked) > 1 else []
+
+    register_blob_refs("test.late", row_committed_meanwhile)
+    try:
+        assert sweep_orphans(grace_seconds=3600)["quarantined"] == []
+        assert store.exists(old) and store.exists(late) and len(asked) == 2
+    finally:
+        _registry.pop("test.late", None)
+        reset_store()

@@ -63,11 +63,21 @@ def sweep_orphans(grace_seconds: float = 3600, actor: str = "system:orphan-sweep
     known = set(catalogue_hashes()) | leaving_hashes()
     quarantined = []
     cutoff = time.time() - grace_seconds
+    candidates = []
     for sha in list(store.iter_hashes()):
         if sha in known:
             continue
         mtime = store.mtime(sha)
         if mtime is None or mtime > cutoff:
+            continue
+        candidates.append(sha)
+    if candidates:
+        # Asked again just before moving anything: a retried upload may have reused one of
+        # these blobs and committed its row while the store was being listed.
+        known = set(catalogue_hashes()) | leaving_hashes()
+    for sha in candidates:
+        mtime = store.mtime(sha)
+        if sha in known or mtime is None or mtime > cutoff:
             continue
         store.quarantine(sha)
         quarantined.append(sha)

@@ -72,6 +72,12 @@ class LocalBlobStore(BlobStore):
         if dest.exists():
             incoming.discard()
             incoming._committed = True
+            # The stored copy is now as fresh as a new upload: an orphan left by a crash that
+            # this upload reuses is inside the orphan sweep's grace period again.
+            try:
+                os.utime(dest)
+            except OSError:
+                pass
             return False
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(incoming.temp_path, 0o444)
