@@ -356,6 +356,10 @@ def _remove_blobs(hashes: dict[str, list[str]], actor: str) -> list[str]:
 
     store, done = get_store(), []
     for sha, recordings in hashes.items():
+        if _still_needed(sha, None, []):  # the same bytes arrived again since the catalogue committed
+            record("retention.purge_blob", actor=actor, object_sha256=sha,
+                   detail={"kept": "a live item names these bytes again", "recordings": recordings})
+            continue
         try:
             store.purge(sha)
             done.append(sha)
