@@ -9,7 +9,7 @@ import json
 import re
 import time
 
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from .errors import BodycamError, page_context
@@ -131,8 +131,6 @@ class NulCharactersMiddleware:
         if self._has_nul(request):
             message = "NUL characters are not accepted in names, fields or paths"
             if request.path.startswith("/api/") or request.content_type == "application/json":
-                from django.http import JsonResponse
-
                 return JsonResponse({"error": message}, status=400)
             return HttpResponse(message + "\n", status=400, content_type="text/plain")
         return self.get_response(request)

@@ -170,7 +170,10 @@ class AccountDenied(AccountError):
     status = 403
 
 
-def _admin_check(actor: User | None, action: str, target: str, source: str) -> str:
+def require_admin(actor: User | None, action: str, target: str, source: str) -> str:
+    """The actor may manage accounts (a refusal is audited): their name for the audit, "cli"
+    for the command line. Views call it before looking a name up, so only admins learn
+    whether an account exists."""
     if actor is None:
         return "cli"
     policy.require(actor, "accounts.manage", action=action, object_type="user", object_id=target, source=source,
@@ -191,7 +194,7 @@ def get_user(username_or_id: str) -> User:
 
 
 def unlock(target: User, actor: User | None = None, source: str = "") -> None:
-    who = _admin_check(actor, "account.unlock", str(target.id), source)
+    who = require_admin(actor, "account.unlock", str(target.id), source)
     with transaction.atomic():
         User.objects.filter(pk=target.pk).update(locked_at=None)
         # Failures before the unlock no longer count toward the next lock.
@@ -202,7 +205,7 @@ def unlock(target: User, actor: User | None = None, source: str = "") -> None:
 
 
 def set_role(target: User, role: str, actor: User | None = None, source: str = "") -> None:
-    who = _admin_check(actor, "account.role_change", str(target.id), source)
+    who = require_admin(actor, "account.role_change", str(target.id), source)
     if role not in Role.values:
         raise AccountError(f"unknown role {role!r}; one of: {', '.join(Role.values)}")
     before = target.role
@@ -214,7 +217,7 @@ def set_role(target: User, role: str, actor: User | None = None, source: str = "
 
 
 def set_active(target: User, active: bool, actor: User | None = None, source: str = "") -> None:
-    who = _admin_check(actor, "account.disable" if not active else "account.enable", str(target.id), source)
+    who = require_admin(actor, "account.disable" if not active else "account.enable", str(target.id), source)
     with transaction.atomic():
         User.objects.filter(pk=target.pk).update(is_active=active)
         record("account.enable" if active else "account.disable", actor=who, source=source, object_type="user",
@@ -222,7 +225,7 @@ def set_active(target: User, active: bool, actor: User | None = None, source: st
 
 
 def reset_mfa(target: User, actor: User | None = None, source: str = "") -> None:
-    who = _admin_check(actor, "account.mfa_reset", str(target.id), source)
+    who = require_admin(actor, "account.mfa_reset", str(target.id), source)
     with transaction.atomic():
         TotpDevice.objects.filter(user=target).delete()
         record("account.mfa_reset", actor=who, source=source, object_type="user", object_id=str(target.id),

@@ -105,8 +105,8 @@ def transcript_page(request, clip_id):
                         opts["translate"] = "0"  # the form's box was left unticked
                     transcripts.request_transcript(request, clip_id, opts)
                 else:  # a save: audited as the edit it is, not also as a view
-                    texts = {whole_number(k[4:]): v for k, v in request.POST.items()
-                             if k.startswith("seg-") and whole_number(k[4:]) is not None}
+                    segments = {whole_number(k[4:]): v for k, v in request.POST.items() if k.startswith("seg-")}
+                    texts = {i: v for i, v in segments.items() if i is not None}
                     transcripts.edit_texts(request, clip_id, texts, request.POST.get("note", ""))
                 return HttpResponseRedirect(request.path)
             except BadInput as exc:

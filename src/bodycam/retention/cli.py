@@ -73,8 +73,9 @@ def _policy(args) -> int:
 def _category(args) -> int:
     from . import policy as pol
 
-    days = None if args.days.lower() == "indefinite" else (whole_number(args.days) if whole_number(args.days) is not None else -1)
-    if days == -1:
+    indefinite = args.days.lower() == "indefinite"
+    days = None if indefinite else whole_number(args.days)
+    if days is None and not indefinite:
         raise _err("--days must be a whole number or 'indefinite'")
     try:
         res = pol.set_category_retention(args.name, days, actor="cli")

@@ -106,7 +106,8 @@ class BlobPurge(models.Model):
     (S3 Object Lock retention still running, a legal hold) or failed. The sweep tries again
     once ``retry_after`` has passed (the lock's end, when the store said it), so footage
     leaves when its retention ends and the lock allows, not never. Until then the blob is
-    accounted for (the orphan sweep leaves it alone; fixity still checks it)."""
+    accounted for: the orphan sweep leaves it alone (fixity and backups skip it, as no live
+    row names it)."""
 
     sha256 = models.CharField(max_length=64, unique=True)
     recordings = models.JSONField(default=list, help_text="ids of the purged recordings that named it")

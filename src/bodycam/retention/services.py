@@ -356,9 +356,7 @@ def _remove_blobs(hashes: dict[str, list[str]], actor: str) -> list[str]:
 
     store, done = get_store(), []
     for sha, recordings in hashes.items():
-        if _still_needed(sha, None, []):  # the same bytes arrived again since the catalogue committed
-            record("retention.purge_blob", actor=actor, object_sha256=sha,
-                   detail={"kept": "a live item names these bytes again", "recordings": recordings})
+        if _named_again(sha, recordings, actor):
             continue
         try:
             store.purge(sha)
@@ -370,6 +368,16 @@ def _remove_blobs(hashes: dict[str, list[str]], actor: str) -> list[str]:
             record("retention.purge_blob", actor=actor, outcome="failed", object_sha256=sha,
                    detail={"error": str(exc)[:300], "recordings": recordings, "retry_after": iso(row.retry_after)})
     return done
+
+
+def _named_again(sha: str, recordings: list[str], actor: str) -> bool:
+    """Does a live item name these bytes again (ingested after the purge committed)? Then the
+    blob stays, and that is audited."""
+    if not _still_needed(sha, None, []):
+        return False
+    record("retention.purge_blob", actor=actor, object_sha256=sha,
+           detail={"kept": "a live item names these bytes again", "recordings": recordings})
+    return True
 
 
 def _defer_blob_purge(sha: str, recordings: list[str], exc: Exception) -> BlobPurge:
@@ -398,10 +406,8 @@ def retry_blob_purges(actor: str) -> dict:
     out = {"removed": [], "kept": []}
     due = list(BlobPurge.objects.filter(retry_after__lte=now))
     for row in due:
-        if _still_needed(row.sha256, None, []):
+        if _named_again(row.sha256, row.recordings, actor):
             row.delete()
-            record("retention.purge_blob", actor=actor, object_sha256=row.sha256,
-                   detail={"kept": "a live item names these bytes again", "recordings": row.recordings})
             out["kept"].append(row.sha256)
             continue
         try:
@@ -422,18 +428,22 @@ def retry_blob_purges(actor: str) -> dict:
     return out | _still_waiting()
 
 
-def _still_waiting(limit: int = 100) -> dict:
-    """The kept-back blobs left (soonest retry first; the report lists the first ``limit``)."""
-    rows = BlobPurge.objects.order_by("retry_after", "sha256")
-    return {"waiting": list(rows.values_list("sha256", flat=True)[:limit]), "waiting_total": rows.count()}
+def _hashes(name: str, rows, limit: int = 100) -> dict:
+    """{name: the first ``limit`` hashes, soonest retry first; name_total: how many}."""
+    rows = rows.order_by("retry_after", "sha256")
+    return {name: list(rows.values_list("sha256", flat=True)[:limit]), f"{name}_total": rows.count()}
 
 
-def blob_purge_report(limit: int = 100) -> dict:
+def _still_waiting() -> dict:
+    """The kept-back blobs left after a retry."""
+    return _hashes("waiting", BlobPurge.objects.all())
+
+
+def blob_purge_report() -> dict:
     """What ``retry_blob_purges`` would try now (due) and what waits for later (dry run)."""
-    now, rows = utcnow(), BlobPurge.objects.order_by("retry_after", "sha256")
-    due, later = rows.filter(retry_after__lte=now), rows.filter(retry_after__gt=now)
-    return {"due": list(due.values_list("sha256", flat=True)[:limit]), "due_total": due.count(),
-            "waiting": list(later.values_list("sha256", flat=True)[:limit]), "waiting_total": later.count()}
+    now = utcnow()
+    return (_hashes("due", BlobPurge.objects.filter(retry_after__lte=now))
+            | _hashes("waiting", BlobPurge.objects.filter(retry_after__gt=now)))
 
 
 def blobs_pending(limit: int | None = None) -> list[dict]:

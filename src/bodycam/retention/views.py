@@ -87,10 +87,10 @@ def _post(request):
     action = p.get("action", "")
     if action == "category":
         raw = p.get("days", "").strip().lower()
-        if raw != pol.INDEFINITE and whole_number(raw) is None:
+        days = None if raw == pol.INDEFINITE else whole_number(raw)
+        if days is None and raw != pol.INDEFINITE:
             raise ValueError("days must be a whole number or 'indefinite'")
-        pol.set_category_retention(p.get("category", ""), None if raw == pol.INDEFINITE else whole_number(raw), actor=who,
-                                   source=src)
+        pol.set_category_retention(p.get("category", ""), days, actor=who, source=src)
     elif action == "settings":
         data = {}
         for key in ("grace_days", "notice_days"):
@@ -101,10 +101,10 @@ def _post(request):
         data["require_approval"] = p.get("require_approval") == "yes"
         pol.apply(pol.parse(data), actor=who, source=src)
     elif action == "recover":
-        days = p.get("days", "30").strip() or "30"
-        if whole_number(days) is None:
+        days = whole_number(p.get("days", "30").strip() or "30")
+        if days is None:
             raise ValueError("days must be a whole number")
-        ret.recover(p.get("recording", ""), who, days=whole_number(days), reason=p.get("reason", ""), source=src)
+        ret.recover(p.get("recording", ""), who, days=days, reason=p.get("reason", ""), source=src)
     elif action == "approve":
         ret.approve(p.getlist("recording"), who, source=src)
     elif action == "hold":

@@ -136,16 +136,9 @@ def audit_checkpoint(request):
     return Response(checkpoint_dict(create_checkpoint(actor=request.user.username)), status=201)
 
 
-def _account_admin(request, action: str, username: str) -> None:
-    """Only admins learn whether an account exists: the role is checked (and a refusal
-    audited) before the name is looked up."""
-    require(request, "accounts.manage", action=action, object_type="user", object_id=username[:64],
-            reason="admin role required", message="admin role required")
-
-
 @api_view(["POST"])
 def user_unlock(request, username):
-    _account_admin(request, "account.unlock", username)
+    auth.require_admin(request.user, "account.unlock", username[:64], request_source(request))
     target = auth.get_user(username)
     auth.unlock(target, actor=request.user, source=request_source(request))
     return Response({"username": target.username, "locked": False})
@@ -153,7 +146,7 @@ def user_unlock(request, username):
 
 @api_view(["POST"])
 def user_role(request, username):
-    _account_admin(request, "account.role_change", username)
+    auth.require_admin(request.user, "account.role_change", username[:64], request_source(request))
     target = auth.get_user(username)
     role = request.data.get("role") if isinstance(request.data, dict) else None
     auth.set_role(target, role or "", actor=request.user, source=request_source(request))
