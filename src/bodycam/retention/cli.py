@@ -93,6 +93,9 @@ def _hold(args) -> int:
         if args.hold_cmd == "place":
             h = place_hold(args.name, args.reason, "cli", recordings=args.recording, case=args.case)
             print(f"legal hold {h.name} placed ({h.id})")
+            if h.already_purged:
+                print(f"note: {len(h.already_purged)} recording(s) of case {args.case} were purged before the hold "
+                      f"and are not held (only their tombstones remain): {', '.join(h.already_purged)}")
         elif args.hold_cmd == "release":
             h = release_hold(args.hold, "cli", reason=args.reason or "")
             print(f"legal hold {h.name} released")

@@ -184,7 +184,13 @@ def _check_policy_file(path: str | None, actor: str) -> dict | None:
 
 def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "system:retention",
           policy_file: str | None = None) -> dict:
-    """Queue expired items, purge those whose grace period is over. Returns the report."""
+    """Queue expired items, purge those whose grace period is over. Returns the report.
+
+    Each recording is settled in a short transaction of its own, under its row lock (the
+    same lock ``place_hold``, ``recover`` and ``extend`` take first), and everything that
+    keeps it is checked again under that lock: a hold committed before the purge wins, one
+    waiting behind the purge finds the recording purged and is refused. The audit chain is
+    locked only for each recording's own entry, so uploads go on beside a long sweep."""
     real_now = utcnow()
     now = now or real_now
     if now.tzinfo is None:
@@ -198,7 +204,7 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
     report = {"now": iso(now), "dry_run": dry_run, "queued": [], "purged": [], "cancelled": [],
               "awaiting_approval": [], "policy": applied}
     removable: dict[str, list[str]] = {}  # blob -> the recordings purged that named it
-    # Checked here first so the alert and the audit entry are written (the sweep's own
+    # Checked here first so the alert and the audit entry are written (a refused
     # transaction would roll them back), and again under the lock below.
     last = pol.settings_row().last_sweep_at
     if last and now < last:
@@ -209,55 +215,34 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
             record("retention.sweep", actor=actor, outcome="failed",
                    detail={"reason": "clock backward", "now": iso(now), "last_sweep_at": iso(last)})
         raise RetentionError(msg)
-    with transaction.atomic():
+    with transaction.atomic():  # claim the clock: a later sweep with an earlier clock is refused
         row = RetentionSettings.objects.select_for_update().get(id=1)
         if row.last_sweep_at and now < row.last_sweep_at:  # another sweep moved it meanwhile
             raise RetentionError("another sweep ran meanwhile with a later clock; nothing was deleted")
-        blocked = blocked_ids()
-        # 1. Pending entries whose grace is over: purge, or cancel when something now keeps them.
-        uncat = _uncategorized()
-        due = DeletionEntry.objects.filter(state=DeletionEntry.State.PENDING, purge_after__lte=now) \
-            .select_related("recording").order_by("purge_after")
-        for entry in due:
-            rec = entry.recording
-            exp = expiry(rec, list(rec.categories.all()), uncat)
-            keep = "blocked: " + "; ".join(block_reasons(rec)) if rec.id in blocked else \
-                ("retention now runs to " + (iso(exp) or "indefinite") if exp is None or exp > now else "")
-            if keep:
-                report["cancelled"].append({"recording": str(rec.id), "container": rec.container_name, "why": keep})
-                if not dry_run:
-                    _close(entry, DeletionEntry.State.CANCELLED, actor, keep, now)
-                continue
-            if row.require_approval and entry.approved_at is None:
-                report["awaiting_approval"].append({"recording": str(rec.id), "container": rec.container_name})
-                continue
-            if dry_run:
-                report["purged"].append({"recording": str(rec.id), "container": rec.container_name})
-                continue
-            result, blobs = _purge(entry, now, actor)
-            report["purged"].append(result)
-            for sha in blobs:
-                removable.setdefault(sha, []).append(result["recording"])
-        # 2. Newly expired items enter the queue (hidden, recoverable during the grace period).
-        for rec, exp, cats in _expired(now, blocked):
-            item = {"recording": str(rec.id), "container": rec.container_name, "expired_at": iso(exp),
-                    "categories": sorted(c.name for c in cats) or [pol.UNCATEGORIZED],
-                    "purge_after": iso(now + timedelta(days=row.grace_days))}
-            report["queued"].append(item)
-            if dry_run:
-                continue
-            DeletionEntry.objects.create(recording=rec, expired_at=exp, queued_at=now,
-                                         purge_after=now + timedelta(days=row.grace_days),
-                                         categories=item["categories"], retention_days=period_days(cats, uncat))
-            Recording.objects.filter(pk=rec.pk).update(deleted_at=now)
-            record("retention.queue", actor=actor, object_type="recording", object_id=str(rec.id),
-                   detail=item | {"sweep_now": iso(now)})
         if not dry_run:
             row.last_sweep_at = now
             row.save(update_fields=["last_sweep_at"])
-            record("retention.sweep", actor=actor, detail={
-                "now": iso(now), "queued": len(report["queued"]), "purged": len(report["purged"]),
-                "cancelled": len(report["cancelled"]), "awaiting_approval": len(report["awaiting_approval"])})
+    uncat = _uncategorized()
+    # 1. Pending entries whose grace is over: purge, or cancel when something now keeps them.
+    due = list(DeletionEntry.objects.filter(state=DeletionEntry.State.PENDING, purge_after__lte=now)
+               .order_by("purge_after").values_list("id", flat=True))
+    for entry_id in due:
+        _race_point("sweep.purge", entry=entry_id)
+        kind, item, blobs = _settle_due(entry_id, row, uncat, now, actor, dry_run)
+        if kind:
+            report[kind].append(item)
+        for sha in blobs:
+            removable.setdefault(sha, []).append(item["recording"])
+    # 2. Newly expired items enter the queue (hidden, recoverable during the grace period).
+    for rec, _exp, _cats in _expired(now, blocked_ids()):
+        _race_point("sweep.queue", recording=rec.id)
+        item = _queue_expired(rec.id, row, uncat, now, actor, dry_run)
+        if item:
+            report["queued"].append(item)
+    if not dry_run:
+        record("retention.sweep", actor=actor, detail={
+            "now": iso(now), "queued": len(report["queued"]), "purged": len(report["purged"]),
+            "cancelled": len(report["cancelled"]), "awaiting_approval": len(report["awaiting_approval"])})
     report["blobs_removed"] = [] if dry_run else _remove_blobs(removable, actor)
     # Blobs the store refused earlier (an Object Lock that has run out since): tried again.
     report["blobs_retried"] = blob_purge_report() if dry_run else retry_blob_purges(actor)
@@ -267,6 +252,78 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
             f"{len(report['upcoming'])} recording(s) leave within {row.notice_days} days; "
             f"{len(report['awaiting_approval'])} await a custodian's approval (see /retention/)"))
     return report
+
+
+# Tests force races through this: called with a point's name ("sweep.purge", "sweep.queue",
+# "blob_retry") between a decision made outside the lock and the locked change it leads
+# to. None in production.
+race_hook = None
+
+
+def _race_point(point: str, **info) -> None:
+    if race_hook is not None:
+        race_hook(point, info)
+
+
+def _lock_recordings(ids) -> list[Recording]:
+    """Lock the recordings' rows (in id order, so two lockers never deadlock), with their
+    current state. Every change that decides whether a recording may go takes these locks
+    first: the sweep's purge and queueing, holds, recovery, extension, case reopening."""
+    return list(Recording.objects.select_for_update().filter(id__in=list(ids)).order_by("id"))
+
+
+def _settle_due(entry_id, row: RetentionSettings, uncat, now: datetime, actor: str,
+                dry_run: bool) -> tuple[str, dict, list[str]]:
+    """Purge, cancel or leave one due entry, in a transaction of its own under the
+    recording's lock: (report key or "", report item, blobs to remove after the commit)."""
+    with transaction.atomic():
+        rec_id = DeletionEntry.objects.filter(id=entry_id).values_list("recording_id", flat=True).first()
+        recs = _lock_recordings([rec_id]) if rec_id else []
+        entry = DeletionEntry.objects.select_for_update().filter(id=entry_id).first()
+        if not recs or entry is None or entry.state != DeletionEntry.State.PENDING:
+            return "", {}, []  # settled meanwhile: a hold, a recovery, another sweep
+        rec = recs[0]
+        item = {"recording": str(rec.id), "container": rec.container_name}
+        reasons = block_reasons(rec)
+        exp = expiry(rec, list(rec.categories.all()), uncat)
+        keep = "blocked: " + "; ".join(reasons) if reasons else \
+            ("retention now runs to " + (iso(exp) or "indefinite") if exp is None or exp > now else "")
+        if keep:
+            if not dry_run:
+                _close(entry, DeletionEntry.State.CANCELLED, actor, keep, now)
+            return "cancelled", item | {"why": keep}, []
+        if row.require_approval and entry.approved_at is None:
+            return "awaiting_approval", item, []
+        if dry_run:
+            return "purged", item, []
+        result, blobs = _purge(entry, now, actor)
+        return "purged", result, blobs
+
+
+def _queue_expired(rec_id, row: RetentionSettings, uncat, now: datetime, actor: str, dry_run: bool) -> dict | None:
+    """Put one expired recording in the deletion queue, in a transaction of its own under its
+    lock, after checking again that it is live, expired and kept by nothing."""
+    with transaction.atomic():
+        recs = _lock_recordings([rec_id])
+        if not recs:
+            return None
+        rec = recs[0]
+        cats = list(rec.categories.all())
+        exp = expiry(rec, cats, uncat)
+        if rec.deleted_at or rec.purged_at or exp is None or exp > now or block_reasons(rec):
+            return None
+        item = {"recording": str(rec.id), "container": rec.container_name, "expired_at": iso(exp),
+                "categories": sorted(c.name for c in cats) or [pol.UNCATEGORIZED],
+                "purge_after": iso(now + timedelta(days=row.grace_days))}
+        if dry_run:
+            return item
+        DeletionEntry.objects.create(recording=rec, expired_at=exp, queued_at=now,
+                                     purge_after=now + timedelta(days=row.grace_days),
+                                     categories=item["categories"], retention_days=period_days(cats, uncat))
+        Recording.objects.filter(pk=rec.pk).update(deleted_at=now)
+        record("retention.queue", actor=actor, object_type="recording", object_id=str(rec.id),
+               detail=item | {"sweep_now": iso(now)})
+        return item
 
 
 def _close(entry: DeletionEntry, state: str, actor: str, note: str, now: datetime) -> None:
@@ -397,34 +454,55 @@ def _defer_blob_purge(sha: str, recordings: list[str], exc: Exception) -> BlobPu
     return row
 
 
+# How long a sweep has a waiting blob to itself once it took it for a retry (a crashed
+# sweep's blob is tried again after this).
+BLOB_RETRY_CLAIM = timedelta(minutes=15)
+
+
 def retry_blob_purges(actor: str) -> dict:
     """Remove the kept-back blobs that are due: {removed, kept, waiting, waiting_total}. A blob some
-    live item names again (the same bytes ingested since) stays, and its row goes."""
+    live item names again (the same bytes ingested since) stays, and its row goes.
+
+    Sweeps running at once share the work: each blob is taken by one sweep (its row's
+    ``retry_after`` moved past the claim, only if it was still due), and the row's deletion
+    and its audit entry commit together, only where the row was still there. So one blob is
+    removed once and audited once, whichever sweep does it."""
     from ..storage import get_store
 
     now = utcnow()
     out = {"removed": [], "kept": []}
-    due = list(BlobPurge.objects.filter(retry_after__lte=now))
-    for row in due:
-        if _named_again(row.sha256, row.recordings, actor):
-            row.delete()
-            out["kept"].append(row.sha256)
+    due = list(BlobPurge.objects.filter(retry_after__lte=now).order_by("retry_after", "sha256")
+               .values_list("sha256", flat=True))
+    for sha in due:
+        _race_point("blob_retry", sha256=sha)
+        if not BlobPurge.objects.filter(sha256=sha, retry_after__lte=now).update(retry_after=now + BLOB_RETRY_CLAIM):
+            continue  # another sweep took it (or removed it) meanwhile
+        row = BlobPurge.objects.filter(sha256=sha).first()
+        if row is None:
+            continue
+        if _still_needed(sha, None, []):
+            with transaction.atomic():
+                if BlobPurge.objects.filter(id=row.id).delete()[0]:
+                    record("retention.purge_blob", actor=actor, object_sha256=sha,
+                           detail={"kept": "a live item names these bytes again", "recordings": row.recordings})
+                    out["kept"].append(sha)
             continue
         try:
-            get_store().purge(row.sha256)
+            get_store().purge(sha)
         except Exception as exc:  # noqa: BLE001 - keep it for the next sweep
-            again = _defer_blob_purge(row.sha256, row.recordings, exc)
-            record("retention.purge_blob", actor=actor, outcome="failed", object_sha256=row.sha256,
+            again = _defer_blob_purge(sha, row.recordings, exc)
+            record("retention.purge_blob", actor=actor, outcome="failed", object_sha256=sha,
                    detail={"error": str(exc)[:300], "attempts": again.attempts, "retry_after": iso(again.retry_after)})
             if getattr(exc, "until", None) is None:  # not a lock with an end date: someone must look
-                raise_alert("retention.purge_blob", f"could not remove blob {row.sha256} "
+                raise_alert("retention.purge_blob", f"could not remove blob {sha} "
                                                     f"(attempt {again.attempts}): {exc}")
             continue
-        row.delete()
-        record("retention.purge_blob", actor=actor, object_sha256=row.sha256,
-               detail={"recordings": row.recordings, "attempts": row.attempts + 1,
-                       "first_failed_at": iso(row.first_failed_at)})
-        out["removed"].append(row.sha256)
+        with transaction.atomic():
+            if BlobPurge.objects.filter(id=row.id).delete()[0]:
+                record("retention.purge_blob", actor=actor, object_sha256=sha,
+                       detail={"recordings": row.recordings, "attempts": row.attempts + 1,
+                               "first_failed_at": iso(row.first_failed_at)})
+                out["removed"].append(sha)
     return out | _still_waiting()
 
 
@@ -475,6 +553,7 @@ def recover(key, actor: str, days: int = 30, reason: str = "", source: str = "",
         raise RetentionError("days must be a whole number of at least 1")
     rec = _recording(key)
     with transaction.atomic():
+        rec = _lock_recordings([rec.id])[0]  # the sweep's order: the recording, then its entry
         entry = DeletionEntry.objects.select_for_update().filter(recording=rec,
                                                                  state=DeletionEntry.State.PENDING).first()
         if entry is None:
@@ -512,11 +591,12 @@ def extend(key, until: datetime, actor: str, reason: str, source: str = "") -> R
     if not reason.strip():
         raise RetentionError("a reason is required")
     rec = _recording(key)
-    if rec.purged_at:
-        raise RetentionError("the item was purged")
-    if rec.retain_until and rec.retain_until >= until:
-        raise RetentionError(f"already kept until {iso(rec.retain_until)}; retention is never shortened here")
     with transaction.atomic():
+        rec = _lock_recordings([rec.id])[0]  # a purge running now finishes first, and is seen
+        if rec.purged_at:
+            raise RetentionError(f"cannot extend: {purged_note(rec)}")
+        if rec.retain_until and rec.retain_until >= until:
+            raise RetentionError(f"already kept until {iso(rec.retain_until)}; retention is never shortened here")
         Recording.objects.filter(pk=rec.pk).update(retain_until=until)
         record("retention.retain_until", actor=actor, source=source, object_type="recording", object_id=str(rec.id),
                detail={"retain_until": iso(until), "reason": reason})
@@ -526,8 +606,12 @@ def extend(key, until: datetime, actor: str, reason: str, source: str = "") -> R
 
 
 def _cancel_pending(rec_ids, actor: str, note: str) -> int:
+    """Inside the caller's transaction: the recordings are locked first (the sweep's order)."""
+    ids = list(rec_ids)
+    _lock_recordings(ids)
     n = 0
-    for entry in DeletionEntry.objects.filter(recording_id__in=list(rec_ids), state=DeletionEntry.State.PENDING):
+    for entry in DeletionEntry.objects.select_for_update().filter(recording_id__in=ids,
+                                                                   state=DeletionEntry.State.PENDING):
         _close(entry, DeletionEntry.State.CANCELLED, actor, note, utcnow())
         n += 1
     return n
@@ -545,16 +629,43 @@ def place_hold(name: str, reason: str, actor: str, recordings=(), case: str | No
             raise RetentionError(f"no case {case!r}")
     if not recs and case_obj is None:
         raise RetentionError("name the recordings or the case the hold covers")
+    direct = {r.id for r in recs}
     with transaction.atomic():
+        ids = direct | (set(case_obj.recordings.values_list("id", flat=True)) if case_obj else set())
+        # The recordings' locks first: a purge that has begun finishes before the hold looks
+        # (and the hold sees it); a purge not yet begun waits and then finds the hold.
+        locked = _lock_recordings(ids)
+        purged = [r for r in locked if r.purged_at]
+        if any(r.id in direct for r in purged):
+            raise RetentionError(f"legal hold {name} not placed: " +
+                                 "; ".join(purged_note(r) for r in purged if r.id in direct))
         hold = LegalHold.objects.create(name=name[:200], reason=reason[:500], case=case_obj, placed_by=actor[:150],
                                         placed_at=utcnow())
-        hold.recordings.add(*recs)
-        ids = {r.id for r in recs} | (set(case_obj.recordings.values_list("id", flat=True)) if case_obj else set())
+        hold.recordings.add(*[r for r in locked if r.id in direct])
         cancelled = _cancel_pending(ids, actor, f"legal hold {name}")
+        hold.already_purged = [r.container_name for r in purged]  # of the case: only their tombstones remain
         record("retention.hold", actor=actor, source=source, object_type="hold", object_id=str(hold.id),
                detail={"name": name, "reason": reason, "case": case, "recordings": [str(r.id) for r in recs],
-                       "pending_deletions_cancelled": cancelled})
+                       "pending_deletions_cancelled": cancelled,
+                       "case_recordings_already_purged": [str(r.id) for r in purged]})
     return hold
+
+
+def purged_note(rec: Recording) -> str:
+    """When and why a recording was purged (for refusals of what needs its bytes)."""
+    entry = DeletionEntry.objects.filter(recording=rec, state=DeletionEntry.State.PURGED) \
+        .order_by("-closed_at").first()
+    text = f"{rec.container_name} was purged at {iso(rec.purged_at)}"
+    if entry is None:
+        return text + "; only its tombstone remains"
+    days = f"{entry.retention_days} days" if entry.retention_days is not None else "its period"
+    text += (f" by {entry.closed_by or 'the retention sweep'}: its retention ({days}, "
+             f"{', '.join(entry.categories) or pol.UNCATEGORIZED}) ran out at {iso(entry.expired_at)}, it was "
+             f"queued at {iso(entry.queued_at)} and nothing kept it when its grace period ended at "
+             f"{iso(entry.purge_after)}")
+    if entry.approved_by:
+        text += f" (purge approved by {entry.approved_by})"
+    return text + "; only its tombstone remains"
 
 
 def release_hold(hold_id, actor: str, reason: str = "", source: str = "") -> LegalHold:
