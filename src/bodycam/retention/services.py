@@ -202,8 +202,7 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
         except pol.PolicyError as exc:
             raise RetentionError(f"policy file is invalid: {exc}") from None
     report = {"now": iso(now), "dry_run": dry_run, "queued": [], "purged": [], "cancelled": [],
-              "awaiting_approval": [], "policy": applied}
-    removable: dict[str, list[str]] = {}  # blob -> the recordings purged that named it
+              "awaiting_approval": [], "policy": applied, "blobs_removed": []}
     # Checked here first so the alert and the audit entry are written (a refused
     # transaction would roll them back), and again under the lock below.
     last = pol.settings_row().last_sweep_at
@@ -231,8 +230,8 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
         kind, item, blobs = _settle_due(entry_id, row, uncat, now, actor, dry_run)
         if kind:
             report[kind].append(item)
-        for sha in blobs:
-            removable.setdefault(sha, []).append(item["recording"])
+        if blobs:  # this recording's purge has committed: its blobs go now, not after the whole sweep
+            report["blobs_removed"] += _remove_blobs({sha: [item["recording"]] for sha in blobs}, actor)
     # 2. Newly expired items enter the queue (hidden, recoverable during the grace period).
     for rec, _exp, _cats in _expired(now, blocked_ids()):
         _race_point("sweep.queue", recording=rec.id)
@@ -243,7 +242,6 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
         record("retention.sweep", actor=actor, detail={
             "now": iso(now), "queued": len(report["queued"]), "purged": len(report["purged"]),
             "cancelled": len(report["cancelled"]), "awaiting_approval": len(report["awaiting_approval"])})
-    report["blobs_removed"] = [] if dry_run else _remove_blobs(removable, actor)
     # Blobs the store refused earlier (an Object Lock that has run out since): tried again.
     report["blobs_retried"] = blob_purge_report() if dry_run else retry_blob_purges(actor)
     report["upcoming"] = upcoming(now)
