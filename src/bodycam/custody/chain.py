@@ -150,8 +150,8 @@ class VerifyResult:
         return self.problems[0] if self.problems else None
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "witnessed": self.witnessed, "unwitnessed": self.unwitnessed, "entries": self.entries, "head_hash": self.head_hash,
-                "checkpoints": self.checkpoints, "witness_files": self.witness_files,
+        return {"ok": self.ok, "witnessed": self.witnessed, "unwitnessed": self.unwitnessed,
+                "entries": self.entries, "head_hash": self.head_hash, "checkpoints": self.checkpoints, "witness_files": self.witness_files,
                 "witness_checkpoints": self.witness_checkpoints, "witness_heads": self.witness_heads,
                 "first_problem": asdict(self.first) if self.first else None,
                 "problems": [asdict(p) for p in self.problems[:100]], "warnings": self.warnings}
