@@ -94,7 +94,9 @@ def test_rewritten_chain_and_truncation_caught_by_checkpoints(capsys, tmp_path):
     # and if they also delete the checkpoint row, the witness file still catches it
     sql("DELETE FROM custody_checkpoint")
     rc, out = verify(capsys)
-    assert rc == 0  # the database alone now looks consistent
+    # the database alone now looks consistent, but nothing outside it vouched for it (the
+    # configured witness was never written here): exit 3, not 0 (issue 20, item 14)
+    assert rc == 3 and out["ok"] and not out["witnessed"]
     rc, out = verify(capsys, "--witness", str(witness))
     assert rc == 1 and "witness" in out["first_problem"]["message"]
 

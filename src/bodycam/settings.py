@@ -6,6 +6,7 @@ BODYCAM_SECRET_KEY    Django secret (default: generated once into keys/secret_ke
 BODYCAM_BROKER_URL    Celery broker (default: a filesystem broker inside the data dir)
 BODYCAM_MIN_FREE_BYTES  ingest answers 507 when an upload would leave less free than this
 BODYCAM_MAX_CONCURRENT_UPLOADS  per-process upload slots; beyond this ingest answers 503
+BODYCAM_AUDIT_WITNESS_FILE  audit witness (default <data dir>-witness/audit-witness.jsonl; "none": off)
 """
 
 import os
@@ -181,10 +182,14 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
-# Audit chain: signed checkpoints every AUDIT_CHECKPOINT_INTERVAL seconds (job worker),
-# each also appended to AUDIT_WITNESS_FILE when set (keep it on other media / another host).
-AUDIT_CHECKPOINT_INTERVAL = int(os.environ.get("BODYCAM_AUDIT_CHECKPOINT_INTERVAL", "3600"))
-AUDIT_WITNESS_FILE = os.environ.get("BODYCAM_AUDIT_WITNESS_FILE", "")
+# Audit chain witness (custody/witness.py, docs/access.md): every committed entry's hash and
+# every signed checkpoint are appended to AUDIT_WITNESS_FILE, by default beside the data dir
+# (never inside it: whoever rewrites the database should not reach it); "none" turns it off and
+# `bodycam audit verify` then exits 3. The scheduler signs a checkpoint every
+# AUDIT_CHECKPOINT_INTERVAL seconds when entries were added since the last one.
+AUDIT_CHECKPOINT_INTERVAL = int(os.environ.get("BODYCAM_AUDIT_CHECKPOINT_INTERVAL", "60"))
+AUDIT_WITNESS_FILE = (os.environ.get("BODYCAM_AUDIT_WITNESS_FILE", "").strip()
+                      or str(DATA_DIR.parent / f"{DATA_DIR.name}-witness" / "audit-witness.jsonl"))
 
 # Ingest
 MIN_FREE_BYTES = int(os.environ.get("BODYCAM_MIN_FREE_BYTES", str(512 * 1024 * 1024)))

@@ -48,24 +48,36 @@ def cmd_orphan_sweep(args) -> int:
 
 
 def cmd_audit_verify(args) -> int:
-    from .chain import verify_chain
+    """Exit 0: chain intact and checked against a witness. 1: broken (the first problem named).
+    2: a witness file cannot be read. 3: intact in the database, but no witness was checked (none
+    configured or given, or the configured file is missing), so nothing outside the database
+    vouches for it (said loudly on stderr)."""
+    from .chain import NOT_WITNESSED, verify_chain
 
     try:
         res = verify_chain(witness=args.witness)
     except (OSError, ValueError) as exc:
         raise CliError(f"cannot read witness file: {exc}") from None
+    for w in res.warnings:
+        print(f"WARNING: {w}", file=sys.stderr)
+    if not res.witnessed:
+        print(f"AUDIT CHAIN NOT WITNESSED: {res.unwitnessed}: {NOT_WITNESSED}", file=sys.stderr)
     if args.json:
         print(json.dumps(res.as_dict(), indent=2))
     elif res.ok:
         print(f"audit chain OK: {res.entries} entries, head {res.head_hash}, {res.checkpoints} checkpoint(s) "
-              f"and {res.witness_checkpoints} witnessed checkpoint(s) verified")
+              f"verified; witness: "
+              + ("; ".join(res.witness_files) + f" ({res.witness_checkpoints} checkpoint(s), "
+                 f"{res.witness_heads} entry hash(es) matched)" if res.witnessed else "NONE"))
     else:
         first = res.first
         print(f"AUDIT CHAIN BROKEN at entry {first.seq}: {first.message}" if first.seq is not None
               else f"AUDIT CHAIN BROKEN: {first.message}")
         for p in res.problems[1:20]:
             print(f"  also: {p.message}")
-    return 0 if res.ok else 1
+    if not res.ok:
+        return 1
+    return 0 if res.witnessed else 3
 
 
 def cmd_audit_export(args) -> int:
@@ -87,6 +99,10 @@ def cmd_audit_checkpoint(args) -> int:
 
     cp = create_checkpoint(actor="cli", witness=args.witness)
     print(json.dumps(checkpoint_dict(cp), indent=2))
+    if cp.witness_error:
+        print(f"bodycam: error: checkpoint stored in the database but NOT witnessed: {cp.witness_error}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -106,13 +122,17 @@ def add_commands(sub) -> None:
 
 
     audit = sub.add_parser("audit", help="the tamper-evident audit chain").add_subparsers(dest="audit_cmd", required=True)
-    s = audit.add_parser("verify", help="recompute the chain and checkpoints; exit 1 naming the first bad entry")
+    s = audit.add_parser("verify", help="recompute the chain, checkpoints and witness; exit 1 naming the first bad "
+                                        "entry, 3 when no witness is configured")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--witness", help="also check the checkpoints in this witness file")
+    s.add_argument("--witness", action="append",
+                   help="also check this witness file (e.g. a copy from another host); repeatable. The configured "
+                        "one (BODYCAM_AUDIT_WITNESS_FILE) is always checked")
     s.set_defaults(func=cmd_audit_verify)
     s = audit.add_parser("export", help="the whole chain, checkpoints and server key as JSON lines")
     s.add_argument("--out", help="file to write (default: standard output)")
     s.set_defaults(func=cmd_audit_export)
     s = audit.add_parser("checkpoint", help="sign the chain head now (Ed25519); append it to a witness file")
-    s.add_argument("--witness", help="witness file (JSON lines) to append to (default BODYCAM_AUDIT_WITNESS_FILE)")
+    s.add_argument("--witness", help="witness file (JSON lines) to append to (default BODYCAM_AUDIT_WITNESS_FILE); "
+                                     "exit 1 when it cannot be written (the checkpoint is still stored)")
     s.set_defaults(func=cmd_audit_checkpoint)

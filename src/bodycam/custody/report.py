@@ -15,7 +15,8 @@ STEPS = [
     "above: equal means the file is bit-for-bit what the camera uploaded.",
     "Check the device signature: the camera signed a manifest naming this hash with its Ed25519 key; "
     "'valid' means the signature verified against the key registered for the device.",
-    "Each event below carries the hash of its audit entry. Each entry's hash covers its fields and the "
+    "Each event below carries the hash of its audit entry (routine thumbnail and caption loads are counted, "
+    "not listed; they are in the full audit log). Each entry's hash covers its fields and the "
     "previous entry's hash (SHA-256 chain), so a changed, removed or reordered entry breaks the chain.",
     "The newest signed checkpoint (Ed25519, server key below) fixes the chain's length and head hash; "
     "copies kept in the witness file let anyone re-check it offline.",
@@ -26,6 +27,37 @@ STEPS = [
 
 def _iso(dt) -> str | None:
     return isoformat(dt) if dt else None
+
+
+# What the report leaves out (issue 20, item 22). The report lists meaningful access and
+# every change: ingest, views, playback starts, downloads, exports, shares, edits, retention,
+# reports, and every denial. Left out -- but still in the full audit log (`/api/audit/`,
+# `/api/evidence/ID/audit`, `bodycam audit export`), still hashed and counted -- are fetches
+# a page makes by itself that show nothing a listed event does not:
+#   * a thumbnail load (a search result's or list's still image, the player's poster);
+#   * a caption track the player loads with the item page, when the same person's view or
+#     playback start in that session is listed before it.
+# A denied fetch of either is always listed.
+ROUTINE = {"evidence.thumbnail": "thumbnail loads (search results, lists, the player's poster image)"}
+COMPANION = {"evidence.captions": "caption tracks loaded by the player with a listed view or playback start"}
+COMPANION_OF = ("evidence.view", "evidence.play")
+
+
+def custody_events(events: list[AuditEntry]) -> tuple[list[AuditEntry], dict[str, int]]:
+    """(the events the custody report lists, {action: count} of those it leaves out)."""
+    listed: list[AuditEntry] = []
+    omitted: dict[str, int] = {}
+    opened: set[tuple[str, str]] = set()  # (actor, session) with a listed view/playback start
+    for e in events:
+        session = (e.detail or {}).get("session", "") if isinstance(e.detail, dict) else ""
+        if e.outcome == "ok" and (e.action in ROUTINE or
+                                  (e.action in COMPANION and session and (e.actor, session) in opened)):
+            omitted[e.action] = omitted.get(e.action, 0) + 1
+            continue
+        listed.append(e)
+        if e.outcome == "ok" and e.action in COMPANION_OF and session:
+            opened.add((e.actor, session))
+    return listed, omitted
 
 
 def build_report(clip, events: list[AuditEntry], generated_by: str, rehash: bool = True) -> dict:
@@ -40,9 +72,9 @@ def build_report(clip, events: list[AuditEntry], generated_by: str, rehash: bool
             stored_sha = get_store().rehash(clip.sha256)
         except (FileNotFoundError, OSError):
             stored_sha = "missing"
-    entry_checks = []
-    for e in events:
-        entry_checks.append(entry_digest(hashed_fields(e)) == e.entry_hash)
+    all_ok = all(entry_digest(hashed_fields(e)) == e.entry_hash for e in events)
+    listed, omitted = custody_events(events)
+    entry_checks = [entry_digest(hashed_fields(e)) == e.entry_hash for e in listed]
     head = AuditEntry.objects.order_by("-seq").only("seq").first()
     last_cp = Checkpoint.objects.order_by("-size", "-at").first()
     cp_info = None
@@ -80,9 +112,15 @@ def build_report(clip, events: list[AuditEntry], generated_by: str, rehash: bool
         },
         "events": [{"seq": e.seq, "at": _iso(e.at), "actor": e.actor, "source": e.source, "action": e.action,
                     "outcome": e.outcome, "object_sha256": e.object_sha256, "entry_hash": e.entry_hash,
-                    "hash_ok": ok, "detail": e.detail} for e, ok in zip(events, entry_checks)],
+                    "hash_ok": ok, "detail": e.detail} for e, ok in zip(listed, entry_checks)],
+        "not_listed": {
+            "counts": omitted, "total": sum(omitted.values()),
+            "why": "routine fetches a page makes by itself, not custody: "
+                   + "; ".join(text for a, text in {**ROUTINE, **COMPANION}.items() if a in omitted)
+                   + ". They stay in the full audit log (hashed, verified above)." if omitted else "",
+        },
         "verification": {
-            "events_hash_ok": all(entry_checks),
+            "events_hash_ok": all_ok,
             "chain_entries": head.seq if head else 0,
             "latest_checkpoint": cp_info,
             "server_public_key": _server_pub(),
@@ -139,6 +177,11 @@ def render_pdf(report: dict) -> bytes:
 
     story.append(Spacer(1, 4 * mm))
     story.append(Paragraph(f"Events ({len(report['events'])})", styles["Heading3"]))
+    skipped = report.get("not_listed") or {}
+    if skipped.get("total"):
+        story.append(P(f"Not listed: {skipped['total']} ("
+                       + ", ".join(f"{n} {a}" for a, n in sorted(skipped["counts"].items())) + "). "
+                       + skipped["why"]))
     rows = [[P("#"), P("Time (UTC)"), P("Actor"), P("Action"), P("Outcome"), P("Source"), P("Entry hash")]]
     for e in report["events"]:
         rows.append([P(e["seq"]), P(e["at"]), P(e["actor"]), P(e["action"]), P(e["outcome"]),

@@ -6,10 +6,12 @@ import hashlib
 import json
 import logging
 from datetime import datetime, timezone
+from functools import partial
 
 from django.db import connection, transaction
 
 from .models import Alert, AuditEntry
+from .witness import note_head
 
 log = logging.getLogger("bodycam.custody")
 
@@ -53,7 +55,8 @@ def _lock_chain_head():
 def record(action: str, *, actor: str = "system", source: str = "", object_type: str = "",
            object_id: str = "", object_sha256: str = "", outcome: str = "ok",
            detail: dict | None = None) -> AuditEntry:
-    """Append one entry to the audit chain (inside the caller's transaction if any)."""
+    """Append one entry to the audit chain (inside the caller's transaction if any). Once
+    that transaction commits, the entry's hash is appended to the witness file (``witness``)."""
     with transaction.atomic():
         _lock_chain_head()
         last = AuditEntry.objects.order_by("-seq").only("seq", "entry_hash").first()
@@ -72,6 +75,7 @@ def record(action: str, *, actor: str = "system", source: str = "", object_type:
         )
         entry.entry_hash = entry_digest(hashed_fields(entry))
         entry.save(force_insert=True)
+        transaction.on_commit(partial(note_head, entry.seq, entry.entry_hash))
     return entry
 
 

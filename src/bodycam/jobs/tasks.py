@@ -29,9 +29,12 @@ def orphan_sweep():
 
 @app.task(name="bodycam.jobs.tasks.audit_checkpoint")
 def audit_checkpoint():
-    from bodycam.custody.chain import checkpoint_dict, create_checkpoint
+    from bodycam.custody.chain import checkpoint_dict, checkpoint_if_grown
 
-    return checkpoint_dict(create_checkpoint(actor="job:audit-checkpoint"))
+    cp = checkpoint_if_grown(actor="job:audit-checkpoint")
+    if cp is None:
+        return {"skipped": "no new audit entries since the last checkpoint"}
+    return checkpoint_dict(cp) | ({"witness_error": cp.witness_error} if cp.witness_error else {})
 
 
 @app.task(name="bodycam.jobs.tasks.retention_sweep")

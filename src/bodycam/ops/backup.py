@@ -9,7 +9,14 @@ Archive (a tar, mode 0600 since it holds keys)::
   database.pgdump    PostgreSQL: pg_dump custom format (restore with pg_restore)
   keys/...           server signing key, Django secret
   audit.jsonl        the audit chain as exported by ``bodycam audit export`` (readable offline)
+  audit-witness.jsonl  a copy of the audit witness file (when there is one), taken just before
+                     the snapshot
   blobs.tsv          sha256, size, what names it: every blob the catalogue references
+
+The database, audit.jsonl, blobs.tsv and the counts in MANIFEST.json are read from one
+snapshot of the catalogue (``_one_snapshot``: a WAL read transaction on SQLite, an exported
+REPEATABLE READ snapshot handed to ``pg_dump --snapshot`` on PostgreSQL), so writes made while
+the backup runs are in all of them or in none.
 
 Restore goes onto the same engine only (SQLite -> SQLite, PostgreSQL -> PostgreSQL) and only
 into an empty catalogue; afterwards it re-verifies the audit chain and re-hashes every
@@ -25,6 +32,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,6 +41,7 @@ from ..provenance.hashing import sha256_file
 from ..storage import catalogue_hashes
 
 FORMAT = "bodycam-backup/1"
+WITNESS_MEMBER = "audit-witness.jsonl"
 
 
 class BackupError(BodycamError):
@@ -64,31 +73,70 @@ def _pg_tool(name: str) -> str:
     return found[0] if found else (shutil.which(name) or name)
 
 
-def _dump_database(dest: Path) -> str:
-    from django.conf import settings
+@contextmanager
+def _one_snapshot():
+    """Hold one read snapshot of the catalogue on Django's connection: the database copy, the
+    audit chain export, the blob list and the counts in MANIFEST.json are all read from it, so
+    entries committed meanwhile are in none of them (never in audit.jsonl but not in the
+    database). Only reads may run inside. Yields the PostgreSQL snapshot id (None on SQLite)."""
+    from django.db import connection, transaction
+
+    if _engine() == "sqlite":
+        # WAL: a read transaction sees the database as it was at its first read, while
+        # ingest keeps writing; the backup API copies pages through this same connection.
+        connection.ensure_connection()
+        raw = connection.connection
+        raw.execute("BEGIN DEFERRED")
+        try:
+            raw.execute("SELECT max(seq) FROM custody_auditentry").fetchone()
+            yield None
+        finally:
+            raw.execute("ROLLBACK")
+        return
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cur.execute("SELECT pg_export_snapshot()")
+            snapshot = cur.fetchone()[0]
+        yield snapshot
+
+
+def _dump_database(dest: Path, snapshot: str | None = None) -> str:
+    """The catalogue as of the snapshot held by ``_one_snapshot`` (which must be open)."""
     from django.db import connection
 
     if _engine() == "sqlite":
         import sqlite3
 
         out = dest / "database.sqlite3"
-        src = sqlite3.connect(settings.DATABASES["default"]["NAME"])
         dst = sqlite3.connect(out)
         with dst:
-            src.backup(dst)
-        src.close()
+            connection.connection.backup(dst)
         dst.close()
         return out.name
-    connection.close()
     out = dest / "database.pgdump"
     args, env = _pg_env()
-    res = subprocess.run([_pg_tool("pg_dump"), "-Fc", "--no-owner", "-f", str(out), *args], env=env,
-                         capture_output=True, text=True)
+    res = subprocess.run([_pg_tool("pg_dump"), "-Fc", "--no-owner", f"--snapshot={snapshot}", "-f", str(out), *args],
+                         env=env, capture_output=True, text=True)
     if res.returncode != 0:
         raise BackupError(f"pg_dump failed: {res.stderr.strip()[:500]}")
     return out.name
 
 
+def _copy_witness(dest: Path) -> str | None:
+    """A copy of the audit witness, taken *before* the snapshot: every line in it was written
+    after its entry committed, so the database copy has every entry it names. Restore puts it
+    in place when the new installation has no witness yet."""
+    from ..custody.witness import configured
+
+    path = configured()
+    if path is None or not path.is_file():
+        return None
+    try:
+        shutil.copyfile(path, dest / WITNESS_MEMBER)
+    except OSError as exc:
+        raise BackupError(f"cannot read the audit witness {path}: {exc}") from None
+    return WITNESS_MEMBER
 
 
 def backup(out_path: str | Path, actor: str = "cli") -> dict:
@@ -103,12 +151,16 @@ def backup(out_path: str | Path, actor: str = "cli") -> dict:
     record("ops.backup", actor=actor, detail={"out": str(out_path)})
     with tempfile.TemporaryDirectory(prefix="bodycam-backup-") as tmp:
         tmp = Path(tmp)
-        members = [_dump_database(tmp)]
-        with open(tmp / "audit.jsonl", "w", encoding="utf-8") as f:
-            entries = export_chain(f)
+        witness = _copy_witness(tmp)
+        with _one_snapshot() as snapshot:
+            members = [_dump_database(tmp, snapshot)]
+            with open(tmp / "audit.jsonl", "w", encoding="utf-8") as f:
+                entries = export_chain(f)
+            blobs = catalogue_hashes()
+            sizes = _blob_sizes()
         members.append("audit.jsonl")
-        blobs = catalogue_hashes()
-        sizes = _blob_sizes()
+        if witness:
+            members.append(witness)
         with open(tmp / "blobs.tsv", "w", encoding="utf-8") as f:
             f.write("sha256\tsize\tnamed_by\n")
             for sha, items in sorted(blobs.items()):
@@ -214,6 +266,7 @@ def restore(path: str | Path, actor: str = "cli") -> dict:
             if res.returncode != 0:
                 raise BackupError(f"pg_restore failed: {res.stderr.strip()[:500]}")
         connection.close()
+        witness_note = _seed_witness(tmp, manifest)
         expected = {}
         for line in (tmp / "blobs.tsv").read_text().splitlines()[1:]:
             sha, size, _ = line.split("\t", 2)
@@ -223,12 +276,35 @@ def restore(path: str | Path, actor: str = "cli") -> dict:
     call_command("migrate", interactive=False, verbosity=0)  # a backup from an older release
     report = verify_restored(expected)
     report["backup_created"] = manifest["created"]
+    report["witness"] = witness_note
     from ..custody.services import record
 
     record("ops.restore", actor=actor, outcome="ok" if report["ok"] else "failed",
            detail={"from": str(path), **{k: v for k, v in report.items() if k != "problems"},
                    "problems": report["problems"][:50]})
     return report
+
+
+def _seed_witness(tmp: Path, manifest: dict) -> str:
+    """Put the backup's copy of the audit witness in place when this installation has none
+    yet (a restore onto a new machine); an existing witness is never touched, and is then
+    what the restored chain is verified against (entries written after the backup show up
+    as removed: they are, and the witness says so)."""
+    from ..custody.witness import configured
+
+    target = configured()
+    if target is None:
+        return "none configured (BODYCAM_AUDIT_WITNESS_FILE=none)"
+    if target.exists():
+        return f"kept the existing witness {target}"
+    if WITNESS_MEMBER not in manifest["files"]:
+        return f"the backup holds no witness; {target} starts with the next audit entry"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(tmp / WITNESS_MEMBER, target)
+    except OSError as exc:
+        raise BackupError(f"cannot write the audit witness {target}: {exc}") from None
+    return f"seeded {target} from the backup's copy"
 
 
 def verify_restored(expected: dict[str, int | None]) -> dict:

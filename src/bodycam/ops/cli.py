@@ -31,7 +31,8 @@ def _restore(args) -> int:
         print(json.dumps(report, indent=2))
     elif report["ok"]:
         print(f"restored: {report['audit_entries']} audit entries verified, "
-              f"{report['blobs_verified']}/{report['blobs_expected']} blobs re-hashed OK")
+              f"{report['blobs_verified']}/{report['blobs_expected']} blobs re-hashed OK; "
+              f"audit witness: {report['witness']}")
     else:
         print("RESTORED WITH PROBLEMS:")
         for p in report["problems"][:50]:
