@@ -145,3 +145,122 @@ def test_csrf_refusal_on_an_api_write_names_the_sessions_user():
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# ---------------------------------------------------------------- item 4: categories and retention
+def _cats(clip) -> list[str]:
+    return sorted(clip.recording.categories.values_list("name", flat=True))
+
+
+def _days(clip):
+    from bodycam.retention.services import retention_info
+
+    return retention_info(clip.recording)["retention_days"]
+
+
+def _patch(client, clip, body):
+    return client.patch(f"/api/evidence/{clip.id}/", json.dumps(body), content_type="application/json",
+                        **_csrf(client))
+
+
+@pytest.fixture
+def cat_world(tmp_path):
+    from bodycam.evidence.defaults import ensure_default_categories
+    from bodycam.evidence.models import Category
+
+    ensure_default_categories()
+    w = World(tmp_path)
+    w.clip.recording.categories.add(Category.objects.get(name="Traffic stop"))  # 730 days
+    return w
+
+
+def test_officer_cannot_replace_a_category_to_shorten_retention(cat_world):
+    w = cat_world
+    off = client_for(w.officer)
+    assert _days(w.clip) == 730
+    before = AuditEntry.objects.count()
+    # The probe's request: "Traffic stop" (730 days) replaced by "Non-evidentiary" (365).
+    r = _patch(off, w.clip, {"categories": ["Non-evidentiary"]})
+    assert r.status_code == 403 and "supervisor or custodian" in r.json()["error"]
+    assert _cats(w.clip) == ["Traffic stop"] and _days(w.clip) == 730
+    denied = _new(seq__gt=before, action="evidence.edit", outcome="denied", actor="off.a")
+    assert denied.count() == 1 and "Traffic stop" in denied.get().detail["reason"]
+    assert not _new(seq__gt=before, action="evidence.edit", outcome="ok").exists()
+    # Removing one even where retention grows (Arrest: 1095 days) is still a removal; so is
+    # removing every category, with or without a reason.
+    for body in ({"categories": ["Arrest"]}, {"categories": []}, {"categories": [], "reason": "mistake"}):
+        assert _patch(off, w.clip, body).status_code == 403, body
+    assert _cats(w.clip) == ["Traffic stop"]
+    # Adding is the officer's to do (retention can only grow), audited with the change.
+    r = _patch(off, w.clip, {"categories": ["Traffic stop", "Arrest"], "note": "suspect arrested"})
+    assert r.status_code == 200 and r.json()["categories"] == ["Arrest", "Traffic stop"]
+    assert _days(w.clip) == 1095
+    e = _new(action="evidence.edit", outcome="ok", actor="off.a").get()
+    assert e.detail["categories"]["added"] == ["Arrest"] and e.detail["categories"]["removed"] == []
+    assert e.detail["categories"]["retention_days"] == {"before": 730, "after": 1095}
+
+
+def test_adding_a_shorter_category_to_uncategorized_footage_is_a_shortening(cat_world):
+    from bodycam.evidence.models import Category
+
+    w = cat_world
+    Category.objects.filter(name="Non-evidentiary").update(retention_days=90)
+    off = client_for(w.other_officer)  # officer B's clip has no category: Uncategorized, 365 days
+    assert _days(w.other_clip) == 365
+    r = _patch(off, w.other_clip, {"categories": ["Non-evidentiary"]})
+    assert r.status_code == 403 and _cats(w.other_clip) == [] and _days(w.other_clip) == 365
+    assert _new(action="evidence.edit", outcome="denied", actor="off.b").get().detail["reason"].endswith(
+        "shorten retention")
+    assert _patch(off, w.other_clip, {"categories": ["Arrest"]}).status_code == 200
+    # The search page's bulk action adds only, and with the same rule: all items or none.
+    cust = client_for(w.custodian)
+    before = AuditEntry.objects.count()
+    r = off.post("/evidence/bulk", {"clip": [str(w.other_clip.id)], "action": "categorize", "category": "Citation"})
+    assert r.status_code == 302 and _cats(w.other_clip) == ["Arrest", "Citation"]
+    w.clip.recording.categories.clear()  # officer A's item: uncategorized again (365 days)
+    # A custodian's bulk add that would shorten one item's retention (365 -> 90 days): the bulk
+    # form carries no reason, so nothing changes, not even the item it would not shorten.
+    r = cust.post("/evidence/bulk", {"clip": [str(w.other_clip.id), str(w.clip.id)], "action": "categorize",
+                                     "category": "Non-evidentiary"})
+    assert r.status_code == 400 and "reason" in r.content.decode()
+    assert _cats(w.clip) == [] and _cats(w.other_clip) == ["Arrest", "Citation"]
+    denied = _new(seq__gt=before, action="evidence.edit", outcome="denied", actor="cust")
+    assert denied.count() == 1  # the refusal is kept though nothing changed
+
+
+def test_supervisor_and_custodian_remove_with_a_reason_detectives_do_not(cat_world):
+    w = cat_world
+    det, sgt = client_for(w.detective), client_for(w.supervisor)
+    assert _patch(det, w.clip, {"categories": [], "reason": "not a traffic stop"}).status_code == 403
+    for body in ({"categories": ["Non-evidentiary"]}, {"categories": ["Non-evidentiary"], "reason": " "},
+                 {"categories": ["Non-evidentiary"], "reason": ["x"]}):
+        r = _patch(sgt, w.clip, body)
+        assert r.status_code == 400 and "reason" in r.json()["error"], body
+        assert _cats(w.clip) == ["Traffic stop"]
+    assert _new(action="evidence.edit", outcome="denied", actor="sgt").count() == 1  # the missing one (others: bad input)
+    r = _patch(sgt, w.clip, {"categories": ["Non-evidentiary"], "reason": "CAD shows a welfare check, no stop"})
+    assert r.status_code == 200 and _cats(w.clip) == ["Non-evidentiary"] and _days(w.clip) == 365
+    e = _new(action="evidence.edit", outcome="ok", actor="sgt").get()
+    assert e.detail["reason"] == "CAD shows a welfare check, no stop"
+    assert e.detail["categories"]["removed"] == ["Traffic stop"] and e.detail["categories"]["shortens_retention"]
+    assert e.detail["categories"]["retention_days"] == {"before": 730, "after": 365}
+
+
+def test_item_page_category_forms_follow_the_rule(cat_world):
+    w = cat_world
+    off, sgt = client_for(w.officer), client_for(w.supervisor)
+    url = f"/evidence/{w.clip.id}/"
+    page = off.get(url).content.decode()
+    assert 'id="category-add"' in page and 'id="category-remove"' not in page
+    r = off.post(url, {"action": "remove_category", "category": "Traffic stop", "reason": "wrong"})
+    assert r.status_code == 403 and _cats(w.clip) == ["Traffic stop"]
+    r = off.post(url, {"action": "add_category", "category": "Citation"})
+    assert r.status_code == 302 and _cats(w.clip) == ["Citation", "Traffic stop"]
+    page = sgt.get(url).content.decode()
+    assert 'id="category-remove"' in page and 'name="reason"' in page
+    r = sgt.post(url, {"action": "remove_category", "category": "Citation", "reason": ""})
+    assert r.status_code == 400 and _cats(w.clip) == ["Citation", "Traffic stop"]
+    r = sgt.post(url, {"action": "remove_category", "category": "Citation", "reason": "no citation was issued"})
+    assert r.status_code == 302 and _cats(w.clip) == ["Traffic stop"]
+    e = _new(action="evidence.edit", outcome="ok", actor="sgt").get()
+    assert e.detail["reason"] == "no citation was issued" and e.detail["categories"]["removed"] == ["Citation"]

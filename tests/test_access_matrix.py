@@ -208,6 +208,7 @@ POLICY_TABLE = {
     "evidence.view":                               "Y Y Y Y Y Y Y",
     "evidence.play":                               "Y Y Y Y Y Y Y",
     "evidence.edit":                               "Y Y Y Y . . .",
+    "evidence.categories.remove":                  ". Y . Y . . .",
     "evidence.share":                              ". . Y Y . . .",
     "evidence.delete":                             ". . . . . . .",
     "evidence.audit":                              "Y Y Y Y Y Y Y",
