@@ -264,3 +264,142 @@ def test_item_page_category_forms_follow_the_rule(cat_world):
     assert r.status_code == 302 and _cats(w.clip) == ["Traffic stop"]
     e = _new(action="evidence.edit", outcome="ok", actor="sgt").get()
     assert e.detail["reason"] == "no citation was issued" and e.detail["categories"]["removed"] == ["Citation"]
+
+
+# ---------------------------------------------------------------- item 3: the original's bytes
+def _blob(sha: str) -> bytes:
+    from bodycam.storage import get_store
+
+    with get_store().open(sha) as f:
+        return f.read()
+
+
+def _body(r) -> bytes:
+    return b"".join(r.streaming_content) if r.streaming else r.content
+
+
+def _make_proxy(clip):
+    from bodycam.jobs.services import submit
+    from bodycam.media.models import Derivative
+
+    submit("media.playback", params={"clip_id": str(clip.id)}, inline=True)  # real transcoding (PyAV)
+    return Derivative.objects.get(clip=clip, kind="proxy")
+
+
+def _view_only(w):
+    from bodycam.release.models import Share
+
+    Share.objects.filter(recipient=w.prosecutor).update(allow_download=False)
+
+
+def _reassemble(client, url, size_hint: int) -> tuple[bytes, set]:
+    """Five Range requests over the whole file, as the probe did."""
+    step = size_hint // 5 + 1
+    parts, totals = [], set()
+    for i in range(5):
+        r = client.get(url, HTTP_RANGE=f"bytes={i * step}-{(i + 1) * step - 1}")
+        assert r.status_code == 206, r.status_code
+        totals.add(r["Content-Range"].rsplit("/", 1)[1])
+        parts.append(_body(r))
+    return b"".join(parts), totals
+
+
+def test_stream_never_gives_the_original_to_those_without_the_download_right(tmp_path):
+    w = World(tmp_path)
+    _view_only(w)
+    original = _blob(w.clip.sha256)
+    proxy = _make_proxy(w.clip)
+    proxy_bytes = _blob(proxy.sha256)
+    assert proxy_bytes != original
+    url = f"/api/evidence/{w.clip.id}/stream"
+    for who in (w.officer, w.supervisor, w.prosecutor):
+        c = client_for(who)
+        assert c.get(f"/api/evidence/{w.clip.id}/download").status_code == 403
+        before = AuditEntry.objects.count()
+        r = c.get(url)  # no Range: the whole file, which is the proxy
+        body = _body(r)
+        assert r.status_code == 200 and r["Content-Type"] == "video/mp4", who.username
+        assert body == proxy_bytes and _sha(body) != w.clip.sha256, who.username
+        # Range requests reassemble the proxy, never the original.
+        joined, totals = _reassemble(c, url, len(original))
+        assert joined == proxy_bytes and totals == {str(proxy.size)}, who.username
+        plays = _new(seq__gt=before, action="evidence.play", actor=who.username)
+        # Playback stays audited: at each start (the whole file, then the range from byte 0), not each seek.
+        assert [(e.detail["rendition"], e.detail["derivative_sha256"]) for e in plays] == [("proxy", proxy.sha256)] * 2
+    # Those who may download it still get the original, whole or in ranges.
+    for who in (w.detective, w.custodian):
+        c = client_for(who)
+        assert _body(c.get(url)) == original
+        joined, totals = _reassemble(c, url, len(original))
+        assert joined == original and totals == {str(w.clip.size)}
+    # A prosecutor whose share allows download gets the original too.
+    from bodycam.release.models import Share
+
+    Share.objects.filter(recipient=w.prosecutor).update(allow_download=True)
+    assert _body(client_for(w.prosecutor).get(url)) == original
+
+
+def test_no_proxy_yet_answers_503_preview_not_ready_never_the_original(tmp_path):
+    w = World(tmp_path)  # jobs go to workers (none here): the ingest's playback job stays queued
+    _view_only(w)
+    url = f"/api/evidence/{w.clip.id}/stream"
+    for who in (w.officer, w.prosecutor):
+        c = client_for(who)
+        for rng in (None, "bytes=0-", "bytes=0-99", "bytes=100-"):
+            r = c.get(url, HTTP_RANGE=rng) if rng else c.get(url)
+            assert r.status_code == 503 and "preview not ready" in r.json()["error"], (who.username, rng)
+            assert int(r["Retry-After"]) > 0
+        failed = _new(action="evidence.play", actor=who.username, outcome="failed")
+        assert failed.count() == 4 and failed.first().detail["status"] == 503
+        assert not _new(action="evidence.play", actor=who.username, outcome="ok").exists()
+    # The item page still plays for the officer: no "Play the original", and says the copy is coming.
+    page = client_for(w.officer).get(f"/evidence/{w.clip.id}/").content.decode()
+    assert 'id="toggle-original"' not in page and 'id="preview-pending"' in page
+    assert 'data-original=""' in page
+    # The detective (may download) plays the original meanwhile.
+    det = client_for(w.detective)
+    assert det.get(url, HTTP_RANGE="bytes=0-99").status_code == 206
+    assert 'data-original="/api/evidence/' in det.get(f"/evidence/{w.clip.id}/").content.decode()
+
+
+def test_proxy_made_on_demand_where_jobs_run_inline(tmp_path, settings):
+    settings.MEDIA_AUTO_PLAYBACK = False  # no proxy job at ingest
+    w = World(tmp_path)
+    settings.JOBS_INLINE = True
+    from bodycam.jobs.models import Job
+    from bodycam.media.models import Derivative
+
+    assert not Derivative.objects.exists() and not Job.objects.exists()
+    off = client_for(w.officer)
+    r = off.get(f"/api/evidence/{w.clip.id}/stream")
+    proxy = Derivative.objects.get(clip=w.clip, kind="proxy")
+    assert r.status_code == 200 and _body(r) == _blob(proxy.sha256) != _blob(w.clip.sha256)
+    job = Job.objects.get(kind="media.proxy")
+    assert job.status == Job.Status.SUCCEEDED and job.created_by == w.officer
+    # A second play reuses it; the page now plays the proxy and still offers no original.
+    assert _body(off.get(f"/api/evidence/{w.clip.id}/stream")) == _blob(proxy.sha256)
+    assert Job.objects.count() == 1
+    page = off.get(f"/evidence/{w.clip.id}/").content.decode()
+    assert f'src="/api/evidence/{w.clip.id}/proxy"' in page and "toggle-original" not in page
+
+
+def test_view_only_link_never_gets_the_original(tmp_path):
+    from bodycam.media.models import Derivative
+    from bodycam.release.models import ShareLink
+
+    w = World(tmp_path)
+    det = client_for(w.detective)
+    for allow in (False, True):
+        r = _post_json(det, f"/api/evidence/{w.clip.id}/links", {"days": 1, "allow_download": allow})
+        assert r.status_code == 201
+        anon = Client()
+        base = anon.get(r.json()["url"].replace("http://testserver", ""))["Location"]
+        link = ShareLink.objects.get(allow_download=allow)
+        m = anon.get(f"{base}media/{w.clip.id}", HTTP_RANGE="bytes=0-")
+        if allow:  # view + download: the original may be played while there is no proxy
+            assert m.status_code == 206 and _body(m) == _blob(w.clip.sha256)
+        else:
+            assert m.status_code == 503 and int(m["Retry-After"]) > 0
+            assert _new(actor=f"link:{link.id}", action="evidence.play", outcome="failed").count() == 1
+    assert not Derivative.objects.exists()
+

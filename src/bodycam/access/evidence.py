@@ -65,18 +65,36 @@ def view_clip(request, clip_id) -> dict:
     return d
 
 
-def open_media(request, clip_id, action: str):
-    """Authorize and audit playback (``PLAY``, audited at each start: ``http.playback_start``)
-    or a download (``DOWNLOAD``, always audited); return (clip, open file)."""
+def may_receive_original(user, clip: Clip) -> bool:
+    """Whether the original's bytes (whole, or any range of them) may go to ``user``: only to
+    those who may download the item ("evidence.download": the role, and for a share recipient
+    a share that allows it). Everyone else plays a derivative, the proxy (media.open_stream)."""
+    return policy.allowed(user, "evidence.download", clip.recording_id)
+
+
+def open_original(request, clip: Clip, action: str):
+    """Audit and open an authorized clip's original for playback (``PLAY``, audited at each
+    start: ``http.playback_start``) or a download (``DOWNLOAD``, always audited). Refuses
+    (403, audited) anyone who may not download the item, whatever the action."""
     from ..http import playback_start, range_asked
     from ..storage import get_store
 
-    clip = authorize(request, clip_id, action)
+    if not may_receive_original(request.user, clip):
+        reason = "only those who may download an item receive its original; play the proxy"
+        record_request(request, f"evidence.{action}", object_type="clip", object_id=str(clip.id), outcome="denied",
+                       detail={"reason": reason, "status": 403, "rendition": "original"})
+        raise policy.Denied(reason)
     if action == DOWNLOAD or playback_start(request, f"original:{clip.id}"):
         record_request(request, "evidence.download" if action == DOWNLOAD else "evidence.play", object_type="clip",
                        object_id=str(clip.id), object_sha256=clip.sha256,
-                       detail={"size": clip.size, "range": range_asked(request)})
-    return clip, get_store().open(clip.sha256)
+                       detail={"size": clip.size, "range": range_asked(request), "rendition": "original"})
+    return get_store().open(clip.sha256)
+
+
+def open_media(request, clip_id, action: str):
+    """Authorize and audit a download (or playback) of the original; return (clip, open file)."""
+    clip = authorize(request, clip_id, action)
+    return clip, open_original(request, clip, action)
 
 
 TAG_RE = re.compile(r"^[\w .:/#-]{1,64}$")
@@ -264,5 +282,5 @@ def read_audit_log(request, after: int = 0, limit: int = 200, action: str = "", 
     return {"entries": [event_dict(e) for e in rows], "next_after": rows[-1].seq if rows else after}
 
 
-__all__ = ["list_clips", "view_clip", "open_media", "edit_metadata", "set_category", "add_category", "clip_audit", "read_audit_log",
+__all__ = ["list_clips", "view_clip", "open_media", "open_original", "may_receive_original", "edit_metadata", "set_category", "add_category", "clip_audit", "read_audit_log",
            "BadInput", "PLAY", "DOWNLOAD"]

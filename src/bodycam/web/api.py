@@ -4,7 +4,7 @@
   GET    /api/evidence/<id>/                  detail
   PATCH  /api/evidence/<id>/                  edit metadata {note, tags, categories}
   DELETE /api/evidence/<id>/                  always 403 (retention only), audited
-  GET    /api/evidence/<id>/stream            playback, HTTP Range
+  GET    /api/evidence/<id>/stream            playback, HTTP Range: the original if you may download it, else the proxy
   GET    /api/evidence/<id>/download          original file as attachment
   POST   /api/evidence/<id>/shares            share with a prosecutor {recipient, allow_download, days}
   GET    /api/evidence/<id>/audit             the item's audit trail
@@ -102,23 +102,23 @@ def evidence_detail(request, clip_id):
     return Response(item)
 
 
-def media_response(request, clip_id, action):
-    """Stream the original with HTTP Range support (206), or as a download."""
-    clip, f = ev.open_media(request, clip_id, action)
-    ctype = "video/mp4" if clip.container_type == "mp4" else "video/x-matroska"
-    if action == ev.DOWNLOAD:
-        return FileResponse(f, as_attachment=True, filename=clip.object_name, content_type=ctype)
-    return range_response(request, f, clip.size, ctype)
+def _original_type(clip) -> str:
+    return "video/mp4" if clip.container_type == "mp4" else "video/x-matroska"
 
 
 @api_view(["GET"])
 def evidence_stream(request, clip_id):
-    return media_response(request, clip_id, ev.PLAY)
+    """Playback with HTTP Range: the original for those who may download it, else the proxy."""
+    clip, d, f = media.open_stream(request, clip_id)
+    if d is None:
+        return range_response(request, f, clip.size, _original_type(clip))
+    return range_response(request, f, d.size, d.content_type)
 
 
 @api_view(["GET"])
 def evidence_download(request, clip_id):
-    return media_response(request, clip_id, ev.DOWNLOAD)
+    clip, f = ev.open_media(request, clip_id, ev.DOWNLOAD)
+    return FileResponse(f, as_attachment=True, filename=clip.object_name, content_type=_original_type(clip))
 
 
 @api_view(["POST"])

@@ -198,8 +198,11 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
     cases = list(rec.cases.values_list("number", flat=True)) if allowed(user, "evidence.case_numbers") else []
     return {
         "c": item, "error": error, "new_link": new_link,
+        # /stream plays the original only to those who may download it (others: the proxy, made
+        # or queued on demand), so the page offers "Play the original" only to them.
         "src": f"/api/evidence/{clip.id}/proxy" if proxy else f"/api/evidence/{clip.id}/stream",
-        "original_src": f"/api/evidence/{clip.id}/stream", "has_proxy": bool(proxy), "has_thumb": bool(thumb),
+        "original_src": f"/api/evidence/{clip.id}/stream" if item["can"]["download"] else "",
+        "has_proxy": bool(proxy), "has_thumb": bool(thumb),
         "caption_tracks": (tracks := hooks.caption_tracks(clip)),
         "captions_url": tracks[0]["src"] if tracks else None,
         "bookmarks": bookmarks, "track_json": json.dumps(track), "has_track": len(track) > 1,
