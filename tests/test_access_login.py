@@ -226,11 +226,12 @@ def test_api_tokens_for_integrations():
 def test_role_change_is_admin_only_and_audited():
     target = make_user("off", "officer")
     admin = client_for(make_user("adm", "admin"))
-    r = admin.post("/api/users/off/role", json.dumps({"role": "detective"}), content_type="application/json",
-                   HTTP_X_CSRFTOKEN=admin.cookies["csrftoken"].value)
+    r = admin.post("/api/users/off/role", json.dumps({"role": "detective", "reason": "transfer to CID"}),
+                   content_type="application/json", HTTP_X_CSRFTOKEN=admin.cookies["csrftoken"].value)
     assert r.status_code == 200 and User.objects.get(pk=target.pk).role == "detective"
     e = AuditEntry.objects.filter(action="account.role_change").last()
     assert e.actor == "adm" and e.detail["before"] == "officer" and e.detail["after"] == "detective"
-    r = admin.post("/api/users/off/role", json.dumps({"role": "king"}), content_type="application/json",
+    assert e.detail["reason"] == "transfer to CID"
+    r = admin.post("/api/users/off/role", json.dumps({"role": "king", "reason": "x"}), content_type="application/json",
                    HTTP_X_CSRFTOKEN=admin.cookies["csrftoken"].value)
     assert r.status_code == 400

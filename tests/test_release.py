@@ -75,6 +75,10 @@ def test_links_expire_revoke_and_bind_to_one_browser(tmp_path):
     page = anon.get(base)
     assert page.status_code == 200 and str(w.clip.id) in page.content.decode()
     assert Client().get(base).status_code == 404  # the link id alone is not a credential
+    # A view-only link plays the proxy, never the original (test_access_holes.py: 503 until one exists).
+    from bodycam.jobs.services import submit
+
+    submit("media.playback", params={"clip_id": str(w.clip.id)}, inline=True)
     m = anon.get(f"{base}media/{w.clip.id}", HTTP_RANGE="bytes=0-99")
     assert m.status_code == 206
     assert anon.get(f"{base}download/{w.clip.id}").status_code == 403  # view only

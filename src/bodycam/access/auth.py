@@ -193,8 +193,35 @@ def get_user(username_or_id: str) -> User:
     return user
 
 
+def refuse_own_account(actor: User | None, target: User, action: str, source: str, what: str) -> None:
+    """Nobody changes their own privileges: an admin may not change their own role, unlock
+    themselves, reset their own MFA or enable/disable their own account. A refusal is a
+    403, audited (``action``, outcome denied)."""
+    if actor is None or actor.pk != target.pk:
+        return
+    reason = f"nobody may {what} their own account"
+    record(action, actor=actor.username, source=source, object_type="user", object_id=str(target.id),
+           outcome="denied", detail={"username": target.username, "reason": reason, "status": 403})
+    raise AccountDenied(reason + "; ask another administrator")
+
+
+REASON_MAX = 500
+
+
+def change_reason(reason, action: str, who: str, target: User, source: str) -> str:
+    """The reason an account change states (1-500 characters); a missing one is a 400, audited."""
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text or len(text) > REASON_MAX:
+        msg = f"give a reason for the change (1-{REASON_MAX} characters)"
+        record(action, actor=who, source=source, object_type="user", object_id=str(target.id), outcome="denied",
+               detail={"username": target.username, "reason": msg, "status": 400})
+        raise AccountError(msg)
+    return text
+
+
 def unlock(target: User, actor: User | None = None, source: str = "") -> None:
     who = require_admin(actor, "account.unlock", str(target.id), source)
+    refuse_own_account(actor, target, "account.unlock", source, "unlock")
     with transaction.atomic():
         User.objects.filter(pk=target.pk).update(locked_at=None)
         # Failures before the unlock no longer count toward the next lock.
@@ -204,20 +231,25 @@ def unlock(target: User, actor: User | None = None, source: str = "") -> None:
     target.locked_at = None
 
 
-def set_role(target: User, role: str, actor: User | None = None, source: str = "") -> None:
+def set_role(target: User, role: str, actor: User | None = None, source: str = "", reason: str = "") -> None:
+    """Change an account's role: admins (or the CLI), never their own, always with a reason."""
     who = require_admin(actor, "account.role_change", str(target.id), source)
+    refuse_own_account(actor, target, "account.role_change", source, "change the role of")
     if role not in Role.values:
         raise AccountError(f"unknown role {role!r}; one of: {', '.join(Role.values)}")
+    why = change_reason(reason, "account.role_change", who, target, source)
     before = target.role
     with transaction.atomic():
         User.objects.filter(pk=target.pk).update(role=role)
         record("account.role_change", actor=who, source=source, object_type="user", object_id=str(target.id),
-               detail={"username": target.username, "before": before, "after": role})
+               detail={"username": target.username, "before": before, "after": role, "reason": why})
     target.role = role
 
 
 def set_active(target: User, active: bool, actor: User | None = None, source: str = "") -> None:
-    who = require_admin(actor, "account.disable" if not active else "account.enable", str(target.id), source)
+    action = "account.disable" if not active else "account.enable"
+    who = require_admin(actor, action, str(target.id), source)
+    refuse_own_account(actor, target, action, source, "disable or enable")
     with transaction.atomic():
         User.objects.filter(pk=target.pk).update(is_active=active)
         record("account.enable" if active else "account.disable", actor=who, source=source, object_type="user",
@@ -226,6 +258,7 @@ def set_active(target: User, active: bool, actor: User | None = None, source: st
 
 def reset_mfa(target: User, actor: User | None = None, source: str = "") -> None:
     who = require_admin(actor, "account.mfa_reset", str(target.id), source)
+    refuse_own_account(actor, target, "account.mfa_reset", source, "reset the MFA of")
     with transaction.atomic():
         TotpDevice.objects.filter(user=target).delete()
         record("account.mfa_reset", actor=who, source=source, object_type="user", object_id=str(target.id),

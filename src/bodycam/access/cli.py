@@ -50,7 +50,7 @@ def cmd_user_role(args) -> int:
     from .auth import AccountError, set_role
 
     try:
-        set_role(_account(args.username), args.role)
+        set_role(_account(args.username), args.role, reason=args.reason)
     except AccountError as exc:
         raise CliError(str(exc)) from None
     print(f"{args.username} is now {args.role}")
@@ -136,9 +136,10 @@ def add_commands(sub) -> None:
     s = user_s.add_parser("unlock", help="clear a sign-in lockout (audited)")
     s.add_argument("username")
     s.set_defaults(func=cmd_user_unlock)
-    s = user_s.add_parser("set-role", help="change an account's role (audited)")
+    s = user_s.add_parser("set-role", help="change an account's role (audited, with the reason)")
     s.add_argument("username")
     s.add_argument("role")
+    s.add_argument("--reason", required=True, help="why the role changes (1-500 characters; in the audit entry)")
     s.set_defaults(func=cmd_user_role)
     s = user_s.add_parser("mfa-reset", help="remove an account's authenticator; it enrols again at next sign-in")
     s.add_argument("username")

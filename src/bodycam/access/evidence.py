@@ -14,7 +14,7 @@ from ..custody.models import AuditEntry
 from ..custody.services import record_request
 from ..errors import BodycamError
 from ..evidence.models import Category, Clip, Note, Tag
-from ..evidence.services import clip_summary, iso
+from ..evidence.services import category_change, clip_summary, iso
 from . import policy
 from .services import AUDIT, DOWNLOAD, EDIT, PLAY, VIEW, authorize, capabilities, visible_clips
 
@@ -65,31 +65,113 @@ def view_clip(request, clip_id) -> dict:
     return d
 
 
-def open_media(request, clip_id, action: str):
-    """Authorize and audit playback (``PLAY``, audited at each start: ``http.playback_start``)
-    or a download (``DOWNLOAD``, always audited); return (clip, open file)."""
+def may_receive_original(user, clip: Clip) -> bool:
+    """Whether the original's bytes (whole, or any range of them) may go to ``user``: only to
+    those who may download the item ("evidence.download": the role, and for a share recipient
+    a share that allows it). Everyone else plays a derivative, the proxy (media.open_stream)."""
+    return policy.allowed(user, "evidence.download", clip.recording_id)
+
+
+def open_original(request, clip: Clip, action: str):
+    """Audit and open an authorized clip's original for playback (``PLAY``, audited at each
+    start: ``http.playback_start``) or a download (``DOWNLOAD``, always audited). Refuses
+    (403, audited) anyone who may not download the item, whatever the action."""
     from ..http import playback_start, range_asked
     from ..storage import get_store
 
-    clip = authorize(request, clip_id, action)
+    if not may_receive_original(request.user, clip):
+        reason = "only those who may download an item receive its original; play the proxy"
+        record_request(request, f"evidence.{action}", object_type="clip", object_id=str(clip.id), outcome="denied",
+                       detail={"reason": reason, "status": 403, "rendition": "original"})
+        raise policy.Denied(reason)
     if action == DOWNLOAD or playback_start(request, f"original:{clip.id}"):
         record_request(request, "evidence.download" if action == DOWNLOAD else "evidence.play", object_type="clip",
                        object_id=str(clip.id), object_sha256=clip.sha256,
-                       detail={"size": clip.size, "range": range_asked(request)})
-    return clip, get_store().open(clip.sha256)
+                       detail={"size": clip.size, "range": range_asked(request), "rendition": "original"})
+    return get_store().open(clip.sha256)
+
+
+def open_media(request, clip_id, action: str):
+    """Authorize and audit a download (or playback) of the original; return (clip, open file)."""
+    clip = authorize(request, clip_id, action)
+    return clip, open_original(request, clip, action)
 
 
 TAG_RE = re.compile(r"^[\w .:/#-]{1,64}$")
+REASON_MAX = 500
+REMOVE_MESSAGE = ("only a supervisor or custodian removes a category or shortens an item's retention "
+                  "(with a reason); you may add categories")
+
+
+def _categories(cats) -> list[Category]:
+    if not isinstance(cats, list) or not all(isinstance(c, str) for c in cats):
+        raise BadInput("categories must be a list of category names or ids")
+    found = list(Category.objects.filter(Q(name__in=cats) | Q(axis_id__in=cats), active=True))
+    missing = set(cats) - {c.name for c in found} - {c.axis_id for c in found}
+    if missing:
+        raise BadInput(f"unknown categor{'y' if len(missing) == 1 else 'ies'}: {', '.join(sorted(missing))}")
+    return found
+
+
+def _reason(data: dict) -> str:
+    reason = data.get("reason")
+    if reason is None:
+        return ""
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > REASON_MAX:
+        raise BadInput(f"reason must be 1-{REASON_MAX} characters")
+    return reason.strip()
+
+
+def _check_categories(request, clip: Clip, after: list[Category], reason: str) -> dict:
+    """The category change on ``clip``'s recording, if the user may make it. Anyone who may
+    edit adds categories; removing one, or anything that shortens retention (e.g. the first
+    category of an uncategorized item, when it keeps footage for less time than Uncategorized),
+    needs "evidence.categories.remove" (403) and a reason (400). Refusals are audited."""
+    change = category_change(list(clip.recording.categories.all()), after)
+    if change["removed"] or change["shortens_retention"]:
+        what = "remove " + ", ".join(change["removed"]) if change["removed"] else "shorten retention"
+        policy.require(request, "evidence.categories.remove", action="evidence.edit", object_type="clip",
+                       object_id=str(clip.id), reason=f"role {request.user.role} may not {what}",
+                       message=REMOVE_MESSAGE)
+        if not reason:
+            msg = "give a reason for removing a category or shortening retention"
+            policy.audit_denied(request, "evidence.edit", msg, object_type="clip", object_id=str(clip.id), status=400)
+            raise BadInput(msg)
+    return change
+
+
+def _apply(request, clip: Clip, note=None, tags=None, cats=None, cat_change=None, reason: str = "") -> None:
+    """Write one item's changes and their one audit entry (inside the caller's transaction)."""
+    rec = clip.recording
+    change: dict = {}
+    if note is not None:
+        n = Note.objects.create(recording=rec, author=request.user, text=note.strip())
+        change["note"] = {"id": str(n.id), "text": n.text}
+    if tags is not None:
+        before = list(Tag.objects.filter(recording=rec).values_list("name", flat=True))
+        Tag.objects.filter(recording=rec).exclude(name__in=tags).delete()
+        for t in set(tags) - set(before):
+            Tag.objects.create(recording=rec, name=t)
+        change["tags"] = {"before": before, "after": tags}
+    if cats is not None:
+        before = sorted(rec.categories.values_list("name", flat=True))
+        rec.categories.set(cats)
+        change["categories"] = {"before": before, "after": sorted(c.name for c in cats), **(cat_change or {})}
+    if reason:
+        change["reason"] = reason
+    record_request(request, "evidence.edit", object_type="clip", object_id=str(clip.id),
+                   object_sha256=clip.sha256, detail={"recording": str(rec.id), **change})
 
 
 def edit_metadata(request, clip_id, data: dict) -> dict:
-    """Add a note, set tags, set categories. Media and hashes are never touched."""
+    """Add a note, set tags, set categories (with a reason where one is removed or retention
+    shortens). Media and hashes are never touched."""
     if not isinstance(data, dict):
         raise BadInput("body must be a JSON object")
-    unknown = set(data) - {"note", "tags", "categories"}
+    unknown = set(data) - {"note", "tags", "categories", "reason"}
     if unknown:
-        raise BadInput(f"unknown field(s): {', '.join(sorted(unknown))}; allowed: note, tags, categories")
-    if not data:
+        raise BadInput(f"unknown field(s): {', '.join(sorted(unknown))}; allowed: note, tags, categories, reason")
+    if not set(data) - {"reason"}:
         raise BadInput("nothing to change: give note, tags and/or categories")
     note = data.get("note")
     if note is not None and (not isinstance(note, str) or not note.strip() or len(note) > 5000):
@@ -101,33 +183,51 @@ def edit_metadata(request, clip_id, data: dict) -> dict:
             raise BadInput("tags must be a list of at most 50 strings of 1-64 letters, digits, space or .:/#-_")
         tags = sorted({t.strip() for t in tags})
     cats = data.get("categories")
-    if cats is not None:
-        if not isinstance(cats, list) or not all(isinstance(c, str) for c in cats):
-            raise BadInput("categories must be a list of category names or ids")
-        found = list(Category.objects.filter(Q(name__in=cats) | Q(axis_id__in=cats), active=True))
-        missing = set(cats) - {c.name for c in found} - {c.axis_id for c in found}
-        if missing:
-            raise BadInput(f"unknown categor{'y' if len(missing) == 1 else 'ies'}: {', '.join(sorted(missing))}")
+    found = _categories(cats) if cats is not None else None
+    reason = _reason(data)
     clip = authorize(request, clip_id, EDIT)
-    rec = clip.recording
-    change: dict = {}
+    cat_change = _check_categories(request, clip, found, reason) if found is not None else None
     with transaction.atomic():
-        if note is not None:
-            n = Note.objects.create(recording=rec, author=request.user, text=note.strip())
-            change["note"] = {"id": str(n.id), "text": n.text}
-        if tags is not None:
-            before = list(Tag.objects.filter(recording=rec).values_list("name", flat=True))
-            Tag.objects.filter(recording=rec).exclude(name__in=tags).delete()
-            for t in set(tags) - set(before):
-                Tag.objects.create(recording=rec, name=t)
-            change["tags"] = {"before": before, "after": tags}
-        if cats is not None:
-            before = sorted(rec.categories.values_list("name", flat=True))
-            rec.categories.set(found)
-            change["categories"] = {"before": before, "after": sorted(c.name for c in found)}
-        record_request(request, "evidence.edit", object_type="clip", object_id=str(clip.id),
-                       object_sha256=clip.sha256, detail={"recording": str(rec.id), **change})
+        _apply(request, clip, note=note, tags=tags, cats=found, cat_change=cat_change, reason=reason)
     return clip_payload(clip, request.user)
+
+
+def set_category(request, clip_id, name: str, present: bool, reason: str = "") -> None:
+    """The item page: add one category (``present``) or remove one (with a reason)."""
+    if not isinstance(name, str) or not name:
+        raise BadInput("choose a category")
+    why = _reason({"reason": (reason or "").strip() or None})
+    clip = authorize(request, clip_id, EDIT)
+    after = list(clip.recording.categories.all())
+    if present:
+        cat = _categories([name])[0]
+        after += [] if cat.pk in {c.pk for c in after} else [cat]
+    else:
+        if name not in {c.name for c in after}:
+            raise BadInput(f"{name!r} is not one of this item's categories")
+        after = [c for c in after if c.name != name]
+    change = _check_categories(request, clip, after, why)
+    with transaction.atomic():
+        _apply(request, clip, cats=after, cat_change=change, reason=why)
+
+
+def add_category(request, clip_ids: list, name: str) -> int:
+    """Add one category to several items (the search page's bulk action): every item is
+    authorized and checked first (refusals audited), then all change or none do."""
+    if not isinstance(name, str) or not name:
+        raise BadInput("choose a category")
+    cat = _categories([name])[0]
+    plans = []
+    for cid in clip_ids:
+        clip = authorize(request, cid, EDIT)
+        after = list(clip.recording.categories.all())
+        if cat.pk not in {c.pk for c in after}:
+            after.append(cat)
+        plans.append((clip, after, _check_categories(request, clip, after, "")))
+    with transaction.atomic():
+        for clip, after, change in plans:
+            _apply(request, clip, cats=after, cat_change=change)
+    return len(plans)
 
 
 def item_events(clip: Clip) -> list[AuditEntry]:
@@ -182,5 +282,5 @@ def read_audit_log(request, after: int = 0, limit: int = 200, action: str = "", 
     return {"entries": [event_dict(e) for e in rows], "next_after": rows[-1].seq if rows else after}
 
 
-__all__ = ["list_clips", "view_clip", "open_media", "edit_metadata", "clip_audit", "read_audit_log",
+__all__ = ["list_clips", "view_clip", "open_media", "open_original", "may_receive_original", "edit_metadata", "set_category", "add_category", "clip_audit", "read_audit_log",
            "BadInput", "PLAY", "DOWNLOAD"]

@@ -173,6 +173,7 @@ def capabilities(user, clip: Clip) -> dict:
     if caps[DOWNLOAD]:
         caps[DOWNLOAD] = policy.allowed(user, "evidence.download", clip.recording_id)
     caps[DELETE] = False
+    caps["categories_remove"] = caps[EDIT] and policy.allowed(user, "evidence.categories.remove")
     caps["transcript_edit"] = may(user, EDIT) and may(user, TRANSCRIPT_EDIT)
     caps[REDACT] = may(user, REDACT)
     return caps

@@ -8,11 +8,46 @@ import uuid
 
 from ..errors import BodycamError
 from ..timefmt import isoformat
-from .models import Clip
+from .models import Category, Clip
+
+# A recording with no category keeps the Uncategorized category's period (this many days
+# when an agency has no such category).
+UNCATEGORIZED = "Uncategorized"
+DEFAULT_UNCATEGORIZED_DAYS = 365
 
 
 class CatalogueError(BodycamError):
     status = 400
+
+
+# ------------------------------------------------------------------ categories and retention
+def uncategorized_category() -> Category | None:
+    return Category.objects.filter(name=UNCATEGORIZED).first()
+
+
+def period_days(cats: list[Category], uncategorized: Category | None) -> int | None:
+    """A recording's retention period from its categories: the longest (None = indefinite,
+    which beats any number); no category = Uncategorized's. (retention/ runs the clock.)"""
+    if not cats:
+        if uncategorized is None:
+            return DEFAULT_UNCATEGORIZED_DAYS
+        cats = [uncategorized]
+    if any(c.retention_days is None for c in cats):
+        return None
+    return max(c.retention_days for c in cats)
+
+
+def category_change(before: list[Category], after: list[Category]) -> dict:
+    """What replacing a recording's categories ``before`` by ``after`` does: names added and
+    removed, the retention period before and after, and whether it shortens retention.
+    Removing a category or shortening retention is not an officer's act (access/evidence.py)."""
+    unc = uncategorized_category()
+    days_before, days_after = period_days(before, unc), period_days(after, unc)
+    shortens = days_after is not None and (days_before is None or days_after < days_before)
+    ids_before, ids_after = {c.pk for c in before}, {c.pk for c in after}
+    return {"added": sorted(c.name for c in after if c.pk not in ids_before),
+            "removed": sorted(c.name for c in before if c.pk not in ids_after),
+            "retention_days": {"before": days_before, "after": days_after}, "shortens_retention": shortens}
 
 
 def iso(dt) -> str | None:

@@ -4,13 +4,26 @@ find them for the player, make in/out excerpts for a user (authorized and audite
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
 
+from ..errors import BodycamError
 from ..evidence.models import Clip, not_purged_q
 from .models import Derivative
 
 log = logging.getLogger("bodycam.media")
+
+PROXY_JOBS = ("media.playback", "media.proxy")
+PROXY_RETRY_AFTER_FAILURE = timedelta(minutes=10)
+
+
+class PreviewNotReady(BodycamError):
+    """Someone who may not receive the original asked to play a clip whose proxy is not made
+    yet: 503 with Retry-After (the proxy is being made), never the original instead."""
+
+    status = 503
+    retry_after = 15
 
 
 def schedule_playback(clip_id) -> None:
@@ -68,7 +81,75 @@ def derivatives_of(clip_ids, kind: str) -> dict[str, Derivative]:
     return out
 
 
+def playback_proxy(clip: Clip, requested_by=None) -> Derivative:
+    """The clip's proxy. If there is none yet, one is asked for unless a job already makes it
+    (or failed in the last few minutes): where jobs run inline it is made now and returned,
+    with workers it is queued and ``PreviewNotReady`` (503) says to try again shortly."""
+    d = latest(clip, Derivative.Kind.PROXY)
+    if d is not None:
+        return d
+    from ..jobs.models import Job
+    from ..jobs.services import submit
+
+    jobs = Job.objects.filter(kind__in=PROXY_JOBS, object_id=str(clip.id))
+    busy = jobs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).exists()
+    failed = jobs.filter(status=Job.Status.FAILED,
+                         finished_at__gt=datetime.now(timezone.utc) - PROXY_RETRY_AFTER_FAILURE).exists()
+    if not busy and not failed:
+        try:
+            submit("media.proxy", params={"clip_id": str(clip.id)}, object_type="clip", object_id=str(clip.id),
+                   created_by=requested_by)
+        except Exception:  # noqa: BLE001 - no queue: say so below; `bodycam media backfill` catches up
+            log.exception("could not queue a proxy for clip %s", clip.id)
+        d = latest(clip, Derivative.Kind.PROXY)
+        if d is not None:
+            return d
+    if failed:
+        raise PreviewNotReady("preview not ready: the playback copy of this clip could not be made; "
+                              "it is tried again in a few minutes (or `bodycam media backfill`)")
+    raise PreviewNotReady("preview not ready: the playback copy of this clip is being made; try again in a minute")
+
+
+def _audit_rendition(request, clip: Clip, d: Derivative, verb: str, via: str = "") -> None:
+    from ..custody.services import record_request
+    from ..http import range_asked
+
+    detail = {"rendition": d.kind, "derivative": str(d.id), "derivative_sha256": d.sha256,
+              "range": range_asked(request)}
+    if via:
+        detail["via"] = via
+    record_request(request, verb, object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256,
+                   detail=detail)
+
+
 # ---------------------------------------------------------------- on behalf of a user
+def open_stream(request, clip_id):
+    """``GET /api/evidence/ID/stream``: playback with HTTP Range. Those who may download the
+    item get the original; everyone else the proxy (``playback_proxy``: made or queued when
+    missing, 503 until then), never a byte of the original, so Range requests cannot
+    reassemble it. Audited at each playback start, with the rendition played.
+    Returns (clip, derivative or None for the original, open file)."""
+    from ..access.evidence import may_receive_original, open_original
+    from ..access.services import PLAY, authorize
+    from ..custody.services import record_request
+    from ..http import playback_start
+    from ..storage import get_store
+
+    clip = authorize(request, clip_id, PLAY)
+    if may_receive_original(request.user, clip):
+        return clip, None, open_original(request, clip, PLAY)
+    try:
+        d = playback_proxy(clip, requested_by=request.user)
+    except PreviewNotReady as exc:
+        record_request(request, "evidence.play", object_type="clip", object_id=str(clip.id),
+                       object_sha256=clip.sha256, outcome="failed",
+                       detail={"reason": exc.message, "status": exc.status, "rendition": "proxy"})
+        raise
+    if playback_start(request, f"{d.kind}:{d.id}"):
+        _audit_rendition(request, clip, d, "evidence.play", via="stream")
+    return clip, d, get_store().open(d.sha256)
+
+
 def open_rendition(request, clip_id, kind: str, derivative_id=None, download=False):
     """Authorize and audit playback of a derivative (proxy, excerpt) or a thumbnail fetch;
     return (clip, derivative, open file). Playback is audited at each start
@@ -81,8 +162,7 @@ def open_rendition(request, clip_id, kind: str, derivative_id=None, download=Fal
         authorize,
         parse_uuid,
     )
-    from ..custody.services import record_request
-    from ..http import playback_start, range_asked
+    from ..http import playback_start
     from ..storage import get_store
 
     action = DOWNLOAD if download else (VIEW if kind == Derivative.Kind.THUMBNAIL else PLAY)
@@ -96,9 +176,7 @@ def open_rendition(request, clip_id, kind: str, derivative_id=None, download=Fal
         raise NotVisible(f"no {kind} for this item yet" if derivative_id is None else "no such derivative")
     if download or kind == Derivative.Kind.THUMBNAIL or playback_start(request, f"{d.kind}:{d.id}"):
         verb = {DOWNLOAD: "evidence.download", VIEW: "evidence.thumbnail", PLAY: "evidence.play"}[action]
-        record_request(request, verb, object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256,
-                       detail={"rendition": d.kind, "derivative": str(d.id), "derivative_sha256": d.sha256,
-                               "range": range_asked(request)})
+        _audit_rendition(request, clip, d, verb)
     return clip, d, get_store().open(d.sha256)
 
 

@@ -169,6 +169,16 @@ def link_media(request, link_id, clip_id):
     from ..storage import get_store
 
     proxy = media.latest(clip, Derivative.Kind.PROXY)
+    if proxy is None and not link.allow_download:  # a view-only link never gets the original's bytes
+        try:
+            proxy = media.playback_proxy(clip)
+        except media.PreviewNotReady as exc:
+            record_request(request, "evidence.play", actor=rel.link_actor(link), object_type="clip",
+                           object_id=str(clip.id), object_sha256=clip.sha256, outcome="failed",
+                           detail={"link": str(link.id), "reason": exc.message, "status": exc.status})
+            resp = error_page(request, exc)
+            resp["Retry-After"] = str(exc.retry_after)
+            return _link_headers(resp)
     sha, size = (proxy.sha256, proxy.size) if proxy else (clip.sha256, clip.size)
     if playback_start(request, f"link:{link.id}:{clip.id}"):
         record_request(request, "evidence.play", actor=rel.link_actor(link), object_type="clip",

@@ -29,13 +29,12 @@ from ..custody.models import Alert
 from ..custody.services import raise_alert, record
 from ..errors import BodycamError
 from ..evidence.models import Attachment, Bookmark, Category, Clip, GnssPoint, Recording, not_purged_q
+from ..evidence.services import DEFAULT_UNCATEGORIZED_DAYS, period_days
 from ..media.models import Derivative
 from ..search import services as search
 from ..timefmt import isoformat
 from . import policy as pol
 from .models import BlobPurge, DeletionEntry, LegalHold, RetentionSettings, Tombstone
-
-DEFAULT_UNCATEGORIZED_DAYS = 365
 
 
 class RetentionError(BodycamError):
@@ -55,17 +54,6 @@ def iso(dt):
 # ------------------------------------------------------------------ periods
 def _uncategorized() -> Category | None:
     return Category.objects.filter(name=pol.UNCATEGORIZED).first()
-
-
-def period_days(cats: list[Category], uncategorized: Category | None) -> int | None:
-    """The longest period of the categories (None = indefinite); no category = Uncategorized's."""
-    if not cats:
-        if uncategorized is None:
-            return DEFAULT_UNCATEGORIZED_DAYS
-        cats = [uncategorized]
-    if any(c.retention_days is None for c in cats):
-        return None
-    return max(c.retention_days for c in cats)
 
 
 def expiry(rec: Recording, cats: list[Category], uncategorized: Category | None) -> datetime | None:

@@ -4,7 +4,7 @@
   GET    /api/evidence/<id>/                  detail
   PATCH  /api/evidence/<id>/                  edit metadata {note, tags, categories}
   DELETE /api/evidence/<id>/                  always 403 (retention only), audited
-  GET    /api/evidence/<id>/stream            playback, HTTP Range
+  GET    /api/evidence/<id>/stream            playback, HTTP Range: the original if you may download it, else the proxy
   GET    /api/evidence/<id>/download          original file as attachment
   POST   /api/evidence/<id>/shares            share with a prosecutor {recipient, allow_download, days}
   GET    /api/evidence/<id>/audit             the item's audit trail
@@ -17,8 +17,8 @@
   GET    /api/jobs/<id>                       progress of a job you started
   GET    /api/audit/                          whole log (auditors)
   POST   /api/audit/checkpoint                signed checkpoint now (auditors, admins)
-  POST   /api/users/<username>/unlock         admins
-  POST   /api/users/<username>/role           admins {role}
+  POST   /api/users/<username>/unlock         admins; never their own
+  POST   /api/users/<username>/role           admins {role, reason}; never their own
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 from django.http import FileResponse, HttpResponse
 from rest_framework import status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
@@ -41,16 +41,37 @@ from ..media import services as media
 from ..release import services as rel
 
 
+def _csrf_failure(exc) -> bool:
+    """DRF's session authentication refuses a write without a valid CSRF token with this."""
+    return isinstance(exc, PermissionDenied) and str(exc.detail).startswith("CSRF Failed")
+
+
+def _session_actor(request) -> str | None:
+    """The signed-in user of the request's session. DRF sets ``request.user`` to anonymous when
+    its session authentication fails (a CSRF refusal), but the session still names who sent it."""
+    from django.contrib.auth import get_user
+
+    user = get_user(request)
+    return user.username if user.is_authenticated else None
+
+
 def exception_handler(exc, context):
     if isinstance(exc, BodycamError):  # Denied 403/404, BadInput 400, AccountDenied 403...: status on the class
         body, status_code = api_error(exc)
-        return Response(body, status=status_code)
+        resp = Response(body, status=status_code)
+        if getattr(exc, "retry_after", None):
+            resp["Retry-After"] = str(exc.retry_after)
+        return resp
     resp = drf_handler(exc, context)
     if resp is not None and isinstance(exc, APIException):
         request = context.get("request")
         if resp.status_code in (401, 403) and request is not None:
-            record_request(request._request, "api.denied", outcome="denied",
-                           detail={"status": resp.status_code, "reason": str(exc.detail)[:200]})
+            if _csrf_failure(exc):  # audited as the page forms' CSRF refusals are, under the session's user
+                record_request(request._request, "security.csrf_rejected", actor=_session_actor(request._request),
+                               outcome="denied", detail={"status": resp.status_code, "reason": str(exc.detail)[:200]})
+            else:
+                record_request(request._request, "api.denied", outcome="denied",
+                               detail={"status": resp.status_code, "reason": str(exc.detail)[:200]})
         resp.data = {"error": exc.detail if isinstance(exc.detail, str) else exc.detail}
     return resp
 
@@ -81,23 +102,23 @@ def evidence_detail(request, clip_id):
     return Response(item)
 
 
-def media_response(request, clip_id, action):
-    """Stream the original with HTTP Range support (206), or as a download."""
-    clip, f = ev.open_media(request, clip_id, action)
-    ctype = "video/mp4" if clip.container_type == "mp4" else "video/x-matroska"
-    if action == ev.DOWNLOAD:
-        return FileResponse(f, as_attachment=True, filename=clip.object_name, content_type=ctype)
-    return range_response(request, f, clip.size, ctype)
+def _original_type(clip) -> str:
+    return "video/mp4" if clip.container_type == "mp4" else "video/x-matroska"
 
 
 @api_view(["GET"])
 def evidence_stream(request, clip_id):
-    return media_response(request, clip_id, ev.PLAY)
+    """Playback with HTTP Range: the original for those who may download it, else the proxy."""
+    clip, d, f = media.open_stream(request, clip_id)
+    if d is None:
+        return range_response(request, f, clip.size, _original_type(clip))
+    return range_response(request, f, d.size, d.content_type)
 
 
 @api_view(["GET"])
 def evidence_download(request, clip_id):
-    return media_response(request, clip_id, ev.DOWNLOAD)
+    clip, f = ev.open_media(request, clip_id, ev.DOWNLOAD)
+    return FileResponse(f, as_attachment=True, filename=clip.object_name, content_type=_original_type(clip))
 
 
 @api_view(["POST"])
@@ -148,8 +169,10 @@ def user_unlock(request, username):
 def user_role(request, username):
     auth.require_admin(request.user, "account.role_change", username[:64], request_source(request))
     target = auth.get_user(username)
-    role = request.data.get("role") if isinstance(request.data, dict) else None
-    auth.set_role(target, role or "", actor=request.user, source=request_source(request))
+    body = request.data if isinstance(request.data, dict) else {}
+    role = body.get("role")
+    auth.set_role(target, role if isinstance(role, str) else "", actor=request.user, source=request_source(request),
+                  reason=body.get("reason"))
     return Response({"username": target.username, "role": target.role})
 
 

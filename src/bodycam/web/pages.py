@@ -8,7 +8,6 @@ import json
 from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import urlencode
@@ -88,15 +87,8 @@ def bulk_action(request):
         return _bad(request, "select at least one item")
     try:
         if action == "categorize":
-            from ..access.services import authorize
-
-            name = request.POST.get("category", "")
-            # Every item is checked first (a refusal is audited), then all change or none do.
-            clips = [authorize(request, cid, EDIT) for cid in ids]
-            with transaction.atomic():
-                for clip in clips:
-                    current = sorted(clip.recording.categories.values_list("name", flat=True))
-                    ev.edit_metadata(request, clip.id, {"categories": sorted(set(current) | {name})})
+            # Adds only; every item is checked first (a refusal is audited), then all change or none do.
+            ev.add_category(request, ids, request.POST.get("category", ""))
         elif action == "add_to_case":
             number = request.POST.get("case", "")
             case = Case.objects.filter(number=number).first()
@@ -166,6 +158,11 @@ def _item_post(request, clip_id):
     if action == "excerpt":
         media.request_excerpt(request, clip_id, {"in": p.get("in"), "out": p.get("out")})
         return None
+    if action in ("add_category", "remove_category"):
+        # Anyone who may edit adds a category; removing one needs the role and a reason.
+        ev.set_category(request, clip_id, p.get("category", ""), present=action == "add_category",
+                        reason=p.get("reason", ""))
+        return None
     change = {}
     if p.get("note", "").strip():
         change["note"] = p["note"]
@@ -201,8 +198,11 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
     cases = list(rec.cases.values_list("number", flat=True)) if allowed(user, "evidence.case_numbers") else []
     return {
         "c": item, "error": error, "new_link": new_link,
+        # /stream plays the original only to those who may download it (others: the proxy, made
+        # or queued on demand), so the page offers "Play the original" only to them.
         "src": f"/api/evidence/{clip.id}/proxy" if proxy else f"/api/evidence/{clip.id}/stream",
-        "original_src": f"/api/evidence/{clip.id}/stream", "has_proxy": bool(proxy), "has_thumb": bool(thumb),
+        "original_src": f"/api/evidence/{clip.id}/stream" if item["can"]["download"] else "",
+        "has_proxy": bool(proxy), "has_thumb": bool(thumb),
         "caption_tracks": (tracks := hooks.caption_tracks(clip)),
         "captions_url": tracks[0]["src"] if tracks else None,
         "bookmarks": bookmarks, "track_json": json.dumps(track), "has_track": len(track) > 1,
@@ -211,6 +211,8 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
         "no_reshare": rel.no_reshare_terms(user, rec.id),
         "incident_url": f"/timeline/?incident={rec.id}", "cases": cases,
         "export_url": f"/api/evidence/{clip.id}/export" if item["can"]["download"] else "",
+        "category_choices": [n for n in Category.objects.filter(active=True).values_list("name", flat=True)
+                             if n not in item["categories"]] if item["can"]["edit"] else [],
     }
 
 

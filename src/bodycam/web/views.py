@@ -159,9 +159,10 @@ def users_view(request):
             if request.POST.get("action") == "unlock":
                 auth.unlock(target, actor=request.user, source=request_source(request))
             elif request.POST.get("action") == "role":
-                auth.set_role(target, request.POST.get("role", ""), actor=request.user, source=request_source(request))
-        except auth.AccountError as exc:
-            return render(request, "web/error.html", {"status": 400, "message": str(exc)}, status=400)
+                auth.set_role(target, request.POST.get("role", ""), actor=request.user, source=request_source(request),
+                              reason=request.POST.get("reason", ""))
+        except auth.AccountError as exc:  # 400 bad input, 403 (AccountDenied) one's own account
+            return render(request, "web/error.html", {"status": exc.status, "message": str(exc)}, status=exc.status)
         return HttpResponseRedirect(request.path)
     record_request(request, "account.list", object_type="user")
     users = User.objects.order_by("username")
