@@ -81,7 +81,10 @@ class BleRadio:
         try:
             await asyncio.sleep(seconds)
         finally:
-            await self.device.stop_advertising()
+            try:
+                await asyncio.wait_for(self.device.stop_advertising(), 5)
+            except Exception:  # the transport is going away (camera switched off): nothing to stop
+                pass
 
     def advertise(self, data: bytes, seconds: float, interval_ms: float = ADV_INTERVAL_MS) -> None:
         """Advertise ``data`` for ``seconds`` and return when done."""
@@ -119,6 +122,7 @@ class BleRadio:
         async def shut():
             if self._adv_task is not None and not self._adv_task.done():
                 self._adv_task.cancel()
+                await asyncio.gather(self._adv_task, return_exceptions=True)
             if self._transport is not None:
                 try:
                     await asyncio.wait_for(self._transport.close(), 5)
