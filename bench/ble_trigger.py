@@ -38,6 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
+from tests.device.ble_radio import VirtualRadio  # noqa: E402
+from tests.live import free_port  # noqa: E402
+
 from bodycam.device import signals as sig  # noqa: E402
 from bodycam.device.ble import ADV_INTERVAL_MS, SCAN_INTERVAL_MS, BleListener, BleRadio, send_ble_signal  # noqa: E402
 from bodycam.device.config import DeviceConfig  # noqa: E402
@@ -45,8 +48,6 @@ from bodycam.device.recorder import Recorder  # noqa: E402
 from bodycam.device.sources import Source  # noqa: E402
 from bodycam.device.storage import DeviceStorage, read_json  # noqa: E402
 from bodycam.device.triggers import Event, Policy, send_control, send_signal  # noqa: E402
-from tests.device.ble_radio import VirtualRadio  # noqa: E402
-from tests.live import free_port  # noqa: E402
 
 
 def wait(cond, timeout=30.0, step=0.002) -> float:

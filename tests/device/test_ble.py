@@ -26,6 +26,7 @@ from bodycam.device.storage import DeviceStorage
 from bodycam.device.triggers import Policy, PolicyError
 
 from .. import axis
+from ..live import free_port
 from .ble_radio import VirtualRadio
 from .helpers import FPS, decode, recordings
 
@@ -301,5 +302,5 @@ def test_ble_needs_keys_and_refuses_what_it_cannot_send(tmp_path, keys):
         res = cli(*args, check=False)
         assert res.returncode == 2 and res.stderr.strip(), extra
     res = cli("signal", "send", "--ble", "siren", "--key-file", str(keys / "car12.json"), "--transport",
-              f"tcp-client:127.0.0.1:{__import__('tests.live', fromlist=['free_port']).free_port()}", check=False)
+              f"tcp-client:127.0.0.1:{free_port()}", check=False)
     assert res.returncode == 2 and "cannot open BLE transport" in res.stderr
