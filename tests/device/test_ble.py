@@ -18,7 +18,6 @@ import sys
 import time
 
 import pytest
-import requests
 
 from bodycam.device import signals as sig
 from bodycam.device.ble import GROUP_SECONDS, BleListener, BleRadio
