@@ -203,7 +203,11 @@ def start_ble(storage: DeviceStorage, rec: Recorder, transport: str, sink):
     listener = BleListener(transport, keys, verifier, sink, name=rec.config.serial).start()
 
     def on_start(trigger, event):
-        frame = listener.group_start(event)
+        try:
+            frame = listener.group_start(event)
+        except Exception as exc:  # the radio is gone: the recording goes on without a group start
+            rec.log("ble.group_start.failed", error=str(exc)[:200])
+            return
         if frame is not None:
             rec.log("ble.group_start", unit=frame.unit, emitter=frame.emitter, counter=frame.counter, hops=frame.hops)
 
