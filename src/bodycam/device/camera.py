@@ -6,6 +6,7 @@ produces exactly the files a real shift would, as fast as the encoder goes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import queue
 import signal
@@ -190,11 +191,36 @@ def simulate_incident(root, source_spec: str, scenario: dict, settings: dict | N
 
 # ------------------------------------------------------------------ real time
 
+def start_ble(storage: DeviceStorage, rec: Recorder, transport: str, sink):
+    """The BLE scanner as one more trigger source; each recording start advertises a group start."""
+    from .ble import BleListener
+    from .signals import CameraKeys, Verifier
+
+    keys = CameraKeys.load(storage.keys_dir)
+    # The units on the camera's roster count as its groups: their signals are for this camera.
+    rec.config = dataclasses.replace(rec.config, groups=sorted({*rec.config.groups, *map(str, keys.units)}))
+    verifier = Verifier(keys, rec.policy, storage.log_event, storage.root / "ble-counters.json")
+    listener = BleListener(transport, keys, verifier, sink, name=rec.config.serial).start()
+
+    def on_start(trigger, event):
+        try:
+            frame = listener.group_start(event)
+        except Exception as exc:  # the radio is gone: the recording goes on without a group start
+            rec.log("ble.group_start.failed", error=str(exc)[:200])
+            return
+        if frame is not None:
+            rec.log("ble.group_start", unit=frame.unit, emitter=frame.emitter, counter=frame.counter, hops=frame.hops)
+
+    rec.on_start = on_start
+    rec.log("ble.on", transport=transport, units=sorted(keys.units), unit=keys.unit, emitter=keys.emitter)
+    return listener
+
+
 def run(storage: DeviceStorage, source_spec: str, config: DeviceConfig, policy: Policy | None = None,
         gnss=None, duration: float | None = None, signals: bool = True, record_now: bool = False,
-        ready=None) -> dict:
+        ready=None, ble: str | None = None) -> dict:
     """Run the camera until SIGTERM/SIGINT or ``duration`` seconds; buttons via the control
-    socket, vehicle signals via multicast."""
+    socket, vehicle signals via multicast and, with ``ble`` (a bumble transport), Bluetooth LE."""
     recovered = recover(storage, config)
     source = Source(source_spec, config.width, config.height, config.fps, audio=config.audio)
     rec = Recorder(storage, config, policy, epoch0=time.time(), gnss=gnss, fsync=True)
@@ -203,6 +229,13 @@ def run(storage: DeviceStorage, source_spec: str, config: DeviceConfig, policy: 
     listeners = [ControlListener(storage.root, events.put).start()]
     if signals:
         listeners.append(SignalListener(events.put).start())
+    if ble:
+        try:
+            listeners.append(start_ble(storage, rec, ble, events.put))
+        except BaseException:
+            for listener in listeners:
+                listener.stop()
+            raise
     old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     driver = Driver(rec, source)
     rec.log("camera.on", source=source_spec, recovered=recovered, serial=config.serial)

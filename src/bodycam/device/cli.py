@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..errors import CliError
+from ..errors import BodycamError, CliError
 
 
 class DeviceCliError(CliError):
@@ -135,8 +135,10 @@ def cmd_camera_run(args) -> int:
     try:
         summary = run(storage, args.source, config, policy, track, duration=args.duration,
                       signals=not args.no_signals, record_now=args.record,
-                      ready=lambda: print("camera ready", flush=True))
+                      ready=lambda: print("camera ready", flush=True), ble=args.ble)
     except SourceError as exc:
+        raise DeviceCliError(str(exc)) from None
+    except BodycamError as exc:  # BLE keys missing or damaged, no dongle
         raise DeviceCliError(str(exc)) from None
     print(json.dumps(summary, indent=2))
     return 0
@@ -170,9 +172,75 @@ def cmd_camera_status(args) -> int:
     return 0
 
 
+def cmd_camera_ble_keys(args) -> int:
+    from .signals import AgencyKey, CameraKeys, SignalKeyError
+    from .storage import DeviceStorage
+
+    storage = DeviceStorage(args.storage).ensure()
+    try:
+        units = frozenset(int(u) for u in args.units.split(",") if u.strip())
+        keys = CameraKeys(AgencyKey.load(args.agency_key), units, args.unit or 0, args.emitter or 0)
+    except ValueError as exc:
+        raise DeviceCliError(f"--units: {exc}" if not isinstance(exc, SignalKeyError) else str(exc)) from None
+    if (keys.unit or keys.emitter) and not (keys.unit and keys.emitter):
+        raise DeviceCliError("--unit and --emitter go together (both non-zero): the camera's own group starts")
+    path = keys.save(storage.keys_dir)
+    print(json.dumps({"file": str(path), "units": sorted(keys.units), "unit": keys.unit, "emitter": keys.emitter}))
+    return 0
+
+
+def cmd_signal_keygen(args) -> int:
+    from .signals import AgencyKey
+
+    AgencyKey.generate(args.key_id, int(args.company_id, 0)).save(args.out)
+    print(json.dumps({"file": args.out, "key_id": args.key_id}))
+    return 0
+
+
+def cmd_signal_provision(args) -> int:
+    from .signals import AgencyKey, EmitterKey, SignalKeyError
+
+    try:
+        key = EmitterKey.provision(AgencyKey.load(args.agency_key), args.unit, args.emitter)
+    except SignalKeyError as exc:
+        raise DeviceCliError(str(exc)) from None
+    key.save(args.out)
+    print(json.dumps({"file": args.out, "unit": key.unit, "emitter": key.emitter, "key_id": key.key_id}))
+    return 0
+
+
+def cmd_signal_send_ble(args) -> int:
+    import os
+
+    from .ble import BleError, send_ble_signal
+    from .signals import EVENT_CODES, EmitterKey, SignalKeyError
+
+    if args.off:
+        raise DeviceCliError("BLE signals only start recordings: there is no --off")
+    if args.vehicle:
+        raise DeviceCliError("with --ble the unit comes from the key file, not --vehicle")
+    if args.kind not in EVENT_CODES:
+        raise DeviceCliError(f"{args.kind} has no BLE event code; one of {', '.join(EVENT_CODES)}")
+    if not args.key_file:
+        raise DeviceCliError("--ble needs --key-file (from `bodycam signal provision`)")
+    transport = args.transport or os.environ.get("BODYCAM_BLE_TRANSPORT", "usb:0")
+    try:
+        key = EmitterKey.load(args.key_file)
+        out = send_ble_signal(args.kind, key, transport, args.counter_file or f"{args.key_file}.counter",
+                              value=args.value, seconds=args.seconds)
+    except (BleError, SignalKeyError, ValueError, OSError) as exc:
+        raise DeviceCliError(str(exc)) from None
+    print(json.dumps(out))
+    return 0
+
+
 def cmd_signal_send(args) -> int:
     from .triggers import send_signal
 
+    if args.ble:
+        return cmd_signal_send_ble(args)
+    if args.kind == "group":
+        raise DeviceCliError("a group start is a BLE signal: use --ble")
     try:
         ev = send_signal(args.kind, vehicle=args.vehicle or "", state="off" if args.off else "on", value=args.value)
     except (ValueError, OSError) as exc:
@@ -218,8 +286,19 @@ def add_commands(sub) -> None:
     s.add_argument("--duration", type=float, help="stop after N seconds (default: until SIGTERM)")
     s.add_argument("--record", action="store_true", help="start recording at once")
     s.add_argument("--no-signals", action="store_true", help="do not listen for vehicle signals")
+    s.add_argument("--ble", metavar="TRANSPORT",
+                   help="also listen for Bluetooth LE signals on this bumble transport (usb:0, serial:/dev/ttyACM0, ...)")
     _config_args(s)
     s.set_defaults(func=cmd_camera_run, no_django=True)
+
+    s = cam.add_parser("ble-keys", help="provision the camera for BLE signals: agency key, units it accepts, "
+                                        "its own unit/emitter id for group starts (DIR/keys/ble.json)")
+    s.add_argument("--storage", required=True, metavar="DIR")
+    s.add_argument("--agency-key", required=True, metavar="F", help="from `bodycam signal keygen`")
+    s.add_argument("--units", required=True, help="comma-separated unit ids whose signals this camera accepts")
+    s.add_argument("--unit", type=int, help="this camera's unit (for the group starts it sends)")
+    s.add_argument("--emitter", type=int, help="this camera's emitter id within its unit (1-65535, unique)")
+    s.set_defaults(func=cmd_camera_ble_keys, no_django=True)
 
     s = cam.add_parser("simulate", help="run a scripted shift on a virtual clock (seconds, not hours); "
                                         "with a 'cameras' list, several cameras in DIR/<serial>")
@@ -246,12 +325,30 @@ def add_commands(sub) -> None:
     s.set_defaults(func=cmd_camera_status, no_django=True)
 
     sig = sub.add_parser("signal", help="vehicle/sensor signals").add_subparsers(dest="signal_cmd", required=True)
-    s = sig.add_parser("send", help="broadcast a signal (UDP multicast) to cameras in range")
+    s = sig.add_parser("send", help="broadcast a signal (UDP multicast, or BLE with --ble) to cameras in range")
     s.add_argument("kind", choices=list(SIGNALS))
     s.add_argument("--vehicle", help="sending vehicle/unit: only cameras in its group react")
     s.add_argument("--off", action="store_true", help="the signal ended (e.g. light bar switched off)")
     s.add_argument("--value", type=float, help="speed in km/h for `speed`")
+    s.add_argument("--ble", action="store_true", help="send as a Bluetooth LE advertisement (docs/device.md)")
+    s.add_argument("--key-file", metavar="F", help="BLE: this emitter's key (`bodycam signal provision`)")
+    s.add_argument("--transport", help="BLE: bumble transport of the dongle (default $BODYCAM_BLE_TRANSPORT or usb:0)")
+    s.add_argument("--counter-file", metavar="F", help="BLE: where the counter is kept (default KEY_FILE.counter)")
+    s.add_argument("--seconds", type=float, default=1.5, help="BLE: how long to advertise (default 1.5)")
     s.set_defaults(func=cmd_signal_send, no_django=True)
+
+    s = sig.add_parser("keygen", help="BLE: make a new agency key (keep it like a CA key)")
+    s.add_argument("--out", required=True, metavar="F")
+    s.add_argument("--key-id", type=int, default=1, choices=range(256), metavar="0-255")
+    s.add_argument("--company-id", default="0xFFFF", help="Bluetooth SIG company id in the advertisement")
+    s.set_defaults(func=cmd_signal_keygen, no_django=True)
+
+    s = sig.add_parser("provision", help="BLE: an emitter's key (vehicle, holster...) derived from the agency key")
+    s.add_argument("--agency-key", required=True, metavar="F")
+    s.add_argument("--unit", type=int, required=True, help="unit/vehicle id, 0-4294967295")
+    s.add_argument("--emitter", type=int, required=True, help="emitter id within the unit, 0-65535")
+    s.add_argument("--out", required=True, metavar="F")
+    s.set_defaults(func=cmd_signal_provision, no_django=True)
 
     s = sub.add_parser("dock", help="upload a camera's recordings through the Axis/Swift API, then free them")
     s.add_argument("--storage", required=True, metavar="DIR")

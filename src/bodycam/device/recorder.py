@@ -85,6 +85,8 @@ class Session:
                 "UserID": cfg.user_id, "TriggerOn": trigger, "TriggerOnTime": epoch_str(on_epoch),
                 "TriggerOnTimeISO": iso(on_epoch), "TimeZone": cfg.time_zone, "BWCModel": cfg.model,
                 **({"TriggerOnLocation": self.on_location} if self.on_location else {}),
+                # the unit/vehicle whose signal started it ("started by SignalSiren, unit 12")
+                **({"TriggerOnUnit": event.vehicle[:64]} if self.auto_signal and event.vehicle else {}),
             },
             "trigger_event": event.to_dict() if event else {},
         }
@@ -223,6 +225,7 @@ class Recorder:
         self.now = Fraction(0)
         self.frames = 0
         self._still_pending: list[Event] = []
+        self.on_start = None  # called with (trigger, event) after a recording starts (BLE group start)
         self.last_recording: Path | None = None
         self.closed_recordings: list[Path] = []
 
@@ -313,6 +316,8 @@ class Recorder:
         self.log("recording.start", t, trigger=trigger, recording=self.session.container,
                  buffered_from=round(float(packets[0].t), 3) if packets else None,
                  source=event.source if event else "", signal_id=event.id if event else "")
+        if self.on_start is not None:
+            self.on_start(trigger, event)
         return True
 
     def stop(self, trigger: str, t: Fraction, event: Event | None = None) -> bool:

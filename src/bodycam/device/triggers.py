@@ -3,7 +3,7 @@ multicast signal bus that vehicles and sensors broadcast on, and the local contr
 socket through which the officer's buttons (``bodycam camera ctl``) reach the camera.
 
 Signal sources are pluggable: anything that calls ``sink(Event)`` from a thread can drive
-a camera (a BLE listener would be one more source).
+a camera (``device/ble.py``, the Bluetooth LE scanner, is one more source).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ SIGNALS = {
     "crash": "SignalCrash",
     "speed": "SignalSpeed",
     "cad": "SignalCAD",
+    "door": "SignalDoor",
+    "group": "SignalGroupStart",   # a camera of the unit started recording, or a manual group start
 }
 ACTIONS = ("record", "stop", "bookmark", "still", "flag")
 
@@ -73,13 +75,20 @@ DEFAULT_POLICY = {
     "signals": {k: {"activate": True, "officer_may_cancel": k not in ("holster", "weapon", "crash"),
                     "stop_on_off": False} for k in SIGNALS},
     "speed_threshold_kmh": 120.0,
+    "min_rssi_dbm": -80,      # BLE: weaker signals are out of range (about 10 m / 30 ft)
+    "debounce_s": 2.0,        # BLE: the same event from the same unit acts once in this time
+    "group_hops": 1,          # BLE: how many times a group start is relayed camera to camera
 }
+RULE_KEYS = ("activate", "officer_may_cancel", "stop_on_off", "min_rssi_dbm")
 
 
 @dataclass
 class Policy:
     rules: dict
     speed_threshold_kmh: float
+    min_rssi_dbm: float = DEFAULT_POLICY["min_rssi_dbm"]
+    debounce_s: float = DEFAULT_POLICY["debounce_s"]
+    group_hops: int = DEFAULT_POLICY["group_hops"]
 
     @classmethod
     def default(cls) -> "Policy":
@@ -89,23 +98,32 @@ class Policy:
     def from_dict(cls, doc: dict) -> "Policy":
         if not isinstance(doc, dict):
             raise PolicyError("policy must be a JSON object")
-        unknown = set(doc) - {"signals", "speed_threshold_kmh"}
+        unknown = set(doc) - {"signals", "speed_threshold_kmh", "min_rssi_dbm", "debounce_s", "group_hops"}
         if unknown:
             raise PolicyError(f"unknown policy keys: {', '.join(sorted(unknown))}")
         rules = {k: dict(v) for k, v in DEFAULT_POLICY["signals"].items()}
         for kind, rule in (doc.get("signals") or {}).items():
             if kind not in SIGNALS:
                 raise PolicyError(f"unknown signal {kind!r}; one of {', '.join(SIGNALS)}")
-            if not isinstance(rule, dict) or set(rule) - {"activate", "officer_may_cancel", "stop_on_off"}:
-                raise PolicyError(f"signal {kind}: keys are activate, officer_may_cancel, stop_on_off")
+            if not isinstance(rule, dict) or set(rule) - set(RULE_KEYS):
+                raise PolicyError(f"signal {kind}: keys are {', '.join(RULE_KEYS)}")
             for k, v in rule.items():
-                if not isinstance(v, bool):
+                if k == "min_rssi_dbm":
+                    _rssi(v, f"signal {kind}: min_rssi_dbm")
+                elif not isinstance(v, bool):
                     raise PolicyError(f"signal {kind}: {k} must be true or false")
             rules[kind].update(rule)
         threshold = doc.get("speed_threshold_kmh", DEFAULT_POLICY["speed_threshold_kmh"])
         if not isinstance(threshold, (int, float)) or threshold <= 0:
             raise PolicyError("speed_threshold_kmh must be a positive number")
-        return cls(rules, float(threshold))
+        debounce = doc.get("debounce_s", DEFAULT_POLICY["debounce_s"])
+        if not _number(debounce) or not 0 <= debounce <= 3600:
+            raise PolicyError("debounce_s must be 0-3600 seconds")
+        hops = doc.get("group_hops", DEFAULT_POLICY["group_hops"])
+        if not isinstance(hops, int) or isinstance(hops, bool) or not 0 <= hops <= 8:
+            raise PolicyError("group_hops must be a whole number 0-8")
+        return cls(rules, float(threshold), _rssi(doc.get("min_rssi_dbm", DEFAULT_POLICY["min_rssi_dbm"]), "min_rssi_dbm"),
+                   float(debounce), hops)
 
     @classmethod
     def load(cls, path: str | None) -> "Policy":
@@ -138,9 +156,24 @@ class Policy:
         rule = self.rules.get(event.signal)
         return bool(rule and event.state == "off" and rule["stop_on_off"])
 
+    def min_rssi(self, signal: str) -> float:
+        """BLE range: the weakest signal strength (dBm) at which ``signal`` is heard."""
+        rule = self.rules.get(signal) or {}
+        return rule.get("min_rssi_dbm", self.min_rssi_dbm)
+
     def officer_may_cancel(self, signal: str) -> bool:
         rule = self.rules.get(signal)
         return True if rule is None else rule["officer_may_cancel"]
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _rssi(v, what: str) -> float:
+    if not _number(v) or not -127 <= v <= 20:
+        raise PolicyError(f"{what} must be a number of dBm, -127 to 20")
+    return float(v)
 
 
 def hears(groups: list[str], event: Event) -> bool:

@@ -4,6 +4,7 @@ Times are UTC, kept to the millisecond. Originals are never modified: a clip row
 sha256/size are set once at ingest and nothing updates them.
 """
 
+import re
 import uuid
 
 from django.conf import settings
@@ -126,6 +127,20 @@ class Recording(models.Model):
 
     def __str__(self):
         return self.container_name
+
+    @property
+    def started_by(self) -> str:
+        """What started the recording, for people: "siren (unit 12)", "button", "light bar"."""
+        return trigger_label(self.trigger_on, (self.metadata or {}).get("TriggerOnUnit", ""))
+
+
+def trigger_label(trigger_on: str, unit: str = "") -> str:
+    """``SignalSiren`` + unit ``12`` -> ``siren (unit 12)``; ``SignalLightBar`` -> ``light bar``;
+    ``SignalCAD`` -> ``CAD``; other Axis triggers (``Button``, ``Still``) lower-cased."""
+    name = trigger_on[6:] if trigger_on.startswith("Signal") and len(trigger_on) > 6 else trigger_on
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", name) or [name]
+    label = " ".join(w if len(w) > 1 and w.isupper() else w.lower() for w in words)
+    return f"{label} (unit {unit})" if unit else label
 
 
 class Clip(models.Model):

@@ -24,6 +24,7 @@ KNOWN_KEYS = [
     "StartLocation", "StopLocation", "FileType", "CategoryID", "CategoryName", "Tags", "EndTime",
     "Active", "Name", "Model", "ConnectionId", "SystemName",
     "RejectedContentOriginalContainer", "RejectedContentTime", "RejectedContentReason",
+    "TriggerOnUnit",  # bodycam: the unit/vehicle whose signal started the recording (docs/device.md)
 ]
 _CANONICAL = {k.lower().replace("-", ""): k for k in KNOWN_KEYS}
 

@@ -210,6 +210,7 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
         "shares": rel.shares_seen_by(user, rec),
         "no_reshare": rel.no_reshare_terms(user, rec.id),
         "incident_url": f"/timeline/?incident={rec.id}", "cases": cases,
+        "started_by": rec.started_by,
         "export_url": f"/api/evidence/{clip.id}/export" if item["can"]["download"] else "",
         "category_choices": [n for n in Category.objects.filter(active=True).values_list("name", flat=True)
                              if n not in item["categories"]] if item["can"]["edit"] else [],
