@@ -46,6 +46,21 @@ def wait_playing(page, selector, past=0.5, timeout=15):
     raise AssertionError(f"{selector} did not advance past {past} s")
 
 
+IN_STEP = """() => {
+  // At least two players playing, all within 0.2 s of each other, for 10 checks in a row (1 s).
+  const walls = window.bodycamTimeline.state().lanes.filter(l => l.wall !== null && !l.paused).map(l => l.wall);
+  const ok = walls.length >= 2 && Math.max(...walls) - Math.min(...walls) < 0.2;
+  window.inStepChecks = ok ? (window.inStepChecks || 0) + 1 : 0;
+  return window.inStepChecks >= 10;
+}"""
+
+
+def wait_in_step(page, timeout_s: float = 60):
+    """Poll until the timeline's players agree (see IN_STEP); a generous overall timeout."""
+    page.evaluate("() => { window.inStepChecks = 0; }")
+    page.wait_for_function(IN_STEP, polling=100, timeout=timeout_s * 1000)
+
+
 def test_officer_searches_plays_seeks_and_sees_bookmark(site, browser):
     ctx, page = sign_in(browser, site, "garcia")
     # An officer sees their own two camera runs (patrol car + body camera), not chen's.
@@ -99,12 +114,17 @@ def test_detective_timeline_share_link_and_court_export(site, browser, tmp_path)
     assert page.locator("section.lane").count() == 3
     page.click("#tl-play")
     page.wait_for_function("window.bodycamTimeline.state().t > 2.5", timeout=20000)
-    for _ in range(5):
-        state = page.evaluate("window.bodycamTimeline.state()")
-        walls = [ln["wall"] for ln in state["lanes"] if ln["wall"] is not None and not ln["paused"]]
-        assert len(walls) >= 2, state
-        assert max(walls) - min(walls) < 0.2, state
-        time.sleep(0.4)
+    # The players converge on one clock and stay there; no bound on how fast (a loaded machine
+    # is slow), only that they get there and hold it.
+    wait_in_step(page)
+    # Knocked off (the first playing player runs at double speed, another jumps 1.5 s ahead),
+    # they are pulled back: every player is corrected, the first one too.
+    page.evaluate("""() => {
+      const vs = [...document.querySelectorAll("section.lane video")].filter(v => !v.paused && v.currentSrc);
+      vs[0].playbackRate = 2;
+      vs[1].currentTime += 1.5;
+    }""")
+    wait_in_step(page)
     shot(page, "timeline")
     page.click("#tl-play")
 
