@@ -52,6 +52,8 @@
     if (l.v.paused) l.v.play().catch(() => {});
   }
 
+  // The master clock: real time since play (or the last seek or wait) was pressed.
+  const clock = now => Math.min(data.duration, playing && !holding ? anchor.t + (now - anchor.wall) / 1000 : t);
   function step() {
     const now = performance.now();
     if (playing) {
@@ -59,8 +61,8 @@
       if (waiting && stallSince === null) stallSince = now;
       if (!waiting) stallSince = null;
       const hold = waiting && now - stallSince < HOLD_MAX_MS;
+      t = clock(now);
       if (hold) anchor = {wall: now, t};  // the clock waits where it is
-      else t = anchor.t + (now - anchor.wall) / 1000;
       holding = hold;
       if (t >= data.duration) { t = data.duration; setPlaying(false); return; }
     }
@@ -106,7 +108,7 @@
     const ls = lanes.map(l => ({device: l.lane.device, clip: l.clip && l.clip.id, paused: l.v.paused,
       wall: l.clip ? l.clip.start + l.v.currentTime : null, drift: l.drift, rate: l.v.playbackRate}));
     const drifts = ls.filter(l => !l.paused && l.drift !== null).map(l => Math.abs(l.drift));
-    return {t, playing, holding, lanes: ls, maxDrift: drifts.length ? Math.max(...drifts) : null};
+    return {t: clock(performance.now()), playing, holding, lanes: ls, maxDrift: drifts.length ? Math.max(...drifts) : null};
   }};
   seekTo(0);
   setInterval(step, CHECK_MS);
