@@ -163,19 +163,8 @@ def add_bookmark_tags(bookmark: Bookmark) -> None:
     the tag filter, the search text and the item page see them like any other)."""
     have = set(Tag.objects.filter(recording_id=bookmark.recording_id).values_list("name", flat=True))
     for name in bookmark_tag_names(bookmark.tags):
-        if name not in have:
-            Tag.objects.create(recording_id=bookmark.recording_id, name=name)
-            have.add(name)
-
-
-def drop_bookmark_tags(bookmark: Bookmark) -> None:
-    """The bookmark is gone (only a retention purge removes bookmarks): its tags go with it,
-    unless another bookmark of the recording still gives them."""
-    still = camera_tag_names(bookmark.recording_id)
-    gone = [n for n in bookmark_tag_names(bookmark.tags) if n not in still]
-    if gone:
-        for tag in Tag.objects.filter(recording_id=bookmark.recording_id, name__in=gone):
-            tag.delete()  # one by one: each delete reindexes the recording's tags
+        if name not in have:  # get_or_create: a parallel upload may add the same tag
+            Tag.objects.get_or_create(recording_id=bookmark.recording_id, name=name)
 
 
 def set_person_tags(rec: Recording, names: list[str]) -> tuple[list[str], list[str]]:
@@ -186,5 +175,5 @@ def set_person_tags(rec: Recording, names: list[str]) -> tuple[list[str], list[s
     for tag in Tag.objects.filter(recording=rec).exclude(name__in=keep):
         tag.delete()
     for name in sorted(set(names) - set(before)):
-        Tag.objects.create(recording=rec, name=name)
+        Tag.objects.get_or_create(recording=rec, name=name)
     return before, sorted(Tag.objects.filter(recording=rec).values_list("name", flat=True))
