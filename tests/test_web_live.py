@@ -118,8 +118,9 @@ def marker_inside_bar(page):
 def test_bookmark_on_its_clip_and_camera_tags(site, browser):
     """Issue 20, items 19 and 20: the body camera's run is two 10 s clips; its bookmark, made
     11 s after the run began, is on the second clip at 1.0 s, its marker on the bar; the
-    bookmark's tag is a tag of the recording: the tag filter finds it, the item lists it."""
-    ctx, page = sign_in(browser, site, "garcia")
+    bookmark's tag is a tag of the recording: the tag filter finds it, the item lists it.
+    (The squad's supervisor: garcia signed in above, and a TOTP code is good once.)"""
+    ctx, page = sign_in(browser, site, "sgt.okafor")
     page.goto(site.url + "/?tag=Plate%3AABC123")
     assert page.locator("#result-count").inner_text() == "2"
     hrefs = [a.get_attribute("href") for a in page.locator("a.item-link").all()]
