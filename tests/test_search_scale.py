@@ -75,7 +75,7 @@ class Scene(World):
 FILTERS = [
     {"q": "northbound"}, {"q": "felony"}, {"q": "north main"}, {"officer": "off.b"}, {"device": "CAM-1"},
     {"from": "2025-03-02", "to": "2025-05-01"}, {"category": "Traffic stop"}, {"case": "C-1"}, {"tag": "felony"},
-    {"transcript": "yes"}, {"restricted": "no"},
+    {"transcript": "yes"}, {"restricted": "no"}, {"category": "Uncategorized"},
 ]
 
 
@@ -213,7 +213,7 @@ PLAN_QUERIES = [
     {"device": "BWC-0042", "from": "2024-03-01", "to": "2024-06-30"},
     {"officer": "Officer 17", "from": "2024-03-01", "to": "2024-06-30"},
     {"category": "Traffic", "from": "2024-03-01", "to": "2024-06-30"},
-    {"q": "pursuit", "device": "BWC-0042"}, {"tag": "felony"}, {"transcript": "yes"},
+    {"q": "pursuit", "device": "BWC-0042"}, {"tag": "felony"}, {"transcript": "yes"}, {"category": "Uncategorized"},
 ]
 BIG_TABLES = ("evidence_clip", "evidence_recording", "search_searchentry")
 PG_ROWS = 200_000  # below this PostgreSQL rightly prefers hashing whole (small) tables

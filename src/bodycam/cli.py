@@ -78,7 +78,9 @@ def cmd_demo(args) -> int:
     from .ops import initialise
 
     initialise(verbose=False)
-    load_demo()
+    from .ingest.connection import public_base_url, served_url
+
+    load_demo(public_base_url(fallback=served_url(args.host, args.port)))
     if args.no_serve:
         return 0
     from .server import serve

@@ -21,14 +21,15 @@ USERS = [
 DEVICES = [("BWC-1001", "W110", "body"), ("BWC-1002", "W110", "body"), ("CAR-17", "F101", "vehicle")]
 
 
-def load_demo() -> None:
+def load_demo(url: str = "http://127.0.0.1:8000") -> None:
+    """Load the demo once; print how to sign in at ``url`` (the address served)."""
     from .access.accounts import add_user
     from .access.models import User
     from .ingest.devices import add_device
 
     if User.objects.filter(username="garcia").exists():
         print("demo data already loaded")
-        _print_login()
+        _print_login(url)
         return
     for username, role, badge, axis in USERS:
         add_user(username, role, DEMO_PASSWORD, badge=badge, axis_user_id=axis, actor="demo")
@@ -37,7 +38,7 @@ def load_demo() -> None:
     n = _simulate_shift()
     _demo_access()
     print(f"demo data loaded: {len(USERS)} users, {len(DEVICES)} cameras, {n} recordings")
-    _print_login()
+    _print_login(url)
 
 
 def _simulate_shift() -> int:
@@ -103,11 +104,11 @@ def _demo_access() -> None:
         enrol_with_secret(User.objects.get(username=username), label="demo", actor="demo")
 
 
-def _print_login() -> None:
+def _print_login(url: str) -> None:
     from .access import totp
     from .access.models import TotpDevice
 
-    print("log in at http://127.0.0.1:8000/login/ as 'garcia' (officer), 'sgt.okafor' (supervisor),")
+    print(f"log in at {url}/login/ as 'garcia' (officer), 'sgt.okafor' (supervisor),")
     print(f"'det.muller' (detective), 'custodian', 'admin' or 'auditor', password: {DEMO_PASSWORD}")
     print("Every account needs a TOTP code (second factor). Add a demo secret to an authenticator app,")
     print("or print the current codes with `bodycam demo-totp [USERNAME]`:")

@@ -46,7 +46,10 @@ def serve(host: str, port: int, workers: int = 2, threads: int = 8, with_worker:
                     worker.kill()
 
         atexit.register(_stop_worker)
-    print(f"bodycam serving on http://{host}:{port}/  (ingest: http://{host}:{port}/auth/v1.0)", flush=True)
+    from .ingest.connection import remember_served
+
+    public = remember_served(host, port)  # connection files made later name this address
+    print(f"bodycam serving on {public}/  (ingest: {public}/auth/v1.0; bound to {host}:{port})", flush=True)
     options = {}
     if os.environ.get("BODYCAM_LOG_FORMAT", "text") == "json":
         # gunicorn's own error and access logs as JSON lines too, like the application's.

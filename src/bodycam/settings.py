@@ -7,6 +7,8 @@ BODYCAM_BROKER_URL    Celery broker (default: a filesystem broker inside the dat
 BODYCAM_MIN_FREE_BYTES  ingest answers 507 when an upload would leave less free than this
 BODYCAM_MAX_CONCURRENT_UPLOADS  per-process upload slots; beyond this ingest answers 503
 BODYCAM_AUDIT_WITNESS_FILE  audit witness (default <data dir>-witness/audit-witness.jsonl; "none": off)
+BODYCAM_PUBLIC_URL    the address docks and browsers reach this server at (behind a proxy);
+                      default: the address `bodycam serve` last served from this data dir
 """
 
 import os
@@ -195,6 +197,9 @@ AUDIT_WITNESS_FILE = (os.environ.get("BODYCAM_AUDIT_WITNESS_FILE", "").strip()
 MIN_FREE_BYTES = int(os.environ.get("BODYCAM_MIN_FREE_BYTES", str(512 * 1024 * 1024)))
 MAX_CONCURRENT_UPLOADS = int(os.environ.get("BODYCAM_MAX_CONCURRENT_UPLOADS", "32"))
 INGEST_TOKEN_TTL_SECONDS = int(os.environ.get("BODYCAM_INGEST_TOKEN_TTL", str(24 * 3600)))
+# The public base URL (connection files, printed links); empty: the address served
+# (ingest.connection.public_base_url).
+PUBLIC_URL = os.environ.get("BODYCAM_PUBLIC_URL", "").strip()
 
 # Blob store (issue 8): local directory by default; s3://bucket/prefix for object storage.
 STORAGE_URL = os.environ.get("BODYCAM_STORAGE_URL", "")

@@ -13,8 +13,8 @@ from django.db.models import Q
 from ..custody.models import AuditEntry
 from ..custody.services import record_request
 from ..errors import BodycamError
-from ..evidence.models import Category, Clip, Note, Tag
-from ..evidence.services import category_change, clip_summary, iso
+from ..evidence.models import Category, Clip, Note
+from ..evidence.services import category_change, clip_summary, iso, set_person_tags
 from . import policy
 from .services import AUDIT, DOWNLOAD, EDIT, PLAY, VIEW, authorize, capabilities, visible_clips
 
@@ -147,12 +147,9 @@ def _apply(request, clip: Clip, note=None, tags=None, cats=None, cat_change=None
     if note is not None:
         n = Note.objects.create(recording=rec, author=request.user, text=note.strip())
         change["note"] = {"id": str(n.id), "text": n.text}
-    if tags is not None:
-        before = list(Tag.objects.filter(recording=rec).values_list("name", flat=True))
-        Tag.objects.filter(recording=rec).exclude(name__in=tags).delete()
-        for t in set(tags) - set(before):
-            Tag.objects.create(recording=rec, name=t)
-        change["tags"] = {"before": before, "after": tags}
+    if tags is not None:  # tags a camera bookmark gives the recording stay
+        before, after = set_person_tags(rec, tags)
+        change["tags"] = {"before": before, "after": after}
     if cats is not None:
         before = sorted(rec.categories.values_list("name", flat=True))
         rec.categories.set(cats)

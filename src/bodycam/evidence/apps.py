@@ -7,6 +7,7 @@ class EvidenceConfig(AppConfig):
 
     def ready(self):
         from ..storage.refs import register_blob_refs
+        from . import signals  # noqa: F401  (bookmark tags are recording tags)
         from .blobs import original_refs
 
         register_blob_refs("evidence.originals", original_refs, order=10)

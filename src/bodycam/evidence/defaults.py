@@ -1,6 +1,8 @@
 """Default categories, reflecting common agency retention schedules (days; None = indefinite).
 Custodians change them later (retention/); these only seed an empty catalogue."""
 
+UNCATEGORIZED = "Uncategorized"  # the period of a recording with no category (retention)
+
 DEFAULT_CATEGORIES = [
     ("1", "Uncategorized", 365),
     ("2", "Non-evidentiary", 365),

@@ -5,10 +5,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from ..errors import BodycamError
 from ..timefmt import isoformat
-from .models import Category, Clip
+from .models import Bookmark, Category, Clip, Recording, Tag
 
 # A recording with no category keeps the Uncategorized category's period (this many days
 # when an agency has no such category).
@@ -112,3 +113,102 @@ def recording_detail(key: str) -> dict:
                        "tags": b.tags, "start": iso(b.start_time), "end": iso(b.end_time)} for b in rec.bookmarks.all()],
         "gnss": [[p.latitude, p.longitude] for p in rec.gnss_points.all()],
     }
+
+
+# ---------------------------------------------------------------- bookmarks on clips
+def clip_spans(rec: Recording) -> list[tuple[Clip, object, object]]:
+    """(clip, start, stop) for each clip of the recording, in order, on the wall clock.
+    A clip the camera sent no times for follows the one before it (the first: the
+    recording's start); one with no stop time lasts its probed duration."""
+    clips = list(rec.clips.all())
+    if any(c.start_time is None for c in clips):
+        clips.sort(key=lambda c: c.object_name)  # Axis names start with the clip's time
+    else:
+        clips.sort(key=lambda c: (c.start_time, c.object_name))
+    spans, cursor = [], rec.start_time or rec.trigger_on_time
+    for c in clips:
+        start = c.start_time or cursor
+        stop = c.stop_time or start + timedelta(seconds=c.duration_s)
+        spans.append((c, start, max(stop, start)))
+        cursor = stop
+    return spans
+
+
+def bookmark_clip(spans, at):
+    """The span a bookmark made at ``at`` belongs to: the clip whose [start, stop) holds it;
+    outside every clip (before the first, in a gap, after the last), the nearest one (a tie:
+    the earlier). None without clips."""
+    for span in spans:
+        if span[1] <= at < span[2]:
+            return span
+    if not spans:
+        return None
+    return min(spans, key=lambda s: max((s[1] - at).total_seconds(), (at - s[2]).total_seconds(), 0.0))
+
+
+def clip_bookmarks(clip: Clip) -> list[dict]:
+    """The bookmarks of the clip's recording that belong on this clip, each on exactly one
+    clip (``bookmark_clip``), with ``at``/``end`` in seconds from this clip's start, always
+    within [0, duration] so a marker stays on the seek bar (``outside``: the bookmark's own
+    time lies beyond the clip, so it is shown at the nearer end). A bookmark without a time
+    is listed on every clip, with no offset."""
+    rec = clip.recording
+    spans = clip_spans(rec)
+    out = []
+    for b in rec.bookmarks.all():
+        row = {"text": b.text, "category": b.category_name, "tags": b.tags, "tag_names": bookmark_tag_names(b.tags),
+               "at": None, "end": None, "outside": False}
+        if b.start_time is not None:
+            span = bookmark_clip(spans, b.start_time)
+            if span is None or span[0].pk != clip.pk:
+                continue
+            start, length = span[1], max(0.0, clip.duration_s)
+            raw = (b.start_time - start).total_seconds()
+            row["at"] = round(min(max(raw, 0.0), length), 3)
+            row["outside"] = not (0.0 <= raw <= length)
+            if b.end_time is not None:
+                row["end"] = round(min(max((b.end_time - start).total_seconds(), row["at"]), length), 3)
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------- tags
+TAG_MAX = 64  # Tag.name
+
+
+def bookmark_tag_names(tags: dict) -> list[str]:
+    """A camera bookmark's tags ('Plate:ABC123;Priority' parsed to a dict) as tag names:
+    ``key:value``, or ``key`` for a bare tag; the same form a person types."""
+    names = []
+    for key, value in (tags or {}).items():
+        name = (f"{key}:{value}" if value else str(key)).strip()[:TAG_MAX].strip()
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def camera_tag_names(rec: Recording) -> set[str]:
+    """Tag names the recording's camera bookmarks give it (kept whatever a person edits)."""
+    return {n for tags in Bookmark.objects.filter(recording=rec).values_list("tags", flat=True)
+            for n in bookmark_tag_names(tags)}
+
+
+def add_bookmark_tags(bookmark: Bookmark) -> None:
+    """One tag concept: a camera bookmark's tags are tags of its recording (Tag rows, so
+    the tag filter, the search text and the item page see them like any other)."""
+    have = set(Tag.objects.filter(recording_id=bookmark.recording_id).values_list("name", flat=True))
+    for name in bookmark_tag_names(bookmark.tags):
+        if name not in have:  # get_or_create: a parallel upload may add the same tag
+            Tag.objects.get_or_create(recording_id=bookmark.recording_id, name=name)
+
+
+def set_person_tags(rec: Recording, names: list[str]) -> tuple[list[str], list[str]]:
+    """A person sets the recording's tags to ``names``; tags a camera bookmark gives stay.
+    Returns (before, after), all of the recording's tag names."""
+    before = sorted(Tag.objects.filter(recording=rec).values_list("name", flat=True))
+    keep = set(names) | camera_tag_names(rec)
+    for tag in Tag.objects.filter(recording=rec).exclude(name__in=keep):
+        tag.delete()
+    for name in sorted(set(names) - set(before)):
+        Tag.objects.get_or_create(recording=rec, name=name)
+    return before, sorted(Tag.objects.filter(recording=rec).values_list("name", flat=True))

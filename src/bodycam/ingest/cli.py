@@ -67,6 +67,7 @@ def add_commands(sub) -> None:
 
     s = sub.add_parser("connection-file", help="print the Axis connection JSON for a Body Worn Manager")
     s.add_argument("--site", default="bodycam")
-    s.add_argument("--url", default=None, help="public base URL (default http://127.0.0.1:8000)")
+    s.add_argument("--url", default=None, help="public base URL (default: BODYCAM_PUBLIC_URL, else the address "
+                                                "`bodycam serve` last served from this data directory)")
     s.add_argument("--container-type", default="mp4", choices=["mp4", "mkv"])
     s.set_defaults(func=cmd_connection_file)

@@ -24,7 +24,9 @@ from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from ..errors import BodycamError
+from ..evidence.defaults import UNCATEGORIZED
 from ..evidence.models import Category, Clip, Device, GnssPoint, Officer, Recording
+from ..evidence.services import TAG_MAX
 from ..numbers import whole_number
 from .models import SearchDocument, SearchEntry
 
@@ -480,7 +482,13 @@ def apply_filters(entries: QuerySet, qy: Query) -> QuerySet:
         entries = entries.filter(sort_time__gte=qy.date_from)
     if qy.date_to:
         entries = entries.filter(sort_time__lte=qy.date_to)
-    if qy.category:
+    if qy.category == UNCATEGORIZED:
+        # Retention's meaning: no category (or only "Uncategorized" itself). Tested per row
+        # (an anti-join on the categories' (recording, category) index) as the sort index is walked.
+        named = Recording.categories.through.objects.exclude(
+            category_id__in=list(Category.objects.filter(name=UNCATEGORIZED).values_list("id", flat=True)))
+        entries = entries.filter(~Exists(named.filter(recording_id=OuterRef("recording_id"))))
+    elif qy.category:
         category = Category.objects.filter(name=qy.category).values_list("id", flat=True)[:1]
         entries = entries.filter(_member_of(Recording.categories.through.objects.filter(category_id__in=list(category))))
     if qy.case:
@@ -498,7 +506,8 @@ def apply_filters(entries: QuerySet, qy: Query) -> QuerySet:
     if qy.tag:
         from ..evidence.models import Tag
 
-        entries = entries.filter(_member_of(Tag.objects.filter(name=qy.tag)))
+        # One tag concept: a person's tags and a camera bookmark's ("Plate:ABC123") are Tag rows.
+        entries = entries.filter(_member_of(Tag.objects.filter(name=qy.tag[:TAG_MAX])))
     if qy.lat is not None:
         entries = entries.filter(recording_id__in=_near(qy.lat, qy.lon, qy.radius_m))
     if qy.has_transcript is not None:

@@ -20,6 +20,7 @@ from ..cases.models import Case
 from ..custody.services import record_request
 from ..evidence.incidents import incident_recording_ids
 from ..evidence.models import Category
+from ..evidence.services import camera_tag_names, clip_bookmarks
 from ..http import bad_request_page, error_page
 from ..media import captions as hooks
 from ..media import services as media
@@ -181,10 +182,9 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
     proxy = media.latest(clip, Derivative.Kind.PROXY)
     thumb = media.latest(clip, Derivative.Kind.THUMBNAIL)
     origin = clip.start_time or rec.start_time
-    bookmarks = [{"text": b.text, "category": b.category_name, "tags": b.tags,
-                  "at": _offset(b.start_time, origin), "end": _offset(b.end_time, origin)}
-                 for b in rec.bookmarks.all()]
-    bookmarks = [b for b in bookmarks if b["at"] is None or -1 <= b["at"] <= clip.duration_s + 1]
+    # Each bookmark on the one clip whose time span holds it, in seconds from that clip's start.
+    bookmarks = clip_bookmarks(clip)
+    camera_tags = camera_tag_names(rec)
     # GNSS track, in seconds from this clip's start (the track runs from the recording's start).
     rec_origin = rec.start_time or origin
     shift = _offset(rec_origin, origin) or 0.0
@@ -206,6 +206,8 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
         "caption_tracks": (tracks := hooks.caption_tracks(clip)),
         "captions_url": tracks[0]["src"] if tracks else None,
         "bookmarks": bookmarks, "track_json": json.dumps(track), "has_track": len(track) > 1,
+        "tags": [{"name": t, "camera": t in camera_tags} for t in item["tags"]],
+        "person_tags": [t for t in item["tags"] if t not in camera_tags],
         "duration": clip.duration_s, "excerpts": excerpts, "pending_jobs": [str(j.id) for j in pending],
         "shares": rel.shares_seen_by(user, rec),
         "no_reshare": rel.no_reshare_terms(user, rec.id),

@@ -3,6 +3,12 @@
   const clock = document.getElementById("clock");
   const FRAME = 1 / 30;
   const seek = t => { v.currentTime = Math.max(0, Math.min(t, (v.duration || t))); };
+  // Bookmark markers: each on the seek bar (its offset is within the clip), never past either end.
+  const bar = document.getElementById("markers"), length = parseFloat(bar.dataset.duration) || 0;
+  bar.querySelectorAll(".marker").forEach(b => {
+    const f = length > 0 ? Math.min(1, Math.max(0, parseFloat(b.dataset.at) / length)) : 0;
+    b.style.left = `calc((100% - ${b.offsetWidth || 6}px) * ${f})`;
+  });
   document.querySelectorAll(".seek, .marker").forEach(b => b.addEventListener("click", () => { seek(parseFloat(b.dataset.at)); v.focus(); }));
   document.querySelectorAll("[data-skip]").forEach(b => b.addEventListener("click", () => seek(v.currentTime + parseFloat(b.dataset.skip))));
   document.querySelectorAll("[data-frame]").forEach(b => b.addEventListener("click", () => { v.pause(); seek(v.currentTime + FRAME * parseFloat(b.dataset.frame)); }));
