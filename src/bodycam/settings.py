@@ -200,6 +200,15 @@ INGEST_TOKEN_TTL_SECONDS = int(os.environ.get("BODYCAM_INGEST_TOKEN_TTL", str(24
 # The public base URL (connection files, printed links); empty: the address served
 # (ingest.connection.public_base_url).
 PUBLIC_URL = os.environ.get("BODYCAM_PUBLIC_URL", "").strip()
+# An object larger than this is refused with 413 before anything is written (5 TiB: the
+# largest object S3 holds); so is one larger than the whole local store.
+MAX_OBJECT_BYTES = int(os.environ.get("BODYCAM_MAX_OBJECT_BYTES", str(5 * 1024**4)))
+# At most one storage.full alert per this many seconds (every refusal is still logged).
+STORAGE_ALERT_INTERVAL = int(os.environ.get("BODYCAM_STORAGE_ALERT_INTERVAL", "900"))
+# Temp files of uploads that stopped (objects/incoming) are removed once untouched this long.
+INCOMING_GRACE_SECONDS = int(os.environ.get("BODYCAM_INCOMING_GRACE", "3600"))
+# Quarantined orphans (objects/orphans) may be removed by `bodycam orphans purge` after this.
+ORPHAN_GRACE_DAYS = float(os.environ.get("BODYCAM_ORPHAN_GRACE_DAYS", "30"))
 
 # Blob store (issue 8): local directory by default; s3://bucket/prefix for object storage.
 STORAGE_URL = os.environ.get("BODYCAM_STORAGE_URL", "")

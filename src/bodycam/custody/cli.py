@@ -47,6 +47,38 @@ def cmd_orphan_sweep(args) -> int:
     return 0
 
 
+def cmd_orphans_list(args) -> int:
+    from .fixity import orphan_report
+
+    rep = orphan_report()
+    if args.json:
+        print(json.dumps(rep, indent=2))
+        return 0
+    for o in rep["items"]:
+        print(f"{o['sha256']}  {o['size']:>14}  set aside {o['set_aside_at']}  ({o['age_days']:.1f} days)"
+              + ("  NAMED BY THE CATALOGUE: kept" if o["named_by_catalogue"] else ""))
+    print(f"{rep['orphans']} orphan(s), {rep['orphan_bytes']} bytes; "
+          f"{rep['incoming_files']} upload temp file(s), {rep['incoming_bytes']} bytes")
+    return 0
+
+
+def cmd_orphans_purge(args) -> int:
+    from django.conf import settings
+
+    from .fixity import purge_orphans
+
+    days = settings.ORPHAN_GRACE_DAYS if args.older_than_days is None else args.older_than_days
+    import getpass
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    res = purge_orphans(reason=args.reason, older_than_days=days, actor=f"cli:{who}", dry_run=args.dry_run)
+    print(json.dumps(res, indent=2))
+    return 1 if res["refused_by_store"] else 0
+
+
 def cmd_audit_verify(args) -> int:
     """Exit 0: chain intact and checked against a witness. 1: broken (the first problem named).
     2: a witness file cannot be read. 3: intact in the database, but no witness was checked (none
@@ -119,6 +151,19 @@ def add_commands(sub) -> None:
     s = sub.add_parser("orphan-sweep", help="quarantine blobs no catalogue row names; drop stale partial uploads")
     s.add_argument("--grace", type=float, default=3600.0, help="seconds a blob must be old (default 3600)")
     s.set_defaults(func=cmd_orphan_sweep)
+
+    orphans = sub.add_parser("orphans", help="quarantined orphan blobs: count them; remove them (audited)"
+                             ).add_subparsers(dest="orphans_cmd", required=True)
+    s = orphans.add_parser("list", help="orphans in orphans/ and upload temp files, with sizes and ages")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_orphans_list)
+    s = orphans.add_parser("purge", help="remove orphans set aside longer than the grace; never one a catalogue "
+                                         "row names; one audit entry each")
+    s.add_argument("--reason", required=True, help="why (kept in each audit entry)")
+    s.add_argument("--older-than-days", type=float, default=None,
+                   help="grace in days since set aside (default BODYCAM_ORPHAN_GRACE_DAYS, 30)")
+    s.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    s.set_defaults(func=cmd_orphans_purge)
 
 
     audit = sub.add_parser("audit", help="the tamper-evident audit chain").add_subparsers(dest="audit_cmd", required=True)

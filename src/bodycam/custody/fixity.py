@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..errors import BodycamError
 from ..storage import catalogue_hashes, get_store, leaving_hashes
+from ..timefmt import iso_from_epoch
 from .services import raise_alert, record
 
-__all__ = ["Problem", "catalogue_hashes", "check_all", "run_fixity_check", "sweep_orphans"]
+__all__ = ["Problem", "catalogue_hashes", "check_all", "orphan_report", "purge_orphans", "run_fixity_check",
+           "sweep_orphans"]
 
 
 @dataclass
@@ -86,3 +89,61 @@ def sweep_orphans(grace_seconds: float = 3600, actor: str = "system:orphan-sweep
     if quarantined or stale:
         record("storage.orphan_sweep", actor=actor, detail=result)
     return result
+
+
+def orphan_report() -> dict:
+    """What sits in ``orphans/`` (and in ``incoming/``): counted, nothing changed."""
+    import time
+
+    store = get_store()
+    known = set(catalogue_hashes()) | leaving_hashes()
+    now = time.time()
+    orphans = [{"sha256": sha, "size": size, "set_aside_at": iso_from_epoch(at), "age_days": round((now - at) / 86400, 3),
+                "named_by_catalogue": sha in known}
+               for sha, size, at in sorted(store.iter_orphans(), key=lambda o: o[2])]
+    incoming = store.incoming_files()
+    return {"orphans": len(orphans), "orphan_bytes": sum(o["size"] for o in orphans), "items": orphans,
+            "incoming_files": len(incoming), "incoming_bytes": sum(size for _, size, _ in incoming)}
+
+
+class OrphanPurgeRefused(BodycamError):
+    status = 400
+
+
+def purge_orphans(*, reason: str, older_than_days: float, actor: str = "cli", dry_run: bool = False) -> dict:
+    """Remove quarantined orphans set aside more than ``older_than_days`` ago, each with its own
+    audit entry written before the bytes go. Never one whose hash a catalogue row names (or
+    retention is still waiting to remove): those are kept and reported."""
+    import time
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise OrphanPurgeRefused("a reason is required to remove orphans (--reason)")
+    if older_than_days < 0:
+        raise OrphanPurgeRefused("--older-than-days must be 0 or more")
+    store = get_store()
+    cutoff = time.time() - older_than_days * 86400
+    candidates = [(sha, size, at) for sha, size, at in store.iter_orphans() if at <= cutoff]
+    too_young = sum(1 for _, _, at in store.iter_orphans() if at > cutoff)
+    # Asked after listing: a row committed meanwhile keeps its bytes.
+    known = set(catalogue_hashes()) | leaving_hashes()
+    removed, named, refused = [], [], []
+    for sha, size, at in candidates:
+        if sha in known:
+            named.append(sha)
+            continue
+        if dry_run:
+            removed.append(sha)
+            continue
+        record("storage.orphan.purge", actor=actor, object_type="blob", object_id=sha, object_sha256=sha,
+               detail={"size": size, "set_aside_at": iso_from_epoch(at), "reason": reason[:500]})
+        try:
+            store.remove_orphan(sha)
+        except Exception as exc:  # e.g. Object Lock retention still running on S3
+            record("storage.orphan.purge", actor=actor, object_type="blob", object_id=sha, object_sha256=sha,
+                   outcome="failed", detail={"error": f"{type(exc).__name__}: {str(exc)[:300]}"})
+            refused.append(sha)
+            continue
+        removed.append(sha)
+    return {"removed": removed, "kept_named_by_catalogue": named, "kept_within_grace": too_young,
+            "refused_by_store": refused, "dry_run": dry_run, "older_than_days": older_than_days}

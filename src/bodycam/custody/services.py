@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import datetime, timezone
+import threading
+import time
+from datetime import datetime, timedelta, timezone
 from functools import partial
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from .models import Alert, AuditEntry
 from .witness import note_head
@@ -82,6 +84,41 @@ def record(action: str, *, actor: str = "system", source: str = "", object_type:
 def raise_alert(kind: str, message: str, level: str = Alert.Level.CRITICAL) -> Alert:
     log.error("ALERT %s: %s", kind, message)
     return Alert.objects.create(kind=kind, message=message, level=level)
+
+
+_alert_lock = threading.Lock()
+_alert_stored_at: dict[str, float] = {}
+
+
+def raise_alert_throttled(kind: str, message: str, interval: float,
+                          level: str = Alert.Level.CRITICAL) -> Alert | None:
+    """An alert for a condition that repeats (a full disk refuses every upload).
+
+    Always logged. Kept as an Alert row at most once per ``interval`` seconds per kind
+    (across processes: the catalogue is asked for a recent one). Never raises because the
+    database cannot be written, since the condition it reports may be the very disk the
+    database lives on: then the log line (and the storage gauges in /metrics) carry it.
+    Returns the new row, or None when throttled or not storable."""
+    log.error("ALERT %s: %s", kind, message)
+    now = time.monotonic()
+    with _alert_lock:
+        last = _alert_stored_at.get(kind)
+        if last is not None and now - last < interval:
+            return None
+    try:
+        with transaction.atomic():
+            since = datetime.now(timezone.utc) - timedelta(seconds=interval)
+            if Alert.objects.filter(kind=kind, created_at__gte=since).exists():
+                alert = None
+            else:
+                alert = Alert.objects.create(kind=kind, message=message, level=level)
+    except DatabaseError as exc:
+        log.critical("ALERT %s could not be stored in the catalogue (%s: %s); this log line is the alert",
+                     kind, type(exc).__name__, str(exc)[:200])
+        return None
+    with _alert_lock:
+        _alert_stored_at[kind] = now
+    return alert
 
 
 # -- request-aware helpers used by the web app and the API ------------------------------

@@ -31,6 +31,10 @@ class Conflict(IngestError):
     status = 409
 
 
+class TooLarge(IngestError):
+    status = 413  # a size no store could take (Content-Length beyond any disk): no alert
+
+
 class ChecksumMismatch(IngestError):
     status = 422  # Swift's answer when the body does not match the ETag sent
 

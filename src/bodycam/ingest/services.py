@@ -13,15 +13,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
-from ..custody.services import raise_alert, record
+from ..custody.services import raise_alert_throttled, record
 from ..evidence.models import Attachment, Bookmark, Category, Clip, Device, GnssPoint, Officer, Recording
 from ..media.probe import MediaError, probe
 from ..storage import InsufficientStorage, get_store
 from ..storage.base import IncompleteUpload
 from . import signatures, swift
-from .errors import BadRequest, Busy, ChecksumMismatch, Conflict, Forbidden, NotFound, OutOfSpace, Unauthorized
+from .errors import (
+    BadRequest,
+    Busy,
+    ChecksumMismatch,
+    Conflict,
+    Forbidden,
+    NotFound,
+    OutOfSpace,
+    TooLarge,
+    Unauthorized,
+)
 from .models import IngestAccount, IngestToken, SystemObject
 
 log = logging.getLogger("bodycam.ingest")
@@ -266,6 +276,45 @@ def put_recording(name: str, meta: dict, actor: str, source: str, replace: bool)
     return 202 if replace else 204
 
 
+# ---------------------------------------------------------------- what ingest may read back
+#
+# Ingest credentials write. They read back only what a dock or body-worn system needs to
+# resume and verify: HEAD (metadata, MD5 and SHA-256) of the containers this account created,
+# and the listings of those of them still Transferring. Never an original's bytes: reading
+# evidence is a person's act through the access check (the web app and its API).
+
+def _actor(account: IngestAccount) -> str:
+    return f"ingest:{account.username}"
+
+
+def _created_by(account: IngestAccount, rec_ids) -> set[str]:
+    """Which of these recordings this account created, from their (append-only) audit entries."""
+    from ..custody.models import AuditEntry
+
+    ids = [str(i) for i in rec_ids]
+    if not ids:
+        return set()
+    return set(AuditEntry.objects.filter(object_type="recording", object_id__in=ids, action="ingest.recording.create",
+                                         actor=_actor(account)).values_list("object_id", flat=True))
+
+
+def own_unfinished_containers(account: IngestAccount) -> list[str]:
+    recs = dict(Recording.objects.in_catalogue().filter(status=Recording.Status.TRANSFERRING)
+                .values_list("id", "container_name"))
+    mine = _created_by(account, recs)
+    return sorted(name for rid, name in recs.items() if str(rid) in mine)
+
+
+def readable_recording(account: IngestAccount, name: str, listing: bool = False) -> Recording:
+    """The recording this account may HEAD (its own) or list (its own, still Transferring)."""
+    rec = open_recording(name)
+    if not _created_by(account, [rec.id]):
+        raise Forbidden("ingest credentials read back only containers they created")
+    if listing and rec.status != Recording.Status.TRANSFERRING:
+        raise Forbidden("ingest credentials list only their own unfinished containers; use HEAD to verify an object")
+    return rec
+
+
 def open_recording(name: str) -> Recording:
     rec = Recording.objects.filter(container_name=name).select_related("officer", "device").first()
     if rec is None:
@@ -276,6 +325,63 @@ def open_recording(name: str) -> Recording:
 
 
 # ---------------------------------------------------------------- objects
+
+def check_size(store, length: int | None) -> None:
+    """Refuse a size no store could take (413) before anything is written, and without an
+    alert: it says nothing about free space, and any ingest client could send it."""
+    if length is None:
+        return
+    if length > settings.MAX_OBJECT_BYTES:
+        raise TooLarge(f"Content-Length {length} is larger than the largest object accepted "
+                       f"({settings.MAX_OBJECT_BYTES} bytes, BODYCAM_MAX_OBJECT_BYTES)")
+    capacity = store.capacity_bytes()
+    if capacity is not None and length > capacity:
+        raise TooLarge(f"Content-Length {length} is larger than the whole store ({capacity} bytes)")
+
+
+def refuse_full(what: str, reason: str, actor: str, source: str, rec: Recording | None = None):
+    """507: alert (at most once per BODYCAM_STORAGE_ALERT_INTERVAL), audit when the catalogue
+    can still be written, and never fail because it cannot (the disk may be the full one)."""
+    raise_alert_throttled("storage.full", f"ingest refused {what}: {reason}", settings.STORAGE_ALERT_INTERVAL)
+    try:
+        record("ingest.refused.full", actor=actor, source=source, object_type="recording" if rec else "",
+               object_id=str(rec.id) if rec else "", outcome="error", detail={"object": what, "reason": reason})
+    except DatabaseError as exc:
+        log.error("ingest refused %s (storage full); audit entry not written: %s", what, exc)
+    raise OutOfSpace("insufficient storage: " + reason)
+
+
+_stale_lock = threading.Lock()
+_stale_checked_at = 0.0
+
+
+def remove_stale_uploads(store) -> list[str]:
+    """Temp files of uploads that stopped (a crash, a killed worker) go once untouched for
+    BODYCAM_INCOMING_GRACE seconds. Run from ingest itself (at most every few minutes per
+    process), so it does not depend on the job scheduler; the orphan sweep does the same."""
+    global _stale_checked_at
+    import time
+
+    grace = settings.INCOMING_GRACE_SECONDS
+    now = time.monotonic()
+    with _stale_lock:
+        if _stale_checked_at and now - _stale_checked_at < min(grace, 300):
+            return []
+        _stale_checked_at = now
+    try:
+        removed = store.remove_stale_incoming(grace)
+    except Exception as exc:  # housekeeping must never fail an upload
+        log.warning("could not remove stale uploads: %s", exc)
+        return []
+    if removed:
+        log.info("removed %d stale upload temp file(s): %s", len(removed), ", ".join(removed[:20]))
+        try:
+            record("storage.incoming_removed", actor="system:ingest",
+                   detail={"removed": removed[:100], "count": len(removed), "grace_seconds": grace})
+        except DatabaseError as exc:
+            log.error("stale upload removal not audited: %s", exc)
+    return removed
+
 
 @dataclass
 class StoredResult:
@@ -296,22 +402,49 @@ def _check_clip_meta(name: str, meta: dict) -> dict:
                 start_location=meta.get("StartLocation", "")[:64], stop_location=meta.get("StopLocation", "")[:64])
 
 
+def _finite(value, what: str) -> float:
+    # json.loads takes NaN and Infinity; bool is an int to Python but not a number here.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest(f"{what} is not a number: {str(value)[:40]!r}")
+    try:
+        f = float(value)
+    except OverflowError:
+        raise BadRequest(f"{what} is not a finite number") from None
+    if f != f or f in (float("inf"), float("-inf")):
+        raise BadRequest(f"{what} is not a finite number")
+    return f
+
+
 def _parse_gnss(path: str) -> list[dict]:
+    """Every point checked here, before anything is stored: a bad track is a 400 and no blob."""
     try:
         with open(path, "rb") as f:
             doc = json.loads(f.read(16 * 1024 * 1024))
-        entries = doc["CoordinateEntries"]
-        points = []
-        for i, e in enumerate(entries):
-            lat, lon = swift.parse_wkt_point(e["LocationWKT"])
-            points.append(dict(seq=i, latitude=lat, longitude=lon,
-                               seconds_from_start=float(e["SecondsFromStart"]),
-                               at=swift.parse_iso(e["Timestamp"], "GNSS Timestamp")))
-        return points
-    except BadRequest:
-        raise
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BadRequest(f"GNSS track is not valid location JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"GNSS track is not valid location JSON: {str(exc)[:200]}") from None
+    entries = doc.get("CoordinateEntries") if isinstance(doc, dict) else None
+    if not isinstance(entries, list):
+        raise BadRequest("GNSS track is not valid location JSON: CoordinateEntries must be a list")
+    points = []
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            raise BadRequest(f"GNSS entry {i} is not an object")
+        wkt = e.get("LocationWKT")
+        if not isinstance(wkt, str):
+            raise BadRequest(f"GNSS entry {i}: LocationWKT is not a string")
+        lat, lon = swift.parse_wkt_point(wkt)
+        points.append(dict(seq=i, latitude=lat, longitude=lon,
+                           seconds_from_start=_finite(e.get("SecondsFromStart"), f"GNSS entry {i}: SecondsFromStart"),
+                           at=swift.parse_iso(e.get("Timestamp"), f"GNSS entry {i}: Timestamp")))
+    return points
+
+
+def _check_bookmark_meta(meta: dict, rec: Recording) -> dict:
+    """StartTime/EndTime of a bookmark, checked before its bytes are stored."""
+    start = swift.parse_iso(meta["StartTime"], "bookmark StartTime") if meta.get("StartTime") else rec.start_time
+    end = swift.parse_iso(meta["EndTime"], "bookmark EndTime") if meta.get("EndTime") else None
+    swift.ordered(start, end, "bookmark")
+    return {"start": start, "end": end}
 
 
 def _read_text(path: str, limit: int = 64 * 1024) -> str:
@@ -333,21 +466,21 @@ def put_object(rec_name: str, obj_name: str, stream, length: int | None, etag: s
         raise Forbidden("recording is Complete; originals are immutable")
     kind = swift.object_kind(obj_name)
     clip_fields = _check_clip_meta(obj_name, meta) if kind == "clip" else None
+    bookmark_times = _check_bookmark_meta(meta, rec) if kind == "bookmark" else None
     if length == 0 and kind in ("clip", "key", "gnss", "manifest"):
         raise BadRequest("zero-length object")
 
+    store = get_store()
+    check_size(store, length)
     if not _upload_slots.acquire(blocking=False):
         raise Busy("too many uploads in progress; retry soon")
-    store = get_store()
     incoming = None
     try:
+        remove_stale_uploads(store)
         try:
             incoming = store.receive(stream, length)
         except InsufficientStorage as exc:
-            raise_alert("storage.full", f"ingest refused {rec_name}/{obj_name}: {exc}")
-            record("ingest.refused.full", actor=actor, source=source, object_type="recording",
-                   object_id=str(rec.id), outcome="error", detail={"object": obj_name, "reason": str(exc)})
-            raise OutOfSpace("insufficient storage: " + str(exc)) from None
+            refuse_full(f"{rec_name}/{obj_name}", str(exc), actor, source, rec)
         except IncompleteUpload as exc:
             raise BadRequest(f"incomplete body: {exc}") from None
         if incoming.size == 0 and kind != "bookmark":
@@ -371,7 +504,7 @@ def put_object(rec_name: str, obj_name: str, stream, length: int | None, etag: s
         elif kind == "gnss":
             parsed = _parse_gnss(incoming.temp_path)
         elif kind == "bookmark":
-            parsed = _read_text(incoming.temp_path)
+            parsed = (_read_text(incoming.temp_path), bookmark_times)
 
         existing = (Clip if kind == "clip" else Attachment).objects.filter(recording=rec, object_name=obj_name).first()
         if existing:
@@ -392,9 +525,12 @@ def put_object(rec_name: str, obj_name: str, stream, length: int | None, etag: s
                        object_sha256=incoming.sha256, detail={"container": rec_name, "object": obj_name,
                                                               "size": incoming.size, "kind": kind})
         except IntegrityError:
-            # A concurrent upload of the same name won the race; answer like a retry.
+            # A concurrent upload of the same name won the race; answer like a retry. Any other
+            # integrity error is a defect, not a conflict: it is not reported as one.
             existing = (Clip if kind == "clip" else Attachment).objects.filter(recording=rec, object_name=obj_name).first()
-            if existing and existing.sha256 == incoming.sha256:
+            if existing is None:
+                raise
+            if existing.sha256 == incoming.sha256:
                 return StoredResult(201, existing.sha256, existing.md5, existing.size, duplicate=True)
             raise Conflict(f"{obj_name} already stored with different content") from None
         if kind == "clip":  # proxy + thumbnail (and transcript when enabled), made by background jobs
@@ -418,10 +554,9 @@ def _create_rows(rec, obj_name, kind, incoming, meta, clip_fields, parsed):
     if kind == "gnss":
         GnssPoint.objects.bulk_create(GnssPoint(recording=rec, attachment=att, **p) for p in parsed)
     elif kind == "bookmark":
-        start = swift.parse_iso(meta["StartTime"], "bookmark StartTime") if meta.get("StartTime") else rec.start_time
-        end = swift.parse_iso(meta["EndTime"], "bookmark EndTime") if meta.get("EndTime") else None
-        swift.ordered(start, end, "bookmark")
-        Bookmark.objects.create(recording=rec, attachment=att, text=parsed, category_id=meta.get("CategoryID", "")[:32],
+        text, times = parsed
+        start, end = times["start"], times["end"]
+        Bookmark.objects.create(recording=rec, attachment=att, text=text, category_id=meta.get("CategoryID", "")[:32],
                                 category_name=meta.get("CategoryName", "")[:100],
                                 tags=swift.parse_tags(meta.get("Tags", "")), start_time=start, end_time=end)
         if meta.get("CategoryID") or meta.get("CategoryName"):
@@ -451,8 +586,9 @@ def post_object_metadata(rec_name: str, obj_name: str, meta: dict, actor: str, s
     return 202
 
 
-def find_object(rec_name: str, obj_name: str):
-    rec = open_recording(rec_name)
+def find_object(account: IngestAccount, rec_name: str, obj_name: str):
+    """An object for HEAD (metadata and hashes, what a dock verifies before it frees a file)."""
+    rec = readable_recording(account, rec_name)
     item = Clip.objects.filter(recording=rec, object_name=obj_name).first() or \
         Attachment.objects.filter(recording=rec, object_name=obj_name).first()
     if item is None:

@@ -96,13 +96,19 @@ def parse_epoch(value: str, what: str) -> datetime:
 
 
 def parse_iso(value: str, what: str) -> datetime:
+    if not isinstance(value, str):
+        raise BadRequest(f"{what} is not an RFC 3339 time (a string): {str(value)[:40]!r}")
     try:
         dt = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError:
-        raise BadRequest(f"{what} is not an RFC 3339 time: {value!r}") from None
+        raise BadRequest(f"{what} is not an RFC 3339 time: {value[:64]!r}") from None
     if dt.tzinfo is None:
-        raise BadRequest(f"{what} has no UTC offset: {value!r}")
-    return _in_bounds(dt.astimezone(timezone.utc), what)
+        raise BadRequest(f"{what} has no UTC offset: {value[:64]!r}")
+    try:  # year 1 at +01:00 or year 9999 at -01:00 falls outside what a datetime holds in UTC
+        utc = dt.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise BadRequest(f"{what} is out of bounds: {value[:64]!r}") from None
+    return _in_bounds(utc, what)
 
 
 def parse_compact(value: str, what: str) -> datetime:
@@ -166,7 +172,10 @@ def parse_wkt_point(value: str) -> tuple[float, float]:
     m = re.match(r"^\s*POINT\s*\(\s*(-?[\d.]+)\s+(-?[\d.]+)\s*\)\s*$", value, re.IGNORECASE)
     if not m:
         raise BadRequest(f"bad LocationWKT {value[:64]!r}")
-    lon, lat = float(m[1]), float(m[2])
+    try:
+        lon, lat = float(m[1]), float(m[2])
+    except ValueError:  # "1.2.3" matches the pattern
+        raise BadRequest(f"bad LocationWKT {value[:64]!r}") from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise BadRequest(f"LocationWKT out of range {value[:64]!r}")
     return lat, lon

@@ -9,15 +9,16 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from django.http import FileResponse, HttpResponse, JsonResponse
+from django.db import DatabaseError
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from ..custody.services import record
-from ..evidence.models import Clip, Device, Officer, Recording
+from ..evidence.models import Device, Officer
 from ..storage import get_store
 from . import services, swift
 from .bodystream import direct_body
-from .errors import BadRequest, IngestError, NotFound
+from .errors import BadRequest, IngestError, NotFound, OutOfSpace
 from .models import SystemObject
 
 log = logging.getLogger("bodycam.ingest")
@@ -39,20 +40,37 @@ def _body_stream(request):
     de-chunked input directly (Django would otherwise see an empty body)."""
     length = request.META.get("CONTENT_LENGTH")
     if length not in (None, ""):
-        try:
-            n = int(length)
-        except ValueError:
-            raise BadRequest("bad Content-Length") from None
-        if n < 0:
+        if not length.isascii() or not length.isdigit() or len(length) > 20:
             raise BadRequest("bad Content-Length")
+        n = int(length)
         return request, n
     if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         return request.META["wsgi.input"], None
     return request, 0
 
 
+def _full_disk(exc: DatabaseError):
+    """A catalogue write failed. When the store is below its reserve the disk is (very
+    likely) the database's too: answer 507 like any refusal for space, never a 500."""
+    try:
+        low = get_store().below_reserve()
+    except Exception:
+        low = False
+    if not low:
+        raise exc
+    log.error("catalogue write failed while storage is below its reserve: %s", exc)
+    return _error(OutOfSpace("insufficient storage: the catalogue cannot be written"))
+
+
 @csrf_exempt
 def auth(request):
+    try:
+        return _auth(request)
+    except DatabaseError as exc:
+        return _full_disk(exc)
+
+
+def _auth(request):
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405)
     user = request.META.get("HTTP_X_AUTH_USER") or request.META.get("HTTP_X_STORAGE_USER", "")
@@ -80,6 +98,13 @@ def _object_response(request, body: bytes, meta: dict | None = None, content_typ
 
 @csrf_exempt
 def swift_api(request, account, container=None, obj=None):
+    try:
+        return _swift_api(request, account, container, obj)
+    except DatabaseError as exc:
+        return _full_disk(exc)
+
+
+def _swift_api(request, account, container, obj):
     actor = "ingest"
     try:
         acct = services.account_for_token(request.META.get("HTTP_X_AUTH_TOKEN"), account)
@@ -87,10 +112,10 @@ def swift_api(request, account, container=None, obj=None):
         if request.method == "DELETE":
             raise services.Forbidden("deletion is not possible through ingest; footage is immutable")
         if container is None:
-            return _account(request)
+            return _account(request, acct)
         if obj is None:
-            return _container(request, container, actor)
-        return _object(request, container, obj, actor)
+            return _container(request, acct, container, actor)
+        return _object(request, acct, container, obj, actor)
     except IngestError as exc:
         if exc.status in (403, 409):
             record("ingest.denied", actor=actor, source=_source(request), outcome="denied",
@@ -100,17 +125,17 @@ def swift_api(request, account, container=None, obj=None):
         return _error(exc)
 
 
-def _account(request):
+def _account(request, acct):
     if request.method not in ("GET", "HEAD"):
         raise services.Forbidden("account-level writes are not supported")
-    names = ["Devices", "System", "Users"] + list(
-        Recording.objects.order_by("container_name").values_list("container_name", flat=True))
+    # Only what this account may resume: never the names of every recording in the vault.
+    names = ["Devices", "System", "Users"] + services.own_unfinished_containers(acct)
     if request.GET.get("format") == "json":
         return JsonResponse([{"name": n, "count": 0, "bytes": 0} for n in names], safe=False)
     return HttpResponse("\n".join(names) + "\n", content_type="text/plain")
 
 
-def _container(request, container, actor):
+def _container(request, acct, container, actor):
     src = _source(request)
     meta = swift.metadata_from_meta(request.META, "Container")
     if container in swift.SYSTEM_CONTAINERS:
@@ -127,7 +152,7 @@ def _container(request, container, actor):
         status = services.put_recording(container, meta, actor, src, replace=request.method == "PUT")
         return HttpResponse(status=status)
     if request.method in ("GET", "HEAD"):
-        rec = services.open_recording(container)
+        rec = services.readable_recording(acct, container, listing=request.method == "GET")
         names = sorted(list(rec.clips.values_list("object_name", flat=True)) +
                        list(rec.attachments.values_list("object_name", flat=True)))
         resp = _listing(request, names)
@@ -146,7 +171,7 @@ def _listing(request, names):
     return HttpResponse("".join(n + "\n" for n in names), content_type="text/plain")
 
 
-def _object(request, container, obj, actor):
+def _object(request, acct, container, obj, actor):
     src = _source(request)
     method = request.method
     if container == "System":
@@ -187,14 +212,13 @@ def _object(request, container, obj, actor):
     if method == "POST":
         meta = swift.metadata_from_meta(request.META, "Object")
         return HttpResponse(status=services.post_object_metadata(container, obj, meta, actor, src))
-    if method in ("GET", "HEAD"):
-        rec, item = services.find_object(container, obj)
-        if method == "GET":
-            record("evidence.download", actor=actor, source=src, object_type="clip" if isinstance(item, Clip) else "attachment",
-                   object_id=str(item.id), object_sha256=item.sha256, detail={"via": "swift"})
-            resp = FileResponse(get_store().open(item.sha256), content_type="application/octet-stream")
-        else:
-            resp = HttpResponse(status=200, content_type="application/octet-stream")
+    if method == "GET":
+        # Ingest credentials are in every dock's connection file: they never read evidence.
+        raise services.Forbidden("ingest credentials cannot read stored objects; evidence is read by a person "
+                                 "through the web app (HEAD gives the hashes to verify an upload)")
+    if method == "HEAD":
+        rec, item = services.find_object(acct, container, obj)
+        resp = HttpResponse(status=200, content_type="application/octet-stream")
         resp["Content-Length"] = str(item.size)
         resp["ETag"] = item.md5
         resp["X-Object-Sha256"] = item.sha256

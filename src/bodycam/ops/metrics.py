@@ -64,6 +64,23 @@ def render() -> str:
     free = store.free_bytes()
     if free is not None:
         _metric(out, "bodycam_storage_free_bytes", "gauge", "Free bytes where the local store lives.", [(None, free)])
+        _metric(out, "bodycam_storage_reserve_bytes", "gauge",
+                "Free bytes ingest keeps in reserve (BODYCAM_MIN_FREE_BYTES); below it uploads get 507.",
+                [(None, store.min_free_bytes)])
+        # Read from the filesystem at each scrape: it needs no write, so it reports a full disk
+        # even when the alert for it could not be stored.
+        _metric(out, "bodycam_storage_below_reserve", "gauge",
+                "1 when free space is below the reserve (ingest refuses every upload), else 0.",
+                [(None, 1 if free < store.min_free_bytes else 0)])
+    orphans = list(store.iter_orphans())
+    _metric(out, "bodycam_storage_orphans", "gauge",
+            "Quarantined orphan blobs in orphans/ (removed only by `bodycam orphans purge`).", [(None, len(orphans))])
+    _metric(out, "bodycam_storage_orphan_bytes", "gauge", "Bytes of quarantined orphan blobs.",
+            [(None, sum(size for _, size, _ in orphans))])
+    incoming = store.incoming_files()
+    _metric(out, "bodycam_storage_incoming_files", "gauge",
+            "Temp files of uploads in flight or stopped (removed after BODYCAM_INCOMING_GRACE).",
+            [(None, len(incoming))])
     by_status = dict(Job.objects.values_list("status").annotate(n=Count("id")))
     _metric(out, "bodycam_jobs", "gauge", "Jobs in the catalogue by status.",
             [({"status": s}, by_status.get(s, 0)) for s in Job.Status.values])

@@ -1,6 +1,7 @@
 """Probes and metrics for load balancers, orchestrators and Prometheus.
 
-/readyz: this node can serve (database answers, blob store reachable) -> 200, else 503.
+/readyz: this node can serve (database answers, blob store reachable, free space above the
+ingest reserve BODYCAM_MIN_FREE_BYTES) -> 200, else 503 naming the failing check.
 /metrics: Prometheus text; needs ``Authorization: Bearer $BODYCAM_METRICS_TOKEN`` or an admin
 session (deny by default: figures about the evidence store are not public).
 """
@@ -24,13 +25,25 @@ def readyz(request):
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        from ..storage import get_store
+    from ..storage import get_store
 
-        get_store().ping()
+    try:
+        store = get_store()
+        store.ping()
         checks["storage"] = "ok"
     except Exception as exc:
+        store = None
         checks["storage"] = f"error: {type(exc).__name__}"
+    if store is not None:
+        # Below the reserve every upload is refused with 507: this node cannot take ingest.
+        try:
+            free = store.free_bytes()
+            if free is not None and free < store.min_free_bytes:
+                checks["ingest"] = f"not ready: {free} bytes free, below the reserve of {store.min_free_bytes}"
+            else:
+                checks["ingest"] = "ok"
+        except OSError as exc:
+            checks["ingest"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ready" if ok else "not ready", "checks": checks}, status=200 if ok else 503)
 
@@ -53,3 +66,49 @@ def metrics(request):
     from .metrics import render
 
     return HttpResponse(render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+_STORAGE_PAGE = """{% extends "web/base.html" %}
+{% block title %}Storage health · bodycam{% endblock %}
+{% block content %}
+<h1>Storage health</h1>
+<table id="storage-health">
+<tr><th>Free</th><td>{% if free is None %}—{% else %}{{ free|filesizeformat }}{% endif %}</td></tr>
+<tr><th>Ingest reserve</th><td>{{ reserve|filesizeformat }}{% if below %} — <strong>below the reserve: uploads are refused (507)</strong>{% endif %}</td></tr>
+<tr><th>Quarantined orphans</th><td id="orphans">{{ rep.orphans }} ({{ rep.orphan_bytes|filesizeformat }})</td></tr>
+<tr><th>Upload temp files</th><td id="incoming">{{ rep.incoming_files }} ({{ rep.incoming_bytes|filesizeformat }})</td></tr>
+</table>
+<p>Orphans are blobs no catalogue row named when the orphan sweep ran. They are removed only by
+<code>bodycam orphans purge --reason ...</code> after the grace period, one audit entry each.</p>
+{% if rep.items %}<table><tr><th>SHA-256</th><th>Size</th><th>Set aside</th><th></th></tr>
+{% for o in rep.items %}<tr><td><code>{{ o.sha256 }}</code></td><td>{{ o.size|filesizeformat }}</td><td>{{ o.set_aside_at }}</td><td>{% if o.named_by_catalogue %}named by the catalogue: kept{% endif %}</td></tr>
+{% endfor %}</table>{% endif %}
+<h2>Storage alerts</h2>
+<ul>{% for a in alerts %}<li>{{ a.created_at|date:"c" }} {{ a.level }} {{ a.kind }}: {{ a.message }}</li>{% empty %}<li>none</li>{% endfor %}</ul>
+{% endblock %}
+"""
+
+
+def storage_page(request):
+    """Free space, the ingest reserve, orphans and upload temp files: for administrators."""
+    from django.template import engines
+
+    from ..custody.fixity import orphan_report
+    from ..custody.models import Alert
+    from ..custody.services import record_request
+    from ..storage import get_store
+
+    user = getattr(request, "user", None)
+    if not allowed(user, "metrics.view"):
+        audit_denied(request, "ops.storage", "administrators only", status=403)
+        return HttpResponse("administrators only\n", status=403, content_type="text/plain")
+    store = get_store()
+    rep = orphan_report()
+    free = store.free_bytes()
+    record_request(request, "ops.storage", object_type="report", detail={"orphans": rep["orphans"]})
+    if request.GET.get("format") == "json":
+        return JsonResponse({**rep, "free_bytes": free, "reserve_bytes": store.min_free_bytes,
+                             "below_reserve": store.below_reserve()})
+    ctx = {"rep": rep, "free": free, "reserve": store.min_free_bytes, "below": store.below_reserve(),
+           "alerts": Alert.objects.filter(kind__startswith="storage.")[:20]}
+    return HttpResponse(engines["django"].from_string(_STORAGE_PAGE).render(ctx, request))

@@ -62,10 +62,14 @@ class _HashThread(threading.Thread):
             self.hash.update(chunk)
 
 
-def copy_hashing(stream: BinaryIO, out: BinaryIO, expected_length: int | None, chunk: int = 1024 * 1024):
+def copy_hashing(stream: BinaryIO, out: BinaryIO, expected_length: int | None, chunk: int = 1024 * 1024,
+                 guard=None):
     """Copy ``stream`` to ``out`` computing SHA-256 and MD5; return (sha256, md5, size).
 
-    Raises IncompleteUpload when the stream ends before ``expected_length`` bytes.
+    Raises IncompleteUpload when the stream ends before ``expected_length`` bytes, or when
+    reading it fails (a malformed chunked body, a reset connection): the body is the
+    client's fault, never a server error. ``guard(size_so_far)`` runs after every chunk
+    written and may raise to stop the copy (the free-space reserve while streaming).
     """
     hashers = [_HashThread("sha256"), _HashThread("md5")]
     for h in hashers:
@@ -77,7 +81,11 @@ def copy_hashing(stream: BinaryIO, out: BinaryIO, expected_length: int | None, c
             want = chunk if remaining is None else min(chunk, remaining)
             if want == 0:
                 break
-            data = stream.read(want)
+            try:
+                data = stream.read(want)
+            except OSError as exc:  # gunicorn's InvalidChunkSize, NoMoreData, ... are OSErrors
+                raise IncompleteUpload(f"request body could not be read after {size} bytes: "
+                                       f"{type(exc).__name__} {str(exc)[:100]}") from None
             if not data:
                 break
             for h in hashers:
@@ -86,6 +94,8 @@ def copy_hashing(stream: BinaryIO, out: BinaryIO, expected_length: int | None, c
             size += len(data)
             if remaining is not None:
                 remaining -= len(data)
+            if guard is not None:
+                guard(size)
     finally:
         for h in hashers:
             h.queue.put(None)
@@ -150,8 +160,33 @@ class BlobStore:
     def ping(self) -> None:
         """Raise when the store cannot be reached (readiness probe)."""
 
+    min_free_bytes: int = 0
+
     def free_bytes(self) -> int | None:
         return None
 
+    def capacity_bytes(self) -> int | None:
+        """The size of the whole store when it has one (a local filesystem), else None."""
+        return None
+
+    def below_reserve(self) -> bool:
+        """True when free space is already under the reserve: ingest cannot take anything."""
+        free = self.free_bytes()
+        return free is not None and free < self.min_free_bytes
+
     def check_space(self, needed: int) -> None:
         pass
+
+    # -- quarantined orphans (moved aside by the orphan sweep, never deleted by it)
+    def iter_orphans(self) -> Iterator[tuple[str, int, float]]:
+        """(sha256, size, when it was set aside) of every quarantined orphan."""
+        return iter(())
+
+    def remove_orphan(self, sha256: str) -> bool:
+        """Remove one quarantined orphan for good (``bodycam orphans purge`` only, audited).
+        Returns False when it was already gone."""
+        raise NotImplementedError
+
+    def incoming_files(self) -> list[tuple[str, int, float]]:
+        """(name, size, mtime) of temp files of uploads in flight or stopped."""
+        return []

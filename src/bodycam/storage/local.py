@@ -42,19 +42,29 @@ class LocalBlobStore(BlobStore):
         st = os.statvfs(self.root)
         return st.f_bavail * st.f_frsize
 
+    def capacity_bytes(self) -> int:
+        st = os.statvfs(self.root)
+        return st.f_blocks * st.f_frsize
+
     def check_space(self, needed: int) -> None:
         free = self.free_bytes()
         if free - needed < self.min_free_bytes:
             raise InsufficientStorage(
-                f"{free} bytes free, upload needs {needed} and {self.min_free_bytes} must stay free"
+                f"{free} bytes free, upload needs {needed} more and {self.min_free_bytes} must stay free"
             )
 
     def receive(self, stream: BinaryIO, expected_length: int | None) -> IncomingBlob:
         self.check_space(expected_length or 0)
+
+        def guard(received: int) -> None:
+            # Checked again as the bytes arrive: a chunked body announces no size, and
+            # concurrent uploads each passed the check above against the same free space.
+            self.check_space(expected_length - received if expected_length is not None else 0)
+
         fd, tmp = tempfile.mkstemp(dir=self.incoming, prefix="upload-")
         try:
             with os.fdopen(fd, "wb", buffering=0) as out:
-                sha, md5, size = copy_hashing(stream, out, expected_length)
+                sha, md5, size = copy_hashing(stream, out, expected_length, guard=guard)
                 out.flush()
                 os.fsync(out.fileno())
         except OSError as exc:
@@ -115,8 +125,38 @@ class LocalBlobStore(BlobStore):
         src = self.path_for(sha256)
         dest = self.orphans / sha256
         shutil.move(src, dest)
+        os.utime(dest)  # its time is now when it was set aside: the purge grace counts from here
         fsync_dir(self.orphans)
         fsync_dir(src.parent)
+
+    def iter_orphans(self) -> Iterator[tuple[str, int, float]]:
+        for p in self.orphans.iterdir():
+            if is_sha256_hex(p.name):
+                try:
+                    st = p.stat()
+                except FileNotFoundError:
+                    continue
+                yield p.name, st.st_size, st.st_mtime
+
+    def remove_orphan(self, sha256: str) -> bool:
+        if not is_sha256_hex(sha256):
+            raise ValueError("not a sha256 hex digest")
+        try:
+            (self.orphans / sha256).unlink()
+        except FileNotFoundError:
+            return False
+        fsync_dir(self.orphans)
+        return True
+
+    def incoming_files(self) -> list[tuple[str, int, float]]:
+        out = []
+        for p in self.incoming.iterdir():
+            try:
+                st = p.stat()
+            except FileNotFoundError:
+                continue
+            out.append((p.name, st.st_size, st.st_mtime))
+        return out
 
     def purge(self, sha256: str) -> bool:
         path = self.path_for(sha256)
@@ -148,4 +188,11 @@ class LocalBlobStore(BlobStore):
         import time
 
         cutoff = time.time() - older_than_seconds
-        return [p for p in self.incoming.iterdir() if p.stat().st_mtime < cutoff]
+        out = []
+        for p in self.incoming.iterdir():
+            try:
+                if p.stat().st_mtime < cutoff:
+                    out.append(p)
+            except FileNotFoundError:  # finished (committed or discarded) while listing
+                continue
+        return out

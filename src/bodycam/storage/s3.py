@@ -14,6 +14,7 @@ legal hold) when the bucket has Object Lock enabled, then drops the staging obje
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import queue
@@ -30,7 +31,7 @@ from urllib.parse import urlparse
 from ..errors import BodycamError
 from ..provenance.hashing import is_sha256_hex
 from ..timefmt import isoformat
-from .base import BlobStore, IncomingBlob, copy_hashing
+from .base import BlobStore, IncomingBlob, InsufficientStorage, copy_hashing
 
 MIN_PART = 5 * 1024 * 1024          # S3's smallest non-final multipart part
 SINGLE_COPY_LIMIT = 5 * 1024 ** 3   # CopyObject's limit; above it a multipart copy is used
@@ -283,11 +284,13 @@ class S3BlobStore(BlobStore):
                 writer = _MultipartWriter(self.client, self.bucket, staging, part, spool)
                 sha, md5, size = copy_hashing(stream, writer, expected_length)
                 writer.close()
-        except BaseException:
+        except BaseException as exc:
             if writer is not None:
                 writer.abort()
             self._delete_quietly(staging)
             os.unlink(tmp)
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage(f"the local spool is full: {exc}") from exc
             raise
         return S3IncomingBlob(temp_path=tmp, sha256=sha, md5=md5, size=size, staging_key=staging, store=self)
 
@@ -379,6 +382,31 @@ class S3BlobStore(BlobStore):
             self._remove_all_versions(key)
         except RetentionLocked:
             pass  # still under retention: the orphans/ copy marks it, the sweep skips it
+
+    def iter_orphans(self) -> Iterator[tuple[str, int, float]]:
+        for o in self._list(f"{self.prefix}orphans/"):
+            name = o["Key"].rsplit("/", 1)[-1]
+            if is_sha256_hex(name):
+                yield name, o["Size"], o["LastModified"].timestamp()
+
+    def remove_orphan(self, sha256: str) -> bool:
+        """Raises RetentionLocked when Object Lock still keeps the copy."""
+        if not is_sha256_hex(sha256):
+            raise ValueError("not a sha256 hex digest")
+        key = self._orphan_key(sha256)
+        if self._head(key) is None:
+            return False
+        return self._remove_all_versions(key)
+
+    def incoming_files(self) -> list[tuple[str, int, float]]:
+        out = []
+        for p in self.spool.iterdir():
+            try:
+                st = p.stat()
+            except FileNotFoundError:
+                continue
+            out.append((p.name, st.st_size, st.st_mtime))
+        return out
 
     def _remove_all_versions(self, key: str) -> bool:
         from botocore.exceptions import ClientError
