@@ -29,41 +29,67 @@ pytestmark = pytest.mark.catalogue
 
 @pytest.mark.django_db(transaction=True)
 def test_two_playback_runs_at_once_make_one_proxy(tmp_path, settings, monkeypatch):
+    """The interleaving, step by step (one thread moves at a time, so SQLite's in-memory test
+    database sees no two writers at once): A and B both find no proxy and both transcode; B
+    stores its blob and is held just before cataloguing it; A stores and catalogues its proxy
+    and finishes; then B goes on: the constraint refuses its row and B returns A's."""
     settings.MEDIA_AUTO_PLAYBACK = False
     clip = ingest_clip_for(Officer.objects.get(account=make_user("o1", "officer")), tmp_path, seconds=1)
-    first = submit("media.playback", params={"clip_id": str(clip.id)}, object_type="clip", object_id=str(clip.id),
-                   inline=False)
-    second = submit("media.playback", params={"clip_id": str(clip.id)}, object_type="clip", object_id=str(clip.id),
-                    inline=False)
-    # Both runs get past "is there a proxy already?" before either stores one.
-    both_looked = threading.Barrier(2, timeout=120)
-    real = transcode.transcode
+    jobs = {name: submit("media.playback", params={"clip_id": str(clip.id)}, object_type="clip",
+                         object_id=str(clip.id), inline=False) for name in "AB"}
+    reached = {step: threading.Event() for step in ("A looked", "B looked", "B stored")}
+    go = {step: threading.Event() for step in ("A transcodes", "B transcodes", "B catalogues")}
 
-    def transcode_after_both_looked(*a, **kw):
-        both_looked.wait()
-        return real(*a, **kw)
+    def hold(reached_step, go_step):
+        reached[reached_step].set()
+        assert go[go_step].wait(120), f"never released: {go_step}"
 
-    monkeypatch.setattr(transcode, "transcode", transcode_after_both_looked)
+    real_transcode = transcode.transcode
+
+    def transcode_when_told(*a, **kw):  # called after the run found no proxy
+        name = threading.current_thread().name
+        hold(f"{name} looked", f"{name} transcodes")
+        return real_transcode(*a, **kw)
+
+    store = get_store()
+    real_commit = store.commit
+
+    def commit_then_hold(incoming):
+        done = real_commit(incoming)
+        if threading.current_thread().name == "B" and not reached["B stored"].is_set():
+            hold("B stored", "B catalogues")
+        return done
+
+    monkeypatch.setattr(transcode, "transcode", transcode_when_told)
+    monkeypatch.setattr(store, "commit", commit_then_hold)
     done, errors = {}, []
 
-    def worker(job):
+    def worker():
+        name = threading.current_thread().name
         try:
-            done[job.id] = run(job.id)
+            done[name] = run(jobs[name].id)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker, args=(j,)) for j in (first, second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
+    threads = {name: threading.Thread(target=worker, name=name) for name in "AB"}
+    threads["A"].start()
+    assert reached["A looked"].wait(120)
+    threads["B"].start()
+    assert reached["B looked"].wait(120)
+    go["B transcodes"].set()
+    assert reached["B stored"].wait(120)
+    go["A transcodes"].set()
+    threads["A"].join(300)
+    go["B catalogues"].set()
+    threads["B"].join(300)
     assert not errors, errors
     assert {j.status for j in done.values()} == {Job.Status.SUCCEEDED}, [(j.status, j.error) for j in done.values()]
     proxies = list(Derivative.objects.filter(clip=clip, kind=Derivative.Kind.PROXY))
     assert len(proxies) == 1
     assert {j.result["proxy"] for j in done.values()} == {str(proxies[0].id)}  # both name the one
+    assert "made meanwhile" in done["B"].log
     assert Derivative.objects.filter(clip=clip, kind=Derivative.Kind.THUMBNAIL).count() == 1
     assert AuditEntry.objects.filter(action="media.derivative.proxy", object_id=str(clip.id)).count() == 1
     assert get_store().exists(proxies[0].sha256)
