@@ -277,13 +277,21 @@ def _resend_after(dispatches: int) -> timedelta:
     return timedelta(seconds=min(3600.0, grace * 2 ** max(0, dispatches - 1)))
 
 
+def _sent_since(job: Job) -> bool:
+    """Did a message go out for the job after it last became due (queued) or lost its worker
+    (running, lease lapsed)? A message from before that was used up, and does not count."""
+    since = job.lease_until if job.status == Job.Status.RUNNING else job.due_at
+    return bool(job.dispatched_at and since and job.dispatched_at >= since)
+
+
 def reconcile(limit: int = 500) -> dict:
     """One round of the reconciler (every worker runs it every ``JOB_RECONCILE_SECONDS``;
     ``bodycam jobs reconcile`` runs it by hand). For each overdue job: one with no attempts
-    left ends ``failed`` with the reason (``give_up``); any other gets a new message unless one
-    went out within its back-off (the broker's queue being empty says no message is waiting,
-    so then it goes at once). Sending twice is harmless: a worker takes a job only by claiming
-    it in the catalogue. Returns counts."""
+    left ends ``failed`` with the reason (``give_up``); any other gets a new message at once if
+    none went out since it became due or lost its worker, else once its back-off has passed (or
+    at once when the broker's queue is empty: no message is waiting there). Sending twice is
+    harmless: a worker takes a job only by claiming it in the catalogue. Returns counts
+    (``unsent``: the broker did not answer, or another reconciler sent it first)."""
     from .health import broker_depth
 
     now = _now()
@@ -299,7 +307,7 @@ def reconcile(limit: int = 500) -> dict:
         if job.status == Job.Status.RUNNING and job.attempts >= _max_attempts():
             out["failed"] += give_up(job)
             continue
-        if not empty and job.dispatched_at and job.dispatched_at > now - _resend_after(job.dispatches):
+        if not empty and _sent_since(job) and job.dispatched_at > now - _resend_after(job.dispatches):
             out["waiting"] += 1
             continue
         if dispatch(job.pk, job.dispatches):
