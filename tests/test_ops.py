@@ -28,7 +28,9 @@ def test_healthz_and_readyz(settings, tmp_path):
     c = Client()
     assert c.get("/healthz").status_code == 200
     r = c.get("/readyz")
-    assert r.status_code == 200 and r.json() == {"status": "ready", "checks": {"database": "ok", "storage": "ok", "ingest": "ok"}}
+    assert r.status_code == 200 and r.json() == {"status": "ready",
+                                                 "checks": {"database": "ok", "storage": "ok", "ingest": "ok"},
+                                                 "jobs": {"broker": "ok", "overdue": 0}}
     # The blob store goes away (an unmounted volume) -> not ready, and it says which part.
     settings.OBJECTS_DIR = tmp_path / "volume"
     reset_store()

@@ -233,6 +233,10 @@ JOB_MAX_ATTEMPTS = int(os.environ.get("BODYCAM_JOB_MAX_ATTEMPTS", "5"))
 JOB_RETRY_BASE_SECONDS = float(os.environ.get("BODYCAM_JOB_RETRY_BASE", "30"))
 JOB_TIME_LIMIT = int(os.environ.get("BODYCAM_JOB_TIME_LIMIT", "3600"))
 JOB_LEASE_SECONDS = float(os.environ.get("BODYCAM_JOB_LEASE", "60"))  # a dead worker's job is taken over after this
+# The job reconciler (every worker runs it this often; 0: off): a job queued longer than the
+# grace after it was due, or running with a lease that ran out, is sent to the workers again.
+JOB_RECONCILE_SECONDS = float(os.environ.get("BODYCAM_JOB_RECONCILE", "30"))
+JOB_QUEUE_GRACE_SECONDS = float(os.environ.get("BODYCAM_JOB_QUEUE_GRACE", "300"))
 # Make a playback proxy + thumbnail (background job) for every clip as it commits.
 MEDIA_AUTO_PLAYBACK = os.environ.get("BODYCAM_MEDIA_AUTO_PLAYBACK", "1") == "1"
 # Transcription/redaction (issue 7): "auto" uses a GPU when present; a larger Whisper (CTranslate2) model dir.

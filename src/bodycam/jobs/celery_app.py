@@ -7,7 +7,7 @@ number of ``bodycam worker`` processes. Job code is the same in both.
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bodycam.settings")
 
@@ -49,6 +49,38 @@ def _configure():
             "store_processed": False,
         }
     app.conf.update(conf)
+
+
+_reconciler = None
+
+
+@signals.worker_ready.connect
+def _start_reconciler(**kwargs):
+    """Every worker also runs the job reconciler: overdue jobs are sent again from the
+    catalogue even when no scheduler runs and whatever the broker lost. It runs as a process of
+    its own (``bodycam jobs reconcile --every``), never as a thread in the worker: the pool
+    forks its children from the worker, and a fork must not copy an open catalogue connection
+    (SQLite's locks do not survive it). It ends with its worker."""
+    global _reconciler
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    interval = float(getattr(settings, "JOB_RECONCILE_SECONDS", 30))
+    if interval > 0 and _reconciler is None:
+        _reconciler = subprocess.Popen([sys.executable, "-m", "bodycam.cli", "jobs", "reconcile", "--every",
+                                        str(interval), "--parent", str(os.getpid()), "--quiet"])
+
+
+@signals.worker_shutdown.connect
+def _stop_reconciler(**kwargs):
+    if _reconciler is not None and _reconciler.poll() is None:
+        _reconciler.terminate()
+        try:
+            _reconciler.wait(10)
+        except Exception:  # noqa: BLE001
+            _reconciler.kill()
 
 
 _configure()

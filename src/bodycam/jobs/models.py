@@ -34,6 +34,13 @@ class Job(models.Model):
     # While a worker runs the job it keeps renewing this lease; a job whose lease ran out is
     # one whose worker died, and another worker may take it over.
     lease_until = models.DateTimeField(null=True, blank=True)
+    # The catalogue is the truth, the broker a hint: when a queued job should start (now, or
+    # after a retry's backoff), when a message for it last went to the broker and how many went.
+    # A queued job not started a grace after it was due, or a running one whose lease ran out, is
+    # overdue: the reconciler (jobs.reconcile) sends it again.
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    dispatches = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

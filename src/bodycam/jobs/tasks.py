@@ -57,15 +57,19 @@ def run_job(self, job_id: str):
     from bodycam.jobs.models import Job
     from bodycam.jobs.services import run
 
-    job = run(job_id, heartbeat=True)
+    job = run(job_id, heartbeat=True, worker=True)
     if job.status == Job.Status.RUNNING:
         # Another worker holds it (a duplicate delivery), or held it and died: look again once
         # its lease could have run out; by then it either finished or may be taken over.
         raise self.retry(countdown=settings.JOB_LEASE_SECONDS + 1)
     if job.status == Job.Status.FAILED and job.attempts < settings.JOB_MAX_ATTEMPTS:
+        from datetime import datetime, timedelta, timezone
+
         delay = retry_delay(job.attempts)
-        # Back in the queue, visibly: the UI shows the attempt count and when it comes back.
+        # Back in the queue, visibly: the UI shows the attempt count and when it comes back; the
+        # reconciler sends it again if this delayed message is lost (its worker died, or Redis).
         Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(
-            status=Job.Status.QUEUED, message=f"attempt {job.attempts} failed; retry in {delay:.0f} s")
+            status=Job.Status.QUEUED, message=f"attempt {job.attempts} failed; retry in {delay:.0f} s",
+            due_at=datetime.now(timezone.utc) + timedelta(seconds=delay))
         raise self.retry(countdown=delay)
     return {"job": str(job.id), "status": job.status, "attempts": job.attempts}

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 
+from django.db import IntegrityError, transaction
+
 from ..custody.services import record
 from ..evidence.models import Clip
 from ..storage import get_store
-from .models import Derivative
+from .models import Derivative, params_key
 
 
 def original_path(clip: Clip, tmpdir: str) -> str:
@@ -29,7 +31,14 @@ def original_path(clip: Clip, tmpdir: str) -> str:
 
 def store_derivative(ctx, clip: Clip, kind: str, path: str, content_type: str, params: dict,
                      created_by=None) -> Derivative:
-    """Store ``path`` as a new blob and catalogue it as a derivative of ``clip`` (audited)."""
+    """Store ``path`` as a new blob and catalogue it as a derivative of ``clip`` (audited).
+    Idempotent: there is one derivative per (clip, kind, settings) (a unique constraint); if
+    another run made it first (a second playback job running beside this one), that one is
+    returned and nothing is catalogued or audited again. This run's blob is then either the
+    same bytes (the same address) or named by no row, and the orphan sweep sets it aside."""
+    found = existing_derivative(clip, kind, params)
+    if found:
+        return found
     store = get_store()
     with open(path, "rb") as f:
         incoming = store.receive(f, os.path.getsize(path))
@@ -37,9 +46,18 @@ def store_derivative(ctx, clip: Clip, kind: str, path: str, content_type: str, p
         store.commit(incoming)
     finally:
         incoming.discard()
-    d = Derivative.objects.create(clip=clip, parent_sha256=clip.sha256, kind=kind, sha256=incoming.sha256,
-                                  size=incoming.size, content_type=content_type, params=params,
-                                  created_by=created_by, job_id=ctx.job.id if ctx else None)
+    try:
+        with transaction.atomic():
+            d = Derivative.objects.create(clip=clip, parent_sha256=clip.sha256, kind=kind, sha256=incoming.sha256,
+                                          size=incoming.size, content_type=content_type, params=params,
+                                          created_by=created_by, job_id=ctx.job.id if ctx else None)
+    except IntegrityError:
+        found = existing_derivative(clip, kind, params)
+        if found is None:
+            raise
+        if ctx:
+            ctx.log(f"{kind} of this clip with these settings was made meanwhile ({found.id}); keeping that one")
+        return found
     record(f"media.derivative.{kind}", actor=f"job:{ctx.job.kind}" if ctx else "system", object_type="clip",
            object_id=str(clip.id), object_sha256=clip.sha256,
            detail={"derivative": str(d.id), "sha256": d.sha256, "size": d.size, "params": params})
@@ -48,4 +66,5 @@ def store_derivative(ctx, clip: Clip, kind: str, path: str, content_type: str, p
 
 def existing_derivative(clip: Clip, kind: str, params: dict) -> Derivative | None:
     """The derivative of this original with these parameters, if one was made already."""
-    return Derivative.objects.filter(clip=clip, parent_sha256=clip.sha256, kind=kind, params=params).first()
+    return Derivative.objects.filter(clip=clip, parent_sha256=clip.sha256, kind=kind,
+                                     params_key=params_key(params)).first()

@@ -2,10 +2,19 @@
 Each is a new object in the blob store that names the hash of the file it was made
 from; originals are never rewritten."""
 
+import hashlib
+import json
 import uuid
 
 from django.conf import settings
 from django.db import models
+
+
+def params_key(params: dict) -> str:
+    """SHA-256 of the parameters as canonical JSON (sorted keys): the same settings give the
+    same key whatever order they were written in."""
+    return hashlib.sha256(json.dumps(params or {}, sort_keys=True, separators=(",", ":"),
+                                     ensure_ascii=False).encode()).hexdigest()
 
 
 class Derivative(models.Model):
@@ -25,6 +34,9 @@ class Derivative(models.Model):
     size = models.BigIntegerField()
     content_type = models.CharField(max_length=64)
     params = models.JSONField(default=dict, help_text="how it was made (in/out points, redaction spec, ...)")
+    # One derivative per (clip, kind, settings): params_key(params), set on save. Duplicates made
+    # before the constraint keep their rows and blobs, marked "duplicate:<their id>" (migration 0004).
+    params_key = models.CharField(max_length=64, default="", editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -32,6 +44,13 @@ class Derivative(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["clip", "kind", "params_key"],
+                                               name="derivative_one_per_settings")]
+
+    def save(self, *args, **kwargs):
+        if not self.params_key:
+            self.params_key = params_key(self.params)
+        super().save(*args, **kwargs)
 
 
 class Transcript(models.Model):

@@ -54,14 +54,20 @@ def on_clip_stored(clip_id) -> None:
 
 def backfill(inline: bool = False) -> int:
     """Queue playback jobs for clips that lack a proxy or a thumbnail (after a crash, or
-    for footage ingested before this existed). Returns how many were queued."""
+    for footage ingested before this existed), but not for a clip whose playback job is still
+    queued or running (it makes them; the reconciler re-sends it if it stranded). Returns how
+    many were queued."""
+    from ..jobs.models import Job
     from ..jobs.services import submit
 
-    have_both = (Derivative.objects.filter(kind=Derivative.Kind.PROXY).values("clip_id")
-                 .intersection(Derivative.objects.filter(kind=Derivative.Kind.THUMBNAIL).values("clip_id")))
-    ids = list(Clip.objects.exclude(id__in=list(have_both.values_list("clip_id", flat=True)))
-               .filter(not_purged_q("recording__"))  # purged by retention: no bytes left
-               .values_list("id", flat=True))
+    have_both = (Derivative.objects.filter(kind=Derivative.Kind.PROXY).order_by().values("clip_id")
+                 .intersection(Derivative.objects.filter(kind=Derivative.Kind.THUMBNAIL).order_by().values("clip_id")))
+    pending = {oid for oid in Job.objects.filter(kind="media.playback", object_type="clip",
+                                                 status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+               .values_list("object_id", flat=True)}
+    ids = [cid for cid in Clip.objects.exclude(id__in=list(have_both.values_list("clip_id", flat=True)))
+           .filter(not_purged_q("recording__"))  # purged by retention: no bytes left
+           .values_list("id", flat=True) if str(cid) not in pending]
     for cid in ids:
         submit("media.playback", params={"clip_id": str(cid)}, object_type="clip", object_id=str(cid),
                inline=inline or None)

@@ -1,7 +1,8 @@
-"""Operations commands: `bodycam backup`, `bodycam restore`, `bodycam jobs list`."""
+"""Operations commands: `bodycam backup`, `bodycam restore`, `bodycam jobs list|submit|retry|reconcile`."""
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from ..errors import CliError
@@ -83,6 +84,7 @@ def _jobs_retry(args) -> int:
     """Send a job to the workers again (after a worker outage, or a failed job once its cause
     is fixed). A job that already succeeded is left alone by the worker that gets it."""
     from django.db import transaction
+    from django.utils import timezone
 
     from ..access.services import parse_uuid
     from ..custody.services import record
@@ -94,10 +96,30 @@ def _jobs_retry(args) -> int:
     if job is None:
         raise CliError(f"no job {args.job_id}")
     with transaction.atomic():
-        Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(status=Job.Status.QUEUED, message="retry asked")
+        Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(status=Job.Status.QUEUED, message="retry asked",
+                                                                       due_at=timezone.now())
         record("job.retry", actor="cli", object_type="job", object_id=str(job.id), detail={"status": job.status})
         enqueue(job)
     print(f"sent {job.id} ({job.kind}, {job.status}) to the workers")
+    return 0
+
+
+def _jobs_reconcile(args) -> int:
+    """Send overdue jobs to the workers again (every worker runs this with ``--every``
+    BODYCAM_JOB_RECONCILE seconds; by hand it is one round)."""
+    from ..jobs.services import reconcile, reconcile_loop
+
+    def report(res):
+        if args.quiet and not (res["sent"] or res["failed"] or res["unsent"]):
+            return
+        print(json.dumps(res) if args.json else
+              f"{res['overdue']} overdue: {res['sent']} sent again, {res['failed']} ended failed (no attempts left), "
+              f"{res['waiting']} sent recently, {res['unsent']} not sent (broker unreachable)", flush=True)
+
+    if args.every:
+        reconcile_loop(args.every, parent=args.parent, report=report)
+    else:
+        report(reconcile())
     return 0
 
 
@@ -124,3 +146,9 @@ def add_commands(sub) -> None:
     s = jobs.add_parser("retry", help="send a job to the workers again")
     s.add_argument("job_id")
     s.set_defaults(func=_jobs_retry)
+    s = jobs.add_parser("reconcile", help="send overdue jobs (queued or lease ran out) to the workers again")
+    s.add_argument("--every", type=float, default=0, metavar="SECONDS", help="keep doing it, this often")
+    s.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)  # stop when this process is gone
+    s.add_argument("--quiet", action="store_true", help="say nothing for rounds that found nothing to do")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_jobs_reconcile)

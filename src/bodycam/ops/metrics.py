@@ -35,6 +35,17 @@ def broker_queue_depth() -> int | None:
     return int(r.llen("celery"))
 
 
+def _jobs_metrics(out: list) -> None:
+    from ..jobs.health import broker_check
+    from ..jobs.services import overdue_count
+
+    _metric(out, "bodycam_broker_up", "gauge", "1 if this node reaches the job broker, else 0.",
+            [(None, 1 if broker_check() == "ok" else 0)])
+    _metric(out, "bodycam_jobs_overdue", "gauge",
+            "Jobs queued past their grace or running with a lapsed lease (the reconciler sends them again).",
+            [(None, overdue_count())])
+
+
 def render() -> str:
     from ..custody.models import Alert, AuditEntry
     from ..evidence.models import Attachment, Clip
@@ -94,6 +105,7 @@ def render() -> str:
         depth = None
     if depth is not None:
         _metric(out, "bodycam_broker_queue_depth", "gauge", "Messages waiting in the Redis broker.", [(None, depth)])
+    _jobs_metrics(out)
     open_alerts = Alert.objects.filter(acknowledged_at__isnull=True).count()
     _metric(out, "bodycam_alerts_open", "gauge", "Operator alerts not yet acknowledged.", [(None, open_alerts)])
     _metric(out, "bodycam_metrics_scrape_seconds", "gauge", "Time taken to compute these metrics.",

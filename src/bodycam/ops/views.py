@@ -1,7 +1,8 @@
 """Probes and metrics for load balancers, orchestrators and Prometheus.
 
 /readyz: this node can serve (database answers, blob store reachable, free space above the
-ingest reserve BODYCAM_MIN_FREE_BYTES) -> 200, else 503 naming the failing check.
+ingest reserve BODYCAM_MIN_FREE_BYTES) -> 200, else 503 naming the failing check; it also
+reports the job broker and the overdue jobs (``jobs``), which do not decide readiness.
 /metrics: Prometheus text; needs ``Authorization: Bearer $BODYCAM_METRICS_TOKEN`` or an admin
 session (deny by default: figures about the evidence store are not public).
 """
@@ -45,7 +46,21 @@ def readyz(request):
         except OSError as exc:
             checks["ingest"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ready" if ok else "not ready", "checks": checks}, status=200 if ok else 503)
+    return JsonResponse({"status": "ready" if ok else "not ready", "checks": checks, "jobs": _jobs_report()},
+                        status=200 if ok else 503)
+
+
+def _jobs_report() -> dict:
+    """The broker and the jobs waiting with no worker on them: reported, not part of readiness
+    (ingest goes on without the broker; the catalogue keeps the jobs and they are sent later)."""
+    from ..jobs.health import broker_check
+    from ..jobs.services import overdue_count
+
+    try:
+        overdue = overdue_count()
+    except Exception:  # noqa: BLE001 - the database check above says why
+        overdue = None
+    return {"broker": broker_check(), "overdue": overdue}
 
 
 def _metrics_allowed(request) -> bool:
