@@ -14,7 +14,7 @@ import pytest
 import requests
 from django.test import Client
 
-import bodycam  # noqa: E402
+import bodycam
 
 from .access_helpers import World, client_for
 
