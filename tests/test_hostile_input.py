@@ -145,3 +145,21 @@ def test_totp_codes_in_other_digits_are_a_wrong_code_not_a_500(code):
     r = c.post("/mfa/", {"code": code})
     assert r.status_code == 401 and b"Wrong or expired code" in r.content
     assert LoginAttempt.objects.filter(username=user.username, stage="totp", success=False).count() == 1
+
+
+def test_starting_a_redaction_reads_its_body_or_refuses_it(tmp_path):
+    """The fuzz walk found: step=1e999 (JSON for infinity) was a 500, and a JSON list, a form
+    or unknown fields started a redaction with defaults (a row and a job nobody asked for)."""
+    from bodycam.jobs.models import Job
+    from bodycam.media.models import Redaction
+
+    w = World(tmp_path)
+    cust = quiet(client_for(w.custodian))
+    rows, jobs = Redaction.objects.count(), Job.objects.count()
+    url = f"/api/evidence/{w.clip.id}/redactions"
+    for body, ctype in (('{"step": 1e999}', "application/json"), ("[1, 2]", "application/json"),
+                        ('{"days": "12"}', "application/json"), ("step=5&x=1", "application/x-www-form-urlencoded")):
+        r = cust.post(url, body, content_type=ctype, **csrf(cust))
+        assert r.status_code == 400, (body, r.status_code, r.content)
+    assert Redaction.objects.count() == rows and Job.objects.count() == jobs
+    assert cust.post(url, '{"step": 5}', content_type="application/json", **csrf(cust)).status_code == 202
