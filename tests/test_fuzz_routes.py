@@ -29,6 +29,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from .access_helpers import World, client_for, make_user
+from .test_headers import drain
 
 SEED = 20
 # Most capable first: the corpus goes to the first role that reaches a route, and in turn to the others.
@@ -269,8 +270,7 @@ def test_every_route_answers_hostile_input_without_a_5xx_or_a_new_row(tmp_path, 
             failures.append(f"{r.status_code} {method} {path[:140]} as {role} [{what}]: {reason}")
             kinds.setdefault((route, what.split(" ")[0] + " " + what.split(" ")[-1], reason.split(":")[0]),
                              failures[-1])
-        if hasattr(r, "close"):
-            r.close()
+        drain(r)
         return r.status_code
 
     # Pass 1: which methods each route takes (not 405) and which roles reach it (anything but
