@@ -29,9 +29,15 @@ def shot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(browser, site, username, viewport=(1280, 800)):
-    """A fresh browser context signed in as a demo account (password, then the current TOTP code)."""
-    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+def sign_in(browser, site, username, viewport=(1280, 800), bypass_csp=True):
+    """A fresh browser context signed in as a demo account (password, then the current TOTP code).
+
+    ``bypass_csp``: Playwright's ``page.wait_for_function`` polls its predicate with ``eval``
+    inside the page, which the pages' Content-Security-Policy forbids (no 'unsafe-eval'), so
+    contexts bypass the CSP unless asked not to; ``tests/test_csp_live.py`` runs the pages
+    under the real policy (and waits with ``wait_js`` below instead)."""
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True,
+                              bypass_csp=bypass_csp)
     page = ctx.new_page()
     page.goto(site.url + "/")
     assert "/login/" in page.url
@@ -45,3 +51,14 @@ def sign_in(browser, site, username, viewport=(1280, 800)):
     page.click("button[type=submit]")
     page.wait_for_url(site.url + "/")
     return ctx, page
+
+
+def wait_js(page, expression: str, timeout: float = 30):
+    """Wait until the JS ``expression`` is truthy, polling with ``page.evaluate`` (run by the
+    browser's debugger, which the page's CSP does not govern, unlike ``wait_for_function``)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"not true within {timeout} s: {expression}"
+        time.sleep(0.1)

@@ -9,6 +9,7 @@ import json
 import re
 import time
 
+from django.conf import settings
 from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 
@@ -115,51 +116,194 @@ class ErrorPageMiddleware:
         return None
 
 
-class NulCharactersMiddleware:
-    """A request whose path, query, form fields or small JSON body holds a NUL character is
-    refused with 400 before any view runs. No text field anywhere may hold NUL: PostgreSQL
-    refuses it in every string (a 500 from deep inside a lookup, the sign-in form included),
-    and a name with NUL in it is never a real one. File contents and uploads are not looked
-    at (they are bytes, not text)."""
+def _refuse(request, status: int, message: str):
+    """A refusal before any view: JSON for the API and JSON bodies, plain text otherwise."""
+    if request.path.startswith("/api/") or request.content_type == "application/json":
+        return JsonResponse({"error": message}, status=status)
+    return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
 
-    JSON_LIMIT = 1 << 20  # larger JSON bodies are not read here (no such request is valid)
+
+def _is_ingest(request) -> bool:
+    """The Swift/Axis ingest routes: their bodies are uploads, streamed (never bounded here)."""
+    return request.path.startswith(("/v1/", "/auth/"))
+
+
+def _json_body(request) -> bool:
+    ctype = request.content_type or ""
+    return ctype == "application/json" or ctype.endswith("+json")
+
+
+def _content_length(request) -> int:
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
+def json_depth(value) -> int:
+    """How deeply ``value`` (parsed JSON) nests lists and objects; iterative (no recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, dict):
+            v = list(v.values())
+        if isinstance(v, list):
+            deepest = max(deepest, depth)
+            stack.extend((x, depth + 1) for x in v if isinstance(x, (dict, list)))
+    return deepest
+
+
+class BodyLimitsMiddleware:
+    """JSON request bodies are bounded before anything parses them (a view, DRF, or the NUL
+    check below): larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` answers 413, nested deeper than
+    ``MAX_JSON_DEPTH`` lists/objects answers 400. Python's JSON parser recurses, so a body of
+    100 000 ``[`` raised RecursionError (a 500 on every route, the sign-in page included,
+    before authentication). Ingest uploads (``/v1/``, ``/auth/``) are streamed and may be
+    large: only their small JSON bodies are looked at. Comes before every other middleware."""
+
+    MAX_JSON_DEPTH = 32
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if self._has_nul(request):
-            message = "NUL characters are not accepted in names, fields or paths"
-            if request.path.startswith("/api/") or request.content_type == "application/json":
-                return JsonResponse({"error": message}, status=400)
-            return HttpResponse(message + "\n", status=400, content_type="text/plain")
+        problem = self.problem(request)
+        if problem:
+            return _refuse(request, *problem)
         return self.get_response(request)
 
-    def _has_nul(self, request) -> bool:
+    def problem(self, request) -> tuple[int, str] | None:
+        if not _json_body(request):
+            return None
+        length, limit = _content_length(request), settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length > limit:
+            if _is_ingest(request):
+                return None
+            return 413, f"the JSON body is larger than {limit} bytes"
+        if length == 0:
+            return None
+        body = request.body
+        # A body with fewer brackets than the limit cannot nest deeper: not parsed here.
+        if body.count(b"[") + body.count(b"{") <= self.MAX_JSON_DEPTH:
+            return None
+        try:
+            deep = json_depth(json.loads(body)) > self.MAX_JSON_DEPTH
+        except RecursionError:
+            deep = True
+        except ValueError:
+            return None  # not JSON: the view says so
+        if deep:
+            return 400, f"the JSON body nests lists/objects deeper than {self.MAX_JSON_DEPTH} levels"
+        return None
+
+
+class NulCharactersMiddleware:
+    """A request whose path, query, form fields or small JSON body holds a NUL character, or
+    whose JSON holds a lone surrogate (``"\\ud800"``: not a character, it cannot be stored or
+    even encoded as UTF-8), is refused with 400 before any view runs. No text field anywhere
+    may hold NUL: PostgreSQL refuses it in every string (a 500 from deep inside a lookup, the
+    sign-in form included), and a name with NUL in it is never a real one. File contents and
+    uploads are not looked at (they are bytes, not text). Runs after ``BodyLimitsMiddleware``
+    (JSON bodies here are bounded in size and depth)."""
+
+    JSON_LIMIT = 1 << 20  # larger JSON bodies are not read here (no such request is valid)
+    _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        problem = self._problem(request)
+        if problem:
+            return _refuse(request, 400, problem)
+        return self.get_response(request)
+
+    def _problem(self, request) -> str:
+        nul = "NUL characters are not accepted in names, fields or paths"
         if "\x00" in request.path or "\x00" in request.META.get("QUERY_STRING", "") or \
                 "%00" in request.META.get("QUERY_STRING", ""):
-            return True
+            return nul
         if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
                                                                   "multipart/form-data"):
-            return any("\x00" in k or any("\x00" in v for v in vs) for k, vs in request.POST.lists())
-        if request.content_type == "application/json":
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                return False
-            if 0 < length <= self.JSON_LIMIT and (b"\x00" in request.body or b"\\u0000" in request.body):
+            if any("\x00" in k or any("\x00" in v for v in vs) for k, vs in request.POST.lists()):
+                return nul
+            return ""
+        if _json_body(request) and 0 < _content_length(request) <= self.JSON_LIMIT:
+            body = request.body
+            nul_like = b"\x00" in body or b"\\u0000" in body
+            surrogate_like = self._SURROGATE_ESCAPE.search(body) is not None
+            if nul_like or surrogate_like:
                 try:
-                    return _holds_nul(json.loads(request.body))
-                except ValueError:
-                    return False  # not JSON: the view says so
-        return False
+                    found = _bad_text(json.loads(body))
+                except (ValueError, RecursionError):
+                    return ""  # not JSON: the view says so
+                if found == "nul":
+                    return nul
+                if found == "surrogate":
+                    return "text must be valid Unicode: a lone surrogate (\\ud800-\\udfff) is not a character"
+        return ""
 
 
-def _holds_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
-    return False
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _bad_text(value) -> str:
+    """"nul" or "surrogate" when a string (key or value) anywhere in ``value`` holds one, else ""
+    (iterative: no recursion)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v:
+                return "nul"
+            if _SURROGATE.search(v):
+                return "surrogate"
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return ""
+
+
+# The pages load scripts and styles only from /static/ (no inline <script>, no on*= handlers:
+# data reaches scripts in data-* attributes). Inline style attributes stay allowed (bars and
+# markers are positioned with them); scripts may not be.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self'; media-src 'self'; connect-src 'self'; object-src 'none'; "
+                           "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+class ResponseHeadersMiddleware:
+    """Outermost: every response carries the Content-Security-Policy; everything but the
+    public static files is ``Cache-Control: no-store`` unless the view chose its own caching
+    (evidence pages, API JSON, ``/stream``, ``/download``, share links: nothing kept in a
+    browser's or a proxy's cache). HSTS on HTTPS comes from Django's SecurityMiddleware
+    (``SECURE_HSTS_SECONDS``). A HEAD response carries the headers GET would (its
+    Content-Length included) and no body: gunicorn sends whatever body the application
+    returns, and a HEAD answer with a body breaks the next response on a kept-alive
+    connection."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if not request.path.startswith(settings.STATIC_URL):
+            response.setdefault("Cache-Control", "no-store")
+        if request.method == "HEAD":
+            strip_body(response)
+        return response
+
+
+def strip_body(response) -> None:
+    """Drop ``response``'s body, keeping its headers (Content-Length included)."""
+    if response.streaming:
+        # The file behind a FileResponse stays on the response's closers: the server's
+        # close() of the response closes it, as after a GET.
+        response.streaming_content = iter(())
+    else:
+        length = response.get("Content-Length", str(len(response.content)))
+        response.content = b""
+        response["Content-Length"] = length

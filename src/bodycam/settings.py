@@ -99,6 +99,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "bodycam.http.ResponseHeadersMiddleware",  # CSP, Cache-Control: no-store, HEAD answers without a body
+    "bodycam.http.BodyLimitsMiddleware",  # JSON bodies: 413 when too large, 400 when nested too deeply
     "bodycam.http.NulCharactersMiddleware",  # PostgreSQL refuses NUL in any string: a 400 first
     "bodycam.access.middleware.SecureCookiesMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -160,6 +162,10 @@ SESSION_COOKIE_SECURE = os.environ.get("BODYCAM_SECURE_COOKIES", "") == "1"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 if os.environ.get("BODYCAM_TRUST_X_FORWARDED_PROTO", "") == "1":
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS on every HTTPS response (Django's SecurityMiddleware; plain HTTP never gets it). One year
+# by default; BODYCAM_HSTS_SECONDS=0 turns it off, BODYCAM_HSTS_SUBDOMAINS=1 adds includeSubDomains.
+SECURE_HSTS_SECONDS = int(os.environ.get("BODYCAM_HSTS_SECONDS", str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("BODYCAM_HSTS_SUBDOMAINS", "") == "1"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

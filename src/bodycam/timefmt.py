@@ -32,4 +32,22 @@ def iso_from_epoch(epoch: float, ms: bool = True) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{int(round(epoch * 1000)) % 1000:03d}" if ms else "") + "Z"
 
 
-__all__ = ["isoformat", "iso_from_epoch"]
+def parse_utc(text: str, naive_as_utc: bool = True) -> datetime:
+    """An ISO 8601 time typed by a person (``Z`` or an offset; none = UTC unless
+    ``naive_as_utc=False``) as an aware UTC datetime. ValueError for anything else, including
+    a time whose UTC falls outside years 1-9999 (``0001-01-01T00:00:00+01:00``), which
+    ``datetime`` cannot hold (OverflowError in every comparison or query it would reach)."""
+    if not isinstance(text, str):
+        raise ValueError("not a time")
+    dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        if not naive_as_utc:
+            raise ValueError("no time zone")
+        return dt.replace(tzinfo=timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("outside years 1-9999 in UTC") from None
+
+
+__all__ = ["isoformat", "iso_from_epoch", "parse_utc"]

@@ -42,9 +42,11 @@ def code_at(secret_b32: str, t: float | None = None) -> str:
 
 
 def match_step(secret_b32: str, code: str, t: float | None = None, window: int = 1) -> int | None:
-    """The time step ``code`` belongs to (within +-``window`` steps for clock drift), or None."""
-    code = (code or "").strip().replace(" ", "")
-    if len(code) != DIGITS or not code.isdigit():
+    """The time step ``code`` belongs to (within +-``window`` steps for clock drift), or None.
+    A code is DIGITS ASCII digits: "١٢٣٤٥٦" and "¹²³⁴⁵⁶" pass ``str.isdigit()`` but are no code
+    (and ``hmac.compare_digest`` refuses non-ASCII text)."""
+    code = (code or "").strip().replace(" ", "") if isinstance(code, str) else ""
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return None
     key = _key(secret_b32)
     now = step_at(t)

@@ -143,11 +143,16 @@ def get(request, redaction_id, what: str = "view") -> Redaction:
 def start(request, clip_id, data: dict | None = None) -> Redaction:
     from ..jobs.services import submit
 
-    data = data if isinstance(data, dict) else {}
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise RedactionError("body must be a JSON object")
+    unknown = sorted(str(k)[:40] for k in data if k != "step")
+    if unknown:  # a body this does not read is a mistake, not a request with defaults
+        raise RedactionError(f"unknown field(s): {', '.join(unknown[:5])}; the only field is step")
     clip = authorize_clip(request, clip_id, "start")
     try:
         step = int(data.get("step", redact.DEFAULT_STEP))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 is JSON for infinity
         step = 0
     if not 1 <= step <= 30:
         raise RedactionError("step must be 1-30 frames")

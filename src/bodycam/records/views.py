@@ -70,7 +70,7 @@ def api_transcript(request, clip_id):
 # ---------------------------------------------------------------- API: redactions
 @api_view(["POST"])
 def api_redaction_start(request, clip_id):
-    r = redactions.start(request, clip_id, request.data if isinstance(request.data, dict) else {})
+    r = redactions.start(request, clip_id, request.data)
     return Response(redactions.as_dict(r), status=status.HTTP_202_ACCEPTED)
 
 

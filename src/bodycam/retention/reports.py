@@ -20,6 +20,7 @@ from ..access.policy import allowed
 from ..errors import BodycamError
 from ..evidence.models import Clip, Officer, Recording, not_purged_q
 from ..media.models import Derivative
+from ..timefmt import parse_utc
 from . import policy as pol
 from .models import CadIncident, CadLink
 from .services import _uncategorized, iso
@@ -37,13 +38,15 @@ def parse_period(start: str | None, end: str | None, now: datetime | None = None
 
     def one(v, what):
         try:
-            dt = datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
-        except (ValueError, AttributeError):
-            raise ReportError(f"{what} must be a date (YYYY-MM-DD) or an ISO time") from None
-        return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+            return parse_utc(v)
+        except ValueError:
+            raise ReportError(f"{what} must be a date (YYYY-MM-DD) or an ISO time, in years 1-9999 UTC") from None
 
     e = one(end, "to") if end else now
-    s = one(start, "from") if start else e - timedelta(days=30)
+    try:
+        s = one(start, "from") if start else e - timedelta(days=30)
+    except OverflowError:
+        raise ReportError("from: the 30 days before to fall before year 1") from None
     if s >= e:
         raise ReportError("from must be before to")
     if e - s > timedelta(days=3700):

@@ -28,6 +28,7 @@ from ..evidence.defaults import UNCATEGORIZED
 from ..evidence.models import Category, Clip, Device, GnssPoint, Officer, Recording
 from ..evidence.services import TAG_MAX
 from ..numbers import whole_number
+from ..timefmt import parse_utc
 from .models import SearchDocument, SearchEntry
 
 METADATA, NOTES, TAGS, TRANSCRIPT = "metadata", "notes", "tags", "transcript"
@@ -369,10 +370,10 @@ def _date(value: str, name: str, end: bool) -> datetime | None:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             d = datetime.strptime(value, "%Y-%m-%d").date()
             return datetime.combine(d, time.max if end else time.min, tzinfo=timezone.utc)
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_utc(value)
     except ValueError:
-        raise SearchError(f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        raise SearchError(f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time, "
+                          "in years 1-9999 UTC") from None
 
 
 def _float(value: str, name: str, lo: float, hi: float) -> float | None:

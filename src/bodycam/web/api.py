@@ -38,6 +38,7 @@ from ..custody.services import record_request, request_source
 from ..errors import BodycamError, api_error
 from ..http import range_response
 from ..media import services as media
+from ..numbers import whole_number
 from ..release import services as rel
 
 
@@ -79,10 +80,10 @@ def exception_handler(exc, context):
 def _int(value, default, name):
     if value in (None, ""):
         return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ev.BadInput(f"{name} must be a whole number") from None
+    number = whole_number(value)  # 1-18 ASCII digits: 99999999999999999999 overflowed the query (500)
+    if number is None:
+        raise ev.BadInput(f"{name} must be a whole number (up to 18 digits)")
+    return number
 
 
 @api_view(["GET"])

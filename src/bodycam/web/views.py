@@ -26,6 +26,7 @@ from ..access.models import Role, User
 from ..access.policy import require
 from ..access.services import Denied
 from ..custody.services import record_request, request_source, session_ref
+from ..numbers import whole_number
 
 PENDING, PENDING_AT, BANNER_AT = "bc_pending", "bc_pending_at", "bc_banner_at"
 PENDING_TTL = 300  # seconds to complete the second factor
@@ -173,10 +174,8 @@ def users_view(request):
 def audit_view(request):
     """Auditors: the audit log, newest last, paged by sequence number (reading is audited)."""
     def num(name, default):
-        try:
-            return max(0, int(request.GET.get(name, default)))
-        except ValueError:
-            return default
+        value = whole_number(request.GET.get(name, ""))  # None for "", "-1", "²", 20 digits
+        return default if value is None else value
 
     try:
         data = ev.read_audit_log(request, after=num("after", 0), limit=num("limit", 200) or 200,
