@@ -157,6 +157,11 @@ class Setting:
 
         self.w = w = World(tmp_path)
         self.signed_in = {role: client_for(getattr(w, role)) for role in ROLES if hasattr(w, role)}
+        # The clip's playback copy exists, as it does once the worker has run: without it the
+        # stream routes answer a deliberate 503 "preview not ready" for people who may not download.
+        from bodycam.jobs.services import submit
+
+        submit("media.playback", params={"clip_id": str(w.clip.id)}, inline=True)
         # Sign-in routes count failed codes toward a lockout that ends the user's sessions: there
         # the walk uses a session of its own user, so the role sessions above stay signed in.
         self.sign_in_session = client_for(make_user("fuzz.signin", "officer"))
