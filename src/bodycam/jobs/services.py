@@ -42,7 +42,7 @@ def submit(kind: str, *, params: dict | None = None, object_type: str = "", obje
         raise ValueError(f"unknown job kind {kind!r}")
     job = Job.objects.create(kind=kind, params=params or {}, object_type=object_type, object_id=str(object_id),
                              created_by=created_by)
-    if getattr(settings, "JOBS_INLINE", False) if inline is None else inline:
+    if settings.JOBS_INLINE if inline is None else inline:
         return run(job.id)
     enqueue(job)
     return job
@@ -57,7 +57,7 @@ def enqueue(job: Job) -> None:
 
 
 def _lease_seconds() -> float:
-    return float(getattr(settings, "JOB_LEASE_SECONDS", 60))
+    return float(settings.JOB_LEASE_SECONDS)
 
 
 def _claim(job: Job) -> bool:
@@ -72,7 +72,7 @@ def _claim(job: Job) -> bool:
     claimable = (Q(status__in=[Job.Status.QUEUED, Job.Status.FAILED])
                  | Q(status=Job.Status.RUNNING, lease_until__lt=now)
                  | Q(status=Job.Status.RUNNING, lease_until__isnull=True,
-                     started_at__lt=now - timedelta(seconds=getattr(settings, "JOB_TIME_LIMIT", 3600) + 60)))
+                     started_at__lt=now - timedelta(seconds=settings.JOB_TIME_LIMIT + 60)))
     return bool(Job.objects.filter(claimable, pk=job.pk, attempts=job.attempts).update(
         status=Job.Status.RUNNING, started_at=now, attempts=job.attempts + 1, error="",
         lease_until=now + timedelta(seconds=_lease_seconds())))

@@ -49,7 +49,7 @@ def readyz(request):
 
 
 def _metrics_allowed(request) -> bool:
-    token = getattr(settings, "METRICS_TOKEN", "")
+    token = settings.METRICS_TOKEN
     auth = request.META.get("HTTP_AUTHORIZATION", "")
     if token and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip(), token):
         return True
