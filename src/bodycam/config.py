@@ -17,6 +17,7 @@ shares their environment does not refuse them. Pure Python: no Django, no app.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -93,7 +94,7 @@ def _float(s: Setting, text: str) -> float:
         value = float(text)
     except ValueError:
         raise SettingError(f"{s.name} must be a number (got {text!r})") from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise SettingError(f"{s.name} must be a finite number (got {text!r})")
     return value
 
