@@ -337,7 +337,7 @@ def env_value(name: str, environ: Mapping[str, str] | None = None) -> object:
 
 def show(config: Config) -> list[tuple[str, str, str]]:
     """(name, value as shown, source) of every setting, secrets masked."""
-    return [(s.name, BY_NAME[s.name].shown(config.values[s.name]), config.sources[s.name]) for s in SETTINGS]
+    return [(s.name, s.shown(config.values[s.name]), config.sources[s.name]) for s in SETTINGS]
 
 
 def _default_doc(s: Setting) -> str:
