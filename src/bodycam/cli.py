@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 
@@ -89,6 +90,35 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_config_show(args) -> int:
+    from . import config
+
+    rows = config.show(config.load())
+    if args.json:
+        print(json.dumps([{"name": n, "value": v, "source": s} for n, v, s in rows], indent=2))
+        return 0
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, source in rows:
+        print(f"{name:<{width}}  {source:<11}  {value or '(empty)'}")
+    return 0
+
+
+def cmd_config_docs(args) -> int:
+    from . import config
+
+    print(config.reference(), end="")
+    return 0
+
+
+def _debug() -> bool:
+    from . import config
+
+    try:
+        return bool(config.env_value("BODYCAM_DEBUG"))
+    except config.SettingError:
+        return False
+
+
 def _verify_export(args) -> int:
     from .provenance.export import cli_verify
 
@@ -127,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--key", help="trusted server public key (base64, or a PEM/base64 file) to pin")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_verify_export, offline=True)
+
+    s = sub.add_parser("config", help="the BODYCAM_* settings: values in effect, reference")
+    config_sub = s.add_subparsers(dest="config_command", required=True)
+    c = config_sub.add_parser("show", help="every setting's value in effect (secrets masked) and where it came from")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_config_show, offline=True)
+    c = config_sub.add_parser("docs", help="the settings reference (docs/settings.md) as Markdown")
+    c.set_defaults(func=cmd_config_docs, offline=True)
     # Each package with commands of its own exposes add_commands(sub) in its cli module.
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_commands(sub)
@@ -144,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         if getattr(args, "offline", False):  # e.g. `bodycam verify`: no settings, no database
             return args.func(args)
         if getattr(args, "no_django", False):
@@ -157,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one line, not a traceback, for operators (bodycam.errors.cli_error)
-        if os.environ.get("BODYCAM_DEBUG") == "1" and not isinstance(exc, CliError):
+        if not isinstance(exc, CliError) and _debug():
             raise
         line, code = cli_error(exc)
         print(line, file=sys.stderr)

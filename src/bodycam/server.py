@@ -50,8 +50,10 @@ def serve(host: str, port: int, workers: int = 2, threads: int = 8, with_worker:
 
     public = remember_served(host, port)  # connection files made later name this address
     print(f"bodycam serving on {public}/  (ingest: {public}/auth/v1.0; bound to {host}:{port})", flush=True)
+    from django.conf import settings
+
     options = {}
-    if os.environ.get("BODYCAM_LOG_FORMAT", "text") == "json":
+    if settings.LOG_FORMAT == "json":
         # gunicorn's own error and access logs as JSON lines too, like the application's.
         options["logconfig_dict"] = {
             "version": 1, "disable_existing_loggers": False,
@@ -79,12 +81,14 @@ def serve(host: str, port: int, workers: int = 2, threads: int = 8, with_worker:
 
 
 def run_worker(beat: bool = True) -> int:
+    from django.conf import settings
+
     from .jobs.celery_app import app
 
     # Embedded (with beat): one solo worker beside the web server. Cluster workers (no beat):
     # a prefork pool, one child per core unless BODYCAM_WORKER_CONCURRENCY says otherwise;
     # only prefork enforces the per-attempt time limits.
-    concurrency = int(os.environ.get("BODYCAM_WORKER_CONCURRENCY", "0")) or (1 if beat else (os.cpu_count() or 1))
+    concurrency = settings.WORKER_CONCURRENCY or (1 if beat else (os.cpu_count() or 1))
     argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=solo" if beat else "--pool=prefork",
             f"--hostname=bodycam-{os.getpid()}@%h"]
     if beat:

@@ -1,14 +1,7 @@
-"""Settings, all from the environment so one build runs embedded or clustered.
+"""Django settings, all from the environment so one build runs embedded or clustered.
 
-BODYCAM_DATA_DIR      data directory (default ./var): SQLite db, keys/, objects/
-BODYCAM_DATABASE_URL  sqlite:///path or postgresql://user:pass@host:port/db
-BODYCAM_SECRET_KEY    Django secret (default: generated once into keys/secret_key)
-BODYCAM_BROKER_URL    Celery broker (default: a filesystem broker inside the data dir)
-BODYCAM_MIN_FREE_BYTES  ingest answers 507 when an upload would leave less free than this
-BODYCAM_MAX_CONCURRENT_UPLOADS  per-process upload slots; beyond this ingest answers 503
-BODYCAM_AUDIT_WITNESS_FILE  audit witness (default <data dir>-witness/audit-witness.jsonl; "none": off)
-BODYCAM_PUBLIC_URL    the address docks and browsers reach this server at (behind a proxy);
-                      default: the address `bodycam serve` last served from this data dir
+Each ``BODYCAM_*`` variable is declared once, typed and range-checked, in ``bodycam.config``
+(reference: docs/settings.md); a bad or unknown one stops here with one line naming it.
 """
 
 import os
@@ -16,14 +9,18 @@ import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-DATA_DIR = Path(os.environ.get("BODYCAM_DATA_DIR", "./var")).resolve()
+from .config import load
+
+_env = load()
+
+DATA_DIR = Path(_env["BODYCAM_DATA_DIR"]).resolve()
 KEYS_DIR = DATA_DIR / "keys"
 OBJECTS_DIR = DATA_DIR / "objects"
 
 
 def _secret_key() -> str:
-    if os.environ.get("BODYCAM_SECRET_KEY"):
-        return os.environ["BODYCAM_SECRET_KEY"]
+    if _env["BODYCAM_SECRET_KEY"]:
+        return _env["BODYCAM_SECRET_KEY"]
     path = KEYS_DIR / "secret_key"
     try:
         return path.read_text().strip()
@@ -70,12 +67,12 @@ def database_from_url(url: str) -> dict:
     raise ValueError(f"unsupported BODYCAM_DATABASE_URL scheme: {parsed.scheme!r}")
 
 
-DATABASE_URL = os.environ.get("BODYCAM_DATABASE_URL", f"sqlite:///{DATA_DIR / 'bodycam.sqlite3'}")
+DATABASE_URL = _env["BODYCAM_DATABASE_URL"]
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 
 SECRET_KEY = _secret_key()
-DEBUG = os.environ.get("BODYCAM_DEBUG", "") == "1"
-ALLOWED_HOSTS = [h for h in os.environ.get("BODYCAM_ALLOWED_HOSTS", "*").split(",") if h]
+DEBUG = _env["BODYCAM_DEBUG"]
+ALLOWED_HOSTS = list(_env["BODYCAM_ALLOWED_HOSTS"])
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -149,8 +146,8 @@ STATIC_URL = "/static/"
 LOGIN_URL = "/login/"
 
 # Sessions (issue 4): 30 min idle, 12 h absolute (bodycam.access.middleware enforces both).
-SESSION_IDLE_SECONDS = int(os.environ.get("BODYCAM_SESSION_IDLE_SECONDS", str(30 * 60)))
-SESSION_ABSOLUTE_SECONDS = int(os.environ.get("BODYCAM_SESSION_ABSOLUTE_SECONDS", str(12 * 3600)))
+SESSION_IDLE_SECONDS = _env["BODYCAM_SESSION_IDLE_SECONDS"]
+SESSION_ABSOLUTE_SECONDS = _env["BODYCAM_SESSION_ABSOLUTE_SECONDS"]
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -158,26 +155,23 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Cookies are always marked Secure on HTTPS requests (SecureCookiesMiddleware);
 # BODYCAM_SECURE_COOKIES=1 forces the flag even when TLS ends at a proxy that does not say so.
-SESSION_COOKIE_SECURE = os.environ.get("BODYCAM_SECURE_COOKIES", "") == "1"
+SESSION_COOKIE_SECURE = _env["BODYCAM_SECURE_COOKIES"]
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-if os.environ.get("BODYCAM_TRUST_X_FORWARDED_PROTO", "") == "1":
+if _env["BODYCAM_TRUST_X_FORWARDED_PROTO"]:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # HSTS on every HTTPS response (Django's SecurityMiddleware; plain HTTP never gets it). One year
 # by default; BODYCAM_HSTS_SECONDS=0 turns it off, BODYCAM_HSTS_SUBDOMAINS=1 adds includeSubDomains.
-SECURE_HSTS_SECONDS = int(os.environ.get("BODYCAM_HSTS_SECONDS", str(365 * 24 * 3600)))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("BODYCAM_HSTS_SUBDOMAINS", "") == "1"
+SECURE_HSTS_SECONDS = _env["BODYCAM_HSTS_SECONDS"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env["BODYCAM_HSTS_SUBDOMAINS"]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 CSRF_FAILURE_VIEW = "bodycam.web.views.csrf_failure"
 
 # Sign-in rate limits (per client address): requests per window, answered 429 beyond.
-LOGIN_RATE = (int(os.environ.get("BODYCAM_LOGIN_RATE", "10")), 60)
-MFA_RATE = (int(os.environ.get("BODYCAM_MFA_RATE", "10")), 60)
-SYSTEM_USE_BANNER = os.environ.get("BODYCAM_BANNER", (
-    "You are accessing a law-enforcement information system. Use is restricted to authorized users "
-    "for official purposes. All activity is monitored, recorded and audited; unauthorized use may "
-    "result in disciplinary action and criminal prosecution. By continuing you consent to this monitoring."))
+LOGIN_RATE = (_env["BODYCAM_LOGIN_RATE"], 60)
+MFA_RATE = (_env["BODYCAM_MFA_RATE"], 60)
+SYSTEM_USE_BANNER = _env["BODYCAM_BANNER"]
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -195,76 +189,76 @@ REST_FRAMEWORK = {
 # (never inside it: whoever rewrites the database should not reach it); "none" turns it off and
 # `bodycam audit verify` then exits 3. The scheduler signs a checkpoint every
 # AUDIT_CHECKPOINT_INTERVAL seconds when entries were added since the last one.
-AUDIT_CHECKPOINT_INTERVAL = int(os.environ.get("BODYCAM_AUDIT_CHECKPOINT_INTERVAL", "60"))
-AUDIT_WITNESS_FILE = (os.environ.get("BODYCAM_AUDIT_WITNESS_FILE", "").strip()
-                      or str(DATA_DIR.parent / f"{DATA_DIR.name}-witness" / "audit-witness.jsonl"))
+AUDIT_CHECKPOINT_INTERVAL = _env["BODYCAM_AUDIT_CHECKPOINT_INTERVAL"]
+AUDIT_WITNESS_FILE = _env["BODYCAM_AUDIT_WITNESS_FILE"]
 
 # Ingest
-MIN_FREE_BYTES = int(os.environ.get("BODYCAM_MIN_FREE_BYTES", str(512 * 1024 * 1024)))
-MAX_CONCURRENT_UPLOADS = int(os.environ.get("BODYCAM_MAX_CONCURRENT_UPLOADS", "32"))
-INGEST_TOKEN_TTL_SECONDS = int(os.environ.get("BODYCAM_INGEST_TOKEN_TTL", str(24 * 3600)))
+MIN_FREE_BYTES = _env["BODYCAM_MIN_FREE_BYTES"]
+MAX_CONCURRENT_UPLOADS = _env["BODYCAM_MAX_CONCURRENT_UPLOADS"]
+INGEST_TOKEN_TTL_SECONDS = _env["BODYCAM_INGEST_TOKEN_TTL"]
 # The public base URL (connection files, printed links); empty: the address served
 # (ingest.connection.public_base_url).
-PUBLIC_URL = os.environ.get("BODYCAM_PUBLIC_URL", "").strip()
+PUBLIC_URL = _env["BODYCAM_PUBLIC_URL"]
 # An object larger than this is refused with 413 before anything is written (5 TiB: the
 # largest object S3 holds); so is one larger than the whole local store.
-MAX_OBJECT_BYTES = int(os.environ.get("BODYCAM_MAX_OBJECT_BYTES", str(5 * 1024**4)))
+MAX_OBJECT_BYTES = _env["BODYCAM_MAX_OBJECT_BYTES"]
 # At most one storage.full alert per this many seconds (every refusal is still logged).
-STORAGE_ALERT_INTERVAL = int(os.environ.get("BODYCAM_STORAGE_ALERT_INTERVAL", "900"))
+STORAGE_ALERT_INTERVAL = _env["BODYCAM_STORAGE_ALERT_INTERVAL"]
 # Temp files of uploads that stopped (objects/incoming) are removed once untouched this long.
-INCOMING_GRACE_SECONDS = int(os.environ.get("BODYCAM_INCOMING_GRACE", "3600"))
+INCOMING_GRACE_SECONDS = _env["BODYCAM_INCOMING_GRACE"]
 # Quarantined orphans (objects/orphans) may be removed by `bodycam orphans purge` after this.
-ORPHAN_GRACE_DAYS = float(os.environ.get("BODYCAM_ORPHAN_GRACE_DAYS", "30"))
+ORPHAN_GRACE_DAYS = _env["BODYCAM_ORPHAN_GRACE_DAYS"]
 
 # Blob store (issue 8): local directory by default; s3://bucket/prefix for object storage.
-STORAGE_URL = os.environ.get("BODYCAM_STORAGE_URL", "")
+STORAGE_URL = _env["BODYCAM_STORAGE_URL"]
 S3_OPTIONS = {
-    "endpoint_url": os.environ.get("BODYCAM_S3_ENDPOINT_URL", ""),
-    "region": os.environ.get("BODYCAM_S3_REGION", "us-east-1"),
-    "access_key": os.environ.get("BODYCAM_S3_ACCESS_KEY_ID", ""),
-    "secret_key": os.environ.get("BODYCAM_S3_SECRET_ACCESS_KEY", ""),
-    "part_size": int(os.environ.get("BODYCAM_S3_PART_MB", "8")) * 1024 * 1024,
+    "endpoint_url": _env["BODYCAM_S3_ENDPOINT_URL"],
+    "region": _env["BODYCAM_S3_REGION"],
+    "access_key": _env["BODYCAM_S3_ACCESS_KEY_ID"],
+    "secret_key": _env["BODYCAM_S3_SECRET_ACCESS_KEY"],
+    "part_size": _env["BODYCAM_S3_PART_MB"] * 1024 * 1024,
     # Object Lock (when the bucket has it): compliance retention set on every committed blob.
-    "retention_days": int(os.environ.get("BODYCAM_S3_RETENTION_DAYS", "365")),
-    "legal_hold": os.environ.get("BODYCAM_S3_LEGAL_HOLD", "") == "1",
+    "retention_days": _env["BODYCAM_S3_RETENTION_DAYS"],
+    "legal_hold": _env["BODYCAM_S3_LEGAL_HOLD"],
 }
 
 # Jobs: the embedded default keeps its broker in the data directory (no server).
-BROKER_URL = os.environ.get("BODYCAM_BROKER_URL", "filesystem://")
+BROKER_URL = _env["BODYCAM_BROKER_URL"]
 # Run submitted jobs in the calling process instead of the workers (tests, one-shot CLI).
-JOBS_INLINE = os.environ.get("BODYCAM_JOBS_INLINE", "") == "1"
+JOBS_INLINE = _env["BODYCAM_JOBS_INLINE"]
 # Distributed jobs (issue 8): attempts before a job stays failed, first retry delay (doubles
 # each time), soft time limit per attempt in seconds (the worker child is killed 30 s later).
-JOB_MAX_ATTEMPTS = int(os.environ.get("BODYCAM_JOB_MAX_ATTEMPTS", "5"))
-JOB_RETRY_BASE_SECONDS = float(os.environ.get("BODYCAM_JOB_RETRY_BASE", "30"))
-JOB_TIME_LIMIT = int(os.environ.get("BODYCAM_JOB_TIME_LIMIT", "3600"))
-JOB_LEASE_SECONDS = float(os.environ.get("BODYCAM_JOB_LEASE", "60"))  # a dead worker's job is taken over after this
+JOB_MAX_ATTEMPTS = _env["BODYCAM_JOB_MAX_ATTEMPTS"]
+JOB_RETRY_BASE_SECONDS = _env["BODYCAM_JOB_RETRY_BASE"]
+JOB_TIME_LIMIT = _env["BODYCAM_JOB_TIME_LIMIT"]
+JOB_LEASE_SECONDS = _env["BODYCAM_JOB_LEASE"]  # a dead worker's job is taken over after this
+WORKER_CONCURRENCY = _env["BODYCAM_WORKER_CONCURRENCY"]  # 0: 1 with beat, else one per core
 # The job reconciler (every worker runs it this often; 0: off): a job queued longer than the
 # grace after it was due, or running with a lease that ran out, is sent to the workers again.
-JOB_RECONCILE_SECONDS = float(os.environ.get("BODYCAM_JOB_RECONCILE", "30"))
-JOB_QUEUE_GRACE_SECONDS = float(os.environ.get("BODYCAM_JOB_QUEUE_GRACE", "300"))
+JOB_RECONCILE_SECONDS = _env["BODYCAM_JOB_RECONCILE"]
+JOB_QUEUE_GRACE_SECONDS = _env["BODYCAM_JOB_QUEUE_GRACE"]
 # Make a playback proxy + thumbnail (background job) for every clip as it commits.
-MEDIA_AUTO_PLAYBACK = os.environ.get("BODYCAM_MEDIA_AUTO_PLAYBACK", "1") == "1"
+MEDIA_AUTO_PLAYBACK = _env["BODYCAM_MEDIA_AUTO_PLAYBACK"]
 # Transcription/redaction (issue 7): "auto" uses a GPU when present; a larger Whisper (CTranslate2) model dir.
-MEDIA_DEVICE = os.environ.get("BODYCAM_MEDIA_DEVICE", "auto")
-TRANSCRIBE_MODEL_DIR = os.environ.get("BODYCAM_TRANSCRIBE_MODEL_DIR", "")  # any CTranslate2 Whisper dir (wins)
-TRANSCRIBE_MODEL = os.environ.get("BODYCAM_TRANSCRIBE_MODEL", "base")  # base (multilingual) | tiny.en
-MODELS_DIR = Path(os.environ.get("BODYCAM_MODELS_DIR", "") or DATA_DIR / "models")  # base model put together here
+MEDIA_DEVICE = _env["BODYCAM_MEDIA_DEVICE"]
+TRANSCRIBE_MODEL_DIR = _env["BODYCAM_TRANSCRIBE_MODEL_DIR"]  # any CTranslate2 Whisper dir (wins)
+TRANSCRIBE_MODEL = _env["BODYCAM_TRANSCRIBE_MODEL"]  # base (multilingual) | tiny.en
+MODELS_DIR = Path(_env["BODYCAM_MODELS_DIR"])  # base model put together here
 # Agency defaults (a job may override both): "auto" detects, or a Whisper code (en, es, ...) forces.
-TRANSCRIBE_LANGUAGE = os.environ.get("BODYCAM_TRANSCRIBE_LANGUAGE", "auto").strip().lower() or "auto"
-TRANSCRIBE_TRANSLATE = os.environ.get("BODYCAM_TRANSCRIBE_TRANSLATE", "1") == "1"  # non-English -> English MT
-MEDIA_AUTO_TRANSCRIBE = os.environ.get("BODYCAM_MEDIA_AUTO_TRANSCRIBE", "0") == "1"
+TRANSCRIBE_LANGUAGE = _env["BODYCAM_TRANSCRIBE_LANGUAGE"].lower()
+TRANSCRIBE_TRANSLATE = _env["BODYCAM_TRANSCRIBE_TRANSLATE"]  # non-English -> English MT
+MEDIA_AUTO_TRANSCRIBE = _env["BODYCAM_MEDIA_AUTO_TRANSCRIBE"]
 # Public-records deadlines (days from receipt) and the step of a logged extension.
-RECORDS_CRITICAL_DAYS = int(os.environ.get("BODYCAM_RECORDS_CRITICAL_DAYS", "45"))
-RECORDS_STANDARD_DAYS = int(os.environ.get("BODYCAM_RECORDS_STANDARD_DAYS", "10"))
-RECORDS_EXTENSION_DAYS = int(os.environ.get("BODYCAM_RECORDS_EXTENSION_DAYS", "30"))
+RECORDS_CRITICAL_DAYS = _env["BODYCAM_RECORDS_CRITICAL_DAYS"]
+RECORDS_STANDARD_DAYS = _env["BODYCAM_RECORDS_STANDARD_DAYS"]
+RECORDS_EXTENSION_DAYS = _env["BODYCAM_RECORDS_EXTENSION_DAYS"]
 # Share links: the longest a link may live (days).
-SHARE_LINK_MAX_DAYS = int(os.environ.get("BODYCAM_SHARE_LINK_MAX_DAYS", "90"))
-FIXITY_INTERVAL_SECONDS = int(os.environ.get("BODYCAM_FIXITY_INTERVAL", str(24 * 3600)))
+SHARE_LINK_MAX_DAYS = _env["BODYCAM_SHARE_LINK_MAX_DAYS"]
+FIXITY_INTERVAL_SECONDS = _env["BODYCAM_FIXITY_INTERVAL"]
 
 # Operations (issue 8): Prometheus scrapes /metrics with this bearer token; JSON logs for shippers.
-METRICS_TOKEN = os.environ.get("BODYCAM_METRICS_TOKEN", "")
-LOG_FORMAT = os.environ.get("BODYCAM_LOG_FORMAT", "text")  # text | json
+METRICS_TOKEN = _env["BODYCAM_METRICS_TOKEN"]
+LOG_FORMAT = _env["BODYCAM_LOG_FORMAT"]  # text | json
 
 LOGGING = {
     "version": 1,
@@ -272,10 +266,10 @@ LOGGING = {
     "formatters": {"json": {"()": "bodycam.ops.logs.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler",
                              **({"formatter": "json"} if LOG_FORMAT == "json" else {})}},
-    "root": {"handlers": ["console"], "level": os.environ.get("BODYCAM_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": _env["BODYCAM_LOG_LEVEL"]},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
 
 # Retention policy file (YAML/JSON) applied before each sweep; empty = the policy in the database.
-RETENTION_POLICY_FILE = os.environ.get("BODYCAM_RETENTION_POLICY", "")
-RETENTION_SWEEP_INTERVAL = int(os.environ.get("BODYCAM_RETENTION_SWEEP_INTERVAL", str(24 * 3600)))
+RETENTION_POLICY_FILE = _env["BODYCAM_RETENTION_POLICY"]
+RETENTION_SWEEP_INTERVAL = _env["BODYCAM_RETENTION_SWEEP_INTERVAL"]

@@ -35,7 +35,7 @@ def configured() -> Path | None:
     """The configured witness file, or None when it is turned off."""
     from django.conf import settings
 
-    value = str(getattr(settings, "AUDIT_WITNESS_FILE", "") or "").strip()
+    value = str(settings.AUDIT_WITNESS_FILE).strip()
     return Path(value) if value and value.lower() != "none" else None
 
 

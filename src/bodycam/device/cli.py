@@ -210,8 +210,7 @@ def cmd_signal_provision(args) -> int:
 
 
 def cmd_signal_send_ble(args) -> int:
-    import os
-
+    from ..config import env_value
     from .ble import BleError, send_ble_signal
     from .signals import EVENT_CODES, EmitterKey, SignalKeyError
 
@@ -223,7 +222,7 @@ def cmd_signal_send_ble(args) -> int:
         raise DeviceCliError(f"{args.kind} has no BLE event code; one of {', '.join(EVENT_CODES)}")
     if not args.key_file:
         raise DeviceCliError("--ble needs --key-file (from `bodycam signal provision`)")
-    transport = args.transport or os.environ.get("BODYCAM_BLE_TRANSPORT", "usb:0")
+    transport = args.transport or env_value("BODYCAM_BLE_TRANSPORT")
     try:
         key = EmitterKey.load(args.key_file)
         out = send_ble_signal(args.kind, key, transport, args.counter_file or f"{args.key_file}.counter",

@@ -9,7 +9,6 @@ a camera (``device/ble.py``, the Bluetooth LE scanner, is one more source).
 from __future__ import annotations
 
 import json
-import os
 import socket
 import struct
 import threading
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..config import env_value
 from ..errors import BodycamError
 
 # Signal kinds and the Axis TriggerOn/TriggerOff names they are recorded under.
@@ -35,9 +35,9 @@ SIGNALS = {
 }
 ACTIONS = ("record", "stop", "bookmark", "still", "flag")
 
-DEFAULT_GROUP = os.environ.get("BODYCAM_SIGNAL_GROUP", "239.255.42.99")
-DEFAULT_PORT = int(os.environ.get("BODYCAM_SIGNAL_PORT", "47099"))
-DEFAULT_IFACE = os.environ.get("BODYCAM_SIGNAL_IFACE", "127.0.0.1")
+DEFAULT_GROUP = env_value("BODYCAM_SIGNAL_GROUP")
+DEFAULT_PORT = env_value("BODYCAM_SIGNAL_PORT")
+DEFAULT_IFACE = env_value("BODYCAM_SIGNAL_IFACE")
 MAX_DATAGRAM = 2048
 
 
@@ -188,7 +188,7 @@ def signal_key() -> bytes | None:
     """The fleet's shared signal key (``BODYCAM_SIGNAL_KEY_FILE``), if the fleet uses one.
     With a key, senders add an HMAC-SHA256 and cameras ignore signals that lack a valid one
     or are more than MAX_SIGNAL_AGE seconds old (replays)."""
-    path = os.environ.get("BODYCAM_SIGNAL_KEY_FILE")
+    path = env_value("BODYCAM_SIGNAL_KEY_FILE")
     if not path:
         return None
     with open(path, "rb") as f:

@@ -67,7 +67,7 @@ def _start_reconciler(**kwargs):
 
     from django.conf import settings
 
-    interval = float(getattr(settings, "JOB_RECONCILE_SECONDS", 30))
+    interval = float(settings.JOB_RECONCILE_SECONDS)
     if interval > 0 and _reconciler is None:
         _reconciler = subprocess.Popen([sys.executable, "-m", "bodycam.cli", "jobs", "reconcile", "--every",
                                         str(interval), "--parent", str(os.getpid()), "--quiet"])

@@ -53,7 +53,7 @@ def submit(kind: str, *, params: dict | None = None, object_type: str = "", obje
     now = _now()
     job = Job.objects.create(kind=kind, params=params or {}, object_type=object_type, object_id=str(object_id),
                              created_by=created_by, due_at=now)
-    if getattr(settings, "JOBS_INLINE", False) if inline is None else inline:
+    if settings.JOBS_INLINE if inline is None else inline:
         return run(job.id)
     enqueue(job)
     return job
@@ -100,11 +100,11 @@ def enqueue(job: Job) -> None:
 
 
 def _lease_seconds() -> float:
-    return float(getattr(settings, "JOB_LEASE_SECONDS", 60))
+    return float(settings.JOB_LEASE_SECONDS)
 
 
 def _max_attempts() -> int:
-    return int(getattr(settings, "JOB_MAX_ATTEMPTS", 5))
+    return int(settings.JOB_MAX_ATTEMPTS)
 
 
 def _lease_ran_out(now: datetime) -> Q:
@@ -112,7 +112,7 @@ def _lease_ran_out(now: datetime) -> Q:
     that started longer ago than any attempt may run)."""
     return (Q(status=Job.Status.RUNNING, lease_until__lt=now)
             | Q(status=Job.Status.RUNNING, lease_until__isnull=True,
-                started_at__lt=now - timedelta(seconds=getattr(settings, "JOB_TIME_LIMIT", 3600) + 60)))
+                started_at__lt=now - timedelta(seconds=settings.JOB_TIME_LIMIT + 60)))
 
 
 def give_up(job: Job) -> bool:
@@ -260,7 +260,7 @@ def overdue_q(now: datetime | None = None) -> Q:
     due (their message never reached the broker, or the broker lost it), or running with a lease
     that ran out (their worker died, or lost the database)."""
     now = now or _now()
-    grace = timedelta(seconds=float(getattr(settings, "JOB_QUEUE_GRACE_SECONDS", 300)))
+    grace = timedelta(seconds=float(settings.JOB_QUEUE_GRACE_SECONDS))
     queued = Q(status=Job.Status.QUEUED) & (Q(due_at__lt=now - grace) | Q(due_at__isnull=True,
                                                                           created_at__lt=now - grace))
     return queued | _lease_ran_out(now)
@@ -273,7 +273,7 @@ def overdue_count() -> int:
 def _resend_after(dispatches: int) -> timedelta:
     """How long after its last message an overdue job waits before the next: the grace, then
     doubling (a long backlog is not flooded with copies), at most an hour."""
-    grace = float(getattr(settings, "JOB_QUEUE_GRACE_SECONDS", 300))
+    grace = float(settings.JOB_QUEUE_GRACE_SECONDS)
     return timedelta(seconds=min(3600.0, grace * 2 ** max(0, dispatches - 1)))
 
 

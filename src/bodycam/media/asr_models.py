@@ -57,7 +57,7 @@ def _settings():
 
 def models_root() -> Path:
     s = _settings()
-    root = getattr(s, "MODELS_DIR", "") or (Path(s.DATA_DIR) / "models")
+    root = s.MODELS_DIR
     return Path(root)
 
 
@@ -170,10 +170,10 @@ def tiny_en_dir() -> Path:
 def configured() -> tuple[str, str | None]:
     """(label, directory or None when the base model still needs assembling)."""
     s = _settings()
-    custom = getattr(s, "TRANSCRIBE_MODEL_DIR", "")
+    custom = s.TRANSCRIBE_MODEL_DIR
     if custom:
         return Path(str(custom).rstrip("/")).name, str(custom)
-    name = getattr(s, "TRANSCRIBE_MODEL", "base") or "base"
+    name = s.TRANSCRIBE_MODEL
     if name not in MODELS:
         raise ModelError(f"BODYCAM_TRANSCRIBE_MODEL must be one of {', '.join(MODELS)} (got {name!r})")
     if name == "tiny.en":

@@ -28,7 +28,7 @@ class PreviewNotReady(BodycamError):
 
 def schedule_playback(clip_id) -> None:
     """Ingest hook: queue proxy + thumbnail for a newly committed clip. Never fails ingest."""
-    if not getattr(settings, "MEDIA_AUTO_PLAYBACK", True):
+    if not settings.MEDIA_AUTO_PLAYBACK:
         return
     from ..jobs.services import submit
 
@@ -43,7 +43,7 @@ def on_clip_stored(clip_id) -> None:
     when settings.MEDIA_AUTO_TRANSCRIBE, a transcript (agency language/translation defaults).
     Never fails ingest (`bodycam media backfill` / `bodycam transcribe` catch up)."""
     schedule_playback(clip_id)
-    if getattr(settings, "MEDIA_AUTO_TRANSCRIBE", False):
+    if settings.MEDIA_AUTO_TRANSCRIBE:
         from .transcripts import schedule
 
         try:

@@ -79,7 +79,7 @@ def model_dir() -> str:
 def _device() -> tuple[str, str]:
     from django.conf import settings
 
-    want = getattr(settings, "MEDIA_DEVICE", "auto")
+    want = settings.MEDIA_DEVICE
     if want in ("cuda", "auto"):
         try:
             import ctranslate2

@@ -48,8 +48,8 @@ def default_options() -> dict:
     """The agency's defaults (settings): language "auto" or a code, translate yes/no."""
     from django.conf import settings
 
-    return {"language": getattr(settings, "TRANSCRIBE_LANGUAGE", "auto") or "auto",
-            "translate": bool(getattr(settings, "TRANSCRIBE_TRANSLATE", True))}
+    return {"language": settings.TRANSCRIBE_LANGUAGE or "auto",
+            "translate": bool(settings.TRANSCRIBE_TRANSLATE)}
 
 
 def parse_options(data) -> dict:

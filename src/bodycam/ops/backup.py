@@ -170,7 +170,7 @@ def backup(out_path: str | Path, actor: str = "cli") -> dict:
         manifest = {
             "format": FORMAT, "engine": _engine(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "storage": getattr(settings, "STORAGE_URL", "") or f"file://{settings.OBJECTS_DIR}",
+            "storage": settings.STORAGE_URL or f"file://{settings.OBJECTS_DIR}",
             "audit_entries": entries, "blobs": len(blobs),
             "files": {m: sha256_file(tmp / m) for m in members},
         }

@@ -64,7 +64,7 @@ def _jobs_report() -> dict:
 
 
 def _metrics_allowed(request) -> bool:
-    token = getattr(settings, "METRICS_TOKEN", "")
+    token = settings.METRICS_TOKEN
     auth = request.META.get("HTTP_AUTHORIZATION", "")
     if token and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip(), token):
         return True

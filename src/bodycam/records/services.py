@@ -29,10 +29,6 @@ from ..timefmt import isoformat
 from .models import DeadlineExtension, RecordsRequest, RequestItem
 
 
-def _days(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
-
-
 class RecordsError(BadInput):
     """Bad input or a step out of order: 400."""
 
@@ -103,7 +99,7 @@ def create(request, data: dict) -> RecordsRequest:
         critical = str(data.get("critical_incident", "")).lower() in ("1", "true", "yes", "on")
     except RecordsError as exc:
         _bad(request, "create", str(exc))
-    days = _days("RECORDS_CRITICAL_DAYS", 45) if critical else _days("RECORDS_STANDARD_DAYS", 10)
+    days = settings.RECORDS_CRITICAL_DAYS if critical else settings.RECORDS_STANDARD_DAYS
     with transaction.atomic():
         r = RecordsRequest.objects.create(number=_next_number(received), requester=requester,
                                           requester_contact=str(data.get("requester_contact", ""))[:200],
@@ -118,7 +114,7 @@ def create(request, data: dict) -> RecordsRequest:
 def extend(request, number: str, reason: str) -> DeadlineExtension:
     r = get(request, number, "extend")
     reason = str(reason or "").strip()[:500]
-    step = _days("RECORDS_EXTENSION_DAYS", 30)
+    step = settings.RECORDS_EXTENSION_DAYS
     if not reason:
         _bad(request, "extend", "an extension needs a reason", r.number)
     if r.status in (RecordsRequest.Status.RELEASED, RecordsRequest.Status.DENIED):

@@ -15,7 +15,7 @@ def get_store() -> BlobStore:
     if _store is None:
         from django.conf import settings
 
-        url = getattr(settings, "STORAGE_URL", "")
+        url = settings.STORAGE_URL
         if url.startswith("s3://"):
             from .s3 import S3BlobStore
 
