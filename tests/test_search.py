@@ -2,10 +2,14 @@
 filters, sorting, pages, bad input; always inside what the user may see."""
 
 import json
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from bodycam.access.models import Grant
 from bodycam.custody.models import AuditEntry
 from bodycam.evidence.models import Attachment, GnssPoint
 from bodycam.search.services import index_text
@@ -82,6 +86,26 @@ def test_full_text_filters_sorting_and_visibility(tmp_path):
     assert '<span id="result-count">2</span>' in html and "Next" not in html
     entry = AuditEntry.objects.filter(action="evidence.search", actor="cust", outcome="ok").last()
     assert entry.detail["query"]["q"] == "northbound" and set(entry.detail["shown"]) == {a, b}
+
+
+def test_one_search_judges_access_once(tmp_path):
+    """The user's reach (role, grants, shares) is computed once per search: every query of
+    the search (where it starts, the access check, the count) asks about grants as of the
+    same instant, so a grant expiring mid-search cannot count in one query and not another."""
+    w = World(tmp_path)
+    a, b = str(w.clip.id), str(w.other_clip.id)
+    Grant.objects.create(user=w.officer, recording=w.other_clip.recording, reason="assist",
+                         expires_at=datetime.now(timezone.utc) + timedelta(days=1))
+    index_text(w.clip.recording_id, "notes", "northbound")
+    index_text(w.other_clip.recording_id, "notes", "northbound")
+    off = client_for(w.officer)
+    for query in ("q=northbound&per_page=1", "per_page=1", "q=northbound"):
+        with CaptureQueriesContext(connection) as ctx:
+            r = off.get("/api/search?" + query)
+        assert r.status_code == 200 and r.json()["total"] == 2, (query, r.content)
+        assert {x["id"] for x in r.json()["results"]} <= {a, b}
+        instants = [t for q in ctx.captured_queries for t in re.findall(r"expires_at\"\s*>\s*'([^']+)'", q["sql"])]
+        assert len(instants) >= 2 and len(set(instants)) == 1, (query, instants)
 
 
 def test_bulk_actions_respect_roles(tmp_path):

@@ -22,7 +22,7 @@ from bodycam.access.models import CriticalIncidentLock, Grant, Restriction
 from bodycam.access.services import visible_clips
 from bodycam.cases.models import Case
 from bodycam.evidence.models import Category, Clip, Device, Officer, Recording
-from bodycam.search import services
+from bodycam.search import plans, services
 from bodycam.search.services import index_text, parse_query, search
 
 from .access_helpers import World, client_for, make_user
@@ -118,16 +118,16 @@ def test_common_word_plans_give_the_same_answers(tmp_path, monkeypatch, plan):
     combos += [dict(t, sort=sort) for t in texts for sort in services.SORTS]
     users = {**s.users, "oracle": s.oracle}
     expected = {(name, tuple(sorted(c.items()))): answer(u, c) for name, u in users.items() for c in combos}
-    monkeypatch.setattr(services, "FEW_MATCHES", -1)  # every word is common
-    monkeypatch.setattr(services, "SAMPLE_COMMON", 0)
-    monkeypatch.setattr(services, "sqlite_walk_in_set", lambda *a: plan.endswith("collected"))
+    monkeypatch.setattr(plans, "FEW_MATCHES", -1)  # every word is common
+    monkeypatch.setattr(plans, "SAMPLE_COMMON", 0)
+    monkeypatch.setattr(plans, "sqlite_walk_in_set", lambda *a: plan.endswith("collected"))
     for (name, key), want in expected.items():
         assert answer(users[name], dict(key)) == want, (name, key, plan)
     assert any(expected.values())
     page = search(s.oracle, parse_query({"q": "northbound", "per_page": "1"}))
     assert page.total == 3 and not page.capped  # c1, c2, c3 counted exactly
-    monkeypatch.setattr(services, "COUNT_BUDGET_S", 0.0)  # PostgreSQL: the count runs out of time at once...
-    monkeypatch.setattr(services, "WALK_CHUNK", 1)  # ...once it has to fetch another row past the page
+    monkeypatch.setattr(plans, "COUNT_BUDGET_S", 0.0)  # PostgreSQL: the count runs out of time at once...
+    monkeypatch.setattr(plans, "WALK_CHUNK", 1)  # ...once it has to fetch another row past the page
     page = search(s.oracle, parse_query({"q": "northbound", "per_page": "1"}))
     if connection.vendor == "sqlite":
         assert page.total == 3 and not page.capped
@@ -140,15 +140,15 @@ def test_common_word_pages_and_count_come_from_one_walk(tmp_path, monkeypatch):
     the last one past the count cap included, is the slice of the whole answer, and the count
     is exact below the cap and said to be capped above it."""
     s = Scene(tmp_path)
-    monkeypatch.setattr(services, "FEW_MATCHES", -1)
-    monkeypatch.setattr(services, "SAMPLE_COMMON", 0)
+    monkeypatch.setattr(plans, "FEW_MATCHES", -1)
+    monkeypatch.setattr(plans, "SAMPLE_COMMON", 0)
     whole = answer(s.oracle, {"q": "northbound"})
     assert len(whole) == 3
     for page in (1, 2, 3, 4, 6):  # past the last page: nothing, and the count is still the count
         got = search(s.oracle, parse_query({"q": "northbound", "per_page": "1", "page": str(page)}))
         assert [c.id for c in got.results] == whole[page - 1:page], page
         assert (got.total, got.capped) == (3, False), page
-    monkeypatch.setattr(services, "COUNT_CAP", 1)
+    monkeypatch.setattr(plans, "COUNT_CAP", 1)
     first, last = (search(s.oracle, parse_query({"q": "northbound", "per_page": "1", "page": p})) for p in "13")
     assert [c.id for c in last.results] == whole[2:]  # a page past the cap is still walked to
     assert (first.total, first.capped) == (1, True) and last.capped
@@ -156,7 +156,7 @@ def test_common_word_pages_and_count_come_from_one_walk(tmp_path, monkeypatch):
 
 def test_count_is_capped_and_said_so(tmp_path, monkeypatch):
     s = Scene(tmp_path)
-    monkeypatch.setattr(services, "COUNT_CAP", 3)
+    monkeypatch.setattr(plans, "COUNT_CAP", 3)
     page = search(s.oracle, parse_query({"per_page": "2"}))
     assert (page.total, page.capped, len(page.results)) == (3, True, 2)
     exact = search(s.oracle, parse_query({"per_page": "2", "officer": "off.b"}))
@@ -285,6 +285,6 @@ def test_planner_settings_are_put_back_inside_a_callers_transaction():
         with connection.cursor() as cur:
             cur.execute("SELECT set_config('work_mem', '7MB', true)")
         before = current("work_mem", "enable_bitmapscan", "jit")
-        with services.pg_settings(work_mem="9MB", enable_bitmapscan="off", jit="off"):
+        with plans.pg_settings(work_mem="9MB", enable_bitmapscan="off", jit="off"):
             assert current("work_mem", "enable_bitmapscan", "jit") == ("9MB", "off", "off")
         assert current("work_mem", "enable_bitmapscan", "jit") == before and before[0] == "7MB"

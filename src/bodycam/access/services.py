@@ -94,7 +94,12 @@ def reach(user) -> Reach | None:
 
 def visible_recording_ids(user) -> QuerySet:
     """Sub-select of Recording ids the user may see (used inside visible_clips)."""
-    r = reach(user)
+    return reached_recording_ids(user, reach(user))
+
+
+def reached_recording_ids(user, r: Reach | None) -> QuerySet:
+    """``visible_recording_ids`` from the user's ``reach`` the caller already holds (a search
+    computes it once and also starts from its parts): the reach, less the exclusions."""
     if r is None:
         return Recording.objects.none().values("id")
     allow = Q(pk__isnull=False) if r.everything else Q(pk__in=[])  # (Q() would vanish when OR-ed)

@@ -8,7 +8,7 @@ search needs on one row: the sort keys (time, officer, device, duration), the fi
 (officer, device) and the recording's documents joined into one text. The full-text index is
 on this table (FTS5 on SQLite, a stored tsvector + GIN on PostgreSQL; made by migration
 0003), so the text match, the filters and the sort run as one plan that can stop after a
-page. Kept in step by ``services.refresh_entries``; never read for evidence itself: result
+page. Kept in step by ``index.refresh_entries``; never read for evidence itself: result
 rows are re-read through the one access check (``access.services.visible_clips``).
 """
 

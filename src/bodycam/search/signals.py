@@ -6,20 +6,20 @@ from django.dispatch import receiver
 
 from ..cases.models import Case
 from ..evidence.models import Bookmark, Clip, Device, Note, Officer, Recording, Tag
-from . import services
+from . import index
 from .models import SearchEntry
 
 
 @receiver(post_save, sender=Recording)
 def _recording_saved(sender, instance, raw=False, **kw):
     if not raw:
-        services.reindex(instance.pk, (services.METADATA,))
+        index.reindex(instance.pk, (index.METADATA,))
 
 
 @receiver(post_save, sender=Clip)
 def _clip_saved(sender, instance, raw=False, **kw):
     if not raw:
-        services.refresh_entries(instance.recording_id)
+        index.refresh_entries(instance.recording_id)
 
 
 @receiver(post_save, sender=Officer)
@@ -39,19 +39,19 @@ def _device_saved(sender, instance, raw=False, **kw):
 @receiver(post_save, sender=Bookmark)
 def _bookmark_saved(sender, instance, raw=False, **kw):
     if not raw:
-        services.reindex(instance.recording_id, (services.METADATA,))
+        index.reindex(instance.recording_id, (index.METADATA,))
 
 
 @receiver(post_save, sender=Note)
 def _note_saved(sender, instance, raw=False, **kw):
     if not raw:
-        services.reindex(instance.recording_id, (services.NOTES,))
+        index.reindex(instance.recording_id, (index.NOTES,))
 
 
 @receiver(post_save, sender=Tag)
 @receiver(post_delete, sender=Tag)
 def _tag_changed(sender, instance, **kw):
-    services.reindex(instance.recording_id, (services.TAGS,))
+    index.reindex(instance.recording_id, (index.TAGS,))
 
 
 @receiver(m2m_changed, sender=Recording.categories.through)
@@ -59,7 +59,7 @@ def _categories_changed(sender, instance, action, reverse, pk_set, **kw):
     if action.startswith("post_"):
         ids = list(pk_set or []) if reverse else [instance.pk]  # reverse: instance is a Category
         for rid in ids:
-            services.reindex(rid, (services.METADATA,))
+            index.reindex(rid, (index.METADATA,))
 
 
 @receiver(m2m_changed, sender=Case.recordings.through)
@@ -67,4 +67,4 @@ def _case_recordings_changed(sender, instance, action, reverse, pk_set, **kw):
     if action.startswith("post_"):
         ids = [instance.pk] if reverse else list(pk_set or [])
         for rid in ids:
-            services.reindex(rid, (services.METADATA,))
+            index.reindex(rid, (index.METADATA,))

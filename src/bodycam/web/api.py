@@ -33,13 +33,14 @@ from rest_framework.views import exception_handler as drf_handler
 from ..access import auth
 from ..access import evidence as ev
 from ..access.policy import require
-from ..access.services import Denied, audit_denied, authorize
+from ..access.services import Denied, authorize
 from ..custody.services import record_request, request_source
 from ..errors import BodycamError, api_error
 from ..http import range_response
 from ..media import services as media
 from ..numbers import whole_number
 from ..release import services as rel
+from ..search.services import audited_search
 
 
 def _csrf_failure(exc) -> bool:
@@ -232,15 +233,6 @@ def job_detail(request, job_id):
 
 @api_view(["GET"])
 def search(request):
-    from ..search import services as search_services
-
-    try:
-        qy = search_services.parse_query(request.GET)
-    except search_services.SearchError as exc:
-        audit_denied(request, "evidence.search", str(exc), status=400)
-        raise ev.BadInput(str(exc)) from None
-    page = search_services.search(request.user, qy)
-    record_request(request, "evidence.search", detail={"query": qy.raw, "page": page.page, "total": page.total,
-                                                       "shown": [str(c.id) for c in page.results]})
+    _, page = audited_search(request, request.GET)  # a SearchError answers 400 with its reason
     return Response({"total": page.total, "total_capped": page.capped, "page": page.page, "pages": page.pages, "per_page": page.per_page,
                      "results": [ev.clip_summary(c) | {"recording_id": str(c.recording_id)} for c in page.results]})

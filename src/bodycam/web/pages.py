@@ -35,13 +35,9 @@ _bad = bad_request_page
 @login_required
 def search_page(request):
     try:
-        qy = search.parse_query(request.GET)
-        page = search.search(request.user, qy)
+        qy, page = search.audited_search(request, request.GET)
     except search.SearchError as exc:
-        audit_denied(request, "evidence.search", str(exc), status=400)
         return render(request, "web/search.html", _search_ctx(request, None, None, str(exc)), status=400)
-    record_request(request, "evidence.search", detail={"query": qy.raw, "page": page.page, "total": page.total,
-                                                       "shown": [str(c.id) for c in page.results]})
     return render(request, "web/search.html", _search_ctx(request, qy, page, ""))
 
 
