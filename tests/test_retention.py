@@ -57,8 +57,9 @@ def add_derivative(rec, data: bytes) -> Derivative:
     inc = store.receive(io.BytesIO(data), len(data))
     store.commit(inc)
     clip = rec.clips.first()
+    # Distinct settings per blob: one derivative per (clip, kind, settings) is a constraint.
     return Derivative.objects.create(clip=clip, parent_sha256=clip.sha256, kind="thumbnail", sha256=inc.sha256,
-                                     size=len(data), content_type="image/jpeg")
+                                     size=len(data), content_type="image/jpeg", params={"test_blob": inc.sha256})
 
 
 def test_longest_category_wins_grace_purge_tombstone_and_audit(world):
