@@ -19,10 +19,10 @@ from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from ..access import evidence as ev
 from ..access.policy import allowed, cases_visible
 from ..access.services import Denied, NotVisible, visible_clips
 from ..custody.services import record_request
+from ..evidence_ops import services as ev
 from ..http import error_page, playback_start, range_asked, range_response
 from ..media import services as media
 from ..media.models import Derivative
