@@ -12,6 +12,7 @@ import pytest
 from bodycam.access.models import Role
 from bodycam.access.services import visible_clips
 from bodycam.cases.models import Case
+from bodycam.cases.services import set_case_status
 from bodycam.cli import main
 from bodycam.custody.chain import verify_chain
 from bodycam.custody.models import Alert, AuditEntry
@@ -136,7 +137,7 @@ def test_holds_and_open_cases_block_purge_until_released(world):
     assert ret.retention_info(held)["blocked_by"] == ["legal hold Smith v. City"]
     assert ret.retention_info(in_case)["blocked_by"] == ["open case C-77"]
     # Closing the case lets retention run again; a hold on the case blocks it again.
-    ret.set_case_status(case, "closed", "cli")
+    set_case_status(case, "closed", "cli")
     rep = ret.sweep(now=T0 + 3001 * DAY)
     assert [q["container"] for q in rep["queued"]] == [in_case.container_name]
     ret.place_hold("Grand jury", "subpoena", "cli", case="C-77")  # during the grace period

@@ -89,11 +89,12 @@ def cmd_token_revoke(args) -> int:
 
 
 def _rules(fn, *a, **kw):
+    from ..cases.services import CaseError
     from .rules import RuleError
 
     try:
         return fn(*a, **kw)
-    except RuleError as exc:
+    except (RuleError, CaseError) as exc:
         raise CliError(str(exc)) from None
 
 

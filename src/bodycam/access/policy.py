@@ -68,7 +68,7 @@ ROLES: dict[str, frozenset] = {
     "evidence.play": EVERYONE,
     "evidence.edit": frozenset({Role.OFFICER, Role.SUPERVISOR, Role.DETECTIVE, Role.CUSTODIAN}),
     # Editing may add categories; removing one, or any change that shortens the recording's
-    # retention, is a supervisor's or custodian's act, with a reason (access/evidence.py).
+    # retention, is a supervisor's or custodian's act, with a reason (evidence_ops/services.py).
     "evidence.categories.remove": frozenset({Role.SUPERVISOR, Role.CUSTODIAN}),
     "evidence.share": frozenset({Role.DETECTIVE, Role.CUSTODIAN}),   # also: see the item's shares
     "evidence.delete": frozenset(),  # originals leave only by retention expiry (retention/), never by a user

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from django.db import transaction
 
+from ..cases import services as cases
 from ..cases.models import Case
 from ..custody.services import record
 from ..errors import BodycamError
@@ -75,24 +76,14 @@ def add_squad(name: str, supervisors=(), members=(), actor=None) -> Squad:
 
 
 def add_case(number: str, title: str = "", detectives=(), recordings=(), actor=None) -> Case:
+    """Create a case (or add to it): the detectives must hold "case.assignee"."""
     who = _who(actor, "case")
-    if not number or len(number) > 64:
-        raise RuleError("case number must be 1-64 characters")
-    # The number is the case page's address (/cases/NUMBER/): nothing a URL path would split on.
-    if number != number.strip() or any(c in number for c in "/\\?#%") or not number.isprintable():
-        raise RuleError("case number may not contain / \\ ? # %, control characters, or spaces at either end")
+    cases.check_number(number)
     dets = _users(detectives)
     if not all(policy.role_may(d.role, "case.assignee") for d in dets):
         raise RuleError("only detectives are assigned to cases")
     recs = [get_recording(r) for r in recordings or []]
-    with transaction.atomic():
-        case, created = Case.objects.get_or_create(number=number, defaults={"title": title[:200]})
-        case.detectives.add(*dets)
-        case.recordings.add(*recs)
-        record("access.case", actor=who, object_type="case", object_id=str(case.id),
-               detail={"number": number, "created": created, "detectives_added": [d.username for d in dets],
-                       "recordings_added": [str(r.id) for r in recs]})
-    return case
+    return cases.add_case(number, who, title=title, detectives=dets, recordings=recs)
 
 
 def restrict(recording: str, reason: str, allowed=(), actor=None) -> Restriction:

@@ -41,7 +41,7 @@ def period_days(cats: list[Category], uncategorized: Category | None) -> int | N
 def category_change(before: list[Category], after: list[Category]) -> dict:
     """What replacing a recording's categories ``before`` by ``after`` does: names added and
     removed, the retention period before and after, and whether it shortens retention.
-    Removing a category or shortening retention is not an officer's act (access/evidence.py)."""
+    Removing a category or shortening retention is not an officer's act (evidence_ops/services.py)."""
     unc = uncategorized_category()
     days_before, days_after = period_days(before, unc), period_days(after, unc)
     shortens = days_after is not None and (days_before is None or days_after < days_before)

@@ -6,7 +6,12 @@ class MediaConfig(AppConfig):
     label = "media"
 
     def ready(self):
+        # Auto-transcription is queued by the ingest hook (media.services.on_clip_stored).
         from ..storage.refs import register_blob_refs
         from .blobs import derivative_refs
+        from .captions import CAPTION_PROVIDERS
+        from .transcripts import caption_provider
 
         register_blob_refs("media.derivatives", derivative_refs, order=20)
+        if caption_provider not in CAPTION_PROVIDERS:
+            CAPTION_PROVIDERS.append(caption_provider)

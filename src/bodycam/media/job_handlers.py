@@ -5,6 +5,14 @@
   media.thumbnail  the thumbnail alone
   media.excerpt    an in/out clip asked for by a user
 
+and the transcription and redaction jobs (their work is in media.transcripts and
+media.redactions):
+
+  media.transcribe      transcript (and English translation) of a clip
+  media.translate       English machine translation of a clip that has a transcript
+  media.redact.analyze  find faces/plates for a redaction
+  media.redact.render   render a redacted copy
+
 Each result is a new blob in the content-addressed store plus a ``Derivative`` row naming
 the original's SHA-256. Handlers are idempotent: a derivative that already exists for the
 same parent and parameters is returned, not made again; a crash between blob and row leaves
@@ -18,9 +26,9 @@ import tempfile
 
 from ..evidence.models import Clip
 from ..jobs.registry import handler
-from . import transcode
+from . import redactions, transcode, transcripts
 from .derivatives import existing_derivative, original_path, store_derivative
-from .models import Derivative
+from .models import Derivative, Redaction, Transcript
 
 PROXY_PARAMS = {"codec": "h264", "container": "mp4", "faststart": True, "max_height": transcode.PROXY_MAX_HEIGHT}
 THUMB_PARAMS = {"at": 1.0, "width": 320}
@@ -90,3 +98,43 @@ def thumbnail(ctx, clip_id: str) -> dict:
 def excerpt(ctx, clip_id: str, start: float, end: float) -> dict:
     d = make_excerpt(ctx, _clip(clip_id), start, end, created_by=ctx.job.created_by)
     return {"excerpt": str(d.id), "sha256": d.sha256}
+
+
+@handler("media.transcribe")
+def transcribe(ctx, clip_id: str, language: str | None = None, translate: bool | None = None) -> dict:
+    clip = _clip(clip_id)
+    ctx.progress(0.02, "loading the speech model")
+    t = transcripts.make_transcript(ctx, clip, language=language, translate=translate)
+    tr = transcripts.translation_of(t)
+    return {"transcript": str(t.id), "segments": len(t.machine), "model": t.model, "language": t.language,
+            "languages": t.languages, "translation": str(tr.id) if tr else None}
+
+
+@handler("media.translate")
+def translate(ctx, clip_id: str) -> dict:
+    """English machine translation for a clip that already has a transcript."""
+    clip = _clip(clip_id)
+    t = Transcript.objects.get(clip=clip)
+    ctx.progress(0.02, "loading the speech model")
+    tr = transcripts.make_translation(ctx, clip, t)
+    return {"transcript": str(t.id), "translation": str(tr.id) if tr else None,
+            "note": "" if tr else "all speech is English: nothing to translate"}
+
+
+def _failing(redaction_id, fn, ctx):
+    """Run a redaction job; mark the redaction failed if it raises (then re-raise)."""
+    try:
+        return fn(ctx, redaction_id)
+    except Exception:
+        Redaction.objects.filter(pk=redaction_id).update(status=Redaction.Status.FAILED)
+        raise
+
+
+@handler("media.redact.analyze")
+def redact_analyze(ctx, redaction_id: str) -> dict:
+    return _failing(redaction_id, redactions.analyze_job, ctx)
+
+
+@handler("media.redact.render")
+def redact_render(ctx, redaction_id: str) -> dict:
+    return _failing(redaction_id, redactions.render_job, ctx)

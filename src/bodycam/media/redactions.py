@@ -17,9 +17,9 @@ import uuid
 from django.conf import settings
 from django.db import transaction
 
-from ..access.evidence import BadInput
 from ..custody.services import record, record_request
 from ..evidence.models import Clip
+from ..evidence_ops.services import BadInput
 from ..timefmt import isoformat
 from . import redact
 from .models import Derivative, Redaction

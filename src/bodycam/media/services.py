@@ -135,9 +135,9 @@ def open_stream(request, clip_id):
     missing, 503 until then), never a byte of the original, so Range requests cannot
     reassemble it. Audited at each playback start, with the rendition played.
     Returns (clip, derivative or None for the original, open file)."""
-    from ..access.evidence import may_receive_original, open_original
     from ..access.services import PLAY, authorize
     from ..custody.services import record_request
+    from ..evidence_ops.services import may_receive_original, open_original
     from ..http import playback_start
     from ..storage import get_store
 
@@ -188,9 +188,9 @@ def open_rendition(request, clip_id, kind: str, derivative_id=None, download=Fal
 
 def request_excerpt(request, clip_id, data: dict):
     """Make an in/out clip (a new derivative naming the original's hash) as a job."""
-    from ..access.evidence import BadInput
     from ..access.services import EDIT, authorize
     from ..custody.services import record_request
+    from ..evidence_ops.services import BadInput
     from ..jobs.services import submit
 
     if not isinstance(data, dict):

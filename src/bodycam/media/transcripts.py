@@ -16,9 +16,9 @@ import tempfile
 
 from django.db import transaction
 
-from ..access.evidence import BadInput
 from ..custody.services import record, record_request
 from ..evidence.models import Clip
+from ..evidence_ops.services import BadInput
 from .models import Derivative, Transcript, TranscriptRevision, Translation
 
 # Who may correct a transcript is access.policy's "evidence.transcript.edit" (a clip action).

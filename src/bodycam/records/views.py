@@ -11,8 +11,8 @@ from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from ..access.evidence import BadInput
 from ..access.services import Denied, capabilities
+from ..evidence_ops.services import BadInput
 from ..http import error_page
 from ..media import redactions, transcripts
 from ..media.models import Derivative, Redaction

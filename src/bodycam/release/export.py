@@ -20,13 +20,13 @@ from datetime import datetime, timezone
 
 from django.db.models import QuerySet
 
-from ..access import evidence as ev
 from ..access.policy import allowed
 from ..access.services import Denied, audit_denied, visible_clips
 from ..custody.chain import server_key
 from ..custody.report import build_report, render_pdf
 from ..custody.services import record_request
 from ..evidence.models import Attachment, Clip
+from ..evidence_ops import services as ev
 from ..provenance import export as fmt
 from ..provenance.keys import public_b64
 from ..storage import get_store

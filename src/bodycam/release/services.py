@@ -18,7 +18,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from ..access import evidence as ev
 from ..access import policy
 from ..access.models import Restriction, User
 from ..access.services import SHARE, Denied, NotVisible, audit_denied, authorize, parse_uuid
@@ -26,6 +25,7 @@ from ..cases.models import Case
 from ..custody.services import record_request
 from ..evidence.models import Clip, in_catalogue_q
 from ..evidence.services import iso
+from ..evidence_ops import services as ev
 from ..numbers import whole_number
 from .models import CaseShare, Share, ShareLink, ShareTerms
 

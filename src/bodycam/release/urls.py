@@ -3,8 +3,6 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("cases/", views.case_list, name="case-list"),
-    path("cases/<str:case_key>/", views.case_page, name="case-detail"),
     path("s/<str:token>/", views.link_enter, name="link"),  # the shared URL; moves the token to a cookie
     path("s/l/<str:link_id>/", views.link_page, name="link-page"),
     path("s/l/<str:link_id>/media/<str:clip_id>", views.link_media, name="link-media"),

@@ -1,4 +1,4 @@
-"""Pages and API for cases, shares, links and court exports. Thin: release.services and
+"""Pages and API for shares, links and court exports (sharing a case included). Thin: release.services and
 release.export authorize and audit.
 
 Link pages need no account: the token is the credential. The shared URL /s/TOKEN/ puts the
@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import os
 
-from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from ..access import evidence as ev
-from ..access.policy import allowed, cases_visible
+from ..access.policy import allowed
 from ..access.services import Denied, NotVisible, visible_clips
 from ..custody.services import record_request
+from ..evidence_ops import services as ev
 from ..http import error_page, playback_start, range_asked, range_response
 from ..media import services as media
 from ..media.models import Derivative
@@ -50,60 +48,6 @@ class _TempFile:
 
 def _zip_response(path: str, name: str):
     return FileResponse(_TempFile(path), as_attachment=True, filename=name, content_type="application/zip")
-
-
-# ---------------------------------------------------------------- cases
-@login_required
-def case_list(request):
-    cases = cases_visible(request.user).order_by("-created_at")[:500]
-    record_request(request, "case.list", object_type="case", detail={"count": len(cases)})
-    return render(request, "release/cases.html", {"cases": cases})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def case_page(request, case_key):
-    error, new_link, st = "", "", 200
-    try:
-        case = rel.get_case(request, case_key, "case.view")
-        if request.method == "POST":
-            p = request.POST
-            try:
-                action = p.get("action", "")
-                flags = {"allow_download": p.get("allow_download") == "yes", "no_reshare": p.get("no_reshare") == "yes"}
-                if action == "share":
-                    rel.share_case(request, case.id, {"recipient": p.get("recipient", ""),
-                                                      "days": p.get("days", "").strip() or None, **flags})
-                    return HttpResponseRedirect(request.path)
-                if action == "link":
-                    _, token = rel.create_link(request, {"case": str(case.id), "days": p.get("days", "").strip(),
-                                                         "label": p.get("label", ""), **flags})
-                    new_link = request.build_absolute_uri(f"/s/{token}/")
-                elif action == "revoke":
-                    rel.revoke(request, p.get("kind", ""), p.get("share", ""))
-                    return HttpResponseRedirect(request.path)
-                else:
-                    raise ev.BadInput("unknown action")
-            except ev.BadInput as exc:
-                error, st = str(exc), 400
-        clips = list(visible_clips(request.user).filter(recording__cases=case)
-                     .order_by("start_time", "object_name"))
-        record_request(request, "case.view", object_type="case", object_id=str(case.id),
-                       detail={"clips": [str(c.id) for c in clips]})
-    except Denied as exc:
-        return error_page(request, exc)
-    user = request.user
-    can_share = allowed(user, "case.share", case)
-    shares = []
-    if can_share:
-        shares = [rel.case_share_dict(s) for s in case.prosecutor_shares.select_related("case", "recipient",
-                                                                                         "created_by")]
-        shares += [rel.link_dict(lk) for lk in case.share_links.select_related("case", "created_by")]
-    no_reshare = allowed(user, "case.no_reshare", case)
-    return render(request, "release/case.html", {
-        "case": case, "clips": [ev.clip_summary(c) for c in clips], "shares": shares, "can_share": can_share,
-        "error": error, "new_link": new_link, "no_reshare": no_reshare,
-        "can_export": bool(clips) and allowed(user, "evidence.download")}, status=st)
 
 
 # ---------------------------------------------------------------- links (no account)

@@ -6,7 +6,10 @@ class RetentionConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from ..cases.services import register_status_hook
         from ..storage.refs import register_leaving_blobs
         from .blobs import blobs_waiting_removal
+        from .services import case_status_changed
 
         register_leaving_blobs("retention.blob_purges", blobs_waiting_removal)
+        register_status_hook(case_status_changed)

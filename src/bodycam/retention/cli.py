@@ -171,14 +171,14 @@ def _info(args) -> int:
 
 def _case(args) -> int:
     from ..cases.models import Case
-    from .services import RetentionError, set_case_status
+    from ..cases.services import CaseError, set_case_status
 
     case = Case.objects.filter(number=args.number).first()
     if case is None:
         raise _err(f"no case {args.number!r}")
     try:
         case = set_case_status(case, args.status or "", "cli", incident_number=args.incident)
-    except RetentionError as exc:
+    except CaseError as exc:
         raise _err(exc) from None
     case.refresh_from_db()
     print(f"case {case.number}: {case.status}; incident {case.incident_number or '-'}")

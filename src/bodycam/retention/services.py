@@ -671,32 +671,14 @@ def release_hold(hold_id, actor: str, reason: str = "", source: str = "") -> Leg
     return hold
 
 
-def set_case_status(case: Case, status: str, actor: str, source: str = "",
-                    incident_number: str | None = None) -> Case:
-    """Close (retention runs again) or reopen (blocks deletion again) a case, and/or set its
-    dispatch incident number. Both inputs are checked before anything changes."""
-    if status and status not in Case.Status.values:
-        raise RetentionError("status must be open or closed")
-    incident = incident_number.strip() if incident_number is not None else None
-    if incident is not None and len(incident) > 64:
-        raise RetentionError("incident number is at most 64 characters")
-    with transaction.atomic():
-        if incident is not None and incident != case.incident_number:
-            Case.objects.filter(pk=case.pk).update(incident_number=incident)
-            record("case.incident", actor=actor, source=source, object_type="case", object_id=str(case.id),
-                   detail={"number": case.number, "incident_number": incident})
-        if status and status != case.status:
-            Case.objects.filter(pk=case.pk).update(status=status,
-                                                   closed_at=utcnow() if status == Case.Status.CLOSED else None)
-            cancelled = 0
-            if status == Case.Status.OPEN:
-                cancelled = _cancel_pending(case.recordings.values_list("id", flat=True), actor,
-                                            f"case {case.number} reopened")
-            record(f"case.{'close' if status == Case.Status.CLOSED else 'reopen'}", actor=actor, source=source,
-                   object_type="case", object_id=str(case.id),
-                   detail={"number": case.number, "pending_deletions_cancelled": cancelled})
-    case.refresh_from_db()
-    return case
+def case_status_changed(case: Case, status: str, actor: str) -> dict:
+    """cases.services status hook: reopening a case blocks deletion again (its recordings'
+    pending deletions are cancelled)."""
+    cancelled = 0
+    if status == Case.Status.OPEN:
+        cancelled = _cancel_pending(case.recordings.values_list("id", flat=True), actor,
+                                    f"case {case.number} reopened")
+    return {"pending_deletions_cancelled": cancelled}
 
 
 def queue_rows(state: str = DeletionEntry.State.PENDING, limit: int = 500) -> list[dict]:

@@ -1,6 +1,6 @@
 """Retention pages: policy and categories, deletion queue, holds, tombstones (/retention/),
 activation compliance (/retention/compliance/), storage and cost (/retention/storage/),
-dispatch incidents (/retention/cad/), and the case extensions (status, files).
+and dispatch incidents (/retention/cad/).
 
 Thin: services/policy/cad/reports do the work and audit each change. Who may do what:
 custodians manage retention; auditors and admins read it; supervisors read compliance
@@ -10,13 +10,12 @@ for the squads they supervise. Every page view and every refusal is audited.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from ..access.policy import allowed, require
-from ..access.services import Denied, audit_denied, parse_uuid
-from ..cases.models import CaseFile
+from ..access.services import Denied, audit_denied
 from ..custody.services import record_request, request_source
 from ..evidence.models import Category
 from ..http import error_page
@@ -191,92 +190,3 @@ def cad_page(request):
     record_request(request, "cad.view", object_type="cad", detail={"q": q, "shown": len(rows)})
     return render(request, "retention/cad.html", {"rows": rows, "q": q, "error": error, "result": result,
                                                   "can_manage": allowed(request.user, MANAGE)}, status=status)
-
-
-# ---------------------------------------------------------------- case extensions
-def _case_for_change(request, case_key, action):
-    from ..release.services import get_case
-
-    case = get_case(request, case_key, action)
-    require(request, "case.change", case, action=action, object_type="case", object_id=str(case.id),
-                   reason=f"role {request.user.role} may not change this case",
-                   message="only a custodian or an assigned detective may change this case")
-    return case
-
-
-MAX_CASE_FILE = 512 * 1024 * 1024
-
-
-@login_required
-@require_POST
-def case_status(request, case_key):
-    try:
-        case = _case_for_change(request, case_key, "case.status")
-        ret.set_case_status(case, request.POST.get("status", ""), request.user.username,
-                            source=request_source(request), incident_number=request.POST.get("incident_number"))
-    except ret.RetentionError as exc:
-        audit_denied(request, "case.status", str(exc), object_type="case", object_id=str(case.id), status=400)
-        return render(request, "web/error.html", {"status": 400, "message": str(exc)}, status=400)
-    except Denied as exc:
-        return error_page(request, exc)
-    return HttpResponseRedirect(f"/cases/{case.number}/")
-
-
-@login_required
-@require_POST
-def case_file_upload(request, case_key):
-    from ..storage import get_store
-
-    try:
-        case = _case_for_change(request, case_key, "case.file_upload")
-    except Denied as exc:
-        return error_page(request, exc)
-    f = request.FILES.get("file")
-    desc = request.POST.get("description", "")[:500]
-    if f is None or not f.name or f.size == 0 or f.size > MAX_CASE_FILE:
-        audit_denied(request, "case.file_upload", "choose a non-empty file of at most 512 MiB", object_type="case",
-                     object_id=str(case.id), status=400)
-        return render(request, "web/error.html", {"status": 400, "message": "choose a non-empty file of at most "
-                                                  "512 MiB"}, status=400)
-    from ..storage.base import InsufficientStorage
-
-    store = get_store()
-    try:
-        incoming = store.receive(f, f.size)
-    except InsufficientStorage as exc:  # never delete anything to make room
-        audit_denied(request, "case.file_upload", f"storage full: {exc}", object_type="case", object_id=str(case.id),
-                     status=507)
-        return render(request, "web/error.html", {"status": 507, "message": "storage is full"}, status=507)
-    try:
-        store.commit(incoming)
-    finally:
-        incoming.discard()
-    name = f.name.replace("/", "_").replace("\\", "_")[:200]
-    cf = CaseFile.objects.create(case=case, name=name, description=desc, sha256=incoming.sha256, size=incoming.size,
-                                 content_type=(f.content_type or "application/octet-stream")[:100],
-                                 uploaded_by=request.user)
-    record_request(request, "case.file_upload", object_type="case", object_id=str(case.id),
-                   object_sha256=cf.sha256, detail={"file": str(cf.id), "name": name, "size": cf.size})
-    return HttpResponseRedirect(f"/cases/{case.number}/")
-
-
-@login_required
-def case_file_download(request, case_key, file_id):
-    from ..release.services import get_case
-    from ..storage import get_store
-
-    try:
-        case = get_case(request, case_key, "case.file_download")
-        cf = CaseFile.objects.filter(case=case, id=parse_uuid(file_id)).first() if parse_uuid(file_id) else None
-        if cf is None:
-            audit_denied(request, "case.file_download", "no such file in this case", object_type="case",
-                         object_id=str(case.id), status=404)
-            from ..access.services import NotVisible
-
-            raise NotVisible("no such file in this case")
-    except Denied as exc:
-        return error_page(request, exc)
-    record_request(request, "case.file_download", object_type="case", object_id=str(case.id),
-                   object_sha256=cf.sha256, detail={"file": str(cf.id), "name": cf.name})
-    return FileResponse(get_store().open(cf.sha256), as_attachment=True, filename=cf.name,
-                        content_type=cf.content_type)

@@ -1,4 +1,4 @@
-"""REST API (DRF). Thin: every view calls one function of bodycam.access.evidence / auth.
+"""REST API (DRF). Thin: every view calls one function of bodycam.evidence_ops.services / auth.
 
   GET    /api/evidence/                       list (visible clips only)
   GET    /api/evidence/<id>/                  detail
@@ -31,11 +31,11 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
 from ..access import auth
-from ..access import evidence as ev
 from ..access.policy import require
 from ..access.services import Denied, authorize
 from ..custody.services import record_request, request_source
 from ..errors import BodycamError, api_error
+from ..evidence_ops import services as ev
 from ..http import range_response
 from ..media import services as media
 from ..numbers import whole_number

@@ -1,5 +1,5 @@
 """Evidence pages: search, item (player, bookmarks, map, clips, sharing), multi-camera
-timeline, bulk actions. Thin: each page calls services (access/evidence, search, media,
+timeline, bulk actions. Thin: each page calls services (evidence_ops, search, media,
 release) that authorize and audit."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..access import evidence as ev
 from ..access.policy import allowed, cases_changeable, require
 from ..access.services import EDIT, Denied, NotVisible, audit_denied, may, visible_clips
 from ..cases.models import Case
@@ -21,6 +20,7 @@ from ..custody.services import record_request
 from ..evidence.incidents import incident_recording_ids
 from ..evidence.models import Category
 from ..evidence.services import camera_tag_names, clip_bookmarks
+from ..evidence_ops import services as ev
 from ..http import bad_request_page, error_page
 from ..media import captions as hooks
 from ..media import services as media

@@ -1,7 +1,7 @@
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import path
 
-from . import api, pages, views
+from . import api, cases, pages, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -11,6 +11,11 @@ urlpatterns = [
     path("evidence/bulk", pages.bulk_action, name="evidence-bulk"),
     path("evidence/<str:clip_id>/", pages.item_page, name="evidence-detail"),
     path("timeline/", pages.timeline_page, name="timeline"),
+    path("cases/", cases.case_list, name="case-list"),
+    path("cases/<str:case_key>/", cases.case_page, name="case-detail"),
+    path("cases/<str:case_key>/status", cases.case_status, name="case-status"),
+    path("cases/<str:case_key>/files", cases.case_file_upload, name="case-file-upload"),
+    path("cases/<str:case_key>/files/<str:file_id>", cases.case_file_download, name="case-file"),
     path("users/", views.users_view, name="users"),
     path("audit/", views.audit_view, name="audit"),
     path("healthz", views.healthz),

@@ -1,5 +1,5 @@
 """Server-rendered pages. Thin: sign-in logic lives in bodycam.access.auth, evidence logic
-in bodycam.access.evidence (both audited there).
+in bodycam.evidence_ops.services (both audited there).
 
 Sign-in is two steps in one session: /login/ (system-use banner acknowledgement, username,
 password) then /mfa/ (TOTP code; first time: enrolment with secret + QR code). Django's
@@ -20,12 +20,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access import auth, totp
-from ..access import evidence as ev
 from ..access.middleware import AUTH_AT, MFA_OK, SEEN_AT
 from ..access.models import Role, User
 from ..access.policy import require
 from ..access.services import Denied
 from ..custody.services import record_request, request_source, session_ref
+from ..evidence_ops import services as ev
 from ..numbers import whole_number
 
 PENDING, PENDING_AT, BANNER_AT = "bc_pending", "bc_pending_at", "bc_banner_at"

@@ -1,6 +1,6 @@
 """``{% case_panel case %}``: status, incident number, detectives, closing and attached
 files on the case page (release/case.html). The case was already access-checked by that
-page; the forms post to retention/views.py, which check again and audit."""
+page; the forms post to web/cases.py, which checks again (cases.services audits)."""
 
 from django import template
 

@@ -10,13 +10,13 @@ import re
 from django.db import transaction
 from django.db.models import Q
 
+from ..access import policy
+from ..access.services import AUDIT, DOWNLOAD, EDIT, PLAY, VIEW, authorize, capabilities, visible_clips
 from ..custody.models import AuditEntry
 from ..custody.services import record_request
 from ..errors import BodycamError
 from ..evidence.models import Category, Clip, Note
 from ..evidence.services import category_change, clip_summary, iso, set_person_tags
-from . import policy
-from .services import AUDIT, DOWNLOAD, EDIT, PLAY, VIEW, authorize, capabilities, visible_clips
 
 
 class BadInput(BodycamError, ValueError):
@@ -38,7 +38,7 @@ def clip_payload(clip: Clip, user=None) -> dict:
 
 
 def _has_restriction(rec) -> bool:
-    from .models import Restriction
+    from ..access.models import Restriction
 
     return Restriction.objects.filter(recording=rec).exists()
 

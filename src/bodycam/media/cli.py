@@ -1,6 +1,6 @@
-"""Command-line parts of the transcription/redaction/release issue:
-`bodycam c2pa-verify FILE`, `bodycam transcribe CLIP_ID [--language xx] [--[no-]translate]` and
-`bodycam models install|verify|show`."""
+"""Media commands: `bodycam media backfill [--inline]`, `bodycam transcribe CLIP_ID
+[--language xx] [--[no-]translate]`, `bodycam models install|verify|show` and
+`bodycam c2pa-verify FILE`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ import json
 import os
 
 
+def _backfill(args) -> int:
+    from .services import backfill
+
+    n = backfill(inline=args.inline)
+    print(f"{'made' if args.inline else 'queued'} playback derivatives for {n} clip(s)")
+    return 0
+
+
 def _verify(args) -> int:
-    from ..media import c2pa_sign
+    from . import c2pa_sign
 
     if not os.path.isfile(args.file):
         from ..errors import CliError
@@ -36,7 +44,7 @@ def _verify(args) -> int:
 def _transcribe(args) -> int:
     from ..errors import CliError
     from ..jobs.services import submit
-    from ..media.transcripts import TranscriptError, parse_options
+    from .transcripts import TranscriptError, parse_options
 
     try:
         opts = parse_options({"language": args.language, "translate": args.translate})
@@ -50,7 +58,7 @@ def _transcribe(args) -> int:
 
 def _models(args) -> int:
     from ..errors import CliError
-    from ..media import asr_models
+    from . import asr_models
 
     try:
         if args.action == "install":
@@ -65,6 +73,10 @@ def _models(args) -> int:
 
 
 def add_commands(sub) -> None:
+    media = sub.add_parser("media", help="playback derivatives").add_subparsers(dest="media_cmd", required=True)
+    s = media.add_parser("backfill", help="queue proxy + thumbnail jobs for clips that lack them")
+    s.add_argument("--inline", action="store_true", help="make them now, in this process")
+    s.set_defaults(func=_backfill)
     s = sub.add_parser("c2pa-verify", help="validate the C2PA manifest of a redacted copy")
     s.add_argument("file")
     s.add_argument("--trust", help="CA bundle (PEM) to trust; default: this installation's release CA")
