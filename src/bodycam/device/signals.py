@@ -55,7 +55,7 @@ class SignalKeyError(BodycamError, ValueError):
     pass
 
 
-class Malformed(ValueError):
+class Malformed(BodycamError, ValueError):
     """An advertisement in our format (company id and format byte) that is not a valid signal."""
 
 
