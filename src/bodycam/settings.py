@@ -279,3 +279,35 @@ LOGGING = {
 # Retention policy file (YAML/JSON) applied before each sweep; empty = the policy in the database.
 RETENTION_POLICY_FILE = os.environ.get("BODYCAM_RETENTION_POLICY", "")
 RETENTION_SWEEP_INTERVAL = int(os.environ.get("BODYCAM_RETENTION_SWEEP_INTERVAL", str(24 * 3600)))
+
+# Directory sign-in (issue 24; docs/access.md "Directory sign-in", docs/deploy.md). Groups map to
+# roles with "group=role;group=role" (the first pair that matches wins); a user in no mapped group
+# is refused. Local accounts keep signing in with their password (break-glass).
+# OpenID Connect (authorization code flow with PKCE): on when a discovery URL is set.
+OIDC_DISCOVERY_URL = os.environ.get("BODYCAM_OIDC_DISCOVERY_URL", "").strip()
+OIDC_CLIENT_ID = os.environ.get("BODYCAM_OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = os.environ.get("BODYCAM_OIDC_CLIENT_SECRET", "")
+OIDC_SCOPES = os.environ.get("BODYCAM_OIDC_SCOPES", "openid profile email")
+OIDC_PROVIDER_NAME = os.environ.get("BODYCAM_OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_USERNAME_CLAIM = os.environ.get("BODYCAM_OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_GROUPS_CLAIM = os.environ.get("BODYCAM_OIDC_GROUPS_CLAIM", "groups")
+OIDC_GROUP_ROLES = os.environ.get("BODYCAM_OIDC_GROUP_ROLES", "")
+# The IdP's MFA is accepted when the ID token's amr has one of these, or its acr is listed.
+OIDC_MFA_AMR = os.environ.get("BODYCAM_OIDC_MFA_AMR", "mfa,otp,hwk,swk,sc")
+OIDC_MFA_ACR = os.environ.get("BODYCAM_OIDC_MFA_ACR", "")
+OIDC_ACR_VALUES = os.environ.get("BODYCAM_OIDC_ACR_VALUES", "")  # asked for in the authorization request
+# LDAP / Active Directory (bind + search): on when a URL is set (ldap:// or ldaps://).
+LDAP_URL = os.environ.get("BODYCAM_LDAP_URL", "").strip()
+LDAP_STARTTLS = os.environ.get("BODYCAM_LDAP_STARTTLS", "") == "1"
+LDAP_CA_FILE = os.environ.get("BODYCAM_LDAP_CA_FILE", "")
+LDAP_BIND_DN = os.environ.get("BODYCAM_LDAP_BIND_DN", "")
+LDAP_BIND_PASSWORD = os.environ.get("BODYCAM_LDAP_BIND_PASSWORD", "")
+LDAP_USER_BASE = os.environ.get("BODYCAM_LDAP_USER_BASE", "")
+LDAP_USER_FILTER = os.environ.get("BODYCAM_LDAP_USER_FILTER", "(uid={username})")
+LDAP_USERNAME_ATTR = os.environ.get("BODYCAM_LDAP_USERNAME_ATTR", "uid")
+LDAP_ID_ATTR = os.environ.get("BODYCAM_LDAP_ID_ATTR", "entryUUID")
+LDAP_GROUP_BASE = os.environ.get("BODYCAM_LDAP_GROUP_BASE", "")
+LDAP_GROUP_FILTER = os.environ.get("BODYCAM_LDAP_GROUP_FILTER", "(|(member={dn})(uniqueMember={dn}))")
+LDAP_GROUP_ROLES = os.environ.get("BODYCAM_LDAP_GROUP_ROLES", "")
+LDAP_REQUIRE_GROUP = os.environ.get("BODYCAM_LDAP_REQUIRE_GROUP", "")
+LDAP_TIMEOUT = float(os.environ.get("BODYCAM_LDAP_TIMEOUT", "10"))

@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..access import auth, totp
+from ..access import auth, directory, oidc, totp
 from ..access import evidence as ev
 from ..access.middleware import AUTH_AT, MFA_OK, SEEN_AT
 from ..access.models import Role, User
@@ -29,6 +29,7 @@ from ..custody.services import record_request, request_source, session_ref
 from ..numbers import whole_number
 
 PENDING, PENDING_AT, BANNER_AT = "bc_pending", "bc_pending_at", "bc_banner_at"
+METHOD = "bc_method"  # how the first factor was passed: password | ldap | oidc
 PENDING_TTL = 300  # seconds to complete the second factor
 
 
@@ -54,7 +55,8 @@ def _too_many(request, template, ctx, what):
 
 @require_http_methods(["GET", "POST"])
 def login_view(request):
-    ctx = {"banner": settings.SYSTEM_USE_BANNER, "next": _next(request), "ended": request.GET.get("ended", "")}
+    ctx = {"banner": settings.SYSTEM_USE_BANNER, "next": _next(request), "ended": request.GET.get("ended", ""),
+           "sso_name": oidc.provider_name() if oidc.enabled() else ""}
     if request.user.is_authenticated:
         return HttpResponseRedirect(ctx["next"])
     if request.method == "GET":
@@ -74,11 +76,8 @@ def login_view(request):
     except auth.AuthFailed as exc:
         ctx["error"] = exc.public
         return render(request, "web/login.html", ctx, status=401)
-    request.session.cycle_key()
-    request.session[PENDING] = str(user.id)
-    request.session[PENDING_AT] = time.time()
     request.session[BANNER_AT] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-    return HttpResponseRedirect("/mfa/?next=" + ctx["next"])
+    return begin_second_factor(request, user, "ldap" if directory.managed_by(user) else "password", ctx["next"])
 
 
 def _pending_user(request) -> User | None:
@@ -114,17 +113,34 @@ def mfa_view(request):
             return HttpResponseRedirect(settings.LOGIN_URL + "?ended=locked")
         ctx["error"] = exc.public
         return render(request, "web/mfa.html", ctx, status=401)
+    complete_login(request, user, request.session.get(METHOD) or "password")
+    return HttpResponseRedirect(ctx["next"])
+
+
+def begin_second_factor(request, user: User, method: str, nxt: str):
+    """The first factor passed (password, LDAP, or an OpenID provider without MFA): on to /mfa/."""
+    request.session.cycle_key()
+    request.session[PENDING] = str(user.id)
+    request.session[PENDING_AT] = time.time()
+    request.session[METHOD] = method
+    request.session[BANNER_AT] = request.session.get(BANNER_AT) or datetime.now(timezone.utc).isoformat(
+        timespec="milliseconds")
+    return HttpResponseRedirect("/mfa/?next=" + nxt)
+
+
+def complete_login(request, user: User, method: str, mfa: str = "totp", mfa_evidence: dict | None = None) -> None:
+    """Both factors done: Django's login(), the session's MFA mark, the audit entry."""
     banner_at = request.session.get(BANNER_AT, "")
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     now = time.time()
-    for k in (PENDING, PENDING_AT):
+    for k in (PENDING, PENDING_AT, METHOD):
         request.session.pop(k, None)
     request.session[MFA_OK] = True
     request.session[AUTH_AT] = now
     request.session[SEEN_AT] = now
     request.session.save()
-    auth.login_succeeded(user, request_source(request), session_ref(request), banner_at)
-    return HttpResponseRedirect(ctx["next"])
+    auth.login_succeeded(user, request_source(request), session_ref(request), banner_at, method=method, mfa=mfa,
+                         mfa_evidence=mfa_evidence)
 
 
 def _qr_svg(uri: str) -> str:
@@ -166,7 +182,10 @@ def users_view(request):
             return render(request, "web/error.html", {"status": exc.status, "message": str(exc)}, status=exc.status)
         return HttpResponseRedirect(request.path)
     record_request(request, "account.list", object_type="user")
-    users = User.objects.order_by("username")
+    users = list(User.objects.select_related("directory").order_by("username"))
+    for u in users:
+        link = getattr(u, "directory", None)  # None for a local account
+        u.directory_source = directory.SOURCES.get(link.source, link.source) if link else ""
     return render(request, "web/users.html", {"users": users, "roles": Role.values})
 
 
