@@ -24,8 +24,10 @@ from bodycam.custody.models import AuditEntry
 from .access_helpers import client_for, current_code, make_user, sign_in
 from .directory_servers import BASE, PASSWORD, OidcProvider, Slapd
 
-pytestmark = [pytest.mark.django_db,
-              pytest.mark.skipif(not shutil.which("slapd") and not os.path.exists("/usr/sbin/slapd"),
+# django_db on each in-process test (not module-wide: the browser test's Playwright loop and the
+# test database's teardown do not mix; its live server has a database of its own).
+DB = pytest.mark.django_db
+pytestmark = [pytest.mark.skipif(not shutil.which("slapd") and not os.path.exists("/usr/sbin/slapd"),
                                  reason="needs slapd (scripts/install.sh --test)")]
 
 
@@ -85,6 +87,7 @@ def finish_totp(client: Client, username: str):
 
 # -- LDAP / Active Directory ------------------------------------------------------------------------
 
+@DB
 def test_ldap_sign_in_maps_groups_to_roles_and_asks_totp(ldap_on):
     c = Client()
     r = ldap_password(c, "olivia")
@@ -108,6 +111,7 @@ def test_ldap_sign_in_maps_groups_to_roles_and_asks_totp(ldap_on):
     assert User.objects.get(username="dave").role == "detective"
 
 
+@DB
 def test_ldap_role_follows_the_directory_at_each_sign_in_audited(ldap_on):
     assert ldap_password(Client(), "dave").status_code == 302
     dave = User.objects.get(username="dave")
@@ -127,6 +131,7 @@ def test_ldap_role_follows_the_directory_at_each_sign_in_audited(ldap_on):
                            f"member: uid=dave,ou=people,{BASE}\n")
 
 
+@DB
 def test_ldap_disabled_account_is_refused(ldap_on):
     r = ldap_password(Client(), "disa")  # userAccountControl 514: ACCOUNTDISABLE
     assert r.status_code == 401 and b"Wrong username or password" in r.content
@@ -137,6 +142,7 @@ def test_ldap_disabled_account_is_refused(ldap_on):
     assert ldap_password(Client(), "ursula").status_code == 302
 
 
+@DB
 def test_ldap_user_in_no_mapped_group_or_outside_the_required_group_is_refused(ldap_on, settings):
     r = ldap_password(Client(), "nora")  # in other-staff only
     assert r.status_code == 401 and b"not in any group" in r.content
@@ -151,6 +157,7 @@ def test_ldap_user_in_no_mapped_group_or_outside_the_required_group_is_refused(l
     assert not User.objects.filter(username="olivia").exists()
 
 
+@DB
 def test_ldap_wrong_password_empty_password_and_filter_injection_are_refused(ldap_on):
     assert ldap_password(Client(), "olivia", "wrong-password").status_code == 401
     assert logins(actor="olivia")[-1]["reason"] == "wrong password"
@@ -160,6 +167,7 @@ def test_ldap_wrong_password_empty_password_and_filter_injection_are_refused(lda
     assert not User.objects.filter(username="olivia").exists()
 
 
+@DB
 def test_ldap_over_starttls_checks_the_certificate(ldap_on, settings, tmp_path):
     settings.LDAP_STARTTLS = True
     settings.LDAP_CA_FILE = str(ldap_on.ca)
@@ -177,6 +185,7 @@ def test_ldap_over_starttls_checks_the_certificate(ldap_on, settings, tmp_path):
     assert e.outcome == "error" and e.detail["method"] == "ldap" and "LDAP error" in e.detail["reason"]
 
 
+@DB
 def test_local_break_glass_account_still_signs_in_and_is_never_taken_over(ldap_on, settings):
     admin = make_user("olivia", "admin")  # a local account with a directory user's name
     c = sign_in(Client(), admin)  # the local password, not the directory's
@@ -190,6 +199,7 @@ def test_local_break_glass_account_still_signs_in_and_is_never_taken_over(ldap_o
     sign_in(Client(), make_user("breakglass", "admin"))
 
 
+@DB
 def test_directory_role_is_not_editable_locally(ldap_on):
     c = Client()
     assert ldap_password(c, "olivia").status_code == 302
@@ -233,6 +243,7 @@ def oidc_round_trip(client: Client, idp: OidcProvider, login: str, password: str
     return client.get(loc[len("http://testserver"):])
 
 
+@DB
 def test_oidc_sign_in_with_idp_mfa_skips_totp(oidc_on):
     c = Client()
     r = oidc_round_trip(c, oidc_on, "alice")
@@ -247,6 +258,7 @@ def test_oidc_sign_in_with_idp_mfa_skips_totp(oidc_on):
     assert e["banner_acknowledged"]
 
 
+@DB
 def test_oidc_without_idp_mfa_asks_totp_and_acr_listed_counts(oidc_on):
     c = Client()
     r = oidc_round_trip(c, oidc_on, "bob")
@@ -267,6 +279,7 @@ def test_oidc_without_idp_mfa_asks_totp_and_acr_listed_counts(oidc_on):
     assert logins(stage="complete", actor="erin")[-1]["mfa_evidence"]["acr"] == "urn:example:phr"
 
 
+@DB
 def test_oidc_user_in_no_mapped_group_is_refused(oidc_on):
     c = Client()
     r = oidc_round_trip(c, oidc_on, "carol")
@@ -277,6 +290,7 @@ def test_oidc_user_in_no_mapped_group_is_refused(oidc_on):
     assert e["outcome"] == "denied" and e["method"] == "oidc" and e["reason"] == "no mapped directory group"
 
 
+@DB
 def test_oidc_disabled_account_refused_by_the_idp(oidc_on):
     c = Client()
     r = oidc_round_trip(c, oidc_on, "dan")
@@ -286,6 +300,7 @@ def test_oidc_disabled_account_refused_by_the_idp(oidc_on):
     assert e["reason"].startswith("provider refused: access_denied")
 
 
+@DB
 def test_oidc_callback_needs_this_sessions_state(oidc_on):
     # a callback this browser did not start (no flow under way): refused, audited
     r = Client().get("/login/oidc/callback?code=abc&state=forged")
@@ -302,6 +317,7 @@ def test_oidc_callback_needs_this_sessions_state(oidc_on):
     assert r.status_code == 400
 
 
+@DB
 def test_oidc_role_change_and_local_disable_apply_at_next_sign_in(oidc_on, settings):
     c = Client()
     assert oidc_round_trip(c, oidc_on, "alice")["Location"] == "/"
@@ -318,6 +334,7 @@ def test_oidc_role_change_and_local_disable_apply_at_next_sign_in(oidc_on, setti
     assert logins(actor="alice")[-1]["reason"] == "account disabled in bodycam"
 
 
+@DB
 def test_group_role_mapping_parse():
     from django.core.exceptions import ImproperlyConfigured
 
@@ -331,3 +348,110 @@ def test_group_role_mapping_parse():
     for bad in ("officers", "officers=chief", "=officer"):
         with pytest.raises(ImproperlyConfigured):
             parse_group_roles(bad, "X")
+
+
+# -- in the browser, against a real `bodycam serve` ------------------------------------------------
+
+def _enrol_in_page(page, site_url: str) -> None:
+    """A first sign-in's authenticator enrolment, as a person with an app would do it."""
+    from bodycam.access import totp
+
+    page.wait_for_url("**/mfa/**")
+    page.fill("input[name=code]", totp.code_at(page.inner_text("#totp-secret")))
+    page.click("form[action='/mfa/'] button[type=submit]")
+    page.wait_for_url(site_url + "/")
+
+
+def _no_horizontal_overflow(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), page.url
+
+
+@pytest.mark.slow
+@pytest.mark.catalogue
+@pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="needs /usr/bin/chromium")
+def test_browser_sso_button_ldap_form_and_users_page(slapd, tmp_path, browser):
+    from .browser import shot
+    from .directory_servers import CLIENT_ID, CLIENT_SECRET
+    from .live import LiveServer
+
+    site = LiveServer(tmp_path / "site")
+    provider = OidcProvider(tmp_path, [site.url + "/login/oidc/callback"]).start()
+    env = {"BODYCAM_" + k: ("1" if v is True else "" if v is False else v)
+           for k, v in {**slapd.settings(), **provider.settings()}.items()}
+    assert env["BODYCAM_OIDC_CLIENT_ID"] == CLIENT_ID and env["BODYCAM_OIDC_CLIENT_SECRET"] == CLIENT_SECRET
+    site.env.update(env)
+    site.start()
+    try:
+        (tmp_path / "pw").write_text("break-glass-admin-2026\n")
+        site.cli("user", "add", "chief", "--role", "admin", "--password-file", str(tmp_path / "pw"))
+        for width in (390, 1280):
+            ctx = browser.new_context(viewport={"width": width, "height": 800})
+            page = ctx.new_page()
+            page.goto(site.url + "/login/")
+            button = page.get_by_role("button", name="Sign in with Example IdP")
+            assert button.is_visible()
+            _no_horizontal_overflow(page)
+            shot(page, f"directory-login-{width}")
+            ctx.close()
+
+        # OpenID Connect: the button, the provider's page, back signed in (the IdP did MFA)
+        ctx = browser.new_context(viewport={"width": 390, "height": 800})
+        page = ctx.new_page()
+        page.goto(site.url + "/login/")
+        page.check("input[name=acknowledge]")
+        page.click("text=Sign in with Example IdP")
+        page.wait_for_url(provider.issuer + "/interaction/**")
+        page.fill("#login", "alice")
+        page.fill("#password", PASSWORD)
+        page.click("#submit")
+        page.wait_for_url(site.url + "/")  # signed in, no TOTP step
+        shot(page, "directory-oidc-signed-in-390")
+        ctx.close()
+
+        # LDAP: the ordinary form, then TOTP (enrolment at the first sign-in)
+        ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = ctx.new_page()
+        page.goto(site.url + "/login/")
+        page.check("input[name=acknowledge]")
+        page.fill("input[name=username]", "olivia")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("text=Continue")
+        _enrol_in_page(page, site.url)
+        ctx.close()
+
+        # The break-glass admin (local password) sees who the directory manages
+        for width in (1280, 390):
+            ctx = browser.new_context(viewport={"width": width, "height": 900})
+            page = ctx.new_page()
+            page.goto(site.url + "/login/")
+            page.check("input[name=acknowledge]")
+            page.fill("input[name=username]", "chief")
+            page.fill("input[name=password]", "break-glass-admin-2026")
+            page.click("text=Continue")
+            if width == 1280:
+                _enrol_in_page(page, site.url)
+            else:
+                from bodycam.access import totp
+
+                page.wait_for_url("**/mfa/**")
+                secret = site.sql("SELECT secret FROM access_totpdevice t JOIN access_user u ON u.id = t.user_id "
+                                  "WHERE u.username = 'chief'")[0][0]
+                page.fill("input[name=code]", totp.code_at(secret, __import__("time").time() + 30))
+                page.click("form[action='/mfa/'] button[type=submit]")
+                page.wait_for_url(site.url + "/")
+            page.goto(site.url + "/users/")
+            rows = {r.locator("td").first.inner_text(): r for r in page.locator("tbody tr").all()}
+            alice = next(r for name, r in rows.items() if name.startswith("alice"))
+            assert "directory (OpenID Connect)" in alice.inner_text() and "from directory groups" in alice.inner_text()
+            assert alice.locator("select[name=role]").count() == 0
+            olivia = next(r for name, r in rows.items() if name.startswith("olivia"))
+            assert "directory (LDAP)" in olivia.inner_text()
+            shot(page, f"directory-users-{width}")
+            _no_horizontal_overflow(page)
+            ctx.close()
+        done = {(a, json.loads(d)["method"], json.loads(d)["mfa"]) for a, _, _, d in
+                site.audit_rows("action = 'auth.login' AND outcome = 'ok'")}
+        assert {("alice", "oidc", "idp"), ("olivia", "ldap", "totp"), ("chief", "password", "totp")} <= done
+    finally:
+        site.stop()
+        provider.stop()

@@ -42,6 +42,21 @@ def client():
     return _client(settings.OIDC_DISCOVERY_URL, settings.OIDC_CLIENT_ID)
 
 
+def authorization_origin() -> str:
+    """scheme://host[:port] of the provider's authorization endpoint (the discovery URL's when
+    the provider cannot be asked now): the login page's CSP ``form-action`` must allow the form's
+    redirect there, or the browser stops the SSO button."""
+    from urllib.parse import urlsplit
+
+    url = settings.OIDC_DISCOVERY_URL
+    try:
+        url = client().load_server_metadata().get("authorization_endpoint") or url
+    except Exception:  # noqa: BLE001 - unreachable/invalid metadata: the start step reports it
+        pass
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
 def start(request, redirect_uri: str):
     """The redirect to the provider's authorization endpoint (state, nonce, PKCE in the session)."""
     from authlib.integrations.base_client.errors import OAuthError

@@ -13,12 +13,11 @@ from datetime import datetime, timezone
 
 from django.conf import settings
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from ..access import auth, directory, oidc
 from ..custody.services import request_source, session_ref
-from .views import BANNER_AT, _client, _next, _too_many, begin_second_factor, complete_login
+from .views import BANNER_AT, _client, _next, _too_many, begin_second_factor, complete_login, login_page
 
 NEXT = "bc_oidc_next"
 STARTED_AT = "bc_oidc_at"
@@ -32,7 +31,7 @@ def _redirect_uri(request) -> str:
 
 def _login_page(request, error: str, status: int, nxt: str = "/"):
     ctx = {"banner": settings.SYSTEM_USE_BANNER, "next": nxt, "error": error, "sso_name": oidc.provider_name()}
-    return render(request, "web/login.html", ctx, status=status)
+    return login_page(request, ctx, status)
 
 
 @require_POST

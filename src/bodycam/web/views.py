@@ -26,6 +26,7 @@ from ..access.models import Role, User
 from ..access.policy import require
 from ..access.services import Denied
 from ..custody.services import record_request, request_source, session_ref
+from ..http import CONTENT_SECURITY_POLICY
 from ..numbers import whole_number
 
 PENDING, PENDING_AT, BANNER_AT = "bc_pending", "bc_pending_at", "bc_banner_at"
@@ -53,6 +54,16 @@ def _too_many(request, template, ctx, what):
     return resp
 
 
+def login_page(request, ctx: dict, status: int = 200):
+    """The login page; with single sign-on its CSP lets the form go on to the provider."""
+    response = render(request, "web/login.html", ctx, status=status)
+    origin = oidc.authorization_origin() if oidc.enabled() else ""
+    if origin:
+        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {origin}")
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     ctx = {"banner": settings.SYSTEM_USE_BANNER, "next": _next(request), "ended": request.GET.get("ended", ""),
@@ -60,14 +71,14 @@ def login_view(request):
     if request.user.is_authenticated:
         return HttpResponseRedirect(ctx["next"])
     if request.method == "GET":
-        return render(request, "web/login.html", ctx)
+        return login_page(request, ctx)
     limit, window = settings.LOGIN_RATE
     if not auth.throttle_hit(f"login:{_client(request)}", limit, window):
         return _too_many(request, "web/login.html", ctx, "login")
     ctx["username"] = request.POST.get("username", "")[:150]
     if request.POST.get("acknowledge") != "yes":
         ctx["error"] = "You must acknowledge the system-use notice to sign in."
-        return render(request, "web/login.html", ctx, status=400)
+        return login_page(request, ctx, 400)
     if not request.session.session_key:
         request.session.save()
     try:
@@ -75,7 +86,7 @@ def login_view(request):
                                    request_source(request), session_ref(request))
     except auth.AuthFailed as exc:
         ctx["error"] = exc.public
-        return render(request, "web/login.html", ctx, status=401)
+        return login_page(request, ctx, 401)
     request.session[BANNER_AT] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     return begin_second_factor(request, user, "ldap" if directory.managed_by(user) else "password", ctx["next"])
 
