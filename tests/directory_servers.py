@@ -30,6 +30,17 @@ objectclass ( 1.3.6.1.4.1.4203.666.11.24.1 NAME 'bodycamTestAdAccount' AUXILIARY
 """
 
 
+def _stop(proc: subprocess.Popen | None, log) -> None:
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    log.close()
+
+
 def _person(uid: str, uac: int | None = None) -> str:
     extra = f"objectClass: bodycamTestAdAccount\nuserAccountControl: {uac}\n" if uac is not None else ""
     return (f"dn: uid={uid},ou=people,{BASE}\nobjectClass: inetOrgPerson\n{extra}uid: {uid}\ncn: {uid.title()}\n"
@@ -150,14 +161,7 @@ access to * by users read by * none
                 "LDAP_STARTTLS": False, "LDAP_CA_FILE": ""}
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        _stop(self.proc, self.log)
 
 
 # -- OpenID provider --------------------------------------------------------------------------
@@ -219,11 +223,4 @@ class OidcProvider:
                 "OIDC_MFA_ACR": "urn:example:phr"}
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        _stop(self.proc, self.log)
