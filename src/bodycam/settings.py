@@ -273,3 +273,34 @@ LOGGING = {
 # Retention policy file (YAML/JSON) applied before each sweep; empty = the policy in the database.
 RETENTION_POLICY_FILE = _env["BODYCAM_RETENTION_POLICY"]
 RETENTION_SWEEP_INTERVAL = _env["BODYCAM_RETENTION_SWEEP_INTERVAL"]
+# Directory sign-in (issue 24; docs/access.md "Directory sign-in", docs/deploy.md). Groups map to
+# roles with "group=role;group=role" (the first pair that matches wins); a user in no mapped group
+# is refused. Local accounts keep signing in with their password (break-glass).
+# OpenID Connect (authorization code flow with PKCE): on when a discovery URL is set.
+OIDC_DISCOVERY_URL = _env["BODYCAM_OIDC_DISCOVERY_URL"]
+OIDC_CLIENT_ID = _env["BODYCAM_OIDC_CLIENT_ID"]
+OIDC_CLIENT_SECRET = _env["BODYCAM_OIDC_CLIENT_SECRET"]
+OIDC_SCOPES = _env["BODYCAM_OIDC_SCOPES"]
+OIDC_PROVIDER_NAME = _env["BODYCAM_OIDC_PROVIDER_NAME"]
+OIDC_USERNAME_CLAIM = _env["BODYCAM_OIDC_USERNAME_CLAIM"]
+OIDC_GROUPS_CLAIM = _env["BODYCAM_OIDC_GROUPS_CLAIM"]
+OIDC_GROUP_ROLES = _env["BODYCAM_OIDC_GROUP_ROLES"]
+# The IdP's MFA is accepted when the ID token's amr has one of these, or its acr is listed.
+OIDC_MFA_AMR = _env["BODYCAM_OIDC_MFA_AMR"]
+OIDC_MFA_ACR = _env["BODYCAM_OIDC_MFA_ACR"]
+OIDC_ACR_VALUES = _env["BODYCAM_OIDC_ACR_VALUES"]  # asked for in the authorization request
+# LDAP / Active Directory (bind + search): on when a URL is set (ldap:// or ldaps://).
+LDAP_URL = _env["BODYCAM_LDAP_URL"]
+LDAP_STARTTLS = _env["BODYCAM_LDAP_STARTTLS"]
+LDAP_CA_FILE = _env["BODYCAM_LDAP_CA_FILE"]
+LDAP_BIND_DN = _env["BODYCAM_LDAP_BIND_DN"]
+LDAP_BIND_PASSWORD = _env["BODYCAM_LDAP_BIND_PASSWORD"]
+LDAP_USER_BASE = _env["BODYCAM_LDAP_USER_BASE"]
+LDAP_USER_FILTER = _env["BODYCAM_LDAP_USER_FILTER"]
+LDAP_USERNAME_ATTR = _env["BODYCAM_LDAP_USERNAME_ATTR"]
+LDAP_ID_ATTR = _env["BODYCAM_LDAP_ID_ATTR"]
+LDAP_GROUP_BASE = _env["BODYCAM_LDAP_GROUP_BASE"]
+LDAP_GROUP_FILTER = _env["BODYCAM_LDAP_GROUP_FILTER"]
+LDAP_GROUP_ROLES = _env["BODYCAM_LDAP_GROUP_ROLES"]
+LDAP_REQUIRE_GROUP = _env["BODYCAM_LDAP_REQUIRE_GROUP"]
+LDAP_TIMEOUT = _env["BODYCAM_LDAP_TIMEOUT"]

@@ -16,8 +16,9 @@ from .models import Role, User
 from .policy import role_may
 
 
-def add_user(username: str, role: str, password: str, badge: str = "", axis_user_id: str | None = None,
+def add_user(username: str, role: str, password: str | None, badge: str = "", axis_user_id: str | None = None,
              actor: str = "cli") -> User:
+    """``password=None``: an account that signs in through its directory only (no local password)."""
     if role not in Role.values:
         raise CatalogueError(f"unknown role {role!r}; one of: {', '.join(Role.values)}")
     if not username or len(username) > 150 or not all(c.isalnum() or c in "@.+-_" for c in username):
@@ -31,11 +32,14 @@ def add_user(username: str, role: str, password: str, badge: str = "", axis_user
         except ValueError:
             raise CatalogueError("--axis-user-id must be a UUID") from None
     user = User(username=username, role=role, badge=badge[:32])
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise CatalogueError("password rejected: " + " ".join(exc.messages)) from None
-    user.set_password(password)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise CatalogueError("password rejected: " + " ".join(exc.messages)) from None
+        user.set_password(password)
     with transaction.atomic():
         user.save()
         if axis_uuid or role_may(role, "evidence.own_recordings"):

@@ -17,8 +17,8 @@ from django.db import transaction
 from ..custody.services import record
 from ..errors import BodycamError
 from ..timefmt import isoformat
-from . import policy, totp
-from .models import ApiToken, LoginAttempt, Role, Throttle, TotpDevice, User
+from . import directory, ldap_auth, policy, totp
+from .models import ApiToken, DirectoryLink, LoginAttempt, Role, Throttle, TotpDevice, User
 
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
@@ -67,13 +67,14 @@ def _note_attempt(username: str, stage: str, success: bool, source: str) -> None
         LoginAttempt.objects.filter(at__lt=_now() - timedelta(days=1)).delete()
 
 
-def _failure(user: User | None, username: str, stage: str, source: str, reason: str, session: str = "") -> None:
+def _failure(user: User | None, username: str, stage: str, source: str, reason: str, session: str = "",
+             method: str = "password") -> None:
     """Record a failed attempt; lock the account at the 5th failure within 15 minutes."""
     with transaction.atomic():
         _note_attempt(username, stage, False, source)
         record("auth.login", actor=username[:150], source=source, object_type="user",
                object_id=str(user.id) if user else "", outcome="failed",
-               detail={"stage": stage, "reason": reason, "session": session})
+               detail={"stage": stage, "method": method, "reason": reason, "session": session})
         if user is None or user.locked_at:
             return
         since = _now() - LOCKOUT_WINDOW
@@ -95,6 +96,8 @@ def check_password(username: str, password: str, source: str, session: str = "")
         record("auth.login", actor=username, source=source, object_type="user", object_id=str(user.id),
                outcome="denied", detail={"stage": "password", "reason": "account locked", "session": session})
         raise AuthFailed("account locked")
+    if ldap_auth.enabled() and (user is None or DirectoryLink.objects.filter(user=user, source="ldap").exists()):
+        return _check_ldap(username, password, user, source, session)
     authed = authenticate(username=username, password=password or "")
     if authed is None:
         _failure(user, username, "password", source,
@@ -105,6 +108,23 @@ def check_password(username: str, password: str, source: str, session: str = "")
         _failure(authed, username, "password", source, "account has no role", session)
         raise AuthFailed("no role")
     return authed
+
+
+def _check_ldap(username: str, password: str, user: User | None, source: str, session: str) -> User:
+    """The LDAP path of the password form (a local account of that name signs in locally)."""
+    try:
+        identity = ldap_auth.authenticate(username, password or "")
+    except directory.DirectoryUnavailable as exc:
+        directory.refuse(username, "ldap", exc.reason, source, session, user, outcome="error")
+        raise AuthFailed(exc.reason, exc.public) from None
+    except directory.DirectoryRefused as exc:
+        _failure(user, username, "password", source, exc.reason, session, method="ldap")
+        raise AuthFailed(exc.reason) from None
+    mapping = directory.parse_group_roles(settings.LDAP_GROUP_ROLES, "BODYCAM_LDAP_GROUP_ROLES")
+    try:
+        return directory.sign_in(identity, mapping, source, session)
+    except directory.DirectoryRefused as exc:
+        raise AuthFailed(exc.reason, exc.public) from None
 
 
 def begin_enrolment(user: User) -> TotpDevice:
@@ -146,10 +166,16 @@ def verify_totp(user: User, code: str, source: str, session: str = "", enrolling
                          "Wrong username or password, or the account is locked.")
 
 
-def login_succeeded(user: User, source: str, session: str, banner: str) -> None:
-    _note_attempt(user.username, "totp", True, source)
+def login_succeeded(user: User, source: str, session: str, banner: str, method: str = "password",
+                    mfa: str = "totp", mfa_evidence: dict | None = None) -> None:
+    """``method``: password (local), ldap or oidc; ``mfa``: totp, or idp (the OpenID provider's
+    MFA, with its amr/acr in ``mfa_evidence``)."""
+    _note_attempt(user.username, "totp" if mfa == "totp" else "idp", True, source)
+    detail = {"stage": "complete", "method": method, "mfa": mfa, "session": session, "banner_acknowledged": banner}
+    if mfa_evidence:
+        detail["mfa_evidence"] = mfa_evidence
     record("auth.login", actor=user.username, source=source, object_type="user", object_id=str(user.id),
-           detail={"stage": "complete", "mfa": "totp", "session": session, "banner_acknowledged": banner})
+           detail=detail)
 
 
 def is_enrolled(user: User) -> bool:
@@ -205,6 +231,12 @@ def refuse_own_account(actor: User | None, target: User, action: str, source: st
     raise AccountDenied(reason + "; ask another administrator")
 
 
+class DirectoryManaged(AccountError):
+    """The account's role comes from its directory: not changed locally (409)."""
+
+    status = 409
+
+
 REASON_MAX = 500
 
 
@@ -237,6 +269,12 @@ def set_role(target: User, role: str, actor: User | None = None, source: str = "
     refuse_own_account(actor, target, "account.role_change", source, "change the role of")
     if role not in Role.values:
         raise AccountError(f"unknown role {role!r}; one of: {', '.join(Role.values)}")
+    managed = directory.managed_by(target)
+    if managed:
+        msg = f"the role of {target.username} comes from {managed} groups at each sign-in; change it in the directory"
+        record("account.role_change", actor=who, source=source, object_type="user", object_id=str(target.id),
+               outcome="denied", detail={"username": target.username, "reason": msg, "status": 409})
+        raise DirectoryManaged(msg)
     why = change_reason(reason, "account.role_change", who, target, source)
     before = target.role
     with transaction.atomic():

@@ -126,3 +126,21 @@ class Grant(models.Model):
     reason = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+
+
+class DirectoryLink(models.Model):
+    """An account that a directory manages (LDAP/Active Directory or an OpenID provider): it
+    signs in there, and its role comes from its directory groups at each sign-in, never from a
+    local change. ``subject`` is the directory's stable id (LDAP entryUUID/objectGUID, OIDC
+    ``sub``); ``issuer`` is the OpenID provider ("" for LDAP)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE,
+                                related_name="directory")
+    source = models.CharField(max_length=8)  # ldap | oidc
+    issuer = models.CharField(max_length=255, blank=True, default="")
+    subject = models.CharField(max_length=255)
+    groups = models.JSONField(default=list)  # the groups seen at the last sign-in
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "issuer", "subject"], name="directory_link_subject")]

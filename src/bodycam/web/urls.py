@@ -1,11 +1,13 @@
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import path
 
-from . import api, cases, pages, views
+from . import api, cases, pages, sso, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("mfa/", views.mfa_view, name="mfa"),
+    path("login/oidc/", sso.oidc_start, name="login-oidc"),
+    path("login/oidc/callback", sso.oidc_callback, name="login-oidc-callback"),
     path("logout/", views.logout_view, name="logout"),
     path("", pages.search_page, name="evidence-list"),
     path("evidence/bulk", pages.bulk_action, name="evidence-bulk"),

@@ -19,16 +19,18 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..access import auth, totp
+from ..access import auth, directory, oidc, totp
 from ..access.middleware import AUTH_AT, MFA_OK, SEEN_AT
 from ..access.models import Role, User
 from ..access.policy import require
 from ..access.services import Denied
 from ..custody.services import record_request, request_source, session_ref
 from ..evidence_ops import services as ev
+from ..http import CONTENT_SECURITY_POLICY
 from ..numbers import whole_number
 
 PENDING, PENDING_AT, BANNER_AT = "bc_pending", "bc_pending_at", "bc_banner_at"
+METHOD = "bc_method"  # how the first factor was passed: password | ldap | oidc
 PENDING_TTL = 300  # seconds to complete the second factor
 
 
@@ -52,20 +54,31 @@ def _too_many(request, template, ctx, what):
     return resp
 
 
+def login_page(request, ctx: dict, status: int = 200):
+    """The login page; with single sign-on its CSP lets the form go on to the provider."""
+    response = render(request, "web/login.html", ctx, status=status)
+    origin = oidc.authorization_origin() if oidc.enabled() else ""
+    if origin:
+        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {origin}")
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def login_view(request):
-    ctx = {"banner": settings.SYSTEM_USE_BANNER, "next": _next(request), "ended": request.GET.get("ended", "")}
+    ctx = {"banner": settings.SYSTEM_USE_BANNER, "next": _next(request), "ended": request.GET.get("ended", ""),
+           "sso_name": oidc.provider_name() if oidc.enabled() else ""}
     if request.user.is_authenticated:
         return HttpResponseRedirect(ctx["next"])
     if request.method == "GET":
-        return render(request, "web/login.html", ctx)
+        return login_page(request, ctx)
     limit, window = settings.LOGIN_RATE
     if not auth.throttle_hit(f"login:{_client(request)}", limit, window):
         return _too_many(request, "web/login.html", ctx, "login")
     ctx["username"] = request.POST.get("username", "")[:150]
     if request.POST.get("acknowledge") != "yes":
         ctx["error"] = "You must acknowledge the system-use notice to sign in."
-        return render(request, "web/login.html", ctx, status=400)
+        return login_page(request, ctx, 400)
     if not request.session.session_key:
         request.session.save()
     try:
@@ -73,12 +86,9 @@ def login_view(request):
                                    request_source(request), session_ref(request))
     except auth.AuthFailed as exc:
         ctx["error"] = exc.public
-        return render(request, "web/login.html", ctx, status=401)
-    request.session.cycle_key()
-    request.session[PENDING] = str(user.id)
-    request.session[PENDING_AT] = time.time()
+        return login_page(request, ctx, 401)
     request.session[BANNER_AT] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-    return HttpResponseRedirect("/mfa/?next=" + ctx["next"])
+    return begin_second_factor(request, user, "ldap" if directory.managed_by(user) else "password", ctx["next"])
 
 
 def _pending_user(request) -> User | None:
@@ -114,17 +124,34 @@ def mfa_view(request):
             return HttpResponseRedirect(settings.LOGIN_URL + "?ended=locked")
         ctx["error"] = exc.public
         return render(request, "web/mfa.html", ctx, status=401)
+    complete_login(request, user, request.session.get(METHOD) or "password")
+    return HttpResponseRedirect(ctx["next"])
+
+
+def begin_second_factor(request, user: User, method: str, nxt: str):
+    """The first factor passed (password, LDAP, or an OpenID provider without MFA): on to /mfa/."""
+    request.session.cycle_key()
+    request.session[PENDING] = str(user.id)
+    request.session[PENDING_AT] = time.time()
+    request.session[METHOD] = method
+    request.session[BANNER_AT] = request.session.get(BANNER_AT) or datetime.now(timezone.utc).isoformat(
+        timespec="milliseconds")
+    return HttpResponseRedirect("/mfa/?next=" + nxt)
+
+
+def complete_login(request, user: User, method: str, mfa: str = "totp", mfa_evidence: dict | None = None) -> None:
+    """Both factors done: Django's login(), the session's MFA mark, the audit entry."""
     banner_at = request.session.get(BANNER_AT, "")
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     now = time.time()
-    for k in (PENDING, PENDING_AT):
+    for k in (PENDING, PENDING_AT, METHOD):
         request.session.pop(k, None)
     request.session[MFA_OK] = True
     request.session[AUTH_AT] = now
     request.session[SEEN_AT] = now
     request.session.save()
-    auth.login_succeeded(user, request_source(request), session_ref(request), banner_at)
-    return HttpResponseRedirect(ctx["next"])
+    auth.login_succeeded(user, request_source(request), session_ref(request), banner_at, method=method, mfa=mfa,
+                         mfa_evidence=mfa_evidence)
 
 
 def _qr_svg(uri: str) -> str:
@@ -166,7 +193,10 @@ def users_view(request):
             return render(request, "web/error.html", {"status": exc.status, "message": str(exc)}, status=exc.status)
         return HttpResponseRedirect(request.path)
     record_request(request, "account.list", object_type="user")
-    users = User.objects.order_by("username")
+    users = list(User.objects.select_related("directory").order_by("username"))
+    for u in users:
+        link = getattr(u, "directory", None)  # None for a local account
+        u.directory_source = directory.SOURCES.get(link.source, link.source) if link else ""
     return render(request, "web/users.html", {"users": users, "roles": Role.values})
 
 
