@@ -247,14 +247,20 @@ def case_file_upload(request, case_key):
         audit_denied(request, "case.file_upload", f"storage full: {exc}", object_type="case", object_id=str(case.id),
                      status=507)
         return render(request, "web/error.html", {"status": 507, "message": "storage is full"}, status=507)
+    from ..storage.locks import blob_lock
+
+    name = f.name.replace("/", "_").replace("\\", "_")[:200]
+    # The blob's lock from store.commit until the row has committed: a retention purge of the
+    # same bytes waits and sees the row (storage.locks).
     try:
-        store.commit(incoming)
+        with blob_lock(incoming.sha256):
+            store.commit(incoming)
+            cf = CaseFile.objects.create(case=case, name=name, description=desc, sha256=incoming.sha256,
+                                         size=incoming.size,
+                                         content_type=(f.content_type or "application/octet-stream")[:100],
+                                         uploaded_by=request.user)
     finally:
         incoming.discard()
-    name = f.name.replace("/", "_").replace("\\", "_")[:200]
-    cf = CaseFile.objects.create(case=case, name=name, description=desc, sha256=incoming.sha256, size=incoming.size,
-                                 content_type=(f.content_type or "application/octet-stream")[:100],
-                                 uploaded_by=request.user)
     record_request(request, "case.file_upload", object_type="case", object_id=str(case.id),
                    object_sha256=cf.sha256, detail={"file": str(cf.id), "name": name, "size": cf.size})
     return HttpResponseRedirect(f"/cases/{case.number}/")
