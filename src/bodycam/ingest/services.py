@@ -18,7 +18,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from ..custody.services import raise_alert_throttled, record
 from ..evidence.models import Attachment, Bookmark, Category, Clip, Device, GnssPoint, Officer, Recording
 from ..media.probe import MediaError, probe
-from ..storage import InsufficientStorage, get_store
+from ..storage import InsufficientStorage, StoreUnavailable, get_store
 from ..storage.base import IncompleteUpload
 from ..storage.locks import blob_lock
 from . import signatures, swift
@@ -32,6 +32,7 @@ from .errors import (
     OutOfSpace,
     TooLarge,
     Unauthorized,
+    Unavailable,
 )
 from .models import IngestAccount, IngestToken, SystemObject
 
@@ -361,6 +362,15 @@ def refuse_full(what: str, reason: str, actor: str, source: str, rec: Recording 
     raise OutOfSpace("insufficient storage: " + reason)
 
 
+def store_unavailable(what: str, reason: str):
+    """503 with Retry-After: the blob store cannot be reached or written just now. Nothing was
+    stored (the camera keeps its copy and retries); alerted at most once per
+    BODYCAM_STORAGE_ALERT_INTERVAL, never failing because the catalogue is down too."""
+    raise_alert_throttled("storage.unavailable", f"ingest could not store {what}: {reason}",
+                          settings.STORAGE_ALERT_INTERVAL)
+    raise Unavailable(f"object store unavailable, nothing was stored; retry later ({reason[:300]})")
+
+
 _stale_lock = threading.Lock()
 _stale_checked_at = 0.0
 
@@ -493,6 +503,8 @@ def put_object(rec_name: str, obj_name: str, stream, length: int | None, etag: s
             refuse_full(f"{rec_name}/{obj_name}", str(exc), actor, source, rec)
         except IncompleteUpload as exc:
             raise BadRequest(f"incomplete body: {exc}") from None
+        except StoreUnavailable as exc:
+            store_unavailable(f"{rec_name}/{obj_name}", str(exc))
         if incoming.size == 0 and kind != "bookmark":
             raise BadRequest("zero-length object")
         if etag and etag.strip('"').lower() != incoming.md5:
@@ -529,7 +541,12 @@ def put_object(rec_name: str, obj_name: str, stream, length: int | None, etag: s
         # waits for the row (and then keeps them), or removes them before store.commit looks
         # (which then stores them again from this upload's copy). A 201 means the bytes stay.
         with blob_lock(incoming.sha256):
-            store.commit(incoming)
+            try:
+                store.commit(incoming)
+            except InsufficientStorage as exc:
+                refuse_full(f"{rec_name}/{obj_name}", str(exc), actor, source, rec)
+            except StoreUnavailable as exc:
+                store_unavailable(f"{rec_name}/{obj_name}", str(exc))
             _race_point("ingest.blob_committed", sha256=incoming.sha256, object=obj_name)
             try:
                 with transaction.atomic():
