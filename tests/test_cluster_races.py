@@ -103,6 +103,35 @@ def test_purge_waits_for_an_upload_naming_the_same_bytes_pg_table_lock(world, pg
                                      detail__kept="a live item names these bytes again").count() == 1
 
 
+def test_purge_waits_for_a_case_file_naming_the_same_bytes_pg_table_lock(world, pg, store_kind, tmp_path):
+    """The same for a case file (a detective attaches a copy of A's bookmark text to a case):
+    the upload has stored the file and stops at its row while the sweep purges A."""
+    from bodycam.cases.models import CaseFile
+
+    from .access_helpers import World, client_for
+
+    mon, lock = pg
+    a, sha = due_recording_with_bookmark(world)
+    (tmp_path / "case").mkdir()
+    det = client_for(World(tmp_path / "case").detective)
+    lock.execute("LOCK TABLE access_casefile IN SHARE MODE")
+    upload = Side(lambda: det.post("/cases/C-1/files", {"file": io.BytesIO(TEXT), "description": "copy of a note",
+                                                         "csrfmiddlewaretoken": det.cookies["csrftoken"].value})).go()
+    mon.wait_until(lambda: mon.waiting(upload) or upload.done, "the case file to stop at its row")
+    assert not upload.done, upload.error
+    sweep = Side(lambda: ret.sweep(now=PURGE)).go()
+    mon.wait_until(lambda: mon.waiting(sweep) or sweep.done, "the sweep to finish or wait")
+    lock.rollback()
+    upload.join(120)
+    sweep.join(120)
+    assert sweep.error is None and upload.error is None, (sweep.error, upload.error)
+    assert a.container_name in [p["container"] for p in sweep.result["purged"]]
+    assert upload.result.status_code == 302 and CaseFile.objects.get().sha256 == sha
+    assert get_store().exists(sha), "the case file was stored, and its blob is gone"
+    _checked, problems = fixity.check_all()
+    assert problems == [], problems
+
+
 def _hold_upload_at_its_row(monkeypatch):
     """The upload stops after store.commit, before its row: (reached, go) events."""
     reached, go = threading.Event(), threading.Event()
