@@ -119,15 +119,20 @@ def add_file(request, case: Case, upload, description: str = "") -> CaseFile:
     except InsufficientStorage as exc:  # never delete anything to make room
         _refuse(request, case, action, f"storage full: {exc}", 507)
         raise CaseStorageFull("storage is full") from None
+    from ..storage.locks import blob_lock
+
+    name = upload.name.replace("/", "_").replace("\\", "_")[:200]
+    # The blob's lock from store.commit until the row has committed: a retention purge of the
+    # same bytes waits and sees the row (storage.locks).
     try:
-        store.commit(incoming)
+        with blob_lock(incoming.sha256):
+            store.commit(incoming)
+            cf = CaseFile.objects.create(case=case, name=name, description=description[:500],
+                                         sha256=incoming.sha256, size=incoming.size,
+                                         content_type=(upload.content_type or "application/octet-stream")[:100],
+                                         uploaded_by=request.user)
     finally:
         incoming.discard()
-    name = upload.name.replace("/", "_").replace("\\", "_")[:200]
-    cf = CaseFile.objects.create(case=case, name=name, description=description[:500], sha256=incoming.sha256,
-                                 size=incoming.size,
-                                 content_type=(upload.content_type or "application/octet-stream")[:100],
-                                 uploaded_by=request.user)
     record_request(request, action, object_type="case", object_id=str(case.id), object_sha256=cf.sha256,
                    detail={"file": str(cf.id), "name": name, "size": cf.size})
     return cf

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..errors import BodycamError
 from ..storage import catalogue_hashes, get_store, leaving_hashes
+from ..storage.locks import blob_locks
 from ..timefmt import iso_from_epoch
 from .services import raise_alert, record
 
@@ -50,6 +51,19 @@ def run_fixity_check(actor: str = "system:fixity") -> tuple[int, list[Problem]]:
     return checked, problems
 
 
+# How many orphan candidates the sweep locks and checks at once (one catalogue read each).
+ORPHAN_LOCK_BATCH = 64
+
+# Tests force races through this ("orphan.check": the candidates are locked, the catalogue
+# not yet read again). None in production.
+race_hook = None
+
+
+def _race_point(point: str, **info) -> None:
+    if race_hook is not None:
+        race_hook(point, info)
+
+
 def sweep_orphans(grace_seconds: float = 3600, actor: str = "system:orphan-sweep") -> dict:
     """Reconcile the store with the catalogue after crashes.
 
@@ -74,16 +88,22 @@ def sweep_orphans(grace_seconds: float = 3600, actor: str = "system:orphan-sweep
         if mtime is None or mtime > cutoff:
             continue
         candidates.append(sha)
-    if candidates:
-        # Asked again just before moving anything: a retried upload may have reused one of
-        # these blobs and committed its row while the store was being listed.
-        known = set(catalogue_hashes()) | leaving_hashes()
-    for sha in candidates:
-        mtime = store.mtime(sha)
-        if sha in known or mtime is None or mtime > cutoff:
-            continue
-        store.quarantine(sha)
-        quarantined.append(sha)
+    # Asked again just before moving anything, under the blobs' locks (storage.locks): a
+    # retried upload that reuses one of these blobs holds its lock from store.commit (which
+    # found the bytes, and on S3 cannot refresh their date) until its row has committed, so
+    # here its row is either committed and seen, or the upload has not looked yet and stores
+    # the bytes again from its own copy after they are moved aside.
+    for i in range(0, len(candidates), ORPHAN_LOCK_BATCH):
+        batch = candidates[i:i + ORPHAN_LOCK_BATCH]
+        with blob_locks(batch):
+            _race_point("orphan.check", hashes=batch)
+            known = set(catalogue_hashes()) | leaving_hashes()
+            for sha in batch:
+                mtime = store.mtime(sha)
+                if sha in known or mtime is None or mtime > cutoff:
+                    continue
+                store.quarantine(sha)
+                quarantined.append(sha)
     stale = store.remove_stale_incoming(grace_seconds)
     result = {"quarantined": quarantined, "stale_uploads_removed": stale}
     if quarantined or stale:

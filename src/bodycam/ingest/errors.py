@@ -43,5 +43,9 @@ class Busy(IngestError):
     status = 503
 
 
+class Unavailable(IngestError):
+    status = 503  # the catalogue or the blob store cannot be reached now: nothing stored, retry (Retry-After)
+
+
 class OutOfSpace(IngestError):
     status = 507

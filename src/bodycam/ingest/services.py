@@ -18,8 +18,9 @@ from django.db import DatabaseError, IntegrityError, transaction
 from ..custody.services import raise_alert_throttled, record
 from ..evidence.models import Attachment, Bookmark, Category, Clip, Device, GnssPoint, Officer, Recording
 from ..media.probe import MediaError, probe
-from ..storage import InsufficientStorage, get_store
+from ..storage import InsufficientStorage, StoreUnavailable, get_store
 from ..storage.base import IncompleteUpload
+from ..storage.locks import blob_lock
 from . import signatures, swift
 from .errors import (
     BadRequest,
@@ -31,6 +32,7 @@ from .errors import (
     OutOfSpace,
     TooLarge,
     Unauthorized,
+    Unavailable,
 )
 from .models import IngestAccount, IngestToken, SystemObject
 
@@ -50,6 +52,15 @@ CAPABILITIES = {
 }
 
 _upload_slots = threading.BoundedSemaphore(settings.MAX_CONCURRENT_UPLOADS)
+
+# Tests force races through this: called with a point's name ("ingest.blob_committed": the
+# blob is at its address, its row not yet committed) and details. None in production.
+race_hook = None
+
+
+def _race_point(point: str, **info) -> None:
+    if race_hook is not None:
+        race_hook(point, info)
 
 
 def _hash_key(key: str) -> str:
@@ -351,6 +362,15 @@ def refuse_full(what: str, reason: str, actor: str, source: str, rec: Recording 
     raise OutOfSpace("insufficient storage: " + reason)
 
 
+def store_unavailable(what: str, reason: str):
+    """503 with Retry-After: the blob store cannot be reached or written just now. Nothing was
+    stored (the camera keeps its copy and retries); alerted at most once per
+    BODYCAM_STORAGE_ALERT_INTERVAL, never failing because the catalogue is down too."""
+    raise_alert_throttled("storage.unavailable", f"ingest could not store {what}: {reason}",
+                          settings.STORAGE_ALERT_INTERVAL)
+    raise Unavailable(f"object store unavailable, nothing was stored; retry later ({reason[:300]})")
+
+
 _stale_lock = threading.Lock()
 _stale_checked_at = 0.0
 
@@ -483,6 +503,8 @@ def put_object(rec_name: str, obj_name: str, stream, length: int | None, etag: s
             refuse_full(f"{rec_name}/{obj_name}", str(exc), actor, source, rec)
         except IncompleteUpload as exc:
             raise BadRequest(f"incomplete body: {exc}") from None
+        except StoreUnavailable as exc:
+            store_unavailable(f"{rec_name}/{obj_name}", str(exc))
         if incoming.size == 0 and kind != "bookmark":
             raise BadRequest("zero-length object")
         if etag and etag.strip('"').lower() != incoming.md5:
@@ -514,25 +536,36 @@ def put_object(rec_name: str, obj_name: str, stream, length: int | None, etag: s
             raise Conflict(f"{obj_name} already stored with different content; originals are immutable")
 
         # Blob first, row second: a crash in between leaves an orphan blob that a retry
-        # reuses and the orphan sweep reconciles; never a row without its bytes.
-        store.commit(incoming)
-        try:
-            with transaction.atomic():
-                _create_rows(rec, obj_name, kind, incoming, meta, clip_fields, parsed)
-                signatures.on_object_stored(rec, kind, obj_name, actor, source)
-                record("ingest.object.stored", actor=actor, source=source,
-                       object_type="clip" if kind == "clip" else "attachment", object_id=f"{rec.id}/{obj_name}",
-                       object_sha256=incoming.sha256, detail={"container": rec_name, "object": obj_name,
-                                                              "size": incoming.size, "kind": kind})
-        except IntegrityError:
-            # A concurrent upload of the same name won the race; answer like a retry. Any other
-            # integrity error is a defect, not a conflict: it is not reported as one.
-            existing = (Clip if kind == "clip" else Attachment).objects.filter(recording=rec, object_name=obj_name).first()
-            if existing is None:
-                raise
-            if existing.sha256 == incoming.sha256:
-                return StoredResult(201, existing.sha256, existing.md5, existing.size, duplicate=True)
-            raise Conflict(f"{obj_name} already stored with different content") from None
+        # reuses and the orphan sweep reconciles; never a row without its bytes. The blob's
+        # lock spans both steps: a retention purge or the orphan sweep removing these bytes
+        # waits for the row (and then keeps them), or removes them before store.commit looks
+        # (which then stores them again from this upload's copy). A 201 means the bytes stay.
+        with blob_lock(incoming.sha256):
+            try:
+                store.commit(incoming)
+            except InsufficientStorage as exc:
+                refuse_full(f"{rec_name}/{obj_name}", str(exc), actor, source, rec)
+            except StoreUnavailable as exc:
+                store_unavailable(f"{rec_name}/{obj_name}", str(exc))
+            _race_point("ingest.blob_committed", sha256=incoming.sha256, object=obj_name)
+            try:
+                with transaction.atomic():
+                    _create_rows(rec, obj_name, kind, incoming, meta, clip_fields, parsed)
+                    signatures.on_object_stored(rec, kind, obj_name, actor, source)
+                    record("ingest.object.stored", actor=actor, source=source,
+                           object_type="clip" if kind == "clip" else "attachment", object_id=f"{rec.id}/{obj_name}",
+                           object_sha256=incoming.sha256, detail={"container": rec_name, "object": obj_name,
+                                                                  "size": incoming.size, "kind": kind})
+            except IntegrityError:
+                # A concurrent upload of the same name won the race; answer like a retry. Any other
+                # integrity error is a defect, not a conflict: it is not reported as one.
+                existing = (Clip if kind == "clip" else Attachment).objects.filter(recording=rec,
+                                                                                   object_name=obj_name).first()
+                if existing is None:
+                    raise
+                if existing.sha256 == incoming.sha256:
+                    return StoredResult(201, existing.sha256, existing.md5, existing.size, duplicate=True)
+                raise Conflict(f"{obj_name} already stored with different content") from None
         if kind == "clip":  # proxy + thumbnail (and transcript when enabled), made by background jobs
             from ..media.services import on_clip_stored
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from django.db import DatabaseError
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from ..custody.services import record
+from ..custody.services import raise_alert_throttled, record
 from ..evidence.models import Device, Officer
 from ..storage import get_store
 from . import services, swift
 from .bodystream import direct_body
-from .errors import BadRequest, IngestError, NotFound, OutOfSpace
+from .errors import BadRequest, IngestError, NotFound, OutOfSpace, Unavailable
 from .models import SystemObject
 
 log = logging.getLogger("bodycam.ingest")
@@ -49,17 +50,25 @@ def _body_stream(request):
     return request, 0
 
 
-def _full_disk(exc: DatabaseError):
-    """A catalogue write failed. When the store is below its reserve the disk is (very
-    likely) the database's too: answer 507 like any refusal for space, never a 500."""
+def _catalogue_error(exc: DatabaseError):
+    """A catalogue read or write failed. When the store is below its reserve the disk is (very
+    likely) the database's too: 507 and the storage.full alert, like any refusal for space.
+    When the database cannot be reached (down, restarting, refusing connections, SQLite
+    busy): 503 with Retry-After, never a 500 page. Anything else is a defect and stays one."""
     try:
         low = get_store().below_reserve()
     except Exception:
         low = False
-    if not low:
-        raise exc
-    log.error("catalogue write failed while storage is below its reserve: %s", exc)
-    return _error(OutOfSpace("insufficient storage: the catalogue cannot be written"))
+    if low:
+        log.error("catalogue write failed while storage is below its reserve: %s", exc)
+        raise_alert_throttled("storage.full", f"ingest refused a request: the catalogue cannot be written "
+                                              f"while storage is below its reserve ({str(exc)[:200]})",
+                              settings.STORAGE_ALERT_INTERVAL)
+        return _error(OutOfSpace("insufficient storage: the catalogue cannot be written"))
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        log.error("catalogue unavailable, ingest answers 503: %s", exc)
+        return _error(Unavailable("the catalogue database is unavailable, nothing was stored; retry later"))
+    raise exc
 
 
 @csrf_exempt
@@ -67,7 +76,7 @@ def auth(request):
     try:
         return _auth(request)
     except DatabaseError as exc:
-        return _full_disk(exc)
+        return _catalogue_error(exc)
 
 
 def _auth(request):
@@ -101,7 +110,7 @@ def swift_api(request, account, container=None, obj=None):
     try:
         return _swift_api(request, account, container, obj)
     except DatabaseError as exc:
-        return _full_disk(exc)
+        return _catalogue_error(exc)
 
 
 def _swift_api(request, account, container, obj):

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from ..custody.services import record
 from ..evidence.models import Clip
 from ..storage import get_store
+from ..storage.locks import blob_lock
 from .models import Derivative, params_key
 
 
@@ -42,15 +43,16 @@ def store_derivative(ctx, clip: Clip, kind: str, path: str, content_type: str, p
     store = get_store()
     with open(path, "rb") as f:
         incoming = store.receive(f, os.path.getsize(path))
+    # The blob's lock from store.commit until the row has committed: a retention purge or the
+    # orphan sweep of the same bytes waits and sees the row (storage.locks).
     try:
-        store.commit(incoming)
-    finally:
-        incoming.discard()
-    try:
-        with transaction.atomic():
-            d = Derivative.objects.create(clip=clip, parent_sha256=clip.sha256, kind=kind, sha256=incoming.sha256,
-                                          size=incoming.size, content_type=content_type, params=params,
-                                          created_by=created_by, job_id=ctx.job.id if ctx else None)
+        with blob_lock(incoming.sha256):
+            store.commit(incoming)
+            with transaction.atomic():
+                d = Derivative.objects.create(clip=clip, parent_sha256=clip.sha256, kind=kind,
+                                              sha256=incoming.sha256, size=incoming.size, content_type=content_type,
+                                              params=params, created_by=created_by,
+                                              job_id=ctx.job.id if ctx else None)
     except IntegrityError:
         found = existing_derivative(clip, kind, params)
         if found is None:
@@ -58,6 +60,8 @@ def store_derivative(ctx, clip: Clip, kind: str, path: str, content_type: str, p
         if ctx:
             ctx.log(f"{kind} of this clip with these settings was made meanwhile ({found.id}); keeping that one")
         return found
+    finally:
+        incoming.discard()
     record(f"media.derivative.{kind}", actor=f"job:{ctx.job.kind}" if ctx else "system", object_type="clip",
            object_id=str(clip.id), object_sha256=clip.sha256,
            detail={"derivative": str(d.id), "sha256": d.sha256, "size": d.size, "params": params})

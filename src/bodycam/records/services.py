@@ -291,13 +291,18 @@ def package_job(ctx, request_id) -> dict:
             z.writestr("SHA256SUMS", sums_text(hashes))
         with open(path, "rb") as f:
             incoming = store.receive(f, os.path.getsize(path))
+        from ..storage.locks import blob_lock
+
+        # The blob's lock from store.commit until the row names it (storage.locks).
         try:
-            store.commit(incoming)
+            with blob_lock(incoming.sha256):
+                store.commit(incoming)
+                now = datetime.now(timezone.utc)
+                RecordsRequest.objects.filter(pk=r.pk).update(status=RecordsRequest.Status.RELEASED,
+                                                              released_at=now, package_sha256=incoming.sha256,
+                                                              package_size=incoming.size)
         finally:
             incoming.discard()
-    now = datetime.now(timezone.utc)
-    RecordsRequest.objects.filter(pk=r.pk).update(status=RecordsRequest.Status.RELEASED, released_at=now,
-                                                  package_sha256=incoming.sha256, package_size=incoming.size)
     record("records.package", actor=f"job:{ctx.job.kind}" if ctx else "system", object_type="records_request",
            object_id=r.number, object_sha256=incoming.sha256,
            detail={"items": len(items), "size": incoming.size})

@@ -396,20 +396,26 @@ def _remove_blobs(hashes: dict[str, list[str]], actor: str) -> list[str]:
     """After the catalogue committed: a blob the store refuses or fails to remove is kept in
     ``BlobPurge`` and tried again by later sweeps (never a catalogue row without its tombstone)."""
     from ..storage import get_store
+    from ..storage.locks import blob_lock
 
     store, done = get_store(), []
     for sha, recordings in hashes.items():
-        if _named_again(sha, recordings, actor):
-            continue
-        try:
-            store.purge(sha)
-            done.append(sha)
-        except Exception as exc:  # noqa: BLE001 - alert and go on with the others
-            row = _defer_blob_purge(sha, recordings, exc)
-            raise_alert("retention.purge_blob", f"could not remove blob {sha}: {exc}; the retention sweep "
-                                                f"tries again after {iso(row.retry_after)}")
-            record("retention.purge_blob", actor=actor, outcome="failed", object_sha256=sha,
-                   detail={"error": str(exc)[:300], "recordings": recordings, "retry_after": iso(row.retry_after)})
+        # The blob's lock around the last look and the removal: an upload naming these bytes
+        # now (store.commit found them, its row is not committed yet) is waited for and seen.
+        with blob_lock(sha):
+            _race_point("blob_remove", sha256=sha)
+            if _named_again(sha, recordings, actor):
+                continue
+            try:
+                store.purge(sha)
+                done.append(sha)
+            except Exception as exc:  # noqa: BLE001 - alert and go on with the others
+                row = _defer_blob_purge(sha, recordings, exc)
+                raise_alert("retention.purge_blob", f"could not remove blob {sha}: {exc}; the retention sweep "
+                                                    f"tries again after {iso(row.retry_after)}")
+                record("retention.purge_blob", actor=actor, outcome="failed", object_sha256=sha,
+                       detail={"error": str(exc)[:300], "recordings": recordings,
+                               "retry_after": iso(row.retry_after)})
     return done
 
 
@@ -453,7 +459,7 @@ def retry_blob_purges(actor: str) -> dict:
     ``retry_after`` moved past the claim, only if it was still due), and the row's deletion
     and its audit entry commit together, only where the row was still there. So one blob is
     removed once and audited once, whichever sweep does it."""
-    from ..storage import get_store
+    from ..storage.locks import blob_lock
 
     now = utcnow()
     out = {"removed": [], "kept": []}
@@ -466,30 +472,39 @@ def retry_blob_purges(actor: str) -> dict:
         row = BlobPurge.objects.filter(sha256=sha).first()
         if row is None:
             continue
-        if _still_needed(sha, None, []):
-            with transaction.atomic():
-                if BlobPurge.objects.filter(id=row.id).delete()[0]:
-                    record("retention.purge_blob", actor=actor, object_sha256=sha,
-                           detail={"kept": "a live item names these bytes again", "recordings": row.recordings})
-                    out["kept"].append(sha)
-            continue
-        try:
-            get_store().purge(sha)
-        except Exception as exc:  # noqa: BLE001 - keep it for the next sweep
-            again = _defer_blob_purge(sha, row.recordings, exc)
-            record("retention.purge_blob", actor=actor, outcome="failed", object_sha256=sha,
-                   detail={"error": str(exc)[:300], "attempts": again.attempts, "retry_after": iso(again.retry_after)})
-            if getattr(exc, "until", None) is None:  # not a lock with an end date: someone must look
-                raise_alert("retention.purge_blob", f"could not remove blob {sha} "
-                                                    f"(attempt {again.attempts}): {exc}")
-            continue
+        with blob_lock(sha):  # as in _remove_blobs: an upload naming these bytes now is seen
+            _retry_one(row, actor, out)
+    return out | _still_waiting()
+
+
+def _retry_one(row: BlobPurge, actor: str, out: dict) -> None:
+    """One claimed waiting blob, under its lock: kept (a live item names it again) or removed."""
+    from ..storage import get_store
+
+    sha = row.sha256
+    if _still_needed(sha, None, []):
         with transaction.atomic():
             if BlobPurge.objects.filter(id=row.id).delete()[0]:
                 record("retention.purge_blob", actor=actor, object_sha256=sha,
-                       detail={"recordings": row.recordings, "attempts": row.attempts + 1,
-                               "first_failed_at": iso(row.first_failed_at)})
-                out["removed"].append(sha)
-    return out | _still_waiting()
+                       detail={"kept": "a live item names these bytes again", "recordings": row.recordings})
+                out["kept"].append(sha)
+        return
+    try:
+        get_store().purge(sha)
+    except Exception as exc:  # noqa: BLE001 - keep it for the next sweep
+        again = _defer_blob_purge(sha, row.recordings, exc)
+        record("retention.purge_blob", actor=actor, outcome="failed", object_sha256=sha,
+               detail={"error": str(exc)[:300], "attempts": again.attempts, "retry_after": iso(again.retry_after)})
+        if getattr(exc, "until", None) is None:  # not a lock with an end date: someone must look
+            raise_alert("retention.purge_blob", f"could not remove blob {sha} "
+                                                f"(attempt {again.attempts}): {exc}")
+        return
+    with transaction.atomic():
+        if BlobPurge.objects.filter(id=row.id).delete()[0]:
+            record("retention.purge_blob", actor=actor, object_sha256=sha,
+                   detail={"recordings": row.recordings, "attempts": row.attempts + 1,
+                           "first_failed_at": iso(row.first_failed_at)})
+            out["removed"].append(sha)
 
 
 def _hashes(name: str, rows, limit: int = 100) -> dict:

@@ -24,6 +24,13 @@ class InsufficientStorage(BodycamError):
     status = 507
 
 
+class StoreUnavailable(BodycamError):
+    """The blob store cannot be reached or written just now (S3 down, a local disk failing,
+    a mount gone): nothing was stored, and the same request may be tried again later."""
+
+    status = 503
+
+
 class IncompleteUpload(BodycamError):
     """The client sent fewer bytes than it announced (disconnect, timeout)."""
 

@@ -19,7 +19,8 @@ def get_store() -> BlobStore:
         if url.startswith("s3://"):
             from .s3 import S3BlobStore
 
-            _store = S3BlobStore.from_url(url, **settings.S3_OPTIONS, spool_dir=settings.DATA_DIR / "spool")
+            _store = S3BlobStore.from_url(url, **settings.S3_OPTIONS, spool_dir=settings.DATA_DIR / "spool",
+                                          min_free_bytes=settings.MIN_FREE_BYTES)
         elif url and not url.startswith("file://"):
             raise ValueError("BODYCAM_STORAGE_URL must be s3://bucket/prefix or file:///path")
         else:

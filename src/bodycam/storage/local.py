@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from ..provenance.hashing import is_sha256_hex
-from .base import BlobStore, IncomingBlob, InsufficientStorage, copy_hashing
+from .base import BlobStore, IncomingBlob, InsufficientStorage, StoreUnavailable, copy_hashing
 
 
 def fsync_dir(path: Path) -> None:
@@ -61,23 +61,39 @@ class LocalBlobStore(BlobStore):
             # concurrent uploads each passed the check above against the same free space.
             self.check_space(expected_length - received if expected_length is not None else 0)
 
-        fd, tmp = tempfile.mkstemp(dir=self.incoming, prefix="upload-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.incoming, prefix="upload-")
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage(str(exc)) from exc
+            raise StoreUnavailable(f"the object store {self.root} cannot be written: {exc}") from exc
         try:
             with os.fdopen(fd, "wb", buffering=0) as out:
                 sha, md5, size = copy_hashing(stream, out, expected_length, guard=guard)
                 out.flush()
                 os.fsync(out.fileno())
         except OSError as exc:
-            os.unlink(tmp)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise InsufficientStorage(str(exc)) from exc
-            raise
+            raise StoreUnavailable(f"the object store {self.root} cannot be written: {exc}") from exc
         except BaseException:
             os.unlink(tmp)
             raise
         return IncomingBlob(temp_path=tmp, sha256=sha, md5=md5, size=size)
 
     def commit(self, incoming: IncomingBlob) -> bool:
+        try:
+            return self._commit(incoming)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage(str(exc)) from exc
+            raise StoreUnavailable(f"the object store {self.root} cannot be written: {exc}") from exc
+
+    def _commit(self, incoming: IncomingBlob) -> bool:
         dest = self.path_for(incoming.sha256)
         if dest.exists():
             incoming.discard()

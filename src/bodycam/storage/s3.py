@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 import os
 import queue
 import tempfile
@@ -31,7 +32,7 @@ from urllib.parse import urlparse
 from ..errors import BodycamError
 from ..provenance.hashing import is_sha256_hex
 from ..timefmt import isoformat
-from .base import BlobStore, IncomingBlob, InsufficientStorage, copy_hashing
+from .base import BlobStore, IncomingBlob, InsufficientStorage, StoreUnavailable, copy_hashing
 
 MIN_PART = 5 * 1024 * 1024          # S3's smallest non-final multipart part
 SINGLE_COPY_LIMIT = 5 * 1024 ** 3   # CopyObject's limit; above it a multipart copy is used
@@ -52,6 +53,18 @@ class RetentionLocked(BodycamError, PermissionError):
 def _is_missing(exc) -> bool:
     code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
     return code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion")
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """Whether an SDK error means the store cannot be reached or refuses service just now
+    (connection refused or reset, timeouts, 5xx, throttling, credentials or bucket gone)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, BotoCoreError):
+        return True
+    if isinstance(exc, ClientError):
+        return not _is_missing(exc)
+    return False
 
 
 def _sdk_checksum_header(request, **_):
@@ -203,7 +216,7 @@ class S3BlobStore(BlobStore):
     def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None, region: str | None = None,
                  access_key: str | None = None, secret_key: str | None = None, spool_dir: str | Path | None = None,
                  part_size: int = 8 * 1024 * 1024, retention_days: int = 365, legal_hold: bool = False,
-                 object_lock: bool | None = None, client=None):
+                 object_lock: bool | None = None, client=None, min_free_bytes: int = 0):
         import boto3
         from botocore.config import Config
 
@@ -222,6 +235,9 @@ class S3BlobStore(BlobStore):
         self._object_lock = object_lock
         self.spool = Path(spool_dir or tempfile.gettempdir()) / "s3-spool"
         self.spool.mkdir(parents=True, exist_ok=True)
+        # Every upload passes through the spool whole (validators read it before the commit):
+        # ingest keeps this much free there and answers 507 (storage.full) instead.
+        self.min_free_bytes = int(min_free_bytes)
 
     @classmethod
     def from_url(cls, url: str, **kw) -> "S3BlobStore":
@@ -273,24 +289,53 @@ class S3BlobStore(BlobStore):
     def ping(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)
 
+    # -- the local spool's free space (the bucket's is not ours to measure)
+    def free_bytes(self) -> int:
+        st = os.statvfs(self.spool)
+        return st.f_bavail * st.f_frsize
+
+    def check_space(self, needed: int) -> None:
+        free = self.free_bytes()
+        if free - needed < self.min_free_bytes:
+            raise InsufficientStorage(
+                f"the local spool {self.spool} has {free} bytes free, upload needs {needed} more and "
+                f"{self.min_free_bytes} must stay free")
+
     def receive(self, stream: BinaryIO, expected_length: int | None) -> IncomingBlob:
+        self.check_space(expected_length or 0)
+
+        def guard(received: int) -> None:  # as the local store: chunked bodies, concurrent uploads
+            self.check_space(expected_length - received if expected_length is not None else 0)
+
         staging = f"{self.prefix}incoming/{uuid.uuid4().hex}"
-        fd, tmp = tempfile.mkstemp(dir=self.spool, prefix="upload-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.spool, prefix="upload-")
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage(f"the local spool is full: {exc}") from exc
+            raise StoreUnavailable(f"the local spool {self.spool} cannot be written: {exc}") from exc
         writer = None
         try:
             with os.fdopen(fd, "wb") as spool:
                 # S3 allows 10,000 parts: grow the part for very large announced bodies.
                 part = max(self.part_size, -(-(expected_length or 0) // 9000))
                 writer = _MultipartWriter(self.client, self.bucket, staging, part, spool)
-                sha, md5, size = copy_hashing(stream, writer, expected_length)
+                sha, md5, size = copy_hashing(stream, writer, expected_length, guard=guard)
                 writer.close()
         except BaseException as exc:
             if writer is not None:
                 writer.abort()
             self._delete_quietly(staging)
-            os.unlink(tmp)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise InsufficientStorage(f"the local spool is full: {exc}") from exc
+            if _unavailable(exc):
+                raise StoreUnavailable(f"the object store cannot take the upload: {exc}") from exc
+            if isinstance(exc, OSError):
+                raise StoreUnavailable(f"the local spool {self.spool} cannot be written: {exc}") from exc
             raise
         return S3IncomingBlob(temp_path=tmp, sha256=sha, md5=md5, size=size, staging_key=staging, store=self)
 
@@ -308,6 +353,14 @@ class S3BlobStore(BlobStore):
         return args
 
     def commit(self, incoming: IncomingBlob) -> bool:
+        try:
+            return self._commit(incoming)
+        except Exception as exc:
+            if _unavailable(exc):
+                raise StoreUnavailable(f"the object store cannot commit {incoming.sha256}: {exc}") from exc
+            raise
+
+    def _commit(self, incoming: IncomingBlob) -> bool:
         assert isinstance(incoming, S3IncomingBlob), "commit takes what this store's receive returned"
         dest = self.key_for(incoming.sha256)
         if self._head(dest) is not None:
@@ -448,27 +501,40 @@ class S3BlobStore(BlobStore):
                                           LegalHold={"Status": "ON" if on else "OFF"})
 
     def remove_stale_incoming(self, older_than_seconds: float) -> list[str]:
-        """Drop staging objects, multipart uploads and spool files of uploads that never
-        committed (never acknowledged, so the camera still holds those bytes)."""
+        """Drop spool files, staging objects and multipart uploads of uploads that never
+        committed (never acknowledged, so the camera still holds those bytes).
+
+        The spool is this node's own disk: it is cleaned first, and even when the bucket
+        cannot be reached (a crash during an S3 outage must not keep its copy for ever)."""
         cutoff = time.time() - older_than_seconds
         removed = []
-        for o in self._list(f"{self.prefix}incoming/"):
-            if o["LastModified"].timestamp() < cutoff:
-                self._delete_quietly(o["Key"])
-                removed.append(o["Key"].rsplit("/", 1)[-1])
-        try:
-            pages = self.client.get_paginator("list_multipart_uploads").paginate(
-                Bucket=self.bucket, Prefix=f"{self.prefix}incoming/")
-            for page in pages:
-                for u in page.get("Uploads", []):
-                    if u["Initiated"].timestamp() < cutoff:
-                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=u["Key"], UploadId=u["UploadId"])
-                        removed.append(u["Key"].rsplit("/", 1)[-1] + " (multipart)")
-        except Exception as exc:
-            if "NotImplemented" not in str(exc):
-                raise
         for p in self.spool.iterdir():
-            if p.stat().st_mtime < cutoff:
-                p.unlink(missing_ok=True)
-                removed.append(p.name)
+            try:
+                if p.stat().st_mtime < cutoff:
+                    p.unlink(missing_ok=True)
+                    removed.append(p.name)
+            except FileNotFoundError:  # finished (committed or discarded) while listing
+                continue
+        try:
+            for o in self._list(f"{self.prefix}incoming/"):
+                if o["LastModified"].timestamp() < cutoff:
+                    self._delete_quietly(o["Key"])
+                    removed.append(o["Key"].rsplit("/", 1)[-1])
+            try:
+                pages = self.client.get_paginator("list_multipart_uploads").paginate(
+                    Bucket=self.bucket, Prefix=f"{self.prefix}incoming/")
+                for page in pages:
+                    for u in page.get("Uploads", []):
+                        if u["Initiated"].timestamp() < cutoff:
+                            self.client.abort_multipart_upload(Bucket=self.bucket, Key=u["Key"],
+                                                               UploadId=u["UploadId"])
+                            removed.append(u["Key"].rsplit("/", 1)[-1] + " (multipart)")
+            except Exception as exc:
+                if "NotImplemented" not in str(exc):
+                    raise
+        except Exception as exc:
+            if not removed or not _unavailable(exc):
+                raise
+            # The spool was cleaned (and is reported); the bucket's leftovers wait for the next run.
+            logging.getLogger("bodycam.storage").warning("stale staging objects not removed: %s", exc)
         return removed
