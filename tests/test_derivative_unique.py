@@ -52,16 +52,16 @@ def test_two_playback_runs_at_once_make_one_proxy(tmp_path, settings, monkeypatc
         return real_transcode(*a, **kw)
 
     store = get_store()
-    real_commit = store.commit
+    real_receive = store.receive
 
-    def commit_then_hold(incoming):
-        done = real_commit(incoming)
+    def receive_then_hold(*a, **kw):
+        incoming = real_receive(*a, **kw)
         if threading.current_thread().name == "B" and not reached["B stored"].is_set():
             hold("B stored", "B catalogues")
-        return done
+        return incoming
 
     monkeypatch.setattr(transcode, "transcode", transcode_when_told)
-    monkeypatch.setattr(store, "commit", commit_then_hold)
+    monkeypatch.setattr(store, "receive", receive_then_hold)
     done, errors = {}, []
 
     def worker():
