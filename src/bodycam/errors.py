@@ -5,7 +5,7 @@ reaches it; ``exit_code`` is the ``bodycam`` command's exit status. Three mappin
 each, use them:
 
 * API (DRF): ``bodycam.web.api.exception_handler`` -> ``api_error(exc)``: ``{"error": message}``
-* pages: ``bodycam.http.ErrorPageMiddleware`` / ``bodycam.http.error_page`` -> ``web/error.html``
+* pages: ``bodycam.http.ErrorPageMiddleware`` / ``bodycam.http.error_page`` -> ``error.html``
 * CLI: ``bodycam.cli.main`` -> ``cli_error(exc)``: one line on stderr and the exit status
 
 Feature apps subclass it (``class RetentionError(BodycamError)``; keep ``ValueError`` etc. as
@@ -42,7 +42,7 @@ def api_error(exc: BodycamError) -> tuple[dict, int]:
 
 
 def page_context(exc: BodycamError) -> dict:
-    """The context of the ``web/error.html`` page."""
+    """The context of the ``error.html`` page (project-level, ``http.ERROR_TEMPLATE``)."""
     return {"status": exc.status, "message": exc.message}
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import render
 
 from .errors import BodycamError, page_context
 
+ERROR_TEMPLATE = "error.html"  # project-level (src/bodycam/templates/), extends base.html
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -92,11 +93,11 @@ def range_response(request, f, size: int, ctype: str):
 def error_page(request, exc):
     """The error page for ``exc`` (a ``BodycamError``: its status and reason)."""
     ctx = page_context(exc) if isinstance(exc, BodycamError) else {"status": exc.status, "message": exc.reason}
-    return render(request, "web/error.html", ctx, status=ctx["status"])
+    return render(request, ERROR_TEMPLATE, ctx, status=ctx["status"])
 
 
 def bad_request_page(request, message: str):
-    return render(request, "web/error.html", {"status": 400, "message": message}, status=400)
+    return render(request, ERROR_TEMPLATE, {"status": 400, "message": message}, status=400)
 
 
 class ErrorPageMiddleware:

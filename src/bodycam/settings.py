@@ -119,9 +119,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project-level templates (base.html, error.html) that every app's pages extend; each app's
+        # own templates stay in <app>/templates/<app>/ (docs/architecture.md, "Templates").
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "libraries": {"panels": "bodycam.panels"},  # {% panels "case" case %}: panels apps register
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",

@@ -22,7 +22,7 @@ def _denied(request, action, object_id=""):
         require(request, "jobs.view", action=action, object_type="job", object_id=object_id,
                 reason="admin role required", message="The jobs page is for administrators.")
     except Denied as exc:
-        return render(request, "web/error.html", {"status": exc.status, "message": exc.reason}, status=exc.status)
+        return render(request, "error.html", {"status": exc.status, "message": exc.reason}, status=exc.status)
     return None
 
 
@@ -50,6 +50,6 @@ def job_detail(request, job_id):
     uid = parse_uuid(job_id)
     job = Job.objects.filter(pk=uid).first() if uid else None
     if job is None:
-        return render(request, "web/error.html", {"status": 404, "message": "No such job."}, status=404)
+        return render(request, "error.html", {"status": 404, "message": "No such job."}, status=404)
     record_request(request, "job.view", object_type="job", object_id=str(job.id))
     return render(request, "jobs/detail.html", {"job": job})

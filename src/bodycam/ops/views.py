@@ -83,7 +83,7 @@ def metrics(request):
     return HttpResponse(render(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-_STORAGE_PAGE = """{% extends "web/base.html" %}
+_STORAGE_PAGE = """{% extends "base.html" %}
 {% block title %}Storage health · bodycam{% endblock %}
 {% block content %}
 <h1>Storage health</h1>

@@ -22,7 +22,7 @@ from . import services as rs
 
 
 def _bad(request, message: str):
-    return render(request, "web/error.html", {"status": 400, "message": message}, status=400)
+    return render(request, "error.html", {"status": 400, "message": message}, status=400)
 
 
 # ---------------------------------------------------------------- API: transcripts

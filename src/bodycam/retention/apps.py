@@ -7,9 +7,12 @@ class RetentionConfig(AppConfig):
 
     def ready(self):
         from ..cases.services import register_status_hook
+        from ..panels import register_panel
         from ..storage.refs import register_leaving_blobs
         from .blobs import blobs_waiting_removal
+        from .panels import case_panel
         from .services import case_status_changed
 
         register_leaving_blobs("retention.blob_purges", blobs_waiting_removal)
         register_status_hook(case_status_changed)
+        register_panel("case", "retention/case_panel.html", case_panel)

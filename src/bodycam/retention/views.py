@@ -128,7 +128,7 @@ def compliance_page(request):
         seed = int(g["seed"]) if g.get("seed", "").strip() else None
     except (reports.ReportError, ValueError) as exc:
         audit_denied(request, "retention.compliance", str(exc), status=400)
-        return render(request, "web/error.html", {"status": 400, "message": str(exc)}, status=400)
+        return render(request, "error.html", {"status": 400, "message": str(exc)}, status=400)
     rep = reports.compliance(start, end, user=request.user, squad=g.get("squad") or None,
                              badge=g.get("badge") or None, seed=seed)
     record_request(request, "retention.compliance", object_type="report",
@@ -155,7 +155,7 @@ def storage_page(request):
                 raise ValueError
         except ValueError:
             audit_denied(request, "retention.storage", "price must be a number from 0 to 100000", status=400)
-            return render(request, "web/error.html", {"status": 400, "message": "price must be a number"}, status=400)
+            return render(request, "error.html", {"status": 400, "message": "price must be a number"}, status=400)
     rep = reports.storage(price=price)
     record_request(request, "retention.storage", object_type="report", detail={"price": rep["price_per_tb_month"]})
     if _wants_json(request):

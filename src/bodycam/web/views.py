@@ -169,7 +169,7 @@ def logout_view(request):
 
 
 def _error(request, exc: Denied):
-    return render(request, "web/error.html", {"status": exc.status, "message": exc.reason}, status=exc.status)
+    return render(request, "error.html", {"status": exc.status, "message": exc.reason}, status=exc.status)
 
 
 @login_required
@@ -190,7 +190,7 @@ def users_view(request):
                 auth.set_role(target, request.POST.get("role", ""), actor=request.user, source=request_source(request),
                               reason=request.POST.get("reason", ""))
         except auth.AccountError as exc:  # 400 bad input, 403 (AccountDenied) one's own account
-            return render(request, "web/error.html", {"status": exc.status, "message": str(exc)}, status=exc.status)
+            return render(request, "error.html", {"status": exc.status, "message": str(exc)}, status=exc.status)
         return HttpResponseRedirect(request.path)
     record_request(request, "account.list", object_type="user")
     users = list(User.objects.select_related("directory").order_by("username"))
@@ -221,7 +221,7 @@ def csrf_failure(request, reason=""):
     record_request(request, "security.csrf_rejected", outcome="denied", detail={"reason": reason[:200]})
     if request.path.startswith("/api/"):
         return JsonResponse({"error": "CSRF check failed: " + reason}, status=403)
-    return render(request, "web/error.html", {"status": 403, "message": "The form expired or did not come from this "
+    return render(request, "error.html", {"status": 403, "message": "The form expired or did not come from this "
                                               "site (CSRF check failed). Reload the page and try again."}, status=403)
 
 
