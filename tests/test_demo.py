@@ -132,7 +132,7 @@ def test_every_queue_has_work_and_the_pages_list_it(site):
     assert site.sql("SELECT COUNT(*) FROM jobs_job WHERE kind IN ('media.transcribe', 'media.redact.analyze')")[0][0] == 3
 
     # The compliance report finds the late activation.
-    rep = json.loads(site.cli("retention", "compliance", "--json").stdout)
+    rep = json.loads(site.cli("compliance", "--json").stdout)
     assert rep["totals"]["late"] >= 1 and rep["totals"]["required"] >= 4
 
     cust = sign_in(site, "custodian")
