@@ -78,6 +78,11 @@ def load_demo(url: str = "http://127.0.0.1:8000", small: bool = False) -> None:
         print("demo data already loaded")
         _print_login(url)
         return
+    from .demoscene import have_espeak
+
+    if not have_espeak():
+        print("warning: espeak-ng is not installed: the demo's recordings have no speech "
+              "(scripts/demo.sh installs it)")
     _people()
     with tempfile.TemporaryDirectory(prefix="bodycam-demo-") as tmp:
         n = _record_and_dock(Path(tmp), small)
