@@ -199,3 +199,40 @@ def test_loading_again_changes_nothing(site):
     out = site.cli("demo", "--no-serve", "--small").stdout
     assert "demo data already loaded" in out
     assert counts(site) == before
+
+
+# One page per role for the README's "Five-minute tour": (file, account, address, text the page shows).
+TOUR = [
+    ("tour-officer", "garcia", "/", "BWC-1001"),
+    ("tour-supervisor", "sgt.okafor", "/retention/compliance/", "novak"),
+    ("tour-detective", "det.muller", "/timeline/?case=2026-000417", "CAR-17"),
+    ("tour-custodian", "custodian", "/records/{request}/", "Harbor Gazette"),
+    ("tour-prosecutor", "ada.park", "/cases/2026-000417/", "2026-000417"),
+    ("tour-admin", "admin", "/jobs/", "media.transcribe"),
+    ("tour-auditor", "auditor", "/audit/", "release.case_share"),
+]
+
+
+def test_tour_pages_for_every_role(site, browser):
+    """The README's screenshots, made from the demo data (after the worker ran the jobs):
+    into test-artifacts, or into docs/img with TOUR_SCREENSHOTS=1
+    (scripts/tour-screenshots.sh), as small palette PNGs."""
+    import os
+    from pathlib import Path
+
+    from PIL import Image
+
+    from .browser import ARTIFACTS, sign_in as browser_sign_in
+
+    out = Path(__file__).resolve().parent.parent / "docs" / "img" if os.environ.get("TOUR_SCREENSHOTS") \
+        else ARTIFACTS / "tour"
+    out.mkdir(parents=True, exist_ok=True)
+    request = site.sql("SELECT number FROM records_recordsrequest")[0][0]
+    for name, user, path, shows in TOUR:
+        ctx, page = browser_sign_in(browser, site, user, viewport=(1100, 700))
+        page.goto(site.url + path.format(request=request))
+        assert shows in page.content(), (user, path)
+        png = out / f"{name}.png"
+        page.screenshot(path=str(png))
+        Image.open(png).convert("RGB").quantize(colors=64).save(png, optimize=True)
+        ctx.close()
