@@ -222,7 +222,8 @@ def test_tour_pages_for_every_role(site, browser):
 
     from PIL import Image
 
-    from .browser import ARTIFACTS, sign_in as browser_sign_in
+    from .browser import ARTIFACTS
+    from .browser import sign_in as browser_sign_in
 
     out = Path(__file__).resolve().parent.parent / "docs" / "img" if os.environ.get("TOUR_SCREENSHOTS") \
         else ARTIFACTS / "tour"

@@ -18,13 +18,15 @@ import av
 import cv2
 import numpy as np
 
+from ..errors import BodycamError
+
 # Face boxes in the 512x512 photographs, found once by CenterFace (scores 0.93 and 0.83).
 ASTRONAUT_FACE = (182, 58, 270, 178)
 CAMERAMAN_FACE = (202, 119, 258, 197)
 PHOTOS = {"astronaut": ("astronaut.png", ASTRONAUT_FACE), "cameraman": ("camera.png", CAMERAMAN_FACE)}
 
 
-class PhotoMissing(RuntimeError):
+class PhotoMissing(BodycamError):
     pass
 
 
