@@ -82,7 +82,7 @@ def cmd_demo(args) -> int:
     initialise(verbose=False)
     from .ingest.connection import public_base_url, served_url
 
-    load_demo(public_base_url(fallback=served_url(args.host, args.port)))
+    load_demo(public_base_url(fallback=served_url(args.host, args.port)), small=args.small)
     if args.no_serve:
         return 0
     from .server import serve
@@ -178,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--no-serve", action="store_true")
+    s.add_argument("--small", action="store_true", help="shorter other calls (quick tests); the same people and queues")
     s.set_defaults(func=cmd_demo)
     return p
 

@@ -130,10 +130,13 @@ def scenario_track(doc: dict):
 
 
 def simulate(storage: DeviceStorage, source_spec: str, scenario: dict, config: DeviceConfig,
-             policy: Policy | None = None, gnss=None, fsync: bool = False) -> dict:
-    """Run a scripted shift on a virtual clock; return a summary."""
+             policy: Policy | None = None, gnss=None, fsync: bool = False, heard=()) -> dict:
+    """Run a scripted shift on a virtual clock; return a summary. ``heard``: more
+    ``(t, Event)`` pairs for this camera, e.g. what ``signals.Verifier`` accepted from a
+    BLE advertisement (its source names the emitter), acted on at ``t`` like scenario events."""
     duration = scenario.get("duration")
-    events = scenario_events(scenario, config.serial)
+    events = sorted([*scenario_events(scenario, config.serial), *((Fraction(str(t)), e) for t, e in heard)],
+                    key=lambda x: x[0])
     if duration is None:
         duration = float(events[-1][0]) + 1 if events else 10
     duration = Fraction(str(duration))
@@ -161,10 +164,12 @@ def simulate(storage: DeviceStorage, source_spec: str, scenario: dict, config: D
             "recordings": [p.name for p in rec.closed_recordings], "buffer_peak_bytes": rec.buffer.peak_bytes}
 
 
-def simulate_incident(root, source_spec: str, scenario: dict, settings: dict | None = None) -> list[dict]:
+def simulate_incident(root, source_spec: str, scenario: dict, settings: dict | None = None,
+                      heard: dict | None = None) -> list[dict]:
     """Several cameras through one incident (e.g. a patrol car and two body cameras): the
     scenario's ``"cameras"`` list gives each camera's settings (serial, user_id, groups, kind...,
-    and optionally its own ``source``); each records into ``root/<serial>``. Signals reach every camera, which decides by its groups."""
+    and optionally its own ``source``); each records into ``root/<serial>``. Signals reach every camera, which decides by its groups.
+    ``heard``: serial -> ``(t, Event)`` pairs that camera heard (see ``simulate``)."""
     from pathlib import Path
 
     from .config import ConfigError, load_config
@@ -184,7 +189,8 @@ def simulate_incident(root, source_spec: str, scenario: dict, settings: dict | N
             config = load_config(storage, **{**(settings or {}), **cam_settings})
         except (ConfigError, TypeError) as exc:
             raise ScenarioError(f"camera {cam['serial']}: {exc}") from None
-        summary = simulate(storage, cam.get("source", source_spec), scenario, config)
+        summary = simulate(storage, cam.get("source", source_spec), scenario, config,
+                           heard=(heard or {}).get(cam["serial"], ()))
         out.append({"serial": config.serial, "storage": str(storage.root), **summary})
     return out
 

@@ -1,6 +1,11 @@
-"""Clips with a real face for tests and benchmarks: the astronaut photograph from
-scikit-image (a test dependency) moving across a textured background, with the true face
-box of every frame known. Optional speech from ``espeak-ng`` mixed into the audio."""
+"""Clips with a real face for tests, benchmarks and the demo: photographs shipped in
+scikit-image's data directory (the astronaut, the cameraman) moving across a textured
+background, with the true face box of every frame known. Optional speech from
+``espeak-ng`` mixed into the audio.
+
+The photographs are read with OpenCV straight from the installed package's files, so only
+the wheel's data is needed, not scikit-image's own dependencies (``scripts/demo.sh``
+installs the wheel with ``--no-deps``; the test extra installs it whole)."""
 
 from __future__ import annotations
 
@@ -13,15 +18,34 @@ import av
 import cv2
 import numpy as np
 
-# Face box in astronaut.png (512x512), found once by CenterFace (score 0.93).
+from ..errors import BodycamError
+
+# Face boxes in the 512x512 photographs, found once by CenterFace (scores 0.93 and 0.83).
 ASTRONAUT_FACE = (182, 58, 270, 178)
+CAMERAMAN_FACE = (202, 119, 258, 197)
+PHOTOS = {"astronaut": ("astronaut.png", ASTRONAUT_FACE), "cameraman": ("camera.png", CAMERAMAN_FACE)}
 
 
-def _face_patch(face_h: int):
-    from skimage import data
+class PhotoMissing(BodycamError):
+    pass
 
-    img = data.astronaut()  # RGB
-    x1, y1, x2, y2 = ASTRONAUT_FACE
+
+def photo(name: str = "astronaut") -> np.ndarray:
+    """One of the PHOTOS as an RGB array, read from scikit-image's data directory."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("skimage")  # finds the package without importing it
+    path = os.path.join(os.path.dirname(spec.origin), "data", PHOTOS[name][0]) if spec and spec.origin else ""
+    img = cv2.imread(path, cv2.IMREAD_COLOR) if path and os.path.exists(path) else None
+    if img is None:
+        raise PhotoMissing("the face photographs come from scikit-image's data files: "
+                           ".venv/bin/pip install --no-deps scikit-image==0.26.0")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def _face_patch(face_h: int, name: str = "astronaut"):
+    img = photo(name)  # RGB
+    x1, y1, x2, y2 = PHOTOS[name][1]
     # Crop with a margin (head and shoulders) so the detector sees context like in footage.
     mx, my = int((x2 - x1) * 0.8), int((y2 - y1) * 0.5)
     cx1, cy1, cx2, cy2 = max(0, x1 - mx), max(0, y1 - my), min(512, x2 + mx), min(512, y2 + int(my * 1.6))
