@@ -175,11 +175,11 @@ def test_checkpoint_job_runs_within_minutes_and_only_after_new_entries():
     from bodycam.jobs.tasks import audit_checkpoint
 
     assert app.conf.beat_schedule["audit-checkpoint"]["schedule"] <= 300  # minutes, not an hour
-    record("test.event")
+    record("fixity.check")
     assert audit_checkpoint.apply().get()["size"] == 1
     assert "skipped" in audit_checkpoint.apply().get()  # idle: only its own entry since
     assert Checkpoint.objects.count() == 1
-    record("test.event")
+    record("fixity.check")
     assert audit_checkpoint.apply().get()["size"] == 3
     assert Checkpoint.objects.count() == 2 and AuditEntry.objects.last().action == "audit.checkpoint"
 
@@ -193,9 +193,9 @@ def test_heads_are_written_only_for_committed_entries(settings, tmp_path):
     from bodycam.custody.witness import read
 
     settings.AUDIT_WITNESS_FILE = str(tmp_path / "w" / "audit-witness.jsonl")
-    kept = record("test.kept")
+    kept = record("fixity.check")
     with pytest.raises(RuntimeError), transaction.atomic():
-        record("test.rolled_back")
+        record("fixity.check")
         raise RuntimeError("the caller's transaction fails")
     _, heads = read(settings.AUDIT_WITNESS_FILE)
     assert heads == [{"seq": kept.seq, "entry_hash": kept.entry_hash}]

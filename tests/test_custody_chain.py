@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 def fill(n=10):
     for i in range(n):
-        record("test.event", actor=f"user{i}", object_type="clip", object_id=f"c{i}", detail={"i": i})
+        record("fixity.check", actor=f"user{i}", object_type="clip", object_id=f"c{i}", detail={"i": i})
 
 
 def verify(capsys, *extra):
@@ -121,7 +121,7 @@ def test_forged_checkpoint_signature_fails(capsys, tmp_path):
 
 
 def test_orm_cannot_edit_or_delete_entries():
-    e = record("x")
+    e = record("fixity.check")
     e.actor = "other"
     with pytest.raises(AuditImmutable):
         e.save()

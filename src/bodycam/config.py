@@ -218,6 +218,9 @@ SETTINGS: tuple[Setting, ...] = (
             default_doc="<data dir>-witness/audit-witness.jsonl"),
     Setting("BODYCAM_AUDIT_CHECKPOINT_INTERVAL", "int", 60,
             "seconds between signed audit checkpoints (when entries were added)", min=1),
+    Setting("BODYCAM_AUDIT_STRICT", "bool", False,
+            "refuse (raise) an audit action not declared in custody/actions.py; off: write it and log an error "
+            "(on with BODYCAM_DEBUG, and in the tests)"),
     # Ingest
     Setting("BODYCAM_MIN_FREE_BYTES", "int", 512 * 1024 * 1024,
             "free space ingest keeps in reserve; an upload that would leave less gets 507", min=0),

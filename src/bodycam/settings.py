@@ -194,6 +194,9 @@ REST_FRAMEWORK = {
 # AUDIT_CHECKPOINT_INTERVAL seconds when entries were added since the last one.
 AUDIT_CHECKPOINT_INTERVAL = _env["BODYCAM_AUDIT_CHECKPOINT_INTERVAL"]
 AUDIT_WITNESS_FILE = _env["BODYCAM_AUDIT_WITNESS_FILE"]
+# An audit action not declared in custody/actions.py: raise (strict: tests, debug) or write the
+# entry and log an error (production: an audit entry is never lost for a missing label).
+AUDIT_STRICT = _env["BODYCAM_AUDIT_STRICT"] or DEBUG
 
 # Ingest
 MIN_FREE_BYTES = _env["BODYCAM_MIN_FREE_BYTES"]

@@ -12,6 +12,7 @@ from functools import partial
 
 from django.db import DatabaseError, connection, transaction
 
+from . import actions
 from .models import Alert, AuditEntry
 from .witness import note_head
 
@@ -58,7 +59,12 @@ def record(action: str, *, actor: str = "system", source: str = "", object_type:
            object_id: str = "", object_sha256: str = "", outcome: str = "ok",
            detail: dict | None = None) -> AuditEntry:
     """Append one entry to the audit chain (inside the caller's transaction if any). Once
-    that transaction commits, the entry's hash is appended to the witness file (``witness``)."""
+    that transaction commits, the entry's hash is appended to the witness file (``witness``).
+
+    ``action`` must be declared in ``custody.actions``: an undeclared one raises
+    ``UndeclaredAction`` under ``settings.AUDIT_STRICT`` (tests, debug) and is otherwise
+    written all the same, with an error logged."""
+    _check_action(action)
     with transaction.atomic():
         _lock_chain_head()
         last = AuditEntry.objects.order_by("-seq").only("seq", "entry_hash").first()
@@ -79,6 +85,16 @@ def record(action: str, *, actor: str = "system", source: str = "", object_type:
         entry.save(force_insert=True)
         transaction.on_commit(partial(note_head, entry.seq, entry.entry_hash))
     return entry
+
+
+def _check_action(action: str) -> None:
+    if actions.is_declared(action):
+        return
+    from django.conf import settings
+
+    if settings.AUDIT_STRICT:
+        actions.check(action)
+    log.error("undeclared audit action %r written; declare it in bodycam/custody/actions.py", action)
 
 
 def raise_alert(kind: str, message: str, level: str = Alert.Level.CRITICAL) -> Alert:
