@@ -84,7 +84,7 @@ def test_every_role_change_states_a_reason_which_is_audited(tmp_path):
     assert r.status_code == 200 and r.json()["role"] == "detective"
     e = _new(action="account.role_change", outcome="ok").get()
     assert e.actor == "adm" and e.detail["reason"] == "transfer to CID, memo 2026-14"
-    assert (e.detail["before"], e.detail["after"]) == ("officer", "detective")
+    assert (e.detail["before"], e.detail["after"]) == ({"role": "officer"}, {"role": "detective"})
 
 
 def test_users_page_refuses_own_role_and_asks_for_a_reason(tmp_path):
@@ -196,8 +196,8 @@ def test_officer_cannot_replace_a_category_to_shorten_retention(cat_world):
     assert r.status_code == 200 and r.json()["categories"] == ["Arrest", "Traffic stop"]
     assert _days(w.clip) == 1095
     e = _new(action="evidence.edit", outcome="ok", actor="off.a").get()
-    assert e.detail["categories"]["added"] == ["Arrest"] and e.detail["categories"]["removed"] == []
-    assert e.detail["categories"]["retention_days"] == {"before": 730, "after": 1095}
+    assert e.detail["added"] == ["Arrest"] and e.detail["removed"] == []
+    assert (e.detail["before"]["retention_days"], e.detail["after"]["retention_days"]) == (730, 1095)
 
 
 def test_adding_a_shorter_category_to_uncategorized_footage_is_a_shortening(cat_world):
@@ -242,8 +242,8 @@ def test_supervisor_and_custodian_remove_with_a_reason_detectives_do_not(cat_wor
     assert r.status_code == 200 and _cats(w.clip) == ["Non-evidentiary"] and _days(w.clip) == 365
     e = _new(action="evidence.edit", outcome="ok", actor="sgt").get()
     assert e.detail["reason"] == "CAD shows a welfare check, no stop"
-    assert e.detail["categories"]["removed"] == ["Traffic stop"] and e.detail["categories"]["shortens_retention"]
-    assert e.detail["categories"]["retention_days"] == {"before": 730, "after": 365}
+    assert e.detail["removed"] == ["Traffic stop"] and e.detail["shortens_retention"]
+    assert (e.detail["before"]["retention_days"], e.detail["after"]["retention_days"]) == (730, 365)
 
 
 def test_item_page_category_forms_follow_the_rule(cat_world):
@@ -263,7 +263,7 @@ def test_item_page_category_forms_follow_the_rule(cat_world):
     r = sgt.post(url, {"action": "remove_category", "category": "Citation", "reason": "no citation was issued"})
     assert r.status_code == 302 and _cats(w.clip) == ["Traffic stop"]
     e = _new(action="evidence.edit", outcome="ok", actor="sgt").get()
-    assert e.detail["reason"] == "no citation was issued" and e.detail["categories"]["removed"] == ["Citation"]
+    assert e.detail["reason"] == "no citation was issued" and e.detail["removed"] == ["Citation"]
 
 
 # ---------------------------------------------------------------- item 3: the original's bytes

@@ -230,7 +230,7 @@ def test_role_change_is_admin_only_and_audited():
                    content_type="application/json", HTTP_X_CSRFTOKEN=admin.cookies["csrftoken"].value)
     assert r.status_code == 200 and User.objects.get(pk=target.pk).role == "detective"
     e = AuditEntry.objects.filter(action="account.role_change").last()
-    assert e.actor == "adm" and e.detail["before"] == "officer" and e.detail["after"] == "detective"
+    assert e.actor == "adm" and e.detail["before"] == {"role": "officer"} and e.detail["after"] == {"role": "detective"}
     assert e.detail["reason"] == "transfer to CID"
     r = admin.post("/api/users/off/role", json.dumps({"role": "king", "reason": "x"}), content_type="application/json",
                    HTTP_X_CSRFTOKEN=admin.cookies["csrftoken"].value)

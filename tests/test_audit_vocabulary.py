@@ -132,3 +132,50 @@ def test_changes_reads_every_edit_shape():
                                         {"category": "DUI", "from": 730, "to": 1095, "change": "extended"}]}) == \
         {"approval": (False, True), "category DUI": (730, 1095)}
     assert actions.changes(None) == {} and actions.changes({"reason": "x"}) == {}
+
+
+@pytest.mark.django_db
+def test_an_edit_is_written_in_the_declared_shape_and_readers_show_labels_and_changes(tmp_path):
+    from .access_helpers import World, client_for
+
+    w = World(tmp_path)
+    clip = w.clip
+    off, aud, det = client_for(w.officer), client_for(w.auditor), client_for(w.detective)
+    # an entry written before the rule, in the old per-field shape (entries are never rewritten)
+    record("evidence.edit", actor="off.a", object_type="clip", object_id=str(clip.id),
+           detail={"tags": {"before": [], "after": ["old"]}})
+    r = off.post(f"/evidence/{clip.id}/", {"note": "arrived on scene", "tags": "traffic, dui"})
+    assert r.status_code == 302
+    new = AuditEntry.objects.filter(action="evidence.edit", actor="off.a").last()
+    assert new.detail["before"] == {"tags": []} and new.detail["after"] == {"tags": ["dui", "traffic"]}
+    assert "tags" not in new.detail and new.detail["note"]["text"] == "arrived on scene"
+    assert off.get(f"/evidence/{clip.id}/").status_code == 200
+
+    rep = det.get(f"/api/evidence/{clip.id}/custody.json").json()
+    edits = [e for e in rep["events"] if e["action"] == "evidence.edit"]
+    assert [e["changes"] for e in edits] == [{"tags": {"before": [], "after": ["old"]}},
+                                             {"tags": {"before": [], "after": ["dui", "traffic"]}}]
+    assert {e["label"] for e in edits} == {actions.label("evidence.edit")}
+    view = next(e for e in rep["events"] if e["action"] == "evidence.view")
+    assert view["label"] == "Viewed the item" and view["group"] == "access"
+    pdf = det.get(f"/api/evidence/{clip.id}/custody.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+    page = aud.get("/audit/?action=evidence.")
+    assert page.status_code == 200
+    assert b"Changed the item (note, tags, categories)" in page.content and b"evidence.edit" in page.content
+    entries = aud.get("/api/audit/?action=evidence.edit").json()["entries"]
+    assert entries and all(e["label"] == actions.label("evidence.edit") for e in entries)
+
+
+@pytest.mark.django_db
+def test_a_role_change_is_written_in_the_declared_shape(tmp_path):
+    from bodycam.access import auth
+
+    from .access_helpers import World
+
+    w = World(tmp_path)
+    auth.set_role(w.officer, "detective", actor=w.admin, reason="promoted")
+    e = AuditEntry.objects.filter(action="account.role_change", outcome="ok").last()
+    assert (e.detail["before"], e.detail["after"]) == ({"role": "officer"}, {"role": "detective"})
+    assert actions.changes(e.detail) == {"role": ("officer", "detective")}

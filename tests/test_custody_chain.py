@@ -221,7 +221,7 @@ def test_web_pages_item_and_audit_log(tmp_path):
     assert r.status_code == 302
     assert b"arrived on scene" in off.get(f"/evidence/{w.clip.id}/").content
     e = AuditEntry.objects.filter(action="evidence.edit", actor="off.a").last()
-    assert e.detail["note"]["text"] == "arrived on scene" and e.detail["tags"]["after"] == ["dui", "traffic"]
+    assert e.detail["note"]["text"] == "arrived on scene" and e.detail["after"]["tags"] == ["dui", "traffic"]
     assert client_for(w.other_officer).get(f"/evidence/{w.clip.id}/").status_code == 404
     assert off.get("/audit/").status_code == 403
     aud = client_for(w.auditor)

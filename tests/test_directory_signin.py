@@ -124,7 +124,7 @@ def test_ldap_role_follows_the_directory_at_each_sign_in_audited(ldap_on):
         assert dave.role == "officer"
         change = AuditEntry.objects.filter(action="account.role_change", object_id=str(dave.id)).latest("seq")
         assert change.actor == "directory:ldap" and change.outcome == "ok"
-        assert change.detail["before"] == "detective" and change.detail["after"] == "officer"
+        assert change.detail["before"] == {"role": "detective"} and change.detail["after"] == {"role": "officer"}
         assert "bodycam-officers" in change.detail["reason"]
     finally:
         ldap_on.ldapmodify(f"dn: cn=bodycam-detectives,ou=groups,{BASE}\nchangetype: modify\nadd: member\n"
@@ -327,7 +327,8 @@ def test_oidc_role_change_and_local_disable_apply_at_next_sign_in(oidc_on, setti
     alice.refresh_from_db()
     assert alice.role == "auditor"
     change = AuditEntry.objects.filter(action="account.role_change", object_id=str(alice.id)).latest("seq")
-    assert (change.actor, change.detail["before"], change.detail["after"]) == ("directory:oidc", "custodian", "auditor")
+    assert (change.actor, change.detail["before"], change.detail["after"]) == \
+        ("directory:oidc", {"role": "custodian"}, {"role": "auditor"})
     User.objects.filter(pk=alice.pk).update(is_active=False)
     r = oidc_round_trip(Client(), oidc_on, "alice")
     assert r.status_code == 403

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 
+from ..custody.actions import edit_detail
 from ..custody.services import record
 from ..errors import BodycamError
 from ..timefmt import isoformat
@@ -280,7 +281,7 @@ def set_role(target: User, role: str, actor: User | None = None, source: str = "
     with transaction.atomic():
         User.objects.filter(pk=target.pk).update(role=role)
         record("account.role_change", actor=who, source=source, object_type="user", object_id=str(target.id),
-               detail={"username": target.username, "before": before, "after": role, "reason": why})
+               detail={"username": target.username, **edit_detail({"role": before}, {"role": role}), "reason": why})
     target.role = role
 
 

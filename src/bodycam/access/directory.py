@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
+from ..custody.actions import edit_detail
 from ..custody.services import record
 from .models import DirectoryLink, Role, User
 
@@ -151,7 +152,7 @@ def sign_in(identity: Identity, mapping: list[tuple[str, str]], client: str, ses
         if current != role:
             User.objects.filter(pk=user.pk).update(role=role)
             record("account.role_change", actor=who, source=client, object_type="user", object_id=str(user.id),
-                   detail={"username": user.username, "before": current, "after": role,
+                   detail={"username": user.username, **edit_detail({"role": current}, {"role": role}),
                            "reason": f"directory group {matched!r} at sign-in", "groups": identity.groups[:50]})
             user.role = role
         DirectoryLink.objects.filter(pk=link.pk).update(groups=identity.groups[:200], synced_at=now)

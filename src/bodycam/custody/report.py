@@ -6,6 +6,7 @@ import io
 from datetime import datetime, timezone
 
 from ..timefmt import isoformat
+from . import actions
 from .chain import check_signature, checkpoint_dict, server_key
 from .models import AuditEntry, Checkpoint
 from .services import entry_digest, hashed_fields
@@ -111,10 +112,13 @@ def build_report(clip, events: list[AuditEntry], generated_by: str, rehash: bool
                        for e in sig_events],
         },
         "events": [{"seq": e.seq, "at": _iso(e.at), "actor": e.actor, "source": e.source, "action": e.action,
+                    "label": actions.label(e.action), "group": actions.group(e.action),
                     "outcome": e.outcome, "object_sha256": e.object_sha256, "entry_hash": e.entry_hash,
-                    "hash_ok": ok, "detail": e.detail} for e, ok in zip(listed, entry_checks)],
+                    "hash_ok": ok, "detail": e.detail, "changes": _changes(e.detail)}
+                   for e, ok in zip(listed, entry_checks)],
         "not_listed": {
             "counts": omitted, "total": sum(omitted.values()),
+            "labels": {a: actions.label(a) for a in omitted},
             "why": "routine fetches a page makes by itself, not custody: "
                    + "; ".join(text for a, text in {**ROUTINE, **COMPANION}.items() if a in omitted)
                    + ". They stay in the full audit log (hashed, verified above)." if omitted else "",
@@ -127,6 +131,11 @@ def build_report(clip, events: list[AuditEntry], generated_by: str, rehash: bool
             "steps": STEPS,
         },
     }
+
+
+def _changes(detail) -> dict:
+    """An edit's ``{field: {"before": old, "after": new}}``, from any shape it was written in."""
+    return {k: {"before": b, "after": a} for k, (b, a) in actions.changes(detail).items()}
 
 
 def _server_pub() -> str:
@@ -180,11 +189,15 @@ def render_pdf(report: dict) -> bytes:
     skipped = report.get("not_listed") or {}
     if skipped.get("total"):
         story.append(P(f"Not listed: {skipped['total']} ("
-                       + ", ".join(f"{n} {a}" for a, n in sorted(skipped["counts"].items())) + "). "
+                       + ", ".join(f"{n} {skipped.get('labels', {}).get(a, a).lower()} ({a})"
+                                   for a, n in sorted(skipped["counts"].items())) + "). "
                        + skipped["why"]))
     rows = [[P("#"), P("Time (UTC)"), P("Actor"), P("Action"), P("Outcome"), P("Source"), P("Entry hash")]]
     for e in report["events"]:
-        rows.append([P(e["seq"]), P(e["at"]), P(e["actor"]), P(e["action"]), P(e["outcome"]),
+        what = e.get("label") or e["action"]
+        if e.get("changes"):
+            what += "; " + "; ".join(f"{k}: {c['before']} → {c['after']}" for k, c in e["changes"].items())
+        rows.append([P(e["seq"]), P(e["at"]), P(e["actor"]), P(f"{what} ({e['action']})"), P(e["outcome"]),
                      P(e["source"]), P(e["entry_hash"][:16] + ("" if e["hash_ok"] else " BAD"), mono)])
     t = Table(rows, colWidths=[10 * mm, 32 * mm, 24 * mm, 36 * mm, 15 * mm, 35 * mm, 30 * mm], repeatRows=1)
     t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),

@@ -12,6 +12,8 @@ from django.db.models import Q
 
 from ..access import policy
 from ..access.services import AUDIT, DOWNLOAD, EDIT, PLAY, VIEW, authorize, capabilities, visible_clips
+from ..custody import actions
+from ..custody.actions import edit_detail
 from ..custody.models import AuditEntry
 from ..custody.services import record_request
 from ..errors import BodycamError
@@ -144,16 +146,23 @@ def _apply(request, clip: Clip, note=None, tags=None, cats=None, cat_change=None
     """Write one item's changes and their one audit entry (inside the caller's transaction)."""
     rec = clip.recording
     change: dict = {}
-    if note is not None:
+    before: dict = {}
+    after: dict = {}
+    if note is not None:  # a note is added, not changed
         n = Note.objects.create(recording=rec, author=request.user, text=note.strip())
         change["note"] = {"id": str(n.id), "text": n.text}
     if tags is not None:  # tags a camera bookmark gives the recording stay
-        before, after = set_person_tags(rec, tags)
-        change["tags"] = {"before": before, "after": after}
+        before["tags"], after["tags"] = set_person_tags(rec, tags)
     if cats is not None:
-        before = sorted(rec.categories.values_list("name", flat=True))
+        before["categories"] = sorted(rec.categories.values_list("name", flat=True))
         rec.categories.set(cats)
-        change["categories"] = {"before": before, "after": sorted(c.name for c in cats), **(cat_change or {})}
+        after["categories"] = sorted(c.name for c in cats)
+        if cat_change:
+            days = cat_change["retention_days"]
+            before["retention_days"], after["retention_days"] = days["before"], days["after"]
+            change.update({k: cat_change[k] for k in ("added", "removed", "shortens_retention")})
+    if before or after:
+        change.update(edit_detail(before, after))
     if reason:
         change["reason"] = reason
     record_request(request, "evidence.edit", object_type="clip", object_id=str(clip.id),
@@ -236,7 +245,7 @@ def item_events(clip: Clip) -> list[AuditEntry]:
 
 def event_dict(e: AuditEntry) -> dict:
     return {"seq": e.seq, "at": iso(e.at), "actor": e.actor, "source": e.source, "action": e.action,
-            "object_type": e.object_type, "object_id": e.object_id, "object_sha256": e.object_sha256,
+            "label": actions.label(e.action), "object_type": e.object_type, "object_id": e.object_id, "object_sha256": e.object_sha256,
             "outcome": e.outcome, "detail": e.detail, "prev_hash": e.prev_hash, "entry_hash": e.entry_hash}
 
 
