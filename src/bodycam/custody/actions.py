@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import BodycamError
+
 ACCESS, CHANGE, CASES, RELEASE, RECORDS = "access", "change", "cases", "release", "records"
 INGEST, MEDIA, RETENTION, CUSTODY, SECURITY, ADMIN = "ingest", "media", "retention", "custody", "security", "admin"
 
@@ -217,8 +219,10 @@ PATTERNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class UndeclaredAction(ValueError):
-    """An audit action name that is not in the vocabulary."""
+class UndeclaredAction(BodycamError):
+    """An audit action name that is not in the vocabulary: a programming error (strict mode)."""
+
+    status = 500
 
 
 def is_declared(name: str) -> bool:
