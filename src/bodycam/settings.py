@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",  # the OpenAPI schema (/api/schema/, web/api_schema.py)
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from our own static files (/api/docs/)
     "bodycam.access",
     "bodycam.custody",
     "bodycam.evidence",
@@ -188,6 +190,22 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "bodycam.web.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI 3 schema of the REST API (drf-spectacular; web/api_schema.py), for signed-in
+# people and API tokens only (the default permission above; deny by default).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "bodycam REST API",
+    "DESCRIPTION": "Evidence, audit, sharing, transcripts and redactions. Every error answers "
+                   "`{\"error\": reason}` with its status. Sign in (session cookie + X-CSRFToken on writes) "
+                   "or send `Authorization: Bearer <token>` (`bodycam token create`).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "bodycam.web.api_schema.add_error_responses"],
+    "DISABLE_ERRORS_AND_WARNINGS": False,
 }
 
 # Audit chain witness (custody/witness.py, docs/access.md): every committed entry's hash and
