@@ -104,7 +104,7 @@ def evidence_list(request):
 @extend_schema(methods=["PATCH"], summary="Edit metadata (note, tags, categories)", parameters=[doc.CLIP_ID],
                request=doc.MetadataEdit, responses=doc.Clip)
 @extend_schema(methods=["DELETE"], summary="Always refused: only retention deletes (audited)",
-               parameters=[doc.CLIP_ID], responses={403: OpenApiResponse(description="always")})
+               parameters=[doc.CLIP_ID], responses={403: OpenApiResponse(description="always (audited)")})
 @api_view(["GET", "PATCH", "DELETE"])
 def evidence_detail(request, clip_id):
     if request.method == "DELETE":
@@ -121,7 +121,7 @@ def _original_type(clip) -> str:
 
 
 @extend_schema(summary="Play: the original if you may download it, else the proxy", parameters=[doc.CLIP_ID, doc.RANGE_HEADER],
-               responses=doc.binary("the original or the playback proxy", partial=True))
+               responses=doc.binary("the original or the playback proxy", partial=True, content_types=doc.ORIGINAL_TYPES))
 @api_view(["GET"])
 def evidence_stream(request, clip_id):
     """Playback with HTTP Range: the original for those who may download it, else the proxy."""
@@ -132,7 +132,7 @@ def evidence_stream(request, clip_id):
 
 
 @extend_schema(summary="Download the original (attachment)", parameters=[doc.CLIP_ID],
-               responses=doc.binary("the original file as the camera wrote it"))
+               responses=doc.binary("the original file as the camera wrote it", content_types=doc.ORIGINAL_TYPES))
 @api_view(["GET"])
 def evidence_download(request, clip_id):
     clip, f = ev.open_media(request, clip_id, ev.DOWNLOAD)

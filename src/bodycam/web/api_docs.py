@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import IsAuthenticated
 
 
 class SchemaView(SpectacularAPIView):
@@ -16,6 +17,7 @@ class SchemaView(SpectacularAPIView):
     Signed-in people and API tokens only (REST_FRAMEWORK's default permission)."""
 
     renderer_classes = [OpenApiJsonRenderer, OpenApiYamlRenderer]
+    permission_classes = [IsAuthenticated]  # drf-spectacular's default would let anyone read it
 
 
 @login_required

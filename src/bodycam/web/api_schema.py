@@ -58,7 +58,8 @@ def add_error_responses(result, generator, request, public):
                 continue
             responses = op.setdefault("responses", {})
             for code, text in ERROR_STATUSES.items():
-                responses.setdefault(code, {"description": text, "content": {"application/json": {"schema": error_ref}}})
+                answer = responses.setdefault(code, {"description": text})
+                answer.setdefault("content", {"application/json": {"schema": error_ref}})
             responses.setdefault("416", {"description": "the Range asked for lies outside the file"}) \
                 if method == "get" else None
     return result
@@ -80,12 +81,18 @@ RANGE_HEADER = OpenApiParameter("Range", OpenApiTypes.STR, OpenApiParameter.HEAD
                                 description="bytes=START-END (one range); answered 206 with Content-Range")
 
 
-def binary(description: str, partial: bool = False, content_type: str = "video/mp4") -> dict:
-    """Responses of an operation that answers a file (``partial``: 206 to a Range)."""
-    out = {200: OpenApiResponse(OpenApiTypes.BINARY, description=description)}
-    if partial:
-        out[206] = OpenApiResponse(OpenApiTypes.BINARY, description="the part of the file the Range asked for")
+def binary(description: str, partial: bool = False, content_types=("video/mp4",)) -> dict:
+    """Responses of an operation that answers a file of one of ``content_types`` (``partial``:
+    206 to a Range)."""
+    out = {}
+    for ct in content_types:
+        out[(200, ct)] = OpenApiResponse(OpenApiTypes.BINARY, description=description)
+        if partial:
+            out[(206, ct)] = OpenApiResponse(OpenApiTypes.BINARY, description="the part the Range asked for")
     return out
+
+
+ORIGINAL_TYPES = ("video/mp4", "video/x-matroska")  # web.api._original_type
 
 
 class Officer(serializers.Serializer):
