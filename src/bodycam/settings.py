@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "bodycam.release",
     "bodycam.retention",
     "bodycam.records",
+    "bodycam.notify",
     "bodycam.web",
 ]
 
@@ -298,3 +299,20 @@ LOGGING = {
 # Retention policy file (YAML/JSON) applied before each sweep; empty = the policy in the database.
 RETENTION_POLICY_FILE = os.environ.get("BODYCAM_RETENTION_POLICY", "")
 RETENTION_SWEEP_INTERVAL = int(os.environ.get("BODYCAM_RETENTION_SWEEP_INTERVAL", str(24 * 3600)))
+
+# E-mail notifications (notify/, docs/deploy.md): an SMTP server; no host = no mail is sent.
+# STARTTLS on by default (port 587); BODYCAM_SMTP_SSL=1 for implicit TLS (port 465) instead.
+NOTIFY_SMTP = {
+    "host": os.environ.get("BODYCAM_SMTP_HOST", "").strip(),
+    "port": int(os.environ.get("BODYCAM_SMTP_PORT", "587")),
+    "starttls": os.environ.get("BODYCAM_SMTP_STARTTLS", "1") == "1" and os.environ.get("BODYCAM_SMTP_SSL", "") != "1",
+    "ssl": os.environ.get("BODYCAM_SMTP_SSL", "") == "1",
+    "user": os.environ.get("BODYCAM_SMTP_USER", ""),
+    "password": (Path(os.environ["BODYCAM_SMTP_PASSWORD_FILE"]).read_text().strip()
+                 if os.environ.get("BODYCAM_SMTP_PASSWORD_FILE") else os.environ.get("BODYCAM_SMTP_PASSWORD", "")),
+    "from": os.environ.get("BODYCAM_SMTP_FROM", "bodycam@localhost"),
+    "timeout": float(os.environ.get("BODYCAM_SMTP_TIMEOUT", "30")),
+}
+NOTIFY_INTERVAL = int(os.environ.get("BODYCAM_NOTIFY_INTERVAL", "900"))  # the periodic sweep, seconds
+NOTIFY_RECORDS_DEADLINE_DAYS = int(os.environ.get("BODYCAM_NOTIFY_RECORDS_DEADLINE_DAYS", "3"))
+NOTIFY_UNDOCKED_DAYS = int(os.environ.get("BODYCAM_NOTIFY_UNDOCKED_DAYS", "7"))
