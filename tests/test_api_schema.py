@@ -165,3 +165,26 @@ def test_schemathesis_live(case, demo_site):
                 params[name] = values[digest % len(values)]
     role = "admin" if digest % 3 == 0 else "custodian"
     case.call_and_validate(headers={"Authorization": f"Bearer {demo_site.tokens[role]}"}, checks=CHECKS)
+
+
+@pytest.mark.django_db
+def test_every_role_reaches_the_schema_docs_and_notification_settings_and_anonymous_none(tmp_path):
+    from django.test import Client
+
+    from .access_helpers import World
+
+    w = World(tmp_path)
+    for role, user in w.users.items():
+        c = client_for(user)
+        assert c.get("/api/schema/").status_code == 200, role
+        assert c.get("/api/docs/").status_code == 200, role
+        assert c.get("/notifications/").status_code == 200, role
+    anon = Client()
+    for path in ("/api/schema/", "/api/schema/?format=yaml"):
+        before = AuditEntry.objects.filter(action="api.denied", outcome="denied").count()
+        assert anon.get(path).status_code in (401, 403)
+        assert AuditEntry.objects.filter(action="api.denied", outcome="denied").count() == before + 1
+    for path in ("/api/docs/", "/notifications/"):
+        r = anon.get(path)
+        assert r.status_code == 302 and r["Location"].startswith("/login/"), path
+    assert anon.post("/notifications/", {"save": "1"}).status_code in (302, 403)

@@ -20,6 +20,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 
 from ..access.models import User
+from ..access.policy import allowed
 from ..custody.services import record
 from ..errors import BodycamError
 from .kinds import KINDS
@@ -54,8 +55,10 @@ def base_url() -> str:
     return public_base_url().rstrip("/")
 
 
-def _people(kind: str):
-    return User.objects.filter(role__in=KINDS[kind].roles, is_active=True).order_by("username")
+def _people(kind: str) -> list:
+    """The active accounts that may receive ``kind`` (access.policy decides, by permission)."""
+    perm = KINDS[kind].permission
+    return [u for u in User.objects.filter(is_active=True).order_by("username") if allowed(u, perm)]
 
 
 # ---------------------------------------------------------------------------------- the kinds
@@ -86,7 +89,7 @@ def records_deadlines(now: datetime) -> list[Notice]:
     days = settings.NOTIFY_RECORDS_DEADLINE_DAYS
     today = now.date()
     open_states = [RecordsRequest.Status.OPEN, RecordsRequest.Status.SUBMITTED, RecordsRequest.Status.APPROVED]
-    people = list(_people("records.deadline"))
+    people = _people("records.deadline")
     out = []
     for r in RecordsRequest.objects.filter(status__in=open_states, deadline__lte=today + timedelta(days=days)) \
             .order_by("deadline", "number"):
@@ -112,7 +115,7 @@ def deletions_awaiting_approval(now: datetime) -> list[Notice]:
     key = hashlib.sha256(",".join(ids).encode()).hexdigest()  # a new mail when the waiting set changes
     return [Notice("retention.approval", key, "Deletions are waiting for approval",
                    f"{len(ids)} recording(s) in the deletion queue wait for a custodian's approval.",
-                   "/retention/", list(_people("retention.approval")))]
+                   "/retention/", _people("retention.approval"))]
 
 
 ALERT_PREFIXES = ("fixity.", "storage.")
@@ -123,7 +126,7 @@ def custody_alerts(now: datetime) -> list[Notice]:
 
     from ..custody.models import Alert
 
-    people = list(_people("custody.alert"))
+    people = _people("custody.alert")
     match = Q()
     for p in ALERT_PREFIXES:
         match |= Q(kind__startswith=p)
@@ -144,7 +147,7 @@ def cameras_not_docked(now: datetime) -> list[Notice]:
 
     days = settings.NOTIFY_UNDOCKED_DAYS
     cutoff = now - timedelta(days=days)
-    people = list(_people("camera.undocked"))
+    people = _people("camera.undocked")
     out = []
     for d in Device.objects.filter(active=True, kind=Device.Kind.BODY).annotate(
             last=Max("recordings__clips__ingested_at")).order_by("serial"):
@@ -208,6 +211,8 @@ def sweep(kinds=None, now: datetime | None = None) -> dict:
         for n in notices:
             for user in n.recipients:
                 if (user.pk, n.kind, n.key[:200]) in told:
+                    continue
+                if not allowed(user, KINDS[n.kind].permission):  # e.g. a share's recipient since moved role
                     continue
                 if (user.pk, n.kind) in opted:
                     counts["opted_out"] += 1
