@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",  # the OpenAPI schema (/api/schema/, web/api_schema.py)
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from our own static files (/api/docs/)
     "bodycam.access",
     "bodycam.custody",
     "bodycam.evidence",
@@ -92,6 +94,7 @@ INSTALLED_APPS = [
     "bodycam.release",
     "bodycam.retention",
     "bodycam.records",
+    "bodycam.notify",
     "bodycam.web",
 ]
 
@@ -185,6 +188,23 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "bodycam.web.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI 3 schema of the REST API (drf-spectacular; web/api_schema.py), for signed-in
+# people and API tokens only (the default permission above; deny by default).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "bodycam REST API",
+    "DESCRIPTION": "Evidence, audit, sharing, transcripts and redactions. Every error answers "
+                   "`{\"error\": reason}` with its status. Sign in (session cookie + X-CSRFToken on writes) "
+                   "or send `Authorization: Bearer <token>` (`bodycam token create`).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # drf-spectacular's default: anyone
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "bodycam.web.api_schema.add_error_responses"],
+    "DISABLE_ERRORS_AND_WARNINGS": False,
 }
 
 # Audit chain witness (custody/witness.py, docs/access.md): every committed entry's hash and
@@ -307,3 +327,20 @@ LDAP_GROUP_FILTER = _env["BODYCAM_LDAP_GROUP_FILTER"]
 LDAP_GROUP_ROLES = _env["BODYCAM_LDAP_GROUP_ROLES"]
 LDAP_REQUIRE_GROUP = _env["BODYCAM_LDAP_REQUIRE_GROUP"]
 LDAP_TIMEOUT = _env["BODYCAM_LDAP_TIMEOUT"]
+
+# E-mail notifications (notify/, docs/deploy.md): an SMTP server; no host = no mail is sent.
+# STARTTLS on by default (port 587); BODYCAM_SMTP_SSL=1 for implicit TLS (port 465) instead.
+NOTIFY_SMTP = {
+    "host": _env["BODYCAM_SMTP_HOST"],
+    "port": _env["BODYCAM_SMTP_PORT"],
+    "starttls": _env["BODYCAM_SMTP_STARTTLS"] and not _env["BODYCAM_SMTP_SSL"],
+    "ssl": _env["BODYCAM_SMTP_SSL"],
+    "user": _env["BODYCAM_SMTP_USER"],
+    "password": (Path(_env["BODYCAM_SMTP_PASSWORD_FILE"]).read_text().strip()
+                 if _env["BODYCAM_SMTP_PASSWORD_FILE"] else _env["BODYCAM_SMTP_PASSWORD"]),
+    "from": _env["BODYCAM_SMTP_FROM"],
+    "timeout": _env["BODYCAM_SMTP_TIMEOUT"],
+}
+NOTIFY_INTERVAL = _env["BODYCAM_NOTIFY_INTERVAL"]  # the periodic sweep, seconds
+NOTIFY_RECORDS_DEADLINE_DAYS = _env["BODYCAM_NOTIFY_RECORDS_DEADLINE_DAYS"]
+NOTIFY_UNDOCKED_DAYS = _env["BODYCAM_NOTIFY_UNDOCKED_DAYS"]

@@ -123,6 +123,13 @@ ROLES: dict[str, frozenset] = {
     "accounts.manage": frozenset({Role.ADMIN}),
     "jobs.view": frozenset({Role.ADMIN}),
     "metrics.view": frozenset({Role.ADMIN}),
+
+    # E-mail notifications (bodycam.notify): who may receive each kind (each person opts out).
+    "notify.share_received": frozenset({Role.PROSECUTOR}),
+    "notify.records_deadline": frozenset({Role.CUSTODIAN}),
+    "notify.deletion_approval": frozenset({Role.CUSTODIAN}),
+    "notify.custody_alert": frozenset({Role.CUSTODIAN, Role.ADMIN}),
+    "notify.camera_undocked": frozenset({Role.CUSTODIAN, Role.ADMIN}),
 }
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -18,6 +19,7 @@ from ..media import redactions, transcripts
 from ..media.models import Derivative, Redaction
 from ..numbers import whole_number
 from ..timefmt import isoformat
+from . import api_schema as doc
 from . import services as rs
 
 
@@ -26,6 +28,7 @@ def _bad(request, message: str):
 
 
 # ---------------------------------------------------------------- API: transcripts
+@extend_schema(summary="Captions (WebVTT) of the transcript", parameters=[doc.CLIP_ID], responses=doc.VTT)
 @api_view(["GET"])
 def api_captions(request, clip_id):
     vtt = transcripts.captions(request, clip_id)
@@ -34,6 +37,7 @@ def api_captions(request, clip_id):
     return resp
 
 
+@extend_schema(summary="Captions (WebVTT) of the English translation", parameters=[doc.CLIP_ID], responses=doc.VTT)
 @api_view(["GET"])
 def api_translation_captions(request, clip_id):
     vtt = transcripts.captions(request, clip_id, kind="translation")
@@ -42,6 +46,11 @@ def api_translation_captions(request, clip_id):
     return resp
 
 
+@extend_schema(methods=["GET"], summary="The transcript", parameters=[doc.CLIP_ID], responses=doc.TranscriptOut)
+@extend_schema(methods=["POST"], summary="Transcribe (a job)", parameters=[doc.CLIP_ID], request=doc.TranscriptRequest,
+               responses={202: doc.JobQueued})
+@extend_schema(methods=["PUT"], summary="Correct the transcript (a new revision)", parameters=[doc.CLIP_ID],
+               request=doc.TranscriptEdit, responses=doc.TranscriptEdited)
 @api_view(["GET", "POST", "PUT"])
 def api_transcript(request, clip_id):
     if request.method == "POST":
@@ -68,12 +77,17 @@ def api_transcript(request, clip_id):
 
 
 # ---------------------------------------------------------------- API: redactions
+@extend_schema(summary="Start a redaction (analysis job)", parameters=[doc.CLIP_ID], request=doc.RedactionStart,
+               responses={202: doc.RedactionOut})
 @api_view(["POST"])
 def api_redaction_start(request, clip_id):
     r = redactions.start(request, clip_id, request.data)
     return Response(redactions.as_dict(r), status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema(methods=["GET"], summary="A redaction and its plan", parameters=[doc.REDACTION_ID], responses=doc.RedactionOut)
+@extend_schema(methods=["PATCH"], summary="Edit a redaction's plan (in review)", parameters=[doc.REDACTION_ID],
+               request=doc.RedactionEdit, responses=doc.RedactionOut)
 @api_view(["GET", "PATCH"])
 def api_redaction(request, redaction_id):
     if request.method == "PATCH":
@@ -83,6 +97,8 @@ def api_redaction(request, redaction_id):
     return Response(redactions.as_dict(r))
 
 
+@extend_schema(summary="Render a reviewed redaction (a job)", parameters=[doc.REDACTION_ID], request=None,
+               responses={202: doc.RedactionOut})
 @api_view(["POST"])
 def api_redaction_render(request, redaction_id):
     r = redactions.render(request, redaction_id)

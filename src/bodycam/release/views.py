@@ -13,6 +13,8 @@ import os
 
 from django.http import FileResponse
 from django.shortcuts import redirect, render
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -24,6 +26,7 @@ from ..evidence_ops import services as ev
 from ..http import error_page, playback_start, range_asked, range_response
 from ..media import services as media
 from ..media.models import Derivative
+from . import api_schema as doc
 from . import export as exp
 from . import services as rel
 
@@ -167,6 +170,7 @@ def link_export(request, link_id):
 
 
 # ---------------------------------------------------------------- exports (signed in)
+@extend_schema(summary="Court export of the item's recording (zip)", parameters=[doc.CLIP_ID], responses=doc.ZIP)
 @api_view(["GET"])
 def item_export(request, clip_id):
     """Court export of the item's whole recording (every clip of it the user may see)."""
@@ -178,6 +182,7 @@ def item_export(request, clip_id):
     return _zip_response(path, f"evidence-export-{rows[0].recording.container_name[:60]}.zip")
 
 
+@extend_schema(summary="Court export of a case (zip)", parameters=[doc.CASE_KEY], responses=doc.ZIP)
 @api_view(["GET"])
 def case_export(request, case_key):
     case = rel.get_case(request, case_key, "release.export")
@@ -190,11 +195,15 @@ def case_export(request, case_key):
 
 
 # ---------------------------------------------------------------- sharing API
+@extend_schema(summary="Share the item's recording with a prosecutor", parameters=[doc.CLIP_ID],
+               request=doc.ShareIn, responses={201: doc.ItemShareOut})
 @api_view(["POST"])
 def api_item_share(request, clip_id):
     return Response(rel.share_item(request, clip_id, request.data), status=status.HTTP_201_CREATED)
 
 
+@extend_schema(summary="Share a case with a prosecutor", parameters=[doc.CASE_KEY], request=doc.ShareIn,
+               responses={201: doc.CaseShareOut})
 @api_view(["POST"])
 def api_case_share(request, case_key):
     return Response(rel.share_case(request, case_key, request.data), status=status.HTTP_201_CREATED)
@@ -206,6 +215,8 @@ def _link_created(request, data):
                     status=status.HTTP_201_CREATED)
 
 
+@extend_schema(summary="A share link to the item's recording", parameters=[doc.CLIP_ID], request=doc.LinkIn,
+               responses={201: doc.LinkOut})
 @api_view(["POST"])
 def api_item_link(request, clip_id):
     data = dict(request.data) if isinstance(request.data, dict) else request.data
@@ -214,6 +225,8 @@ def api_item_link(request, clip_id):
     return _link_created(request, data)
 
 
+@extend_schema(summary="A share link to a case", parameters=[doc.CASE_KEY], request=doc.LinkIn,
+               responses={201: doc.LinkOut})
 @api_view(["POST"])
 def api_case_link(request, case_key):
     data = dict(request.data) if isinstance(request.data, dict) else request.data
@@ -222,6 +235,8 @@ def api_case_link(request, case_key):
     return _link_created(request, data)
 
 
+@extend_schema(summary="Revoke a share or link (custodians, its creator)", request=None, responses=doc.RevokeOut,
+               parameters=[OpenApiParameter("kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["item", "case", "link"])])
 @api_view(["POST"])
 def api_revoke(request, kind, share_id):
     return Response(rel.revoke(request, kind, share_id))

@@ -24,6 +24,8 @@
 from __future__ import annotations
 
 from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import APIException, PermissionDenied
@@ -41,6 +43,9 @@ from ..media import services as media
 from ..numbers import whole_number
 from ..release import services as rel
 from ..search.services import audited_search
+from . import api_schema as doc
+
+_Q = OpenApiParameter.QUERY
 
 
 def _csrf_failure(exc) -> bool:
@@ -87,12 +92,20 @@ def _int(value, default, name):
     return number
 
 
+@extend_schema(operation_id="evidence_list", summary="Items you may see", responses=doc.ClipList, parameters=[
+    OpenApiParameter("limit", OpenApiTypes.INT, _Q, description="1-500 (default 100)"),
+    OpenApiParameter("offset", OpenApiTypes.INT, _Q, description="default 0")])
 @api_view(["GET"])
 def evidence_list(request):
     return Response(ev.list_clips(request, _int(request.GET.get("limit"), 100, "limit"),
                                   _int(request.GET.get("offset"), 0, "offset")))
 
 
+@extend_schema(methods=["GET"], summary="One item", parameters=[doc.CLIP_ID], responses=doc.ClipDetail)
+@extend_schema(methods=["PATCH"], summary="Edit metadata (note, tags, categories)", parameters=[doc.CLIP_ID],
+               request=doc.MetadataEdit, responses=doc.Clip)
+@extend_schema(methods=["DELETE"], summary="Always refused: only retention deletes (audited)",
+               parameters=[doc.CLIP_ID], responses={403: OpenApiResponse(description="always (audited)")})
 @api_view(["GET", "PATCH", "DELETE"])
 def evidence_detail(request, clip_id):
     if request.method == "DELETE":
@@ -108,6 +121,8 @@ def _original_type(clip) -> str:
     return "video/mp4" if clip.container_type == "mp4" else "video/x-matroska"
 
 
+@extend_schema(summary="Play: the original if you may download it, else the proxy", parameters=[doc.CLIP_ID, doc.RANGE_HEADER],
+               responses=doc.binary("the original or the playback proxy", partial=True, content_types=doc.ORIGINAL_TYPES))
 @api_view(["GET"])
 def evidence_stream(request, clip_id):
     """Playback with HTTP Range: the original for those who may download it, else the proxy."""
@@ -117,22 +132,30 @@ def evidence_stream(request, clip_id):
     return range_response(request, f, d.size, d.content_type)
 
 
+@extend_schema(summary="Download the original (attachment)", parameters=[doc.CLIP_ID],
+               responses=doc.binary("the original file as the camera wrote it", content_types=doc.ORIGINAL_TYPES))
 @api_view(["GET"])
 def evidence_download(request, clip_id):
     clip, f = ev.open_media(request, clip_id, ev.DOWNLOAD)
     return FileResponse(f, as_attachment=True, filename=clip.object_name, content_type=_original_type(clip))
 
 
+@extend_schema(summary="Share with a prosecutor", parameters=[doc.CLIP_ID], request=doc.ShareIn,
+               responses={201: doc.ShareCreated})
 @api_view(["POST"])
 def evidence_share(request, clip_id):
     return Response(rel.share_item(request, clip_id, request.data), status=status.HTTP_201_CREATED)
 
 
+@extend_schema(summary="The item's audit trail", parameters=[doc.CLIP_ID], responses=doc.ClipAudit)
 @api_view(["GET"])
 def evidence_audit(request, clip_id):
     return Response(ev.clip_audit(request, clip_id))
 
 
+@extend_schema(summary="Chain-of-custody report (custody.json or custody.pdf)", parameters=[
+    doc.CLIP_ID, OpenApiParameter("fmt", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["json", "pdf"])],
+    responses={(200, "application/json"): doc.CustodyReport, (200, "application/pdf"): OpenApiTypes.BINARY})
 @api_view(["GET"])
 def custody_report(request, clip_id, fmt):
     clip, body = ev.custody_report(request, clip_id, fmt)
@@ -143,6 +166,11 @@ def custody_report(request, clip_id, fmt):
     return resp
 
 
+@extend_schema(summary="The whole audit log (auditors)", responses=doc.AuditLog, parameters=[
+    OpenApiParameter("after", OpenApiTypes.INT, _Q, description="entries after this sequence number"),
+    OpenApiParameter("limit", OpenApiTypes.INT, _Q, description="1-1000 (default 200)"),
+    OpenApiParameter("action", OpenApiTypes.STR, _Q, description="actions starting with this"),
+    OpenApiParameter("actor", OpenApiTypes.STR, _Q, description="one actor")])
 @api_view(["GET"])
 def audit_log(request):
     return Response(ev.read_audit_log(request, after=_int(request.GET.get("after"), 0, "after"),
@@ -150,6 +178,8 @@ def audit_log(request):
                                       action=request.GET.get("action", ""), actor=request.GET.get("actor", "")))
 
 
+@extend_schema(summary="Sign a checkpoint of the audit chain now (auditors, admins)", request=None,
+               responses={201: doc.CheckpointOut})
 @api_view(["POST"])
 def audit_checkpoint(request):
     from ..custody.chain import checkpoint_dict, create_checkpoint
@@ -159,6 +189,7 @@ def audit_checkpoint(request):
     return Response(checkpoint_dict(create_checkpoint(actor=request.user.username)), status=201)
 
 
+@extend_schema(summary="Unlock an account (admins; never their own)", request=None, responses=doc.UnlockOut)
 @api_view(["POST"])
 def user_unlock(request, username):
     auth.require_admin(request.user, "account.unlock", username[:64], request_source(request))
@@ -167,6 +198,8 @@ def user_unlock(request, username):
     return Response({"username": target.username, "locked": False})
 
 
+@extend_schema(summary="Change an account's role (admins; never their own)", request=doc.RoleIn,
+               responses=doc.RoleOut)
 @api_view(["POST"])
 def user_role(request, username):
     auth.require_admin(request.user, "account.role_change", username[:64], request_source(request))
@@ -178,6 +211,8 @@ def user_role(request, username):
     return Response({"username": target.username, "role": target.role})
 
 
+@extend_schema(summary="Release the critical-incident lock(s) on a recording (custodians)", request=None,
+               responses=doc.ReleaseOut)
 @api_view(["POST"])
 def recording_release(request, recording_id):
     """A custodian releases the critical-incident lock(s) on a recording."""
@@ -205,32 +240,53 @@ def _derivative_response(request, clip_id, kind, derivative_id=None):
     return range_response(request, f, d.size, d.content_type)
 
 
+@extend_schema(summary="The playback proxy (H.264 MP4)", parameters=[doc.CLIP_ID, doc.RANGE_HEADER,
+    OpenApiParameter("download", OpenApiTypes.STR, _Q, enum=["1"], description="1: as an attachment")],
+    responses=doc.binary("the playback proxy", partial=True))
 @api_view(["GET"])
 def evidence_proxy(request, clip_id):
     return _derivative_response(request, clip_id, "proxy")
 
 
+@extend_schema(summary="A still image", parameters=[doc.CLIP_ID],
+               responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
 @api_view(["GET"])
 def evidence_thumbnail(request, clip_id):
     return _derivative_response(request, clip_id, "thumbnail")
 
 
+@extend_schema(summary="An excerpt made from the item", parameters=[doc.CLIP_ID, doc.RANGE_HEADER,
+    OpenApiParameter("download", OpenApiTypes.STR, _Q, enum=["1"], description="1: as an attachment")],
+    responses=doc.binary("the excerpt", partial=True))
 @api_view(["GET"])
 def evidence_derivative(request, clip_id, derivative_id):
     return _derivative_response(request, clip_id, "clip", derivative_id=derivative_id)
 
 
+@extend_schema(summary="Make an excerpt (in/out seconds): a job", parameters=[doc.CLIP_ID], request=doc.ExcerptIn,
+               responses={202: doc.JobOut})
 @api_view(["POST"])
 def evidence_excerpt(request, clip_id):
     job = media.request_excerpt(request, clip_id, request.data)
     return Response(media.job_status(request, job.id), status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema(summary="Progress of a job you started", responses=doc.JobOut)
 @api_view(["GET"])
 def job_detail(request, job_id):
     return Response(media.job_status(request, job_id))
 
 
+@extend_schema(summary="Search (the search page's filters)", responses=doc.SearchPage, parameters=[
+    OpenApiParameter("q", OpenApiTypes.STR, _Q, description="words to look for"),
+    *[OpenApiParameter(name, OpenApiTypes.STR, _Q, description=text) for name, text in (
+        ("officer", "officer name or username"), ("device", "camera serial"), ("from", "date or ISO time"),
+        ("to", "date or ISO time"), ("category", "category name"), ("case", "case number"),
+        ("incident", "a recording id: its incident"), ("tag", "tag"), ("lat", "latitude (with lon)"),
+        ("lon", "longitude (with lat)"), ("radius", "metres around lat/lon, 1-100000 (default 500)"),
+        ("transcript", "yes | no | any"), ("restricted", "yes | no | any"),
+        ("sort", "newest (default) | oldest | officer | device | longest"),
+        ("page", "1-1000000"), ("per_page", "1-100 (default 25)"))]])
 @api_view(["GET"])
 def search(request):
     _, page = audited_search(request, request.GET)  # a SearchError answers 400 with its reason

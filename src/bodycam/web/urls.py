@@ -1,7 +1,7 @@
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import path
 
-from . import api, cases, pages, sso, views
+from . import api, api_docs, cases, pages, sso, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -44,4 +44,7 @@ urlpatterns = [
     path("api/audit/checkpoint", api.audit_checkpoint),
     path("api/users/<str:username>/unlock", api.user_unlock),
     path("api/users/<str:username>/role", api.user_role),
+    # OpenAPI 3 schema of the API above (JSON; ?format=yaml) and its reference page: signed-in only
+    path("api/schema/", api_docs.SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", api_docs.docs_page, name="api-docs"),
 ]
