@@ -4,12 +4,12 @@ Each ``BODYCAM_*`` variable is declared once, typed and range-checked, in ``body
 (reference: docs/settings.md); a bad or unknown one stops here with one line naming it.
 """
 
-import os
 import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from .config import load
+from .files import write_private
 
 _env = load()
 
@@ -27,9 +27,7 @@ def _secret_key() -> str:
     except FileNotFoundError:
         KEYS_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = secrets.token_urlsafe(50)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key)
+        write_private(path, key, exclusive=True)
         return key
 
 

@@ -339,7 +339,7 @@ def cases_changeable(user) -> QuerySet:
 
 
 # ---------------------------------------------------------------- the evidence access check
-_EVIDENCE = ("visible_clips", "visible_recording_ids", "authorize", "capabilities", "may", "parse_uuid")
+_EVIDENCE = ("visible_clips", "visible_recording_ids", "authorize", "capabilities", "may")
 
 
 def __getattr__(name):

@@ -86,10 +86,10 @@ def _jobs_retry(args) -> int:
     from django.db import transaction
     from django.utils import timezone
 
-    from ..access.services import parse_uuid
     from ..custody.services import record
     from ..jobs.models import Job
     from ..jobs.services import enqueue
+    from ..numbers import parse_uuid
 
     uid = parse_uuid(args.job_id)
     job = Job.objects.filter(pk=uid).first() if uid else None

@@ -22,9 +22,10 @@ from django.db import transaction
 
 from ..access import policy
 from ..access.evidence import BadInput
-from ..access.services import NotVisible, audit_denied, parse_uuid, visible_clips
+from ..access.services import NotVisible, audit_denied, visible_clips
 from ..custody.services import record, record_request
 from ..media.models import Redaction
+from ..numbers import parse_uuid
 from ..timefmt import isoformat
 from .models import DeadlineExtension, RecordsRequest, RequestItem
 

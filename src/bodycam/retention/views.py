@@ -15,12 +15,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access.policy import allowed, require
-from ..access.services import Denied, audit_denied, parse_uuid
+from ..access.services import Denied, audit_denied
 from ..cases.models import CaseFile
 from ..custody.services import record_request, request_source
 from ..evidence.models import Category
 from ..http import error_page
-from ..numbers import whole_number
+from ..numbers import parse_uuid, whole_number
+from ..timefmt import iso_seconds
 from . import cad as cadmod
 from . import policy as pol
 from . import reports
@@ -76,7 +77,7 @@ def overview(request):
     if _wants_json(request):
         return JsonResponse({"policy": pol.export_policy(), "queue": ctx["queue"], "upcoming": ctx["upcoming"],
                              "tombstones": ctx["tombstones"], "blobs_waiting": ctx["blobs_waiting"],
-                             "last_sweep_at": ret.iso(row.last_sweep_at)},
+                             "last_sweep_at": iso_seconds(row.last_sweep_at)},
                             status=status)
     return render(request, "retention/overview.html", ctx, status=status)
 
