@@ -111,3 +111,15 @@ def test_each_shared_helper_is_defined_once():
                 where[node.name.lstrip("_")].append(name)
     assert where == {"parse_uuid": ["numbers.py"], "fsync_dir": ["files.py"], "write_private": ["files.py"],
                      "open_private": ["files.py"], "iso_seconds": ["timefmt.py"], "iso_as_given": ["timefmt.py"]}
+
+
+def test_access_policy_does_not_lean_on_access_services():
+    """services imports policy (the role rules); policy never imports services back (it once
+    re-exported services' functions through a module ``__getattr__`` that nothing used)."""
+    tree = ast.parse((SRC / "access" / "policy.py").read_text(encoding="utf-8"))
+    back = [f"line {n.lineno}" for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and (n.module in ("services", "bodycam.access.services")
+                                                  or (n.level and n.module is None
+                                                      and any(a.name == "services" for a in n.names)))]
+    getattr_hooks = [n.lineno for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "__getattr__"]
+    assert not back and not getattr_hooks, (back, getattr_hooks)

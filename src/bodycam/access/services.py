@@ -30,12 +30,12 @@ from datetime import datetime, timezone
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ..cases.models import Case
-from ..custody.services import record, record_request
+from ..custody.services import record_request
 from ..evidence.models import Clip, Officer, Recording
 from ..numbers import parse_uuid
 from . import policy
 from .models import CriticalIncidentLock, Grant, Restriction, Squad
-from .policy import Denied, NotVisible, audit_denied, is_admin  # noqa: F401  (re-exported)
+from .policy import Denied, NotVisible, audit_denied  # noqa: F401  (callers import them from here)
 
 VIEW, PLAY, DOWNLOAD, EDIT, SHARE, DELETE, AUDIT = "view", "play", "download", "edit", "share", "delete", "audit"
 # Clip actions with their own rule (access.policy "evidence.transcript.edit", "evidence.redact").
@@ -178,4 +178,4 @@ def capabilities(user, clip: Clip) -> dict:
 
 
 __all__ = ["visible_clips", "visible_recording_ids", "authorize", "may", "capabilities", "Denied", "NotVisible",
-           "PERMISSIONS", "record", "audit_denied", "is_admin"]
+           "PERMISSIONS", "audit_denied"]
