@@ -1,4 +1,4 @@
-"""The one ``bodycam`` command. Sub-commands map to the packages (see DESIGN.md).
+"""The one ``bodycam`` command. Each app adds its own sub-commands (docs/architecture.md, "CLI").
 
 Every error exits non-zero with a one-line reason.
 """
@@ -18,15 +18,15 @@ CORE_COMMAND_MODULES = (
     "bodycam.access.cli",  # user, token, access
     "bodycam.ingest.cli",  # device, connection-file
     "bodycam.evidence.cli",  # evidence list/show
-    "bodycam.custody.cli",  # fsck, alerts, orphan-sweep, audit
+    "bodycam.custody.cli",  # fsck, alerts, orphan-sweep, orphans, audit
 )
 
 # Packages that add their own sub-commands (one line each; keep sorted).
 COMMAND_MODULES = (
-    "bodycam.ops.cli",  # backup, restore, jobs list
-    "bodycam.release.cli",  # media backfill, search reindex, share/export
+    "bodycam.ops.cli",  # backup, restore, jobs
+    "bodycam.release.cli",  # media backfill, search reindex
     "bodycam.retention.cli",  # retention, cad, compliance, storage
-    "bodycam.records.cli",  # transcribe, redact, c2pa-verify, records requests
+    "bodycam.records.cli",  # transcribe, models, c2pa-verify
 )
 
 
