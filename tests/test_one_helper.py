@@ -123,3 +123,14 @@ def test_access_policy_does_not_lean_on_access_services():
                                                       and any(a.name == "services" for a in n.names)))]
     getattr_hooks = [n.lineno for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "__getattr__"]
     assert not back and not getattr_hooks, (back, getattr_hooks)
+
+
+def test_code_says_why_not_where_it_came_from():
+    """History ("moved from …", "(issue 20, item 14)") belongs in git, not in comments."""
+    import re
+
+    history = re.compile(r"\bissue \d+|\bmoved (from|out of) ", re.IGNORECASE)
+    found = [f"{path.relative_to(SRC)}:{n}: {line.strip()}"
+             for path in sorted(SRC.rglob("*.py")) if "migrations" not in path.parts
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if history.search(line)]
+    assert not found, "history notes in the code:\n" + "\n".join(found)

@@ -42,7 +42,7 @@ def load_demo(url: str = "http://127.0.0.1:8000") -> None:
 
 
 def _simulate_shift() -> int:
-    """Run the camera simulator (issue 3) for one incident: the patrol car's light bar starts
+    """Run the camera simulator for one incident: the patrol car's light bar starts
     its camera and both body cameras in its group; later a button press on one body camera.
     Each camera signs its clips; the footage goes through the ingest pipeline."""
     from .device.camera import simulate_incident

@@ -2,7 +2,7 @@
 
 Each format below is part of something stored or signed (audit chain entries, custody
 reports, clip manifests, API fields), so every caller names its format and gets the same
-bytes as before:
+bytes every time:
 
   isoformat(dt)                                  2026-12-04T20:31:21.123Z   (API, custody, audit chain)
   iso_as_given(dt) = isoformat(dt, to_utc=False)  as given, +00:00 -> Z    (catalogue fields, shares)

@@ -25,7 +25,7 @@ STEPS = [
 ]
 
 
-# What the report leaves out (issue 20, item 22). The report lists meaningful access and
+# What the report leaves out. The report lists meaningful access and
 # every change: ingest, views, playback starts, downloads, exports, shares, edits, retention,
 # reports, and every denial. Left out -- but still in the full audit log (`/api/audit/`,
 # `/api/evidence/ID/audit`, `bodycam audit export`), still hashed and counted -- are fetches

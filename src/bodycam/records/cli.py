@@ -1,4 +1,4 @@
-"""Command-line parts of the transcription/redaction/release issue:
+"""Transcription and redaction commands:
 `bodycam c2pa-verify FILE`, `bodycam transcribe CLIP_ID [--language xx] [--[no-]translate]` and
 `bodycam models install|verify|show`."""
 

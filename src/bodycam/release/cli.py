@@ -1,4 +1,4 @@
-"""Command-line parts of the web/release issue: `bodycam media backfill`, `bodycam search
+"""Commands for playback copies and the search index: `bodycam media backfill`, `bodycam search
 reindex`. (Court exports are verified by `bodycam verify`, in provenance/export.py.)"""
 
 from __future__ import annotations

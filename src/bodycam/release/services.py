@@ -91,7 +91,7 @@ def _may_share_case(request, case: Case, action: str) -> None:
 def _prosecutor(request, name, action, object_type, object_id) -> User:
     if not isinstance(name, str) or not name.strip():
         raise BadInput("recipient (a prosecutor's username) is required")
-    if len(name) > 150 or not name.isprintable():  # a lone surrogate ("\ud800") is not: its lookup was a 500
+    if len(name) > 150 or not name.isprintable():  # a lone surrogate ("\ud800") is not: it cannot be encoded for the lookup
         raise BadInput("recipient must be a username (printable text of at most 150 characters)")
     user = User.objects.filter(username=name.strip(), is_active=True).first()
     if user is None or not policy.role_may(user.role, "share.receive"):
