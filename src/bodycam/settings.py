@@ -4,12 +4,12 @@ Each ``BODYCAM_*`` variable is declared once, typed and range-checked, in ``body
 (reference: docs/settings.md); a bad or unknown one stops here with one line naming it.
 """
 
-import os
 import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from .config import load
+from .files import write_private
 
 _env = load()
 
@@ -27,9 +27,7 @@ def _secret_key() -> str:
     except FileNotFoundError:
         KEYS_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = secrets.token_urlsafe(50)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key)
+        write_private(path, key, exclusive=True)
         return key
 
 
@@ -151,7 +149,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 LOGIN_URL = "/login/"
 
-# Sessions (issue 4): 30 min idle, 12 h absolute (bodycam.access.middleware enforces both).
+# Sessions: 30 min idle, 12 h absolute (bodycam.access.middleware enforces both).
 SESSION_IDLE_SECONDS = _env["BODYCAM_SESSION_IDLE_SECONDS"]
 SESSION_ABSOLUTE_SECONDS = _env["BODYCAM_SESSION_ABSOLUTE_SECONDS"]
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
@@ -232,7 +230,7 @@ INCOMING_GRACE_SECONDS = _env["BODYCAM_INCOMING_GRACE"]
 # Quarantined orphans (objects/orphans) may be removed by `bodycam orphans purge` after this.
 ORPHAN_GRACE_DAYS = _env["BODYCAM_ORPHAN_GRACE_DAYS"]
 
-# Blob store (issue 8): local directory by default; s3://bucket/prefix for object storage.
+# Blob store: local directory by default; s3://bucket/prefix for object storage.
 STORAGE_URL = _env["BODYCAM_STORAGE_URL"]
 S3_OPTIONS = {
     "endpoint_url": _env["BODYCAM_S3_ENDPOINT_URL"],
@@ -249,7 +247,7 @@ S3_OPTIONS = {
 BROKER_URL = _env["BODYCAM_BROKER_URL"]
 # Run submitted jobs in the calling process instead of the workers (tests, one-shot CLI).
 JOBS_INLINE = _env["BODYCAM_JOBS_INLINE"]
-# Distributed jobs (issue 8): attempts before a job stays failed, first retry delay (doubles
+# Distributed jobs: attempts before a job stays failed, first retry delay (doubles
 # each time), soft time limit per attempt in seconds (the worker child is killed 30 s later).
 JOB_MAX_ATTEMPTS = _env["BODYCAM_JOB_MAX_ATTEMPTS"]
 JOB_RETRY_BASE_SECONDS = _env["BODYCAM_JOB_RETRY_BASE"]
@@ -262,7 +260,7 @@ JOB_RECONCILE_SECONDS = _env["BODYCAM_JOB_RECONCILE"]
 JOB_QUEUE_GRACE_SECONDS = _env["BODYCAM_JOB_QUEUE_GRACE"]
 # Make a playback proxy + thumbnail (background job) for every clip as it commits.
 MEDIA_AUTO_PLAYBACK = _env["BODYCAM_MEDIA_AUTO_PLAYBACK"]
-# Transcription/redaction (issue 7): "auto" uses a GPU when present; a larger Whisper (CTranslate2) model dir.
+# Transcription/redaction: "auto" uses a GPU when present; a larger Whisper (CTranslate2) model dir.
 MEDIA_DEVICE = _env["BODYCAM_MEDIA_DEVICE"]
 TRANSCRIBE_MODEL_DIR = _env["BODYCAM_TRANSCRIBE_MODEL_DIR"]  # any CTranslate2 Whisper dir (wins)
 TRANSCRIBE_MODEL = _env["BODYCAM_TRANSCRIBE_MODEL"]  # base (multilingual) | tiny.en
@@ -279,7 +277,7 @@ RECORDS_EXTENSION_DAYS = _env["BODYCAM_RECORDS_EXTENSION_DAYS"]
 SHARE_LINK_MAX_DAYS = _env["BODYCAM_SHARE_LINK_MAX_DAYS"]
 FIXITY_INTERVAL_SECONDS = _env["BODYCAM_FIXITY_INTERVAL"]
 
-# Operations (issue 8): Prometheus scrapes /metrics with this bearer token; JSON logs for shippers.
+# Operations: Prometheus scrapes /metrics with this bearer token; JSON logs for shippers.
 METRICS_TOKEN = _env["BODYCAM_METRICS_TOKEN"]
 LOG_FORMAT = _env["BODYCAM_LOG_FORMAT"]  # text | json
 

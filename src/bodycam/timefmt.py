@@ -2,11 +2,12 @@
 
 Each format below is part of something stored or signed (audit chain entries, custody
 reports, clip manifests, API fields), so every caller names its format and gets the same
-bytes as before:
+bytes every time:
 
   isoformat(dt)                                  2026-12-04T20:31:21.123Z   (API, custody, audit chain)
-  isoformat(dt, to_utc=False)                    as given, +00:00 -> Z      (catalogue fields)
-  isoformat(dt, timespec="seconds", z=False)     2026-12-04T20:31:21+00:00  (retention reports)
+  iso_as_given(dt) = isoformat(dt, to_utc=False)  as given, +00:00 -> Z    (catalogue fields, shares)
+  iso_seconds(dt) = isoformat(dt, timespec="seconds", z=False)
+                                                 2026-12-04T20:31:21+00:00  (retention reports, holds, CAD)
   iso_from_epoch(t) / iso_from_epoch(t, ms=False) 2026-12-04T20:31:21.123Z / ...21Z (camera manifests)
 """
 
@@ -24,6 +25,16 @@ def isoformat(dt: datetime | None, *, timespec: str = "milliseconds", to_utc: bo
         dt = dt.astimezone(timezone.utc)
     text = dt.isoformat(timespec=timespec)
     return text.replace("+00:00", "Z") if z else text
+
+
+def iso_as_given(dt: datetime | None) -> str | None:
+    """Catalogue fields and shares: ``dt`` in its own zone, milliseconds, ``Z`` for +00:00 (None stays None)."""
+    return isoformat(dt, to_utc=False)
+
+
+def iso_seconds(dt: datetime | None) -> str | None:
+    """Retention reports, holds and CAD: ``dt`` in UTC to the second, ``+00:00`` (None stays None)."""
+    return isoformat(dt, timespec="seconds", z=False)
 
 
 def iso_from_epoch(epoch: float, ms: bool = True) -> str:
@@ -50,4 +61,4 @@ def parse_utc(text: str, naive_as_utc: bool = True) -> datetime:
         raise ValueError("outside years 1-9999 in UTC") from None
 
 
-__all__ = ["isoformat", "iso_from_epoch", "parse_utc"]
+__all__ = ["isoformat", "iso_as_given", "iso_seconds", "iso_from_epoch", "parse_utc"]

@@ -12,8 +12,7 @@ names a role (tests/test_policy_layers.py checks): code asks
 
 Evidence reads keep their one access check, ``access.services.visible_clips`` /
 ``authorize`` (one restricted query; see that module); the role parts of it (which scope a
-role sees, which clip actions it holds) are read from here, and this module re-exports those
-functions, so ``from bodycam.access.policy import authorize`` is the same function.
+role sees, which clip actions it holds) are read from here.
 """
 
 from __future__ import annotations
@@ -345,19 +344,6 @@ def cases_changeable(user) -> QuerySet:
     return Case.objects.none()
 
 
-# ---------------------------------------------------------------- the evidence access check
-_EVIDENCE = ("visible_clips", "visible_recording_ids", "authorize", "capabilities", "may", "parse_uuid")
-
-
-def __getattr__(name):
-    # Re-exported (defined once, in access.services, which imports this module).
-    if name in _EVIDENCE:
-        from . import services
-
-        return getattr(services, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = ["PERMISSIONS", "ROLES", "PREDICATES", "EVIDENCE_SCOPE", "Denied", "NotVisible", "allowed", "require",
            "audit_denied", "cases_visible", "cases_changeable", "is_admin", "role_may", "has_role", "evidence_scope",
-           "share_allows_download", "ShareRules", "register_share_rules", "share_rules", *_EVIDENCE]
+           "share_allows_download", "ShareRules", "register_share_rules", "share_rules"]

@@ -16,7 +16,8 @@ from ..custody.models import AuditEntry
 from ..custody.services import record_request
 from ..errors import BodycamError
 from ..evidence.models import Category, Clip, Note
-from ..evidence.services import category_change, clip_summary, iso, set_person_tags
+from ..evidence.services import category_change, clip_summary, set_person_tags
+from ..timefmt import iso_as_given
 
 
 class BadInput(BodycamError, ValueError):
@@ -58,9 +59,9 @@ def view_clip(request, clip_id) -> dict:
     clip = authorize(request, clip_id, VIEW)
     rec = clip.recording
     d = clip_payload(clip, request.user)
-    d["notes"] = [{"id": str(n.id), "author": n.author.username, "text": n.text, "at": iso(n.created_at)}
+    d["notes"] = [{"id": str(n.id), "author": n.author.username, "text": n.text, "at": iso_as_given(n.created_at)}
                   for n in Note.objects.filter(recording=rec).select_related("author")]
-    d["bookmarks"] = [{"text": b.text, "start": iso(b.start_time), "end": iso(b.end_time)} for b in rec.bookmarks.all()]
+    d["bookmarks"] = [{"text": b.text, "start": iso_as_given(b.start_time), "end": iso_as_given(b.end_time)} for b in rec.bookmarks.all()]
     record_request(request, "evidence.view", object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256)
     return d
 
@@ -235,7 +236,7 @@ def item_events(clip: Clip) -> list[AuditEntry]:
 
 
 def event_dict(e: AuditEntry) -> dict:
-    return {"seq": e.seq, "at": iso(e.at), "actor": e.actor, "source": e.source, "action": e.action,
+    return {"seq": e.seq, "at": iso_as_given(e.at), "actor": e.actor, "source": e.source, "action": e.action,
             "object_type": e.object_type, "object_id": e.object_id, "object_sha256": e.object_sha256,
             "outcome": e.outcome, "detail": e.detail, "prev_hash": e.prev_hash, "entry_hash": e.entry_hash}
 

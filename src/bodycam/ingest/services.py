@@ -8,7 +8,6 @@ import json
 import logging
 import secrets
 import threading
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -17,7 +16,9 @@ from django.db import DatabaseError, IntegrityError, transaction
 
 from ..custody.services import raise_alert_throttled, record
 from ..evidence.models import Attachment, Bookmark, Category, Clip, Device, GnssPoint, Officer, Recording
+from ..files import write_private
 from ..media.probe import MediaError, probe
+from ..numbers import parse_uuid
 from ..storage import InsufficientStorage, StoreUnavailable, get_store
 from ..storage.base import IncompleteUpload
 from ..storage.locks import blob_lock
@@ -77,11 +78,7 @@ def ensure_account(site_name: str) -> tuple[IngestAccount, str]:
         return account, key_file.read_text().strip()
     key = secrets.token_urlsafe(32)
     settings.KEYS_DIR.mkdir(parents=True, exist_ok=True)
-    import os
-
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key)
+    write_private(key_file, key)
     if account:
         account.key_hash = _hash_key(key)
         account.save(update_fields=["key_hash"])
@@ -136,10 +133,8 @@ def categories_json() -> bytes:
 def put_system_object(name: str, meta: dict, actor: str, replace: bool) -> int:
     if name in ("Capabilities.json", "Categories.json"):
         raise Forbidden(f"System/{name} is published by the content destination")
-    try:
-        uuid.UUID(name)
-    except ValueError:
-        raise BadRequest("System objects are named by the SystemID (a UUID)") from None
+    if parse_uuid(name) is None:
+        raise BadRequest("System objects are named by the SystemID (a UUID)")
     obj = SystemObject.objects.filter(name=name).first()
     if obj is None:
         if not replace:
@@ -169,10 +164,9 @@ def _bool(value: str | None, default: bool = True) -> bool:
 
 
 def put_user(name: str, meta: dict, actor: str, create: bool) -> int:
-    try:
-        axis_id = uuid.UUID(name)
-    except ValueError:
-        raise BadRequest("Users objects are named by the user's UUID") from None
+    axis_id = parse_uuid(name)
+    if axis_id is None:
+        raise BadRequest("Users objects are named by the user's UUID")
     fields = {"name": meta.get("Name", "")[:100], "active": _bool(meta.get("Active")),
               "user_key": meta.get("UserID", "")[:100]}
     if fields["user_key"] and Officer.objects.filter(user_key=fields["user_key"]).exclude(axis_user_id=axis_id).exists():

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..custody.services import raise_alert_throttled, record
 from ..evidence.models import Device, Officer
+from ..numbers import parse_uuid
 from ..storage import get_store
 from . import services, swift
 from .bodystream import direct_body
@@ -250,9 +251,7 @@ def _registry_object(request, container, name):
 
 
 def _uuid_or_404(value):
-    import uuid
-
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(value) from None
+    uid = parse_uuid(value)
+    if uid is None:
+        raise NotFound(value)
+    return uid

@@ -9,8 +9,8 @@ from django.db.models import Count
 from django.shortcuts import render
 
 from ..access.policy import Denied, require
-from ..access.services import parse_uuid
 from ..custody.services import record_request
+from ..numbers import parse_uuid
 from .models import Job
 
 PAGE = 50

@@ -123,7 +123,8 @@ def authorize_clip(request, clip_id, what: str) -> Clip:
 
 
 def get(request, redaction_id, what: str = "view") -> Redaction:
-    from ..access.services import NotVisible, audit_denied, parse_uuid
+    from ..access.services import NotVisible, audit_denied
+    from ..numbers import parse_uuid
 
     rid = parse_uuid(redaction_id)
     r = Redaction.objects.filter(pk=rid).first() if rid else None

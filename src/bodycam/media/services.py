@@ -166,9 +166,9 @@ def open_rendition(request, clip_id, kind: str, derivative_id=None, download=Fal
         VIEW,
         NotVisible,
         authorize,
-        parse_uuid,
     )
     from ..http import playback_start
+    from ..numbers import parse_uuid
     from ..storage import get_store
 
     action = DOWNLOAD if download else (VIEW if kind == Derivative.Kind.THUMBNAIL else PLAY)
@@ -211,8 +211,9 @@ def request_excerpt(request, clip_id, data: dict):
 
 def job_status(request, job_id) -> dict:
     """A job the user started (progress bar for long jobs)."""
-    from ..access.services import NotVisible, parse_uuid
+    from ..access.services import NotVisible
     from ..jobs.models import Job
+    from ..numbers import parse_uuid
 
     jid = parse_uuid(job_id)
     job = Job.objects.filter(pk=jid, created_by=request.user).first() if jid else None

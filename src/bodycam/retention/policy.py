@@ -29,7 +29,7 @@ from .models import RetentionSettings
 INDEFINITE = "indefinite"
 MAX_DAYS = 100 * 366
 UNCATEGORIZED = "Uncategorized"
-UNCATEGORIZED_FLOOR = 60  # the floor for non-evidentiary footage, whatever the file says
+UNCATEGORIZED_FLOOR = 60  # the lowest floor for non-evidentiary footage, whatever the file says
 
 TOP_KEYS = {"grace_days", "require_approval", "notice_days", "price_per_tb_month", "categories",
             "call_type_categories", "compliance", "cad"}

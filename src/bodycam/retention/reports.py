@@ -20,10 +20,10 @@ from ..access.policy import allowed
 from ..errors import BodycamError
 from ..evidence.models import Clip, Officer, Recording, not_purged_q
 from ..media.models import Derivative
-from ..timefmt import parse_utc
+from ..timefmt import iso_seconds, parse_utc
 from . import policy as pol
 from .models import CadIncident, CadLink
-from .services import _uncategorized, iso
+from .services import _uncategorized
 
 TB = 1024 ** 4
 
@@ -132,7 +132,7 @@ def compliance(start: datetime, end: datetime, user=None, squad: str | None = No
     sample = random.Random(seed).sample(pool, min(row.review_sample_size, len(pool)))
     names = {str(k): v for k, v in Recording.objects.filter(id__in=sample).values_list("id", "container_name")}
     return {
-        "from": iso(start), "to": iso(end), "required_call_types": sorted(required_types),
+        "from": iso_seconds(start), "to": iso_seconds(end), "required_call_types": sorted(required_types),
         "late_activation_s": row.late_activation_s,
         "totals": {"required": sum(r["required"] for r in rows), "recorded": sum(r["recorded"] for r in rows),
                    "missed": sum(len(r["missed"]) for r in rows), "late": sum(len(r["late"]) for r in rows),
@@ -199,7 +199,7 @@ def storage(price: float | None = None, now: datetime | None = None) -> dict:
         return [{"key": k, "bytes": v["bytes"], "hours": round(v["hours"], 3), "clips": v["clips"]}
                 for k, v in sorted(d.items(), key=lambda kv: -kv[1]["bytes"])]
 
-    return {"at": iso(now), "price_per_tb_month": price, "originals_bytes": total, "derivatives_bytes": derivatives,
+    return {"at": iso_seconds(now), "price_per_tb_month": price, "originals_bytes": total, "derivatives_bytes": derivatives,
             "hours": round(sum(g["hours"] for g in by_cat.values()), 3),
             "monthly_growth_bytes": int(growth), "monthly_cost_now": round(stored / TB * price, 2),
             "projected_annual_cost": round(projected, 2),

@@ -20,6 +20,7 @@ from ..custody.services import record_request, request_source
 from ..evidence.models import Category
 from ..http import error_page
 from ..numbers import whole_number
+from ..timefmt import iso_seconds
 from . import cad as cadmod
 from . import policy as pol
 from . import reports
@@ -75,7 +76,7 @@ def overview(request):
     if _wants_json(request):
         return JsonResponse({"policy": pol.export_policy(), "queue": ctx["queue"], "upcoming": ctx["upcoming"],
                              "tombstones": ctx["tombstones"], "blobs_waiting": ctx["blobs_waiting"],
-                             "last_sweep_at": ret.iso(row.last_sweep_at)},
+                             "last_sweep_at": iso_seconds(row.last_sweep_at)},
                             status=status)
     return render(request, "retention/overview.html", ctx, status=status)
 

@@ -130,7 +130,7 @@ def parse_query(params) -> Query:
     if all(located) and qy.radius_m is None:
         qy.radius_m = 500.0
     if qy.incident:
-        from ..access.services import parse_uuid
+        from ..numbers import parse_uuid
 
         if parse_uuid(qy.incident) is None:
             raise SearchError("incident must be a recording id")

@@ -9,16 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from ..files import fsync_dir
 from ..provenance.hashing import is_sha256_hex
 from .base import BlobStore, IncomingBlob, InsufficientStorage, StoreUnavailable, copy_hashing
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LocalBlobStore(BlobStore):

@@ -16,11 +16,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access.policy import allowed, cases_visible, require
-from ..access.services import Denied, audit_denied, parse_uuid, visible_clips
+from ..access.services import Denied, audit_denied, visible_clips
 from ..cases import services as case_services
 from ..custody.services import record_request, request_source
 from ..evidence_ops import services as ev
 from ..http import error_page
+from ..numbers import parse_uuid
 from ..release import services as rel
 
 

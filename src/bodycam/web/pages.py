@@ -227,7 +227,7 @@ def timeline_page(request):
             ids = Case.recordings.through.objects.filter(case=case).values("recording_id")
             title, subject = f"Case {case.number}", ("case", str(case.id))
         else:
-            from ..access.services import parse_uuid
+            from ..numbers import parse_uuid
 
             if parse_uuid(incident) is None:
                 raise ev.BadInput("incident must be a recording id")
