@@ -294,7 +294,7 @@ LOGGING = {
 # Retention policy file (YAML/JSON) applied before each sweep; empty = the policy in the database.
 RETENTION_POLICY_FILE = _env["BODYCAM_RETENTION_POLICY"]
 RETENTION_SWEEP_INTERVAL = _env["BODYCAM_RETENTION_SWEEP_INTERVAL"]
-# Directory sign-in (issue 24; docs/access.md "Directory sign-in", docs/deploy.md). Groups map to
+# Directory sign-in (docs/access.md "Directory sign-in", docs/deploy.md). Groups map to
 # roles with "group=role;group=role" (the first pair that matches wins); a user in no mapped group
 # is refused. Local accounts keep signing in with their password (break-glass).
 # OpenID Connect (authorization code flow with PKCE): on when a discovery URL is set.
