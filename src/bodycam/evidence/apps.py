@@ -8,6 +8,6 @@ class EvidenceConfig(AppConfig):
     def ready(self):
         from ..storage.refs import register_blob_refs
         from . import signals  # noqa: F401  (bookmark tags are recording tags)
-        from .blobs import original_refs
+        from .blobs import names_original, original_refs
 
-        register_blob_refs("evidence.originals", original_refs, order=10)
+        register_blob_refs("evidence.originals", original_refs, order=10, names=names_original)

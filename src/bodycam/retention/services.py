@@ -22,16 +22,16 @@ from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
-from ..cases.models import Case, CaseFile
+from ..cases.models import Case
 from ..custody.models import Alert
 from ..custody.services import raise_alert, record
 from ..errors import BodycamError
-from ..evidence.models import Attachment, Bookmark, Category, Clip, GnssPoint, Recording, not_purged_q
+from ..evidence.models import Bookmark, Category, GnssPoint, Recording
 from ..evidence.services import DEFAULT_UNCATEGORIZED_DAYS, period_days
-from ..media.models import Derivative
+from ..media.models import Derivative, Redaction, Transcript, TranscriptRevision, Translation
 from ..search import services as search
+from ..storage.refs import is_named
 from ..timefmt import iso_seconds
 from . import policy as pol
 from .models import BlobPurge, DeletionEntry, LegalHold, RetentionSettings, Tombstone
@@ -316,13 +316,10 @@ def _close(entry: DeletionEntry, state: str, actor: str, note: str, now: datetim
            detail={"entry": str(entry.id), "note": note})
 
 
-def _still_needed(sha: str, rec: Recording | None, own_derivatives: list) -> bool:
-    """Does a live item other than ``rec`` (and its own derivatives) name this blob?"""
-    live = not_purged_q("recording__") & (~Q(recording=rec) if rec is not None else Q())
-    return (Clip.objects.filter(live, sha256=sha).exists() or Attachment.objects.filter(live, sha256=sha).exists()
-            or Derivative.objects.filter(not_purged_q("clip__recording__"), sha256=sha)
-            .exclude(id__in=own_derivatives).exists()
-            or CaseFile.objects.filter(sha256=sha).exists())
+def _still_needed(sha: str, rec: Recording | None = None) -> bool:
+    """Does a live row other than those of ``rec`` (and its derivatives) name this blob? Every
+    owner of blob-naming rows answers for its own (``storage.refs``)."""
+    return is_named(sha, besides_recording=rec.pk if rec is not None else None)
 
 
 def _purge(entry: DeletionEntry, now: datetime, actor: str) -> tuple[dict, list[str]]:
@@ -337,7 +334,7 @@ def _purge(entry: DeletionEntry, now: datetime, actor: str) -> tuple[dict, list[
     sizes = {o["sha256"]: o["size"] for o in objects} | {d.sha256: d.size for d in ders}
     removed, kept = [], []
     for sha in sizes:
-        (kept if _still_needed(sha, rec, der_ids) else removed).append(sha)
+        (kept if _still_needed(sha, rec) else removed).append(sha)
     cats = sorted(rec.categories.values_list("name", flat=True)) or [pol.UNCATEGORIZED]
     Tombstone.objects.create(
         recording=rec, container_name=rec.container_name, officer=str(rec.officer), device=rec.device.serial,
@@ -368,19 +365,12 @@ def _drop_derivative_rows(rec: Recording, der_ids: list) -> None:
     removed all the same, and the recording is hidden from everyone)."""
     from django.db.models import ProtectedError
 
-    from ..media import models as media_models
-
-    translation = getattr(media_models, "Translation", None)
-    if translation is not None:  # machine translations of the transcripts: text of the footage too
-        translation.objects.filter(clip__recording=rec).delete()
-    transcript = getattr(media_models, "Transcript", None)
-    if transcript is not None:
-        ts = transcript.objects.filter(clip__recording=rec)
-        media_models.TranscriptRevision.objects.filter(transcript__in=ts).delete()
-        ts.delete()
-    redaction = getattr(media_models, "Redaction", None)
-    if redaction is not None:
-        redaction.objects.filter(output_id__in=der_ids).update(output=None)
+    # Machine translations of the transcripts are text of the footage too.
+    Translation.objects.filter(clip__recording=rec).delete()
+    ts = Transcript.objects.filter(clip__recording=rec)
+    TranscriptRevision.objects.filter(transcript__in=ts).delete()
+    ts.delete()
+    Redaction.objects.filter(output_id__in=der_ids).update(output=None)
     try:
         with transaction.atomic():
             Derivative.objects.filter(id__in=der_ids).delete()
@@ -418,7 +408,7 @@ def _remove_blobs(hashes: dict[str, list[str]], actor: str) -> list[str]:
 def _named_again(sha: str, recordings: list[str], actor: str) -> bool:
     """Does a live item name these bytes again (ingested after the purge committed)? Then the
     blob stays, and that is audited."""
-    if not _still_needed(sha, None, []):
+    if not _still_needed(sha):
         return False
     record("retention.purge_blob", actor=actor, object_sha256=sha,
            detail={"kept": "a live item names these bytes again", "recordings": recordings})
@@ -478,7 +468,7 @@ def _retry_one(row: BlobPurge, actor: str, out: dict) -> None:
     from ..storage import get_store
 
     sha = row.sha256
-    if _still_needed(sha, None, []):
+    if _still_needed(sha):
         with transaction.atomic():
             if BlobPurge.objects.filter(id=row.id).delete()[0]:
                 record("retention.purge_blob", actor=actor, object_sha256=sha,

@@ -7,8 +7,8 @@ Without a lock the removal's check and delete can land between the upload's two 
 upload answers 201 for bytes that are gone. So both sides hold ``blob_lock(sha256)`` across
 their two steps:
 
-* uploads (ingest, case files, release packages): from before ``store.commit`` until the
-  row has committed;
+* uploads (ingest; case files, release packages and derivatives through ``storage.put_file``):
+  from before ``store.commit`` until the row has committed;
 * removals (the retention purge and its retries, the orphan sweep): around their last
   "still needed?" check and the removal.
 
