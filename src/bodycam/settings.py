@@ -7,6 +7,8 @@ BODYCAM_BROKER_URL    Celery broker (default: a filesystem broker inside the dat
 BODYCAM_MIN_FREE_BYTES  ingest answers 507 when an upload would leave less free than this
 BODYCAM_MAX_CONCURRENT_UPLOADS  per-process upload slots; beyond this ingest answers 503
 BODYCAM_AUDIT_WITNESS_FILE  audit witness (default <data dir>-witness/audit-witness.jsonl; "none": off)
+BODYCAM_TIME_ZONE     the agency's time zone for pages (IANA name, default UTC)
+BODYCAM_EVIDENCE_NUMBER  evidence number pattern (default {year}-{seq:06})
 BODYCAM_PUBLIC_URL    the address docks and browsers reach this server at (behind a proxy);
                       default: the address `bodycam serve` last served from this data dir
 """
@@ -15,6 +17,8 @@ import os
 import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from . import timefmt as _timefmt  # pure Python, no Django
 
 DATA_DIR = Path(os.environ.get("BODYCAM_DATA_DIR", "./var")).resolve()
 KEYS_DIR = DATA_DIR / "keys"
@@ -141,7 +145,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+TIME_ZONE = "UTC"  # Django's own: the catalogue, the API and exports stay in UTC
+# The agency's zone: every time a page shows (``{% load when %}``) and the days of the search
+# page's date filters. An IANA name; default UTC. Checked here, so a typo stops start-up.
+AGENCY_TIME_ZONE = os.environ.get("BODYCAM_TIME_ZONE", "UTC").strip() or "UTC"
+_timefmt.zone(AGENCY_TIME_ZONE)
+# Evidence numbers, given once when a recording is created ({year} {yy} {month}: of its start
+# in the agency's zone; {seq}: the next number of that year's sequence). See docs/web.md.
+EVIDENCE_NUMBER_PATTERN = os.environ.get("BODYCAM_EVIDENCE_NUMBER", "{year}-{seq:06}").strip()
 USE_I18N = False
 USE_TZ = True
 

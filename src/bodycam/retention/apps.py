@@ -10,3 +10,8 @@ class RetentionConfig(AppConfig):
         from .blobs import blobs_waiting_removal
 
         register_leaving_blobs("retention.blob_purges", blobs_waiting_removal)
+
+        from ..evidence.identity import register_incident_source
+        from . import identity
+
+        register_incident_source(identity.incidents_for)

@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -28,7 +29,7 @@ from ..evidence.defaults import UNCATEGORIZED
 from ..evidence.models import Category, Clip, Device, GnssPoint, Officer, Recording
 from ..evidence.services import TAG_MAX
 from ..numbers import whole_number
-from ..timefmt import parse_utc
+from ..timefmt import day_bounds, parse_utc, zone
 from .models import SearchDocument, SearchEntry
 
 METADATA, NOTES, TAGS, TRANSCRIPT = "metadata", "notes", "tags", "transcript"
@@ -113,7 +114,12 @@ def forget(recording_id) -> None:
 
 
 def metadata_text(rec: Recording) -> str:
-    parts = [rec.container_name, rec.trigger_on, rec.trigger_off, rec.bwc_model]
+    from ..evidence.identity import display_title
+
+    # The evidence number also as its bare sequence ("2026-004211" is found by "4211" too).
+    number = rec.evidence_number or ""
+    parts = [number, " ".join(w.lstrip("0") for w in re.findall(r"\d+", number) if w.lstrip("0")),
+             display_title(rec), rec.container_name, rec.trigger_on, rec.trigger_off, rec.bwc_model]
     o, d = rec.officer, rec.device
     parts += [o.name, o.user_key, getattr(o.account, "username", "") if o.account_id else "",
               getattr(o.account, "badge", "") if o.account_id else ""]
@@ -367,11 +373,17 @@ def _date(value: str, name: str, end: bool) -> datetime | None:
     if not value:
         return None
     try:
+        # A day or a time without an offset is the agency's (BODYCAM_TIME_ZONE), as pages show them.
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            d = datetime.strptime(value, "%Y-%m-%d").date()
-            return datetime.combine(d, time.max if end else time.min, tzinfo=timezone.utc)
-        return parse_utc(value)
-    except ValueError:
+            return day_bounds(datetime.strptime(value, "%Y-%m-%d").date(), settings.AGENCY_TIME_ZONE)[end]
+        try:
+            return parse_utc(value, naive_as_utc=False)
+        except ValueError as exc:
+            if "no time zone" not in str(exc):
+                raise
+        naive = datetime.fromisoformat(value)
+        return parse_utc(naive.replace(tzinfo=zone(settings.AGENCY_TIME_ZONE)).isoformat())
+    except (ValueError, OverflowError):
         raise SearchError(f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time, "
                           "in years 1-9999 UTC") from None
 
@@ -573,11 +585,15 @@ def search(user, qy: Query) -> Page:
     from ..access.services import reach
 
     entries = apply_filters(visible_entries(user), qy)
+    text = qy.q
+    numbered = Recording.objects.filter(evidence_number=text).values_list("id", flat=True)[:1] if text else []
+    if numbered:  # an evidence number, exactly: that recording (unique index), not a text search
+        entries, text = entries.filter(recording_id=numbered[0]), ""
     counted, common, partial, total = entries, False, False, None
     start = (qy.page - 1) * qy.per_page
     postgres = connection.vendor != "sqlite"
-    if qy.q:
-        expr = match_expression(qy.q)
+    if text:
+        expr = match_expression(text)
         few, fraction = few_matches(expr)
         common = few is None
         in_set = common and not postgres and sqlite_walk_in_set(fraction, start + qy.per_page)
@@ -599,7 +615,7 @@ def search(user, qy: Query) -> Page:
         elif total is None:  # (a common-word walk on PostgreSQL has counted already)
             # No text (PostgreSQL): in the page's order, the same index walk as the page, stopping
             # at the cap. Text, or SQLite: in no order, from the matches (a sort would read them all).
-            order = SORTS[qy.sort] if postgres and not qy.q else ()
+            order = SORTS[qy.sort] if postgres and not text else ()
             total = counted.order_by(*order).values("id")[:COUNT_CAP + 1].count()
     capped = total > COUNT_CAP or partial
     return Page(results=results, total=min(total, COUNT_CAP), page=qy.page, per_page=qy.per_page, capped=capped)
