@@ -14,6 +14,7 @@ with it, so it was never given.
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import datetime
 
@@ -44,11 +45,8 @@ def parse_pattern(pattern: str) -> list[tuple[str, str | None, str]]:
     if unknown or names.count("seq") != 1:
         raise PatternError(f"evidence number pattern {pattern!r}: use {{seq}} once and only "
                            f"{', '.join('{' + f + '}' for f in FIELDS)}")
-    try:
-        format(1, next(s for _, n, s in parts if n == "seq"))
-    except ValueError:
-        raise PatternError(f"evidence number pattern {pattern!r}: {{seq}} takes an integer format "
-                           "such as {seq:06}") from None
+    if not re.fullmatch(r"(0?[1-9]\d?)?", next(s for _, n, s in parts if n == "seq")):
+        raise PatternError(f"evidence number pattern {pattern!r}: {{seq}} takes a width, such as {{seq:06}}")
     return parts
 
 

@@ -114,12 +114,15 @@ def forget(recording_id) -> None:
 
 
 def metadata_text(rec: Recording) -> str:
-    from ..evidence.identity import display_title
+    from ..evidence.identity import display_title, incidents_of
 
-    # The evidence number also as its bare sequence ("2026-004211" is found by "4211" too).
+    # The evidence number also as its bare sequence ("2026-004211" is found by "4211" too), the
+    # title (a person's or the default) and the dispatch incident it is linked to.
     number = rec.evidence_number or ""
+    incident = incidents_of([rec.id]).get(rec.id)
     parts = [number, " ".join(w.lstrip("0") for w in re.findall(r"\d+", number) if w.lstrip("0")),
-             display_title(rec), rec.container_name, rec.trigger_on, rec.trigger_off, rec.bwc_model]
+             display_title(rec, incident=incident), *(incident or {}).values(),
+             rec.container_name, rec.trigger_on, rec.trigger_off, rec.bwc_model]
     o, d = rec.officer, rec.device
     parts += [o.name, o.user_key, getattr(o.account, "username", "") if o.account_id else "",
               getattr(o.account, "badge", "") if o.account_id else ""]

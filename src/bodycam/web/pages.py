@@ -5,8 +5,6 @@ release) that authorize and audit."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
@@ -268,4 +266,4 @@ def timeline_page(request):
     record_request(request, "evidence.timeline", object_type=subject[0], object_id=subject[1],
                    detail={"clips": data["clips"]})
     return render(request, "web/timeline.html", {"title": title, "data": data, "data_json": json.dumps(data),
-                                                 "origin": data["origin"], "generated": datetime.now()})
+                                                 "origin": data["origin"], "zone": settings.AGENCY_TIME_ZONE})
