@@ -120,7 +120,9 @@ def metadata_text(rec: Recording) -> str:
     # title (a person's or the default) and the dispatch incident it is linked to.
     number = rec.evidence_number or ""
     incident = incidents_of([rec.id]).get(rec.id)
-    parts = [number, " ".join(w.lstrip("0") for w in re.findall(r"\d+", number) if w.lstrip("0")),
+    # (its words apart too: PostgreSQL's parser reads "2026-004211" as "2026" and "-004211")
+    parts = [number, " ".join(_terms(number)), " ".join(w.lstrip("0") for w in re.findall(r"\d+", number)
+                                                          if w.lstrip("0")),
              display_title(rec, incident=incident), *(incident or {}).values(),
              rec.container_name, rec.trigger_on, rec.trigger_off, rec.bwc_model]
     o, d = rec.officer, rec.device

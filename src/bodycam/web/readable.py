@@ -88,7 +88,8 @@ def facts(user, recordings) -> dict:
             "officer": officer.name or (account.username if account else "") or str(officer.axis_user_id)[:8],
             "badge": (getattr(account, "badge", "") if account else "") or officer.user_key,
             "device": rec.device.serial,
-            "device_name": rec.device.name if rec.device.name != f"Camera {rec.device.serial}" else "",
+            "device_name": rec.device.name if rec.device.name not in ("", rec.device.serial,
+                                                                      f"Camera {rec.device.serial}") else "",
             "categories": names,
             "cases": sorted(cases[rid]) if show_cases else [],
             "flags": [(key, label, why) for key, label, why in FLAGS if key in flags[rid]],
@@ -136,7 +137,8 @@ def taken_during(user, still) -> dict | None:
     if not is_still(still):
         return None
     at = still.trigger_on_time
-    near = (Recording.objects.in_catalogue().filter(officer_id=still.officer_id, trigger_on_time__lte=at,
+    began = Q(start_time__lte=at) | Q(start_time__isnull=True, trigger_on_time__lte=at)  # pre-event buffer too
+    near = (Recording.objects.in_catalogue().filter(began, officer_id=still.officer_id,
                                                     trigger_on_time__gte=at - timedelta(days=1))
             .exclude(trigger_on="Still").order_by("-trigger_on_time"))
     for rec in near[:20]:
