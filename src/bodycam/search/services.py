@@ -17,7 +17,7 @@ import re
 import time as clock
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, time, timezone
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction

@@ -5,6 +5,7 @@ release) that authorize and audit."""
 from __future__ import annotations
 
 import json
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
