@@ -328,6 +328,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BODYCAM_NOTIFY_RECORDS_DEADLINE_DAYS", "int", 3, "records requests due within this many days are mailed",
             min=0),
     Setting("BODYCAM_NOTIFY_UNDOCKED_DAYS", "int", 7, "a body camera with no upload this many days is mailed", min=1),
+    # Pages: the agency's clock and evidence numbers
+    Setting("BODYCAM_TIME_ZONE", "str", "UTC", "the agency's IANA time zone for every time a page shows"),
+    Setting("BODYCAM_EVIDENCE_NUMBER", "str", "{year}-{seq:06}",
+            "evidence number pattern: {year} {yy} {month} of the start, {seq} the year's next number"),
     # Test tools (tests/, scripts/): the server ignores them
     Setting("BODYCAM_TEST_ENGINE", "str", "", "set by tests/testenv.py for the PostgreSQL pass", used_by="tests"),
     Setting("BODYCAM_TEST_PARALLEL", "bool", True, "scripts/test.sh: run the two engine passes side by side",

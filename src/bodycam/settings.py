@@ -8,7 +8,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from .config import load
+from . import timefmt as _timefmt  # pure Python, no Django
+from .config import SettingError, load
 from .files import write_private
 
 _env = load()
@@ -142,7 +143,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+TIME_ZONE = "UTC"  # Django's own: the catalogue, the API and exports stay in UTC
+# The agency's zone: every time a page shows (``{% load when %}``) and the days of the search
+# page's date filters. An IANA name; default UTC. Checked here, so a typo stops start-up.
+AGENCY_TIME_ZONE = _env["BODYCAM_TIME_ZONE"] or "UTC"
+try:
+    _timefmt.zone(AGENCY_TIME_ZONE)
+except ValueError as exc:
+    raise SettingError(f"BODYCAM_TIME_ZONE: {exc}") from None
+# Evidence numbers, given once when a recording is created ({year} {yy} {month}: of its start
+# in the agency's zone; {seq}: the next number of that year's sequence). See docs/web.md.
+EVIDENCE_NUMBER_PATTERN = _env["BODYCAM_EVIDENCE_NUMBER"]
 USE_I18N = False
 USE_TZ = True
 

@@ -11,3 +11,13 @@ class EvidenceConfig(AppConfig):
         from .blobs import names_original, original_refs
 
         register_blob_refs("evidence.originals", original_refs, order=10, names=names_original)
+
+        from django.conf import settings
+        from django.core.exceptions import ImproperlyConfigured
+
+        from .identity import PatternError, parse_pattern
+
+        try:  # BODYCAM_EVIDENCE_NUMBER: a bad pattern stops start-up, not the first ingest
+            parse_pattern(settings.EVIDENCE_NUMBER_PATTERN)
+        except PatternError as exc:
+            raise ImproperlyConfigured(str(exc)) from None

@@ -15,6 +15,7 @@ from ..access.services import AUDIT, DOWNLOAD, EDIT, PLAY, VIEW, authorize, capa
 from ..custody.models import AuditEntry
 from ..custody.services import record_request
 from ..errors import BodycamError
+from ..evidence.identity import clean_title, display_title
 from ..evidence.models import Category, Clip, Note
 from ..evidence.services import category_change, clip_summary, set_person_tags
 from ..timefmt import iso_as_given
@@ -33,6 +34,8 @@ def clip_payload(clip: Clip, user=None) -> dict:
     d["categories"] = sorted(rec.categories.values_list("name", flat=True))
     d["tags"] = list(rec.tags.values_list("name", flat=True))
     d["restricted"] = _has_restriction(rec)
+    d["evidence_number"] = rec.evidence_number
+    d["title"] = display_title(rec, d["categories"])
     if user is not None:
         d["can"] = capabilities(user, clip)
     return d
@@ -141,10 +144,15 @@ def _check_categories(request, clip: Clip, after: list[Category], reason: str) -
     return change
 
 
-def _apply(request, clip: Clip, note=None, tags=None, cats=None, cat_change=None, reason: str = "") -> None:
+def _apply(request, clip: Clip, note=None, tags=None, cats=None, cat_change=None, reason: str = "",
+           title=None) -> None:
     """Write one item's changes and their one audit entry (inside the caller's transaction)."""
     rec = clip.recording
     change: dict = {}
+    if title is not None and title != rec.title:  # "" = back to the default title
+        change["title"] = {"before": rec.title, "after": title}
+        rec.title = title
+        rec.save(update_fields=["title"])
     if note is not None:
         n = Note.objects.create(recording=rec, author=request.user, text=note.strip())
         change["note"] = {"id": str(n.id), "text": n.text}
@@ -162,15 +170,22 @@ def _apply(request, clip: Clip, note=None, tags=None, cats=None, cat_change=None
 
 
 def edit_metadata(request, clip_id, data: dict) -> dict:
-    """Add a note, set tags, set categories (with a reason where one is removed or retention
+    """Set the title ("" = the default), add a note, set tags, set categories (with a reason where one is removed or retention
     shortens). Media and hashes are never touched."""
     if not isinstance(data, dict):
         raise BadInput("body must be a JSON object")
-    unknown = set(data) - {"note", "tags", "categories", "reason"}
+    unknown = set(data) - {"note", "tags", "categories", "reason", "title"}
     if unknown:
-        raise BadInput(f"unknown field(s): {', '.join(sorted(unknown))}; allowed: note, tags, categories, reason")
+        raise BadInput(f"unknown field(s): {', '.join(sorted(unknown))}; "
+                       "allowed: title, note, tags, categories, reason")
     if not set(data) - {"reason"}:
-        raise BadInput("nothing to change: give note, tags and/or categories")
+        raise BadInput("nothing to change: give title, note, tags and/or categories")
+    title = None
+    if "title" in data:
+        try:
+            title = clean_title(data["title"])
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
     note = data.get("note")
     if note is not None and (not isinstance(note, str) or not note.strip() or len(note) > 5000):
         raise BadInput("note must be 1-5000 characters")
@@ -186,7 +201,7 @@ def edit_metadata(request, clip_id, data: dict) -> dict:
     clip = authorize(request, clip_id, EDIT)
     cat_change = _check_categories(request, clip, found, reason) if found is not None else None
     with transaction.atomic():
-        _apply(request, clip, note=note, tags=tags, cats=found, cat_change=cat_change, reason=reason)
+        _apply(request, clip, note=note, tags=tags, cats=found, cat_change=cat_change, reason=reason, title=title)
     return clip_payload(clip, request.user)
 
 

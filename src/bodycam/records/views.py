@@ -55,6 +55,9 @@ def api_translation_captions(request, clip_id):
 def api_transcript(request, clip_id):
     if request.method == "POST":
         body = request.data if request.data else None
+        unknown = sorted(set(body) - {"language", "translate"}) if isinstance(body, dict) else []
+        if unknown:  # a POST reads its body or refuses it (docs/web.md): no transcript with defaults
+            raise transcripts.TranscriptError(f"unknown field(s): {', '.join(unknown)}; allowed: language, translate")
         job = transcripts.request_transcript(request, clip_id, body)
         return Response({"job": str(job.id), "status": job.status}, status=status.HTTP_202_ACCEPTED)
     if request.method == "PUT":

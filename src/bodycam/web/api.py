@@ -11,6 +11,7 @@
   GET    /api/evidence/<id>/custody.json|pdf  chain-of-custody report
   GET    /api/evidence/<id>/proxy             playback proxy (H.264 faststart MP4), HTTP Range
   GET    /api/evidence/<id>/thumbnail.jpg     still image
+  GET    /api/evidence/<id>/image.jpg         a still photo's picture, full size
   POST   /api/evidence/<id>/excerpts          make an in/out clip {in, out} (a job; 202)
   GET    /api/evidence/<id>/derivatives/<d>   a derivative (excerpt) by id, HTTP Range; ?download=1
   GET    /api/search?q=&...                   search (filters as on the search page)
@@ -231,9 +232,10 @@ def _derivative_response(request, clip_id, kind, derivative_id=None):
     download = request.GET.get("download") == "1"
     clip, d, f = media.open_rendition(request, clip_id, kind, derivative_id=derivative_id, download=download)
     if download:
-        return FileResponse(f, as_attachment=True, filename=f"{clip.object_name}.{d.kind}-{str(d.id)[:8]}.mp4",
+        return FileResponse(f, as_attachment=True, filename=f"{clip.object_name}.{d.kind}-{str(d.id)[:8]}."
+                            f"{'jpg' if d.content_type == 'image/jpeg' else 'mp4'}",
                             content_type=d.content_type)
-    if kind == "thumbnail":
+    if kind in ("thumbnail", "image"):
         resp = FileResponse(f, content_type=d.content_type)
         resp["Cache-Control"] = "private, max-age=3600"
         return resp
@@ -258,6 +260,12 @@ def evidence_thumbnail(request, clip_id):
 @extend_schema(summary="An excerpt made from the item", parameters=[doc.CLIP_ID, doc.RANGE_HEADER,
     OpenApiParameter("download", OpenApiTypes.STR, _Q, enum=["1"], description="1: as an attachment")],
     responses=doc.binary("the excerpt", partial=True))
+@api_view(["GET"])
+def evidence_image(request, clip_id):
+    """A still photo's picture (full size JPEG), audited like a thumbnail fetch."""
+    return _derivative_response(request, clip_id, "image")
+
+
 @api_view(["GET"])
 def evidence_derivative(request, clip_id, derivative_id):
     return _derivative_response(request, clip_id, "clip", derivative_id=derivative_id)

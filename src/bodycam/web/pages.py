@@ -5,8 +5,8 @@ release) that authorize and audit."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -17,6 +17,7 @@ from ..access.policy import allowed, cases_changeable, require
 from ..access.services import EDIT, Denied, NotVisible, audit_denied, may, visible_clips
 from ..cases.models import Case
 from ..custody.services import record_request
+from ..evidence.identity import default_title
 from ..evidence.incidents import incident_recording_ids
 from ..evidence.models import Category
 from ..evidence.services import camera_tag_names, clip_bookmarks
@@ -27,7 +28,7 @@ from ..media import services as media
 from ..media.models import Derivative
 from ..release import services as rel
 from ..search import services as search
-from . import incidents
+from . import incidents, readable
 
 _bad = bad_request_page
 
@@ -45,8 +46,10 @@ def _search_ctx(request, qy, page, error):
     rows = []
     if page:
         thumbs = media.derivatives_of([c.id for c in page.results], Derivative.Kind.THUMBNAIL)
+        about = readable.facts(request.user, list({c.recording_id: c.recording for c in page.results}.values()))
         for c in page.results:
-            rows.append(ev.clip_summary(c) | {"thumb": str(c.id) in thumbs, "recording_id": str(c.recording_id)})
+            rows.append(ev.clip_summary(c) | {"thumb": str(c.id) in thumbs, "recording_id": str(c.recording_id),
+                                              "f": about[c.recording_id]})
     base = dict(qy.raw) if qy else {}
     base.pop("page", None)
 
@@ -55,7 +58,7 @@ def _search_ctx(request, qy, page, error):
 
     user = request.user
     return {
-        "rows": rows, "page": page, "q": qy, "raw": base, "error": error,
+        "rows": rows, "page": page, "q": qy, "raw": base, "error": error, "zone": settings.AGENCY_TIME_ZONE,
         "sorts": [(s, link(sort=s), bool(qy and qy.sort == s)) for s in search.SORTS],
         "prev_url": link(page=page.page - 1) if page and page.page > 1 else "",
         "next_url": link(page=page.page + 1) if page and page.page < page.pages else "",
@@ -155,6 +158,9 @@ def _item_post(request, clip_id):
     if action == "excerpt":
         media.request_excerpt(request, clip_id, {"in": p.get("in"), "out": p.get("out")})
         return None
+    if action == "title":  # "" = back to the default title; audited as an edit
+        ev.edit_metadata(request, clip_id, {"title": p.get("title", "")})
+        return None
     if action in ("add_category", "remove_category"):
         # Anyone who may edit adds a category; removing one needs the role and a reason.
         ev.set_category(request, clip_id, p.get("category", ""), present=action == "add_category",
@@ -192,7 +198,14 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
     pending = Job.objects.filter(kind="media.excerpt", object_id=str(clip.id), created_by=user,
                                  status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).order_by("-created_at")
     cases = list(rec.cases.values_list("number", flat=True)) if allowed(user, "evidence.case_numbers") else []
+    facts = readable.facts(user, [rec])[rec.id]
+    still = facts["still"]
+    image = media.latest(clip, Derivative.Kind.IMAGE) if still else None
     return {
+        "f": facts, "own_title": rec.title, "default_title": default_title(rec, facts["categories"]),
+        "still": still, "image_src": (f"/api/evidence/{clip.id}/image.jpg" if image else
+                                      f"/api/evidence/{clip.id}/thumbnail.jpg" if thumb else ""),
+        "photos": readable.photos_during(user, rec), "taken_during": readable.taken_during(user, rec),
         "c": item, "error": error, "new_link": new_link,
         # /stream plays the original only to those who may download it (others: the proxy, made
         # or queued on demand), so the page offers "Play the original" only to them.
@@ -250,4 +263,4 @@ def timeline_page(request):
     record_request(request, "evidence.timeline", object_type=subject[0], object_id=subject[1],
                    detail={"clips": data["clips"]})
     return render(request, "web/timeline.html", {"title": title, "data": data, "data_json": json.dumps(data),
-                                                 "origin": data["origin"], "generated": datetime.now()})
+                                                 "origin": data["origin"], "zone": settings.AGENCY_TIME_ZONE})

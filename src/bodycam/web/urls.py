@@ -34,6 +34,7 @@ urlpatterns = [
     path("api/evidence/<str:clip_id>/custody.<str:fmt>", api.custody_report, name="api-custody-report"),
     path("api/evidence/<str:clip_id>/proxy", api.evidence_proxy),
     path("api/evidence/<str:clip_id>/thumbnail.jpg", api.evidence_thumbnail, name="api-evidence-thumbnail"),
+    path("api/evidence/<str:clip_id>/image.jpg", api.evidence_image, name="api-evidence-image"),
     path("api/evidence/<str:clip_id>/excerpts", api.evidence_excerpt),
     path("api/evidence/<str:clip_id>/derivatives/<str:derivative_id>", api.evidence_derivative,
          name="api-evidence-derivative"),
