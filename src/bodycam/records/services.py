@@ -23,7 +23,7 @@ from django.db import transaction
 from ..access import policy
 from ..access.services import NotVisible, audit_denied, parse_uuid, visible_clips
 from ..custody.services import record, record_request
-from ..evidence_ops.services import BadInput
+from ..errors import BadInput
 from ..media.models import Redaction
 from ..timefmt import isoformat
 from .models import DeadlineExtension, RecordsRequest, RequestItem

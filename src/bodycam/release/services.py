@@ -23,13 +23,12 @@ from ..access.models import Restriction, User
 from ..access.services import SHARE, Denied, NotVisible, audit_denied, authorize, parse_uuid
 from ..cases.models import Case
 from ..custody.services import record_request
+from ..errors import BadInput
 from ..evidence.models import Clip, in_catalogue_q
 from ..evidence.services import iso
-from ..evidence_ops import services as ev
 from ..numbers import whole_number
 from .models import CaseShare, Share, ShareLink, ShareTerms
 
-BadInput = ev.BadInput
 CLAIM_COOKIE = "bc_link_claim"
 
 
