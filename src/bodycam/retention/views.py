@@ -51,7 +51,7 @@ def overview(request):
         try:
             _post(request)
             return HttpResponseRedirect(request.path)
-        except (ret.RetentionError, pol.PolicyError, ValueError) as exc:  # shown on the page, beside its forms
+        except (ret.RetentionError, pol.RetentionPolicyError, ValueError) as exc:  # shown on the page, beside its forms
             error, status = str(exc), 400
             audit_denied(request, "retention.change", error, object_type="retention", status=400)
     else:
