@@ -183,3 +183,21 @@ def test_page_refusals_are_answered_by_the_mapper_and_audited_once():
     # Not found through the mapper too.
     r = admin.get("/jobs/00000000-0000-0000-0000-000000000000/")
     assert r.status_code == 404 and b"No such job." in r.content
+
+
+@pytest.mark.django_db
+def test_ingest_services_say_what_a_write_did_not_its_http_status():
+    """ingest.services returns an Outcome; ingest/views.py alone turns it into Swift's status."""
+    import uuid
+
+    from bodycam.ingest import services
+    from bodycam.ingest.services import Outcome
+
+    user = str(uuid.uuid4())
+    assert services.put_user(user, {"Name": "A"}, "test", create=True) is Outcome.CREATED
+    assert services.put_user(user, {"Name": "B"}, "test", create=False) is Outcome.UPDATED
+    assert services.put_device("D-1", {"Name": "cam"}, "test", create=True) is Outcome.CREATED
+    assert services.put_system_object(str(uuid.uuid4()), {}, "test", replace=True) is Outcome.CREATED
+    name = f"{user}_D-1_20260101T000000Z"
+    assert services.put_recording(name, {"TriggerOn": "Button"}, "test", "", replace=True) is Outcome.CREATED
+    assert services.put_recording(name, {"Name": "x"}, "test", "", replace=False) is Outcome.UPDATED
