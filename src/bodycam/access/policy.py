@@ -17,6 +17,7 @@ role sees, which clip actions it holds) are read from here.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from django.db.models import QuerySet
@@ -294,6 +295,22 @@ def audit_denied(request, action: str, reason: str, object_type: str = "", objec
                    detail={"reason": reason, "status": status})
 
 
+@contextmanager
+def refusals_audited(request, action: str, object_type: str = "", object_id: str = ""):
+    """Audit a refusal that leaves the block: a ``BodycamError`` that is not a ``Denied``
+    (bad input 400, a case error, storage full 507) writes one denied entry for ``action``
+    with its message and status, then goes on to the error mappers (the page or the API
+    answer). A ``Denied`` was audited where it was raised and passes untouched, so every
+    refusal is audited once."""
+    try:
+        yield
+    except Denied:
+        raise
+    except BodycamError as exc:
+        audit_denied(request, action, exc.message, object_type=object_type, object_id=object_id, status=exc.status)
+        raise
+
+
 def require(request_or_user, perm: str, obj=None, *, action: str | None = None, object_type: str = "",
             object_id: str = "", reason: str | None = None, message: str | None = None, source: str = "",
             error: type[Exception] | None = None):
@@ -345,5 +362,5 @@ def cases_changeable(user) -> QuerySet:
 
 
 __all__ = ["PERMISSIONS", "ROLES", "PREDICATES", "EVIDENCE_SCOPE", "Denied", "NotVisible", "allowed", "require",
-           "audit_denied", "cases_visible", "cases_changeable", "is_admin", "role_may", "has_role", "evidence_scope",
-           "share_allows_download", "ShareRules", "register_share_rules", "share_rules"]
+           "audit_denied", "refusals_audited", "cases_visible", "cases_changeable", "is_admin", "role_may", "has_role",
+           "evidence_scope", "share_allows_download", "ShareRules", "register_share_rules", "share_rules"]

@@ -14,17 +14,11 @@ from ..access import policy
 from ..access.services import AUDIT, DOWNLOAD, EDIT, PLAY, VIEW, authorize, capabilities, visible_clips
 from ..custody.models import AuditEntry
 from ..custody.services import record_request
-from ..errors import BodycamError
+from ..errors import BadInput
 from ..evidence.identity import clean_title, display_title
 from ..evidence.models import Category, Clip, Note
 from ..evidence.services import category_change, clip_summary, set_person_tags
 from ..timefmt import iso_as_given
-
-
-class BadInput(BodycamError, ValueError):
-    """Client error in a request body: 400 with this message."""
-
-    status = 400
 
 
 def clip_payload(clip: Clip, user=None) -> dict:
@@ -296,4 +290,4 @@ def read_audit_log(request, after: int = 0, limit: int = 200, action: str = "", 
 
 
 __all__ = ["list_clips", "view_clip", "open_media", "open_original", "may_receive_original", "edit_metadata", "set_category", "add_category", "clip_audit", "read_audit_log",
-           "BadInput", "PLAY", "DOWNLOAD"]
+           "PLAY", "DOWNLOAD"]

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import transaction
 
 from ..custody.services import record, record_request
+from ..errors import BadInput
 from ..evidence.models import Clip
-from ..evidence_ops.services import BadInput
 from ..timefmt import isoformat
 from . import redact
 from .models import Derivative, Redaction

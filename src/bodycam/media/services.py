@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from django.conf import settings
 from django.db.models import Q
 
-from ..errors import BodycamError
+from ..errors import BadInput, BodycamError
 from ..evidence.models import Clip, not_purged_q
 from .models import Derivative
 
@@ -197,7 +197,6 @@ def request_excerpt(request, clip_id, data: dict):
     """Make an in/out clip (a new derivative naming the original's hash) as a job."""
     from ..access.services import EDIT, authorize
     from ..custody.services import record_request
-    from ..evidence_ops.services import BadInput
     from ..jobs.services import submit
 
     if not isinstance(data, dict):

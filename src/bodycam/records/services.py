@@ -23,7 +23,7 @@ from django.db import transaction
 from ..access import policy
 from ..access.services import NotVisible, audit_denied, visible_clips
 from ..custody.services import record, record_request
-from ..evidence_ops.services import BadInput
+from ..errors import BadInput
 from ..media.models import Redaction
 from ..numbers import parse_uuid
 from ..timefmt import isoformat

@@ -23,13 +23,12 @@ from ..access.models import Restriction, User
 from ..access.services import SHARE, Denied, NotVisible, audit_denied, authorize
 from ..cases.models import Case
 from ..custody.services import record_request
+from ..errors import BadInput
 from ..evidence.models import Clip, in_catalogue_q
-from ..evidence_ops import services as ev
 from ..numbers import parse_uuid, whole_number
 from ..timefmt import iso_as_given
 from .models import CaseShare, Share, ShareLink, ShareTerms
 
-BadInput = ev.BadInput
 CLAIM_COOKIE = "bc_link_claim"
 
 

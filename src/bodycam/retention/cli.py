@@ -63,7 +63,7 @@ def _policy(args) -> int:
             print(f"policy {args.file} is valid ({len(p.categories)} categories, sha256 {p.sha256[:16]})")
             return 0
         res = pol.apply(p, actor="cli")
-    except pol.PolicyError as exc:
+    except pol.RetentionPolicyError as exc:
         raise _err(exc) from None
     print(f"policy applied: {len(res['changes'])} change(s)")
     for c in res["changes"]:
@@ -80,7 +80,7 @@ def _category(args) -> int:
         raise _err("--days must be a whole number or 'indefinite'")
     try:
         res = pol.set_category_retention(args.name, days, actor="cli")
-    except pol.PolicyError as exc:
+    except pol.RetentionPolicyError as exc:
         raise _err(exc) from None
     print(json.dumps(res["changes"]))
     return 0

@@ -54,6 +54,29 @@ def parse_period(start: str | None, end: str | None, now: datetime | None = None
     return s, e
 
 
+def parse_seed(raw: str) -> int | None:
+    """The review sample's seed (any whole number), or None for a fresh one."""
+    if not raw.strip():
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ReportError("seed must be a whole number") from None
+
+
+def parse_price(raw: str) -> float | None:
+    """A price per TB and month from 0 to 100000, or None for the configured one."""
+    if not raw.strip():
+        return None
+    try:
+        price = float(raw)
+    except ValueError:
+        price = None
+    if price is None or not 0 <= price <= 100000:
+        raise ReportError("price must be a number from 0 to 100000")
+    return price
+
+
 def _scope_officers(user=None, squad: str | None = None, badge: str | None = None):
     """Officers the report covers: a supervisor only sees the squads they supervise."""
     qs = Officer.objects.select_related("account__squad")

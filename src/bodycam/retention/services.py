@@ -156,7 +156,7 @@ def _check_policy_file(path: str | None, actor: str) -> dict | None:
         return None
     try:
         p = pol.load_file(path)
-    except pol.PolicyError as exc:
+    except pol.RetentionPolicyError as exc:
         raise_alert("retention.policy_invalid", f"retention sweep refused: policy file {path}: {exc}")
         record("retention.sweep", actor=actor, outcome="failed",
                detail={"reason": "invalid policy file", "path": str(path), "error": str(exc)})
@@ -183,7 +183,7 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
     if dry_run and (policy_file or settings.RETENTION_POLICY_FILE):
         try:
             pol.load_file(policy_file or settings.RETENTION_POLICY_FILE)
-        except pol.PolicyError as exc:
+        except pol.RetentionPolicyError as exc:
             raise RetentionError(f"policy file is invalid: {exc}") from None
     report = {"now": iso_seconds(now), "dry_run": dry_run, "queued": [], "purged": [], "cancelled": [],
               "awaiting_approval": [], "policy": applied, "blobs_removed": []}

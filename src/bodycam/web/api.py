@@ -35,9 +35,9 @@ from rest_framework.views import exception_handler as drf_handler
 
 from ..access import auth
 from ..access.policy import require
-from ..access.services import Denied, authorize
+from ..access.services import authorize
 from ..custody.services import record_request, request_source
-from ..errors import BodycamError, api_error
+from ..errors import BadInput, BodycamError, api_error
 from ..evidence_ops import services as ev
 from ..http import range_response
 from ..media import services as media
@@ -64,7 +64,7 @@ def _session_actor(request) -> str | None:
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, BodycamError):  # Denied 403/404, BadInput 400, AccountDenied 403...: status on the class
+    if isinstance(exc, BodycamError):  # Denied 403/404, BadInput 400, RuleDenied 403...: status on the class
         body, status_code = api_error(exc)
         resp = Response(body, status=status_code)
         if getattr(exc, "retry_after", None):
@@ -89,7 +89,7 @@ def _int(value, default, name):
         return default
     number = whole_number(value)  # 1-18 ASCII digits: 99999999999999999999 overflowed the query (500)
     if number is None:
-        raise ev.BadInput(f"{name} must be a whole number (up to 18 digits)")
+        raise BadInput(f"{name} must be a whole number (up to 18 digits)")
     return number
 
 
@@ -219,12 +219,7 @@ def recording_release(request, recording_id):
     """A custodian releases the critical-incident lock(s) on a recording."""
     from ..access import rules
 
-    try:
-        n = rules.release_incident(recording_id, actor=request.user, source=request_source(request))
-    except rules.RuleDenied as exc:
-        raise Denied(str(exc)) from None
-    except rules.RuleError as exc:
-        raise ev.BadInput(str(exc)) from None
+    n = rules.release_incident(recording_id, actor=request.user, source=request_source(request))  # RuleError 400/403
     return Response({"recording": recording_id, "released": n})
 
 
