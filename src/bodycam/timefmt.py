@@ -19,7 +19,7 @@ For people (pages only; never stored, signed or sent by the API), in the agency'
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from datetime import time as wall
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -110,9 +110,16 @@ def day_bounds(d: date, zone_name: str) -> tuple[datetime, datetime]:
     """The first and last instant (UTC) of the calendar day ``d`` in ``zone_name`` (a day
     may be 23 or 25 hours long where the clocks change)."""
     tz = zone(zone_name)
-    start = datetime.combine(d, wall.min, tzinfo=tz).astimezone(timezone.utc)
-    end = datetime.combine(d + timedelta(days=1), wall.min, tzinfo=tz).astimezone(timezone.utc)
-    return start, end - timedelta(microseconds=1)
+
+    def utc(t: datetime, edge: datetime) -> datetime:
+        try:
+            return t.astimezone(timezone.utc)
+        except OverflowError:  # the first or last day of the calendar: its edge
+            return edge
+
+    # wall.max (23:59:59.999999) is the day's last instant, whatever its length
+    return (utc(datetime.combine(d, wall.min, tzinfo=tz), datetime.min.replace(tzinfo=timezone.utc)),
+            utc(datetime.combine(d, wall.max, tzinfo=tz), datetime.max.replace(tzinfo=timezone.utc)))
 
 
 __all__ = ["isoformat", "iso_as_given", "iso_seconds", "iso_from_epoch", "parse_utc", "zone", "local", "readable",
