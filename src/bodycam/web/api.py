@@ -252,15 +252,17 @@ def evidence_thumbnail(request, clip_id):
     return _derivative_response(request, clip_id, "thumbnail")
 
 
-@extend_schema(summary="An excerpt made from the item", parameters=[doc.CLIP_ID, doc.RANGE_HEADER,
-    OpenApiParameter("download", OpenApiTypes.STR, _Q, enum=["1"], description="1: as an attachment")],
-    responses=doc.binary("the excerpt", partial=True))
+@extend_schema(summary="A still photo's picture (full-size JPEG)", parameters=[doc.CLIP_ID],
+               responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
 @api_view(["GET"])
 def evidence_image(request, clip_id):
     """A still photo's picture (full size JPEG), audited like a thumbnail fetch."""
     return _derivative_response(request, clip_id, "image")
 
 
+@extend_schema(summary="An excerpt made from the item", parameters=[doc.CLIP_ID, doc.RANGE_HEADER,
+    OpenApiParameter("download", OpenApiTypes.STR, _Q, enum=["1"], description="1: as an attachment")],
+    responses=doc.binary("the excerpt", partial=True))
 @api_view(["GET"])
 def evidence_derivative(request, clip_id, derivative_id):
     return _derivative_response(request, clip_id, "clip", derivative_id=derivative_id)
