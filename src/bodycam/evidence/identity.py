@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from ..errors import BodycamError
 from ..timefmt import local, readable
 
 FIELDS = ("year", "yy", "month", "seq")
@@ -29,8 +30,8 @@ TITLE_MAX = 200
 SEPARATOR = " · "
 
 
-class PatternError(ValueError):
-    pass
+class PatternError(BodycamError, ValueError):
+    """A bad BODYCAM_EVIDENCE_NUMBER pattern."""
 
 
 def parse_pattern(pattern: str) -> list[tuple[str, str | None, str]]:

@@ -128,7 +128,7 @@ def photos_during(user, rec) -> list:
 
 
 def taken_during(user, still) -> dict | None:
-    """For a still photo: the recording of the same officer running when it was taken, if
+    """For a still photo: the recording of the same officer (the same camera's first) running when it was taken, if
     ``user`` may see it: {id (its first clip), number, title}."""
     from datetime import timedelta
 
@@ -141,7 +141,8 @@ def taken_during(user, still) -> dict | None:
     near = (Recording.objects.in_catalogue().filter(began, officer_id=still.officer_id,
                                                     trigger_on_time__gte=at - timedelta(days=1))
             .exclude(trigger_on="Still").order_by("-trigger_on_time"))
-    for rec in near[:20]:
+    # the same camera's recording first (an officer's car camera may run at the same time)
+    for rec in sorted(near[:20], key=lambda r: r.device_id != still.device_id):
         start, stop = span(rec)
         if not start <= at <= stop:
             continue
