@@ -27,7 +27,9 @@ class LinkIn(serializers.Serializer):
     no_reshare = serializers.BooleanField(required=False, default=False)
 
 
-class _Share(serializers.Serializer):
+class ShareFields(serializers.Serializer):
+    """What every share answer carries (the item API's share list adds its own fields)."""
+
     id = serializers.UUIDField()
     created_by = serializers.CharField()
     allow_download = serializers.BooleanField()
@@ -37,18 +39,18 @@ class _Share(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
 
 
-class ItemShareOut(_Share):
+class ItemShareOut(ShareFields):
     recording_id = serializers.UUIDField()
     recipient = serializers.CharField()
 
 
-class CaseShareOut(_Share):
+class CaseShareOut(ShareFields):
     kind = serializers.CharField()
     case = serializers.CharField(help_text="the case number")
     recipient = serializers.CharField()
 
 
-class LinkOut(_Share):
+class LinkOut(ShareFields):
     kind = serializers.CharField()
     label = serializers.CharField(allow_blank=True)
     claimed = serializers.BooleanField()

@@ -160,17 +160,10 @@ class BookmarkOut(serializers.Serializer):
     end = serializers.DateTimeField(allow_null=True)
 
 
-class ShareOut(serializers.Serializer):
-    id = serializers.UUIDField()
+class ShareOut(release_doc.ShareFields):
     kind = serializers.CharField(required=False, help_text="item | case | link")
     recording_id = serializers.UUIDField(required=False)
     recipient = serializers.CharField(required=False)
-    created_by = serializers.CharField()
-    allow_download = serializers.BooleanField()
-    no_reshare = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField(allow_null=True)
-    revoked_at = serializers.DateTimeField(allow_null=True)
 
 
 class ClipDetail(Clip):
