@@ -38,6 +38,9 @@ def sign_in(browser, site, username, viewport=(1280, 800), bypass_csp=True):
     under the real policy (and waits with ``wait_js`` below instead)."""
     ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True,
                               bypass_csp=bypass_csp)
+    # Navigation waits are not speed checks: a server whose worker is transcribing (the demo)
+    # may take long to answer on a loaded 2-core machine.
+    ctx.set_default_navigation_timeout(120_000)
     page = ctx.new_page()
     page.goto(site.url + "/")
     assert "/login/" in page.url

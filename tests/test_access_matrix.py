@@ -263,6 +263,11 @@ POLICY_TABLE = {
     "accounts.manage":                             ". . . . . Y .",
     "jobs.view":                                   ". . . . . Y .",
     "metrics.view":                                ". . . . . Y .",
+    "notify.share_received":                       ". . . . Y . .",
+    "notify.records_deadline":                     ". . . Y . . .",
+    "notify.deletion_approval":                    ". . . Y . . .",
+    "notify.custody_alert":                        ". . . Y . Y .",
+    "notify.camera_undocked":                      ". . . Y . Y .",
 }
 
 

@@ -73,7 +73,7 @@ def orphan_blob(data: bytes = TEXT) -> str:
 
 def assert_kept(upload: Side, container: str, sha: str):
     assert upload.error is None, upload.error
-    assert upload.result.status == 201 and upload.result.sha256 == sha
+    assert upload.result.outcome is ingest_services.Outcome.CREATED and upload.result.sha256 == sha
     assert get_store().exists(sha), "201 answered, and the blob is gone"
     assert Attachment.objects.filter(recording__container_name=container, sha256=sha).exists()
     _checked, problems = fixity.check_all()
@@ -257,4 +257,4 @@ def test_orphan_sweep_still_sets_aside_an_orphan_nobody_names(world, store_kind)
     assert not get_store().exists(sha)
     b = new_recording(world, "BWC-9")
     res = put_bookmark(b, "bookmark_2")
-    assert res.status == 201 and get_store().exists(sha)
+    assert res.outcome is ingest_services.Outcome.CREATED and get_store().exists(sha)

@@ -190,13 +190,13 @@ def test_floors_policy_file_and_clock_safety(world, capsys):
     w = world
     rec = ingest(w["off"], w["cam"], T0, w["clip_a"], categories=["Traffic stop"])
     # Shortening below a floor is refused; extending is free; lowering a floor is refused.
-    with pytest.raises(pol.PolicyError, match="below its minimum of 365"):
+    with pytest.raises(pol.RetentionPolicyError, match="below its minimum of 365"):
         pol.set_category_retention("Traffic stop", 100, actor="cli")
-    with pytest.raises(pol.PolicyError, match="indefinitely"):
+    with pytest.raises(pol.RetentionPolicyError, match="indefinitely"):
         pol.set_category_retention("Homicide", 36500, actor="cli")
-    with pytest.raises(pol.PolicyError, match="below its minimum of 60"):
+    with pytest.raises(pol.RetentionPolicyError, match="below its minimum of 60"):
         pol.set_category_retention("Uncategorized", 59, actor="cli")
-    with pytest.raises(pol.PolicyError, match="cannot be lowered"):
+    with pytest.raises(pol.RetentionPolicyError, match="cannot be lowered"):
         pol.apply(pol.parse({"categories": {"Traffic stop": {"days": 400, "min_days": 100}}}))
     assert main(["retention", "category", "Traffic stop", "--days", "200"]) == 2
     assert "below its minimum" in capsys.readouterr().err

@@ -26,7 +26,7 @@ def test_error_mappings_use_the_status_on_the_class():
 def test_existing_roots_keep_their_statuses():
     from bodycam.access.auth import AccountDenied, AccountError, AuthFailed
     from bodycam.access.services import Denied, NotVisible
-    from bodycam.evidence_ops.services import BadInput
+    from bodycam.errors import BadInput
     from bodycam.ingest.errors import ChecksumMismatch, OutOfSpace
     from bodycam.release.services import Gone
     from bodycam.storage import InsufficientStorage

@@ -29,6 +29,12 @@ class BodycamError(Exception):
         return reason if isinstance(reason, str) else str(self)
 
 
+class BadInput(BodycamError, ValueError):
+    """The request's input is wrong (a field, a body, a parameter): 400 with this message."""
+
+    status = 400
+
+
 class CliError(BodycamError):
     """A user-facing error of a ``bodycam`` command: printed as one line, exit status 2."""
 
@@ -55,4 +61,4 @@ def cli_error(exc: BaseException) -> tuple[str, int]:
     return f"bodycam: error: {type(exc).__name__}: {first}", getattr(exc, "exit_code", 1)
 
 
-__all__ = ["BodycamError", "CliError", "api_error", "cli_error", "page_context"]
+__all__ = ["BadInput", "BodycamError", "CliError", "api_error", "cli_error", "page_context"]

@@ -90,20 +90,21 @@ def range_response(request, f, size: int, ctype: str):
     return resp
 
 
-def error_page(request, exc):
-    """The error page for ``exc`` (a ``BodycamError``: its status and reason)."""
-    ctx = page_context(exc) if isinstance(exc, BodycamError) else {"status": exc.status, "message": exc.reason}
-    return render(request, ERROR_TEMPLATE, ctx, status=ctx["status"])
-
-
-def bad_request_page(request, message: str):
-    return render(request, ERROR_TEMPLATE, {"status": 400, "message": message}, status=400)
+def error_page(request, exc: BodycamError):
+    """The error page for ``exc``: its status and message (``Retry-After`` when it has one).
+    Views do not call this: they let the error go, and ``ErrorPageMiddleware`` answers."""
+    ctx = page_context(exc)
+    resp = render(request, ERROR_TEMPLATE, ctx, status=ctx["status"])
+    if getattr(exc, "retry_after", None):
+        resp["Retry-After"] = str(exc.retry_after)
+    return resp
 
 
 class ErrorPageMiddleware:
-    """Pages: a ``BodycamError`` no view caught answers its status with the error page
-    (never a 500 for a client's mistake). The REST API maps errors in its DRF exception
-    handler instead (``bodycam.web.api.exception_handler``)."""
+    """Pages: a ``BodycamError`` a view raises answers its status with the error page
+    (never a 500 for a client's mistake); views do not catch errors to show this page. The
+    REST API maps errors in its DRF exception handler instead
+    (``bodycam.web.api.exception_handler``)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

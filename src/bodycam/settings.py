@@ -4,12 +4,13 @@ Each ``BODYCAM_*`` variable is declared once, typed and range-checked, in ``body
 (reference: docs/settings.md); a bad or unknown one stops here with one line naming it.
 """
 
-import os
 import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from .config import load
+from . import timefmt as _timefmt  # pure Python, no Django
+from .config import SettingError, load
+from .files import write_private
 
 _env = load()
 
@@ -27,9 +28,7 @@ def _secret_key() -> str:
     except FileNotFoundError:
         KEYS_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = secrets.token_urlsafe(50)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key)
+        write_private(path, key, exclusive=True)
         return key
 
 
@@ -81,6 +80,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",  # the OpenAPI schema (/api/schema/, web/api_schema.py)
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from our own static files (/api/docs/)
     "bodycam.access",
     "bodycam.custody",
     "bodycam.evidence",
@@ -92,6 +93,7 @@ INSTALLED_APPS = [
     "bodycam.release",
     "bodycam.retention",
     "bodycam.records",
+    "bodycam.notify",
     "bodycam.web",
 ]
 
@@ -141,14 +143,24 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+TIME_ZONE = "UTC"  # Django's own: the catalogue, the API and exports stay in UTC
+# The agency's zone: every time a page shows (``{% load when %}``) and the days of the search
+# page's date filters. An IANA name; default UTC. Checked here, so a typo stops start-up.
+AGENCY_TIME_ZONE = _env["BODYCAM_TIME_ZONE"] or "UTC"
+try:
+    _timefmt.zone(AGENCY_TIME_ZONE)
+except ValueError as exc:
+    raise SettingError(f"BODYCAM_TIME_ZONE: {exc}") from None
+# Evidence numbers, given once when a recording is created ({year} {yy} {month}: of its start
+# in the agency's zone; {seq}: the next number of that year's sequence). See docs/web.md.
+EVIDENCE_NUMBER_PATTERN = _env["BODYCAM_EVIDENCE_NUMBER"]
 USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
 LOGIN_URL = "/login/"
 
-# Sessions (issue 4): 30 min idle, 12 h absolute (bodycam.access.middleware enforces both).
+# Sessions: 30 min idle, 12 h absolute (bodycam.access.middleware enforces both).
 SESSION_IDLE_SECONDS = _env["BODYCAM_SESSION_IDLE_SECONDS"]
 SESSION_ABSOLUTE_SECONDS = _env["BODYCAM_SESSION_ABSOLUTE_SECONDS"]
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
@@ -185,6 +197,23 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "bodycam.web.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI 3 schema of the REST API (drf-spectacular; web/api_schema.py), for signed-in
+# people and API tokens only (the default permission above; deny by default).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "bodycam REST API",
+    "DESCRIPTION": "Evidence, audit, sharing, transcripts and redactions. Every error answers "
+                   "`{\"error\": reason}` with its status. Sign in (session cookie + X-CSRFToken on writes) "
+                   "or send `Authorization: Bearer <token>` (`bodycam token create`).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # drf-spectacular's default: anyone
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "bodycam.web.api_schema.add_error_responses"],
+    "DISABLE_ERRORS_AND_WARNINGS": False,
 }
 
 # Audit chain witness (custody/witness.py, docs/access.md): every committed entry's hash and
@@ -215,7 +244,7 @@ INCOMING_GRACE_SECONDS = _env["BODYCAM_INCOMING_GRACE"]
 # Quarantined orphans (objects/orphans) may be removed by `bodycam orphans purge` after this.
 ORPHAN_GRACE_DAYS = _env["BODYCAM_ORPHAN_GRACE_DAYS"]
 
-# Blob store (issue 8): local directory by default; s3://bucket/prefix for object storage.
+# Blob store: local directory by default; s3://bucket/prefix for object storage.
 STORAGE_URL = _env["BODYCAM_STORAGE_URL"]
 S3_OPTIONS = {
     "endpoint_url": _env["BODYCAM_S3_ENDPOINT_URL"],
@@ -232,7 +261,7 @@ S3_OPTIONS = {
 BROKER_URL = _env["BODYCAM_BROKER_URL"]
 # Run submitted jobs in the calling process instead of the workers (tests, one-shot CLI).
 JOBS_INLINE = _env["BODYCAM_JOBS_INLINE"]
-# Distributed jobs (issue 8): attempts before a job stays failed, first retry delay (doubles
+# Distributed jobs: attempts before a job stays failed, first retry delay (doubles
 # each time), soft time limit per attempt in seconds (the worker child is killed 30 s later).
 JOB_MAX_ATTEMPTS = _env["BODYCAM_JOB_MAX_ATTEMPTS"]
 JOB_RETRY_BASE_SECONDS = _env["BODYCAM_JOB_RETRY_BASE"]
@@ -245,7 +274,7 @@ JOB_RECONCILE_SECONDS = _env["BODYCAM_JOB_RECONCILE"]
 JOB_QUEUE_GRACE_SECONDS = _env["BODYCAM_JOB_QUEUE_GRACE"]
 # Make a playback proxy + thumbnail (background job) for every clip as it commits.
 MEDIA_AUTO_PLAYBACK = _env["BODYCAM_MEDIA_AUTO_PLAYBACK"]
-# Transcription/redaction (issue 7): "auto" uses a GPU when present; a larger Whisper (CTranslate2) model dir.
+# Transcription/redaction: "auto" uses a GPU when present; a larger Whisper (CTranslate2) model dir.
 MEDIA_DEVICE = _env["BODYCAM_MEDIA_DEVICE"]
 TRANSCRIBE_MODEL_DIR = _env["BODYCAM_TRANSCRIBE_MODEL_DIR"]  # any CTranslate2 Whisper dir (wins)
 TRANSCRIBE_MODEL = _env["BODYCAM_TRANSCRIBE_MODEL"]  # base (multilingual) | tiny.en
@@ -262,7 +291,7 @@ RECORDS_EXTENSION_DAYS = _env["BODYCAM_RECORDS_EXTENSION_DAYS"]
 SHARE_LINK_MAX_DAYS = _env["BODYCAM_SHARE_LINK_MAX_DAYS"]
 FIXITY_INTERVAL_SECONDS = _env["BODYCAM_FIXITY_INTERVAL"]
 
-# Operations (issue 8): Prometheus scrapes /metrics with this bearer token; JSON logs for shippers.
+# Operations: Prometheus scrapes /metrics with this bearer token; JSON logs for shippers.
 METRICS_TOKEN = _env["BODYCAM_METRICS_TOKEN"]
 LOG_FORMAT = _env["BODYCAM_LOG_FORMAT"]  # text | json
 
@@ -279,7 +308,7 @@ LOGGING = {
 # Retention policy file (YAML/JSON) applied before each sweep; empty = the policy in the database.
 RETENTION_POLICY_FILE = _env["BODYCAM_RETENTION_POLICY"]
 RETENTION_SWEEP_INTERVAL = _env["BODYCAM_RETENTION_SWEEP_INTERVAL"]
-# Directory sign-in (issue 24; docs/access.md "Directory sign-in", docs/deploy.md). Groups map to
+# Directory sign-in (docs/access.md "Directory sign-in", docs/deploy.md). Groups map to
 # roles with "group=role;group=role" (the first pair that matches wins); a user in no mapped group
 # is refused. Local accounts keep signing in with their password (break-glass).
 # OpenID Connect (authorization code flow with PKCE): on when a discovery URL is set.
@@ -310,3 +339,20 @@ LDAP_GROUP_FILTER = _env["BODYCAM_LDAP_GROUP_FILTER"]
 LDAP_GROUP_ROLES = _env["BODYCAM_LDAP_GROUP_ROLES"]
 LDAP_REQUIRE_GROUP = _env["BODYCAM_LDAP_REQUIRE_GROUP"]
 LDAP_TIMEOUT = _env["BODYCAM_LDAP_TIMEOUT"]
+
+# E-mail notifications (notify/, docs/deploy.md): an SMTP server; no host = no mail is sent.
+# STARTTLS on by default (port 587); BODYCAM_SMTP_SSL=1 for implicit TLS (port 465) instead.
+NOTIFY_SMTP = {
+    "host": _env["BODYCAM_SMTP_HOST"],
+    "port": _env["BODYCAM_SMTP_PORT"],
+    "starttls": _env["BODYCAM_SMTP_STARTTLS"] and not _env["BODYCAM_SMTP_SSL"],
+    "ssl": _env["BODYCAM_SMTP_SSL"],
+    "user": _env["BODYCAM_SMTP_USER"],
+    "password": (Path(_env["BODYCAM_SMTP_PASSWORD_FILE"]).read_text().strip()
+                 if _env["BODYCAM_SMTP_PASSWORD_FILE"] else _env["BODYCAM_SMTP_PASSWORD"]),
+    "from": _env["BODYCAM_SMTP_FROM"],
+    "timeout": _env["BODYCAM_SMTP_TIMEOUT"],
+}
+NOTIFY_INTERVAL = _env["BODYCAM_NOTIFY_INTERVAL"]  # the periodic sweep, seconds
+NOTIFY_RECORDS_DEADLINE_DAYS = _env["BODYCAM_NOTIFY_RECORDS_DEADLINE_DAYS"]
+NOTIFY_UNDOCKED_DAYS = _env["BODYCAM_NOTIFY_UNDOCKED_DAYS"]

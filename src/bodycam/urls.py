@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("bodycam.jobs.urls")),
     path("", include("bodycam.retention.urls")),
     path("", include("bodycam.records.urls")),
+    path("", include("bodycam.notify.urls")),
 ]

@@ -22,7 +22,7 @@ import pytest
 from bodycam.device import signals as sig
 from bodycam.device.ble import GROUP_SECONDS, BleListener, BleRadio
 from bodycam.device.storage import DeviceStorage
-from bodycam.device.triggers import Policy, PolicyError
+from bodycam.device.triggers import Policy, TriggerPolicyError
 
 from .. import axis
 from ..live import free_port
@@ -133,7 +133,7 @@ def test_policy_file_takes_rssi_debounce_and_hops(tmp_path):
     assert Policy.default().min_rssi("siren") == -80
     for bad in ({"min_rssi_dbm": "near"}, {"min_rssi_dbm": -200}, {"debounce_s": -1}, {"group_hops": 1.5},
                 {"signals": {"siren": {"min_rssi_dbm": True}}}):
-        with pytest.raises(PolicyError):
+        with pytest.raises(TriggerPolicyError):
             Policy.from_dict(bad)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from bodycam.device.camera import simulate
 from bodycam.device.storage import DeviceStorage
-from bodycam.device.triggers import Event, Policy, PolicyError, hears
+from bodycam.device.triggers import Event, Policy, TriggerPolicyError, hears
 from bodycam.provenance import manifest as mf
 from bodycam.provenance.keys import public_b64
 
@@ -74,10 +74,10 @@ def test_group_membership_and_policy_file_validation(tmp_path):
     for doc in ({"signals": {"laser": {}}}, {"signals": {"siren": {"activate": "yes"}}}, {"speed_threshold_kmh": -1},
                 {"colour": "blue"}):
         bad.write_text(json.dumps(doc))
-        with pytest.raises(PolicyError):
+        with pytest.raises(TriggerPolicyError):
             Policy.load(str(bad))
     bad.write_text("{not json")
-    with pytest.raises(PolicyError):
+    with pytest.raises(TriggerPolicyError):
         Policy.load(str(bad))
 
 

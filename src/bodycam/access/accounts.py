@@ -12,6 +12,7 @@ from django.db import transaction
 from ..custody.services import record
 from ..evidence.models import Officer
 from ..evidence.services import CatalogueError
+from ..numbers import parse_uuid
 from .models import Role, User
 from .policy import role_may
 
@@ -27,10 +28,9 @@ def add_user(username: str, role: str, password: str | None, badge: str = "", ax
         raise CatalogueError(f"user {username!r} already exists")
     axis_uuid = None
     if axis_user_id:
-        try:
-            axis_uuid = uuid.UUID(axis_user_id)
-        except ValueError:
-            raise CatalogueError("--axis-user-id must be a UUID") from None
+        axis_uuid = parse_uuid(axis_user_id)
+        if axis_uuid is None:
+            raise CatalogueError("--axis-user-id must be a UUID")
     user = User(username=username, role=role, badge=badge[:32])
     if password is None:
         user.set_unusable_password()

@@ -211,7 +211,7 @@ def require_admin(actor: User | None, action: str, target: str, source: str) -> 
 def get_user(username_or_id: str) -> User:
     user = User.objects.filter(username=username_or_id).first()
     if user is None:
-        from .services import parse_uuid
+        from ..numbers import parse_uuid
 
         uid = parse_uuid(username_or_id)
         user = User.objects.filter(id=uid).first() if uid else None
@@ -338,7 +338,7 @@ def create_token(user: User, name: str, days: int | None = None, actor: str = "c
 
 
 def revoke_token(token_id: str, actor: str = "cli") -> None:
-    from .services import parse_uuid
+    from ..numbers import parse_uuid
 
     tid = parse_uuid(token_id)
     tok = ApiToken.objects.filter(id=tid).first() if tid else None

@@ -19,6 +19,7 @@ from django.db import transaction
 
 from ..custody.actions import edit_detail
 from ..custody.services import record
+from ..errors import BodycamError
 from .models import DirectoryLink, Role, User
 
 SOURCES = {"ldap": "LDAP", "oidc": "OpenID Connect"}
@@ -38,11 +39,16 @@ class Identity:
     mfa: dict | None = None  # the IdP's MFA evidence ({"amr": [...], "acr": ...}) when it counts
 
 
-class DirectoryRefused(Exception):
+class DirectoryRefused(BodycamError):
     """The directory (or its mapping) does not let this person in. ``reason`` is audited;
     the user sees ``public``; ``audited`` once ``refuse`` wrote its audit entry."""
 
+    status = 401
     audited = False
+
+    @property
+    def message(self) -> str:  # the audited reason never reaches the person signing in
+        return self.public
 
     def __init__(self, reason: str, public: str = "Wrong username or password, or the account is locked."):
         super().__init__(reason)

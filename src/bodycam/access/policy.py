@@ -12,12 +12,12 @@ names a role (tests/test_policy_layers.py checks): code asks
 
 Evidence reads keep their one access check, ``access.services.visible_clips`` /
 ``authorize`` (one restricted query; see that module); the role parts of it (which scope a
-role sees, which clip actions it holds) are read from here, and this module re-exports those
-functions, so ``from bodycam.access.policy import authorize`` is the same function.
+role sees, which clip actions it holds) are read from here.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from django.db.models import QuerySet
@@ -123,6 +123,13 @@ ROLES: dict[str, frozenset] = {
     "accounts.manage": frozenset({Role.ADMIN}),
     "jobs.view": frozenset({Role.ADMIN}),
     "metrics.view": frozenset({Role.ADMIN}),
+
+    # E-mail notifications (bodycam.notify): who may receive each kind (each person opts out).
+    "notify.share_received": frozenset({Role.PROSECUTOR}),
+    "notify.records_deadline": frozenset({Role.CUSTODIAN}),
+    "notify.deletion_approval": frozenset({Role.CUSTODIAN}),
+    "notify.custody_alert": frozenset({Role.CUSTODIAN, Role.ADMIN}),
+    "notify.camera_undocked": frozenset({Role.CUSTODIAN, Role.ADMIN}),
 }
 
 
@@ -288,6 +295,22 @@ def audit_denied(request, action: str, reason: str, object_type: str = "", objec
                    detail={"reason": reason, "status": status})
 
 
+@contextmanager
+def refusals_audited(request, action: str, object_type: str = "", object_id: str = ""):
+    """Audit a refusal that leaves the block: a ``BodycamError`` that is not a ``Denied``
+    (bad input 400, a case error, storage full 507) writes one denied entry for ``action``
+    with its message and status, then goes on to the error mappers (the page or the API
+    answer). A ``Denied`` was audited where it was raised and passes untouched, so every
+    refusal is audited once."""
+    try:
+        yield
+    except Denied:
+        raise
+    except BodycamError as exc:
+        audit_denied(request, action, exc.message, object_type=object_type, object_id=object_id, status=exc.status)
+        raise
+
+
 def require(request_or_user, perm: str, obj=None, *, action: str | None = None, object_type: str = "",
             object_id: str = "", reason: str | None = None, message: str | None = None, source: str = "",
             error: type[Exception] | None = None):
@@ -338,19 +361,6 @@ def cases_changeable(user) -> QuerySet:
     return Case.objects.none()
 
 
-# ---------------------------------------------------------------- the evidence access check
-_EVIDENCE = ("visible_clips", "visible_recording_ids", "authorize", "capabilities", "may", "parse_uuid")
-
-
-def __getattr__(name):
-    # Re-exported (defined once, in access.services, which imports this module).
-    if name in _EVIDENCE:
-        from . import services
-
-        return getattr(services, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = ["PERMISSIONS", "ROLES", "PREDICATES", "EVIDENCE_SCOPE", "Denied", "NotVisible", "allowed", "require",
-           "audit_denied", "cases_visible", "cases_changeable", "is_admin", "role_may", "has_role", "evidence_scope",
-           "share_allows_download", "ShareRules", "register_share_rules", "share_rules", *_EVIDENCE]
+           "audit_denied", "refusals_audited", "cases_visible", "cases_changeable", "is_admin", "role_may", "has_role",
+           "evidence_scope", "share_allows_download", "ShareRules", "register_share_rules", "share_rules"]

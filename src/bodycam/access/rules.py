@@ -13,10 +13,10 @@ from ..cases.models import Case
 from ..custody.services import record
 from ..errors import BodycamError
 from ..evidence.models import Recording
+from ..numbers import parse_uuid
 from ..timefmt import isoformat
 from . import policy
 from .models import CriticalIncidentLock, Grant, Restriction, Squad, User
-from .services import parse_uuid
 
 # Who may manage what (besides the CLI) is access.policy's "access.<kind>".
 

@@ -23,7 +23,6 @@ then for everyone: + explicit grants, + restricted items naming them;
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime, timezone
@@ -31,11 +30,12 @@ from datetime import datetime, timezone
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ..cases.models import Case
-from ..custody.services import record, record_request
+from ..custody.services import record_request
 from ..evidence.models import Clip, Officer, Recording
+from ..numbers import parse_uuid
 from . import policy
 from .models import CriticalIncidentLock, Grant, Restriction, Squad
-from .policy import Denied, NotVisible, audit_denied, is_admin  # noqa: F401  (re-exported)
+from .policy import Denied, NotVisible, audit_denied  # noqa: F401  (callers import them from here)
 
 VIEW, PLAY, DOWNLOAD, EDIT, SHARE, DELETE, AUDIT = "view", "play", "download", "edit", "share", "delete", "audit"
 # Clip actions with their own rule (access.policy "evidence.transcript.edit", "evidence.redact").
@@ -135,13 +135,6 @@ def may(user, action: str) -> bool:
     return action in CLIP_ACTIONS and policy.allowed(user, f"evidence.{action}")
 
 
-def parse_uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
 def authorize(request, clip_id, action: str, *, audit_action: str | None = None) -> Clip:
     """The clip, if ``request.user`` may do ``action`` to it; otherwise audit the denial
     (as ``audit_action``, default ``evidence.<action>``) and raise NotVisible (404) or
@@ -185,4 +178,4 @@ def capabilities(user, clip: Clip) -> dict:
 
 
 __all__ = ["visible_clips", "visible_recording_ids", "authorize", "may", "capabilities", "Denied", "NotVisible",
-           "PERMISSIONS", "record", "audit_denied", "is_admin", "parse_uuid"]
+           "PERMISSIONS", "audit_denied"]

@@ -7,6 +7,6 @@ class CasesConfig(AppConfig):
 
     def ready(self):
         from ..storage.refs import register_blob_refs
-        from .blobs import case_file_refs
+        from .blobs import case_file_refs, names_case_file
 
-        register_blob_refs("cases.files", case_file_refs, order=30)
+        register_blob_refs("cases.files", case_file_refs, order=30, names=names_case_file)

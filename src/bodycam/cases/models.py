@@ -1,4 +1,4 @@
-"""Cases and case membership (moved from ``access``; the tables keep their names)."""
+"""Cases and case membership. The tables keep their ``access_*`` names (``Meta.db_table``)."""
 
 import uuid
 

@@ -106,33 +106,25 @@ def add_file(request, case: Case, upload, description: str = "") -> CaseFile:
     """Store an uploaded file (Django ``UploadedFile``) in the blob store and attach it to
     ``case`` (the caller checked "case.change"). Refusals (empty or too big: 400, store full:
     507) are audited and change nothing."""
-    from ..storage import get_store
-    from ..storage.base import InsufficientStorage
+    from ..storage import InsufficientStorage, put_file
 
     action = "case.file_upload"
     if upload is None or not upload.name or upload.size == 0 or upload.size > MAX_CASE_FILE:
         _refuse(request, case, action, "choose a non-empty file of at most 512 MiB", 400)
         raise CaseError("choose a non-empty file of at most 512 MiB")
-    store = get_store()
+    name = upload.name.replace("/", "_").replace("\\", "_")[:200]
+
+    def name_file(incoming) -> CaseFile:
+        return CaseFile.objects.create(case=case, name=name, description=description[:500],
+                                       sha256=incoming.sha256, size=incoming.size,
+                                       content_type=(upload.content_type or "application/octet-stream")[:100],
+                                       uploaded_by=request.user)
+
     try:
-        incoming = store.receive(upload, upload.size)
+        cf = put_file(upload, upload.size, name_file)
     except InsufficientStorage as exc:  # never delete anything to make room
         _refuse(request, case, action, f"storage full: {exc}", 507)
         raise CaseStorageFull("storage is full") from None
-    from ..storage.locks import blob_lock
-
-    name = upload.name.replace("/", "_").replace("\\", "_")[:200]
-    # The blob's lock from store.commit until the row has committed: a retention purge of the
-    # same bytes waits and sees the row (storage.locks).
-    try:
-        with blob_lock(incoming.sha256):
-            store.commit(incoming)
-            cf = CaseFile.objects.create(case=case, name=name, description=description[:500],
-                                         sha256=incoming.sha256, size=incoming.size,
-                                         content_type=(upload.content_type or "application/octet-stream")[:100],
-                                         uploaded_by=request.user)
-    finally:
-        incoming.discard()
     record_request(request, action, object_type="case", object_id=str(case.id), object_sha256=cf.sha256,
                    detail={"file": str(cf.id), "name": name, "size": cf.size})
     return cf

@@ -59,6 +59,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     _A("evidence.play", "Started playback", ACCESS),
     _A("evidence.download", "Downloaded the item", ACCESS),
     _A("evidence.thumbnail", "Loaded the thumbnail", ACCESS),
+    _A("evidence.image", "Looked at the still photo", ACCESS),
     _A("evidence.captions", "Loaded the captions", ACCESS),
     _A("evidence.audit", "Read the item's audit trail", ACCESS),
     _A("evidence.transcript.view", "Viewed the transcript", ACCESS),
@@ -134,6 +135,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     _A("media.derivative.thumbnail", "Made the thumbnail", MEDIA),
     _A("media.derivative.clip", "Made an excerpt", MEDIA),
     _A("media.derivative.redacted", "Made a redacted copy", MEDIA),
+    _A("media.derivative.image", "Made the still photo's picture", MEDIA),
     _A("media.derivative.other", "Made a derived file", MEDIA),
     _A("media.transcript", "Transcribed the audio", MEDIA),
     _A("media.translation", "Translated the transcript", MEDIA),
@@ -202,6 +204,8 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     _A("ops.restore", "Restored a backup", ADMIN),
     _A("ops.metrics", "Read the metrics", ADMIN),
     _A("ops.storage", "Viewed storage", ADMIN),
+    _A("notify.mail", "Sent a notification e-mail", ADMIN),
+    _A("notify.preferences", "Changed notification settings", ADMIN),
 )}
 
 # Names built at run time, with every expansion (each one also declared in ACTIONS).
@@ -212,7 +216,7 @@ PATTERNS: dict[str, tuple[str, ...]] = {
                           "transcript.request"),
     "records.{action}": ("list", "view", "create", "extend", "add_item", "attach_redaction", "submit",
                          "approve", "deny", "release", "package", "download"),
-    "media.derivative.{kind}": ("proxy", "thumbnail", "clip", "redacted", "other"),
+    "media.derivative.{kind}": ("proxy", "thumbnail", "image", "clip", "redacted", "other"),
     "ingest.signature.{status}": ("valid", "invalid"),
     "retention.{state}": ("cancelled", "recovered"),
     "case.{what}": ("close", "reopen"),

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -39,12 +38,8 @@ def checkpoint_message(size: int, head_hash: str, at: str) -> bytes:
 
 
 def checkpoint_dict(cp: Checkpoint) -> dict:
-    return {"size": cp.size, "head_hash": cp.head_hash, "at": _iso(cp.at),
+    return {"size": cp.size, "head_hash": cp.head_hash, "at": isoformat(cp.at),
             "public_key": cp.public_key, "signature": cp.signature}
-
-
-def _iso(dt: datetime) -> str:
-    return isoformat(dt)
 
 
 def create_checkpoint(actor: str = "system", witness: str | Path | None = None) -> Checkpoint:
@@ -59,7 +54,7 @@ def create_checkpoint(actor: str = "system", witness: str | Path | None = None) 
     size, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS)
     key = server_key()
     at = now_ms()
-    sig = key.sign(checkpoint_message(size, head_hash, _iso(at)))
+    sig = key.sign(checkpoint_message(size, head_hash, isoformat(at)))
     cp = Checkpoint.objects.create(size=size, head_hash=head_hash, at=at, public_key=public_b64(key),
                                    signature=base64.b64encode(sig).decode())
     target = Path(witness) if witness else witness_file.configured()

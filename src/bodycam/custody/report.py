@@ -26,11 +26,7 @@ STEPS = [
 ]
 
 
-def _iso(dt) -> str | None:
-    return isoformat(dt) if dt else None
-
-
-# What the report leaves out (issue 20, item 22). The report lists meaningful access and
+# What the report leaves out. The report lists meaningful access and
 # every change: ingest, views, playback starts, downloads, exports, shares, edits, retention,
 # reports, and every denial. Left out -- but still in the full audit log (`/api/audit/`,
 # `/api/evidence/ID/audit`, `bodycam audit export`), still hashed and counted -- are fetches
@@ -87,20 +83,20 @@ def build_report(clip, events: list[AuditEntry], generated_by: str, rehash: bool
                        "matches_chain": bool(at_size and at_size.entry_hash == last_cp.head_hash)}
     return {
         "report": "chain-of-custody",
-        "generated_at": _iso(datetime.now(timezone.utc)),
+        "generated_at": isoformat(datetime.now(timezone.utc)),
         "generated_by": generated_by,
         "item": {
             "clip_id": str(clip.id), "recording_id": str(rec.id), "recording": rec.container_name,
             "object": clip.object_name, "officer": rec.officer.name,
             "officer_account": rec.officer.account.username if rec.officer.account else None,
             "device": rec.device.serial, "device_kind": rec.device.kind,
-            "start": _iso(clip.start_time or rec.start_time), "stop": _iso(clip.stop_time or rec.stop_time),
+            "start": isoformat(clip.start_time or rec.start_time), "stop": isoformat(clip.stop_time or rec.stop_time),
             "duration_s": clip.duration_s, "size": clip.size, "container_type": clip.container_type,
-            "ingested_at": _iso(clip.ingested_at),
+            "ingested_at": isoformat(clip.ingested_at),
         },
         "ingest": {
             "sha256": clip.sha256, "md5": clip.md5,
-            "audit_seq": ingest.seq if ingest else None, "at": _iso(ingest.at) if ingest else None,
+            "audit_seq": ingest.seq if ingest else None, "at": isoformat(ingest.at) if ingest else None,
             "audit_sha256_matches": bool(ingest and ingest.object_sha256 == clip.sha256),
             "stored_sha256_now": stored_sha,
             "stored_matches": stored_sha == clip.sha256 if stored_sha else None,
@@ -108,10 +104,10 @@ def build_report(clip, events: list[AuditEntry], generated_by: str, rehash: bool
         "device_signature": {
             "result": clip.signature,
             "device_public_key": rec.device.public_key or None,
-            "checks": [{"seq": e.seq, "at": _iso(e.at), "action": e.action, "reason": e.detail.get("reason", "")}
+            "checks": [{"seq": e.seq, "at": isoformat(e.at), "action": e.action, "reason": e.detail.get("reason", "")}
                        for e in sig_events],
         },
-        "events": [{"seq": e.seq, "at": _iso(e.at), "actor": e.actor, "source": e.source, "action": e.action,
+        "events": [{"seq": e.seq, "at": isoformat(e.at), "actor": e.actor, "source": e.source, "action": e.action,
                     "label": actions.label(e.action), "group": actions.group(e.action),
                     "outcome": e.outcome, "object_sha256": e.object_sha256, "entry_hash": e.entry_hash,
                     "hash_ok": ok, "detail": e.detail, "changes": _changes(e.detail)}

@@ -1,5 +1,5 @@
 """The audit witness: an append-only JSON-lines file outside the database that vouches for
-the chain (issue 20, item 14).
+the chain.
 
 Two kinds of line are appended to it:
 

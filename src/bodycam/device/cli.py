@@ -60,11 +60,11 @@ def _load(args):
 
 def _policy_and_gnss(args):
     from . import gnss
-    from .triggers import Policy, PolicyError
+    from .triggers import Policy, TriggerPolicyError
 
     try:
         policy = Policy.load(args.policy)
-    except PolicyError as exc:
+    except TriggerPolicyError as exc:
         raise DeviceCliError(str(exc)) from None
     track = None
     if getattr(args, "gnss", None):

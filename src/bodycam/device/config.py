@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import asdict, dataclass, field, fields
 
 from ..errors import BodycamError
+from ..numbers import parse_uuid
 from .storage import DeviceStorage, read_json, write_json_atomic
 
 SERIAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_]{0,63}$")
@@ -47,10 +47,10 @@ class DeviceConfig:
         if not SERIAL_RE.match(self.serial):
             raise ConfigError("serial must be 1-64 letters, digits, '.', '-' or '_'")
         if self.user_id:
-            try:
-                self.user_id = str(uuid.UUID(self.user_id))
-            except ValueError:
-                raise ConfigError("user id must be a UUID (the Axis user id)") from None
+            user_id = parse_uuid(self.user_id)
+            if user_id is None:
+                raise ConfigError("user id must be a UUID (the Axis user id)")
+            self.user_id = str(user_id)
         if not 0 <= self.buffer_seconds <= MAX_BUFFER_SECONDS:
             raise ConfigError(f"pre-event buffer must be 0-{MAX_BUFFER_SECONDS} s")
         if self.buffer_max_bytes < 64 * 1024:

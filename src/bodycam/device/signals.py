@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import BodycamError
+from ..files import write_private
 from .storage import read_json, write_json_atomic
 from .triggers import Event, Policy
 
@@ -133,11 +134,7 @@ def _b64(raw: bytes) -> str:
 def _write_secret(path: Path, doc: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.chmod(path, 0o600)
+    write_private(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
 
 def _read(path, fmt: str) -> dict:

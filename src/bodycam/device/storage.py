@@ -24,17 +24,11 @@ import os
 import time
 from pathlib import Path
 
+from ..files import fsync_dir
+
 # recording.json "state": the camera's view of a recording
 RECORDING = "recording"   # clips are being written
 CLOSED = "closed"         # complete on the device; ready for the dock
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_json_atomic(path: Path, data) -> None:

@@ -41,8 +41,8 @@ DEFAULT_IFACE = env_value("BODYCAM_SIGNAL_IFACE")
 MAX_DATAGRAM = 2048
 
 
-class PolicyError(BodycamError, ValueError):
-    pass
+class TriggerPolicyError(BodycamError, ValueError):
+    """A camera's trigger policy (which signals start a recording) that cannot be used."""
 
 
 @dataclass
@@ -97,31 +97,31 @@ class Policy:
     @classmethod
     def from_dict(cls, doc: dict) -> "Policy":
         if not isinstance(doc, dict):
-            raise PolicyError("policy must be a JSON object")
+            raise TriggerPolicyError("policy must be a JSON object")
         unknown = set(doc) - {"signals", "speed_threshold_kmh", "min_rssi_dbm", "debounce_s", "group_hops"}
         if unknown:
-            raise PolicyError(f"unknown policy keys: {', '.join(sorted(unknown))}")
+            raise TriggerPolicyError(f"unknown policy keys: {', '.join(sorted(unknown))}")
         rules = {k: dict(v) for k, v in DEFAULT_POLICY["signals"].items()}
         for kind, rule in (doc.get("signals") or {}).items():
             if kind not in SIGNALS:
-                raise PolicyError(f"unknown signal {kind!r}; one of {', '.join(SIGNALS)}")
+                raise TriggerPolicyError(f"unknown signal {kind!r}; one of {', '.join(SIGNALS)}")
             if not isinstance(rule, dict) or set(rule) - set(RULE_KEYS):
-                raise PolicyError(f"signal {kind}: keys are {', '.join(RULE_KEYS)}")
+                raise TriggerPolicyError(f"signal {kind}: keys are {', '.join(RULE_KEYS)}")
             for k, v in rule.items():
                 if k == "min_rssi_dbm":
                     _rssi(v, f"signal {kind}: min_rssi_dbm")
                 elif not isinstance(v, bool):
-                    raise PolicyError(f"signal {kind}: {k} must be true or false")
+                    raise TriggerPolicyError(f"signal {kind}: {k} must be true or false")
             rules[kind].update(rule)
         threshold = doc.get("speed_threshold_kmh", DEFAULT_POLICY["speed_threshold_kmh"])
         if not isinstance(threshold, (int, float)) or threshold <= 0:
-            raise PolicyError("speed_threshold_kmh must be a positive number")
+            raise TriggerPolicyError("speed_threshold_kmh must be a positive number")
         debounce = doc.get("debounce_s", DEFAULT_POLICY["debounce_s"])
         if not _number(debounce) or not 0 <= debounce <= 3600:
-            raise PolicyError("debounce_s must be 0-3600 seconds")
+            raise TriggerPolicyError("debounce_s must be 0-3600 seconds")
         hops = doc.get("group_hops", DEFAULT_POLICY["group_hops"])
         if not isinstance(hops, int) or isinstance(hops, bool) or not 0 <= hops <= 8:
-            raise PolicyError("group_hops must be a whole number 0-8")
+            raise TriggerPolicyError("group_hops must be a whole number 0-8")
         return cls(rules, float(threshold), _rssi(doc.get("min_rssi_dbm", DEFAULT_POLICY["min_rssi_dbm"]), "min_rssi_dbm"),
                    float(debounce), hops)
 
@@ -133,11 +133,11 @@ class Policy:
             with open(path, encoding="utf-8") as f:
                 return cls.from_dict(json.load(f))
         except OSError as exc:
-            raise PolicyError(f"cannot read policy file: {exc.strerror}") from None
+            raise TriggerPolicyError(f"cannot read policy file: {exc.strerror}") from None
         except ValueError as exc:
-            if isinstance(exc, PolicyError):
+            if isinstance(exc, TriggerPolicyError):
                 raise
-            raise PolicyError(f"policy file is not JSON: {exc}") from None
+            raise TriggerPolicyError(f"policy file is not JSON: {exc}") from None
 
     def activates(self, event: Event) -> tuple[bool, str]:
         rule = self.rules.get(event.signal)
@@ -172,7 +172,7 @@ def _number(v) -> bool:
 
 def _rssi(v, what: str) -> float:
     if not _number(v) or not -127 <= v <= 20:
-        raise PolicyError(f"{what} must be a number of dBm, -127 to 20")
+        raise TriggerPolicyError(f"{what} must be a number of dBm, -127 to 20")
     return float(v)
 
 

@@ -13,3 +13,14 @@ def original_refs():
             "id", "sha256", "object_name", "recording__container_name")
         for id_, sha, name, container in rows.iterator():
             yield sha, {"kind": kind, "id": str(id_), "container": container, "object": name}
+
+
+def names_original(sha256: str, besides_recording) -> bool:
+    """A clip or attachment of a recording not purged (other than ``besides_recording``) is these bytes."""
+    for model in (Clip, Attachment):
+        rows = model.objects.filter(not_purged_q("recording__"), sha256=sha256)
+        if besides_recording is not None:
+            rows = rows.exclude(recording_id=besides_recording)
+        if rows.exists():
+            return True
+    return False

@@ -3,26 +3,19 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from django.db.models import Q, QuerySet
 
+from ..numbers import parse_uuid
 from .models import Recording
 
 INCIDENT_WINDOW = timedelta(seconds=15)
 
 
-def _uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
 def incident_recording_ids(recording_id) -> QuerySet:
     """Sub-select of the ids of the recordings in the incident of ``recording_id``."""
-    rid = _uuid(recording_id)
+    rid = parse_uuid(recording_id)
     rec = Recording.objects.filter(pk=rid).only("trigger_on", "trigger_on_time", "start_time", "stop_time").first() \
         if rid else None
     if rec is None:

@@ -8,7 +8,7 @@ import re
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 
 
 class Officer(models.Model):
@@ -94,6 +94,10 @@ class Recording(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     container_name = models.CharField(max_length=200, unique=True)
+    # Readable identity (evidence/identity.py): the number is given once, at creation, and
+    # never changes; the title is a person's ("" = the default made from category, incident, time).
+    evidence_number = models.CharField(max_length=100, unique=True, null=True, blank=True, editable=False)
+    title = models.CharField(max_length=200, blank=True, default="")
     officer = models.ForeignKey(Officer, on_delete=models.PROTECT, related_name="recordings")
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="recordings")
     scu_serial = models.CharField(max_length=64, blank=True, default="")
@@ -128,10 +132,28 @@ class Recording(models.Model):
     def __str__(self):
         return self.container_name
 
+    def save(self, *args, **kwargs):
+        if self._state.adding and not self.evidence_number:
+            from .identity import next_evidence_number
+
+            # The number and the row commit together (or neither does: the number is then not given).
+            with transaction.atomic():
+                self.evidence_number = next_evidence_number(self.start_time or self.trigger_on_time)
+                return super().save(*args, **kwargs)
+        return super().save(*args, **kwargs)
+
     @property
     def started_by(self) -> str:
         """What started the recording, for people: "siren (unit 12)", "button", "light bar"."""
         return trigger_label(self.trigger_on, (self.metadata or {}).get("TriggerOnUnit", ""))
+
+
+class EvidenceSequence(models.Model):
+    """The last evidence number given in one sequence (``identity.sequence_key``: e.g. one per
+    year). Advanced by one UPDATE in the transaction that creates the recording."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    last = models.BigIntegerField(default=0)
 
 
 def trigger_label(trigger_on: str, unit: str = "") -> str:

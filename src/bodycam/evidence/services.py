@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from ..errors import BodycamError
-from ..timefmt import isoformat
+from ..numbers import parse_uuid
+from ..timefmt import iso_as_given
 from .models import Bookmark, Category, Clip, Recording, Tag
 
 # A recording with no category keeps the Uncategorized category's period (this many days
@@ -51,10 +51,6 @@ def category_change(before: list[Category], after: list[Category]) -> dict:
             "retention_days": {"before": days_before, "after": days_after}, "shortens_retention": shortens}
 
 
-def iso(dt) -> str | None:
-    return isoformat(dt, to_utc=False) if dt else None
-
-
 def clip_summary(clip: Clip) -> dict:
     rec = clip.recording
     account = rec.officer.account
@@ -67,12 +63,12 @@ def clip_summary(clip: Clip) -> dict:
         "device": rec.device.serial,
         "recording": rec.container_name,
         "object": clip.object_name,
-        "start": iso(clip.start_time or rec.start_time),
-        "stop": iso(clip.stop_time or rec.stop_time),
+        "start": iso_as_given(clip.start_time or rec.start_time),
+        "stop": iso_as_given(clip.stop_time or rec.stop_time),
         "duration_s": clip.duration_s,
         "trigger_on": rec.trigger_on,
         "trigger_off": rec.trigger_off,
-        "trigger_on_time": iso(rec.trigger_on_time),
+        "trigger_on_time": iso_as_given(rec.trigger_on_time),
         "status": rec.status,
         "signature": clip.signature,
     }
@@ -89,11 +85,8 @@ def recording_detail(key: str) -> dict:
 
     qs = Recording.objects.select_related("officer__account", "device")
     rec = qs.filter(container_name=key).first()
-    if rec is None:
-        try:
-            rec = qs.filter(id=uuid.UUID(key)).first()
-        except ValueError:
-            rec = None
+    if rec is None and parse_uuid(key):
+        rec = qs.filter(id=parse_uuid(key)).first()
     if rec is None:
         raise CatalogueError(f"no recording {key!r}")
     return {
@@ -102,15 +95,15 @@ def recording_detail(key: str) -> dict:
                     "username": rec.officer.account.username if rec.officer.account else None},
         "device": {"serial": rec.device.serial, "kind": rec.device.kind, "model": rec.device.model},
         "trigger_on": rec.trigger_on, "trigger_off": rec.trigger_off,
-        "trigger_on_time": iso(rec.trigger_on_time), "trigger_off_time": iso(rec.trigger_off_time),
-        "start": iso(rec.start_time), "stop": iso(rec.stop_time), "time_zone": rec.time_zone,
+        "trigger_on_time": iso_as_given(rec.trigger_on_time), "trigger_off_time": iso_as_given(rec.trigger_off_time),
+        "start": iso_as_given(rec.start_time), "stop": iso_as_given(rec.stop_time), "time_zone": rec.time_zone,
         "metadata": rec.metadata,
         "categories": sorted(rec.categories.values_list("name", flat=True)),
         "clips": [clip_summary(c) for c in rec.clips.select_related("recording__officer__account", "recording__device")],
         "attachments": [{"object": a.object_name, "kind": a.kind, "sha256": a.sha256, "size": a.size}
                         for a in rec.attachments.order_by("object_name")],
         "bookmarks": [{"text": b.text, "category_id": b.category_id, "category_name": b.category_name,
-                       "tags": b.tags, "start": iso(b.start_time), "end": iso(b.end_time)} for b in rec.bookmarks.all()],
+                       "tags": b.tags, "start": iso_as_given(b.start_time), "end": iso_as_given(b.end_time)} for b in rec.bookmarks.all()],
         "gnss": [[p.latitude, p.longitude] for p in rec.gnss_points.all()],
     }
 

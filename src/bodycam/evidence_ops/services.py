@@ -16,15 +16,11 @@ from ..custody import actions
 from ..custody.actions import edit_detail
 from ..custody.models import AuditEntry
 from ..custody.services import record_request
-from ..errors import BodycamError
+from ..errors import BadInput
+from ..evidence.identity import clean_title, display_title
 from ..evidence.models import Category, Clip, Note
-from ..evidence.services import category_change, clip_summary, iso, set_person_tags
-
-
-class BadInput(BodycamError, ValueError):
-    """Client error in a request body: 400 with this message."""
-
-    status = 400
+from ..evidence.services import category_change, clip_summary, set_person_tags
+from ..timefmt import iso_as_given
 
 
 def clip_payload(clip: Clip, user=None) -> dict:
@@ -34,6 +30,8 @@ def clip_payload(clip: Clip, user=None) -> dict:
     d["categories"] = sorted(rec.categories.values_list("name", flat=True))
     d["tags"] = list(rec.tags.values_list("name", flat=True))
     d["restricted"] = _has_restriction(rec)
+    d["evidence_number"] = rec.evidence_number
+    d["title"] = display_title(rec, d["categories"])
     if user is not None:
         d["can"] = capabilities(user, clip)
     return d
@@ -60,9 +58,9 @@ def view_clip(request, clip_id) -> dict:
     clip = authorize(request, clip_id, VIEW)
     rec = clip.recording
     d = clip_payload(clip, request.user)
-    d["notes"] = [{"id": str(n.id), "author": n.author.username, "text": n.text, "at": iso(n.created_at)}
+    d["notes"] = [{"id": str(n.id), "author": n.author.username, "text": n.text, "at": iso_as_given(n.created_at)}
                   for n in Note.objects.filter(recording=rec).select_related("author")]
-    d["bookmarks"] = [{"text": b.text, "start": iso(b.start_time), "end": iso(b.end_time)} for b in rec.bookmarks.all()]
+    d["bookmarks"] = [{"text": b.text, "start": iso_as_given(b.start_time), "end": iso_as_given(b.end_time)} for b in rec.bookmarks.all()]
     record_request(request, "evidence.view", object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256)
     return d
 
@@ -142,12 +140,17 @@ def _check_categories(request, clip: Clip, after: list[Category], reason: str) -
     return change
 
 
-def _apply(request, clip: Clip, note=None, tags=None, cats=None, cat_change=None, reason: str = "") -> None:
+def _apply(request, clip: Clip, note=None, tags=None, cats=None, cat_change=None, reason: str = "",
+           title=None) -> None:
     """Write one item's changes and their one audit entry (inside the caller's transaction)."""
     rec = clip.recording
     change: dict = {}
     before: dict = {}
     after: dict = {}
+    if title is not None and title != rec.title:  # "" = back to the default title
+        before["title"], after["title"] = rec.title, title
+        rec.title = title
+        rec.save(update_fields=["title"])
     if note is not None:  # a note is added, not changed
         n = Note.objects.create(recording=rec, author=request.user, text=note.strip())
         change["note"] = {"id": str(n.id), "text": n.text}
@@ -170,15 +173,22 @@ def _apply(request, clip: Clip, note=None, tags=None, cats=None, cat_change=None
 
 
 def edit_metadata(request, clip_id, data: dict) -> dict:
-    """Add a note, set tags, set categories (with a reason where one is removed or retention
+    """Set the title ("" = the default), add a note, set tags, set categories (with a reason where one is removed or retention
     shortens). Media and hashes are never touched."""
     if not isinstance(data, dict):
         raise BadInput("body must be a JSON object")
-    unknown = set(data) - {"note", "tags", "categories", "reason"}
+    unknown = set(data) - {"note", "tags", "categories", "reason", "title"}
     if unknown:
-        raise BadInput(f"unknown field(s): {', '.join(sorted(unknown))}; allowed: note, tags, categories, reason")
+        raise BadInput(f"unknown field(s): {', '.join(sorted(unknown))}; "
+                       "allowed: title, note, tags, categories, reason")
     if not set(data) - {"reason"}:
-        raise BadInput("nothing to change: give note, tags and/or categories")
+        raise BadInput("nothing to change: give title, note, tags and/or categories")
+    title = None
+    if "title" in data:
+        try:
+            title = clean_title(data["title"])
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
     note = data.get("note")
     if note is not None and (not isinstance(note, str) or not note.strip() or len(note) > 5000):
         raise BadInput("note must be 1-5000 characters")
@@ -194,7 +204,7 @@ def edit_metadata(request, clip_id, data: dict) -> dict:
     clip = authorize(request, clip_id, EDIT)
     cat_change = _check_categories(request, clip, found, reason) if found is not None else None
     with transaction.atomic():
-        _apply(request, clip, note=note, tags=tags, cats=found, cat_change=cat_change, reason=reason)
+        _apply(request, clip, note=note, tags=tags, cats=found, cat_change=cat_change, reason=reason, title=title)
     return clip_payload(clip, request.user)
 
 
@@ -244,7 +254,7 @@ def item_events(clip: Clip) -> list[AuditEntry]:
 
 
 def event_dict(e: AuditEntry) -> dict:
-    return {"seq": e.seq, "at": iso(e.at), "actor": e.actor, "source": e.source, "action": e.action,
+    return {"seq": e.seq, "at": iso_as_given(e.at), "actor": e.actor, "source": e.source, "action": e.action,
             "label": actions.label(e.action), "object_type": e.object_type, "object_id": e.object_id, "object_sha256": e.object_sha256,
             "outcome": e.outcome, "detail": e.detail, "prev_hash": e.prev_hash, "entry_hash": e.entry_hash}
 
@@ -289,4 +299,4 @@ def read_audit_log(request, after: int = 0, limit: int = 200, action: str = "", 
 
 
 __all__ = ["list_clips", "view_clip", "open_media", "open_original", "may_receive_original", "edit_metadata", "set_category", "add_category", "clip_audit", "read_audit_log",
-           "BadInput", "PLAY", "DOWNLOAD"]
+           "PLAY", "DOWNLOAD"]

@@ -31,11 +31,11 @@ def _read_key(path: str) -> str:
 
 
 def cmd_device_set_key(args, key: str | None = None) -> int:
-    from .signatures import KeyError_, set_device_key
+    from .signatures import DeviceKeyError, set_device_key
 
     try:
         device, counts = set_device_key(args.serial, key or _read_key(args.public_key_file))
-    except KeyError_ as exc:
+    except DeviceKeyError as exc:
         raise CliError(str(exc)) from None
     print(f"registered manifest key for {device.serial}; re-verified clips: {counts['valid']} valid, {counts['invalid']} invalid")
     return 0

@@ -3,12 +3,12 @@ beyond the status codes carried by IngestError."""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import logging
 import secrets
 import threading
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -17,7 +17,9 @@ from django.db import DatabaseError, IntegrityError, transaction
 
 from ..custody.services import raise_alert_throttled, record
 from ..evidence.models import Attachment, Bookmark, Category, Clip, Device, GnssPoint, Officer, Recording
+from ..files import write_private
 from ..media.probe import MediaError, probe
+from ..numbers import parse_uuid
 from ..storage import InsufficientStorage, StoreUnavailable, get_store
 from ..storage.base import IncompleteUpload
 from ..storage.locks import blob_lock
@@ -77,11 +79,7 @@ def ensure_account(site_name: str) -> tuple[IngestAccount, str]:
         return account, key_file.read_text().strip()
     key = secrets.token_urlsafe(32)
     settings.KEYS_DIR.mkdir(parents=True, exist_ok=True)
-    import os
-
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key)
+    write_private(key_file, key)
     if account:
         account.key_hash = _hash_key(key)
         account.save(update_fields=["key_hash"])
@@ -133,27 +131,33 @@ def categories_json() -> bytes:
     return json.dumps([{"Name": c.name, "Id": c.axis_id} for c in cats]).encode()
 
 
-def put_system_object(name: str, meta: dict, actor: str, replace: bool) -> int:
+class Outcome(enum.Enum):
+    """What a write did (ingest/views.py answers it in Swift's terms)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"  # a repeat of what is stored: a retried upload or Complete
+
+
+def put_system_object(name: str, meta: dict, actor: str, replace: bool) -> Outcome:
     if name in ("Capabilities.json", "Categories.json"):
         raise Forbidden(f"System/{name} is published by the content destination")
-    try:
-        uuid.UUID(name)
-    except ValueError:
-        raise BadRequest("System objects are named by the SystemID (a UUID)") from None
+    if parse_uuid(name) is None:
+        raise BadRequest("System objects are named by the SystemID (a UUID)")
     obj = SystemObject.objects.filter(name=name).first()
     if obj is None:
         if not replace:
             raise NotFound(f"System/{name}")
         SystemObject.objects.create(name=name, metadata=meta)
         record("ingest.system.register", actor=actor, object_type="system", object_id=name, detail=meta)
-        return 201
+        return Outcome.CREATED
     # ConnectionId is set when the object is created and never changes.
     if obj.metadata.get("ConnectionId") and meta.get("ConnectionId", obj.metadata["ConnectionId"]) != obj.metadata["ConnectionId"]:
         raise Forbidden("ConnectionId of a system never changes")
     obj.metadata = meta if replace else {**obj.metadata, **meta}
     obj.save()
     record("ingest.system.update", actor=actor, object_type="system", object_id=name, detail=meta)
-    return 201 if replace else 202
+    return Outcome.UPDATED
 
 
 # ---------------------------------------------------------------- Users/ and Devices/
@@ -168,11 +172,10 @@ def _bool(value: str | None, default: bool = True) -> bool:
     raise BadRequest(f"Active must be True or False, not {value[:16]!r}")
 
 
-def put_user(name: str, meta: dict, actor: str, create: bool) -> int:
-    try:
-        axis_id = uuid.UUID(name)
-    except ValueError:
-        raise BadRequest("Users objects are named by the user's UUID") from None
+def put_user(name: str, meta: dict, actor: str, create: bool) -> Outcome:
+    axis_id = parse_uuid(name)
+    if axis_id is None:
+        raise BadRequest("Users objects are named by the user's UUID")
     fields = {"name": meta.get("Name", "")[:100], "active": _bool(meta.get("Active")),
               "user_key": meta.get("UserID", "")[:100]}
     if fields["user_key"] and Officer.objects.filter(user_key=fields["user_key"]).exclude(axis_user_id=axis_id).exists():
@@ -184,17 +187,17 @@ def put_user(name: str, meta: dict, actor: str, create: bool) -> int:
                 raise NotFound(f"Users/{name}")
             officer = Officer.objects.create(axis_user_id=axis_id, **fields)
             record("ingest.user.register", actor=actor, object_type="officer", object_id=str(officer.id), detail=meta)
-            return 201
+            return Outcome.CREATED
         before = {k: getattr(officer, k) for k in fields}
         for k, v in fields.items():
             setattr(officer, k, v)
         officer.save()
         record("ingest.user.update", actor=actor, object_type="officer", object_id=str(officer.id),
                detail={"before": before, "after": fields})
-    return 201 if create else 202
+    return Outcome.UPDATED
 
 
-def put_device(serial: str, meta: dict, actor: str, create: bool) -> int:
+def put_device(serial: str, meta: dict, actor: str, create: bool) -> Outcome:
     if not swift.SERIAL_RE.match(serial):
         raise BadRequest("device serial must be 1-64 letters, digits, '.', '-' or '_'")
     fields = {"name": meta.get("Name", "")[:100], "active": _bool(meta.get("Active"))}
@@ -207,14 +210,14 @@ def put_device(serial: str, meta: dict, actor: str, create: bool) -> int:
                 raise NotFound(f"Devices/{serial}")
             device = Device.objects.create(serial=serial, **fields)
             record("ingest.device.register", actor=actor, object_type="device", object_id=str(device.id), detail=meta)
-            return 201
+            return Outcome.CREATED
         before = {k: getattr(device, k) for k in fields}
         for k, v in fields.items():
             setattr(device, k, v)
         device.save()
         record("ingest.device.update", actor=actor, object_type="device", object_id=str(device.id),
                detail={"before": before, "after": fields})
-    return 201 if create else 202
+    return Outcome.UPDATED
 
 
 # ---------------------------------------------------------------- recordings
@@ -254,7 +257,7 @@ def _recording_fields(name: str, meta: dict) -> dict:
     ), status
 
 
-def put_recording(name: str, meta: dict, actor: str, source: str, replace: bool) -> int:
+def put_recording(name: str, meta: dict, actor: str, source: str, replace: bool) -> Outcome:
     """PUT (create) or POST (update metadata) a recording container."""
     with transaction.atomic():
         rec = Recording.objects.select_for_update().filter(container_name=name).first()
@@ -268,10 +271,10 @@ def put_recording(name: str, meta: dict, actor: str, source: str, replace: bool)
             rec = Recording.objects.create(container_name=name, metadata=merged, **fields)
             record("ingest.recording.create", actor=actor, source=source, object_type="recording",
                    object_id=str(rec.id), detail={"container": name})
-            return 201
+            return Outcome.CREATED
         if rec.status == Recording.Status.COMPLETE:
             if merged == rec.metadata:
-                return 204 if not replace else 202  # a retried Complete is harmless
+                return Outcome.UNCHANGED  # a retried Complete is harmless
             raise Forbidden("recording is Complete; no further changes are accepted")
         if status == "Complete" and not rec.clips.exists():
             raise BadRequest("a recording cannot be Complete without clips")
@@ -284,7 +287,7 @@ def put_recording(name: str, meta: dict, actor: str, source: str, replace: bool)
         rec.save()
         record("ingest.recording.complete" if status == "Complete" else "ingest.recording.update",
                actor=actor, source=source, object_type="recording", object_id=str(rec.id), detail=meta)
-    return 202 if replace else 204
+    return Outcome.UPDATED
 
 
 # ---------------------------------------------------------------- what ingest may read back
@@ -405,7 +408,7 @@ def remove_stale_uploads(store) -> list[str]:
 
 @dataclass
 class StoredResult:
-    status: int
+    outcome: Outcome
     sha256: str
     md5: str
     size: int
@@ -532,7 +535,7 @@ def put_object(rec_name: str, obj_name: str, stream, length: int | None, etag: s
         if existing:
             incoming.discard()
             if existing.sha256 == incoming.sha256:
-                return StoredResult(201, existing.sha256, existing.md5, existing.size, duplicate=True)
+                return StoredResult(Outcome.UNCHANGED, existing.sha256, existing.md5, existing.size, duplicate=True)
             raise Conflict(f"{obj_name} already stored with different content; originals are immutable")
 
         # Blob first, row second: a crash in between leaves an orphan blob that a retry
@@ -564,13 +567,13 @@ def put_object(rec_name: str, obj_name: str, stream, length: int | None, etag: s
                 if existing is None:
                     raise
                 if existing.sha256 == incoming.sha256:
-                    return StoredResult(201, existing.sha256, existing.md5, existing.size, duplicate=True)
+                    return StoredResult(Outcome.UNCHANGED, existing.sha256, existing.md5, existing.size, duplicate=True)
                 raise Conflict(f"{obj_name} already stored with different content") from None
         if kind == "clip":  # proxy + thumbnail (and transcript when enabled), made by background jobs
             from ..media.services import on_clip_stored
 
             on_clip_stored(Clip.objects.filter(recording=rec, object_name=obj_name).values_list("id", flat=True)[0])
-        return StoredResult(201, incoming.sha256, incoming.md5, incoming.size, duplicate=False)
+        return StoredResult(Outcome.CREATED, incoming.sha256, incoming.md5, incoming.size, duplicate=False)
     finally:
         if incoming is not None:
             incoming.discard()
@@ -599,7 +602,7 @@ def _create_rows(rec, obj_name, kind, incoming, meta, clip_fields, parsed):
                 rec.categories.add(cat)
 
 
-def post_object_metadata(rec_name: str, obj_name: str, meta: dict, actor: str, source: str) -> int:
+def post_object_metadata(rec_name: str, obj_name: str, meta: dict, actor: str, source: str) -> Outcome:
     """Swift POST on an object replaces its metadata. The bytes never change."""
     rec = open_recording(rec_name)
     if rec.status == Recording.Status.COMPLETE:
@@ -616,7 +619,7 @@ def post_object_metadata(rec_name: str, obj_name: str, meta: dict, actor: str, s
     item.save()
     record("ingest.object.metadata", actor=actor, source=source, object_type="clip" if isinstance(item, Clip) else "attachment",
            object_id=f"{rec.id}/{obj_name}", object_sha256=item.sha256, detail={"before": before, "after": meta})
-    return 202
+    return Outcome.UPDATED
 
 
 def find_object(account: IngestAccount, rec_name: str, obj_name: str):

@@ -86,7 +86,7 @@ def reverify_device(device: Device, actor: str = "cli") -> dict:
     return counts
 
 
-class KeyError_(BodycamError, ValueError):
+class DeviceKeyError(BodycamError, ValueError):
     """A public key that cannot be registered."""
 
     status = 400
@@ -104,13 +104,13 @@ def read_public_key(text: str) -> str:
         if text.startswith("-----BEGIN"):
             key = serialization.load_pem_public_key(text.encode())
             if not isinstance(key, Ed25519PublicKey):
-                raise KeyError_("not an Ed25519 public key")
+                raise DeviceKeyError("not an Ed25519 public key")
             return public_b64(key)
         return public_b64(public_from_b64(text))
-    except KeyError_:
+    except DeviceKeyError:
         raise
     except (ValueError, TypeError) as exc:
-        raise KeyError_(f"not an Ed25519 public key (PEM or base64 of 32 raw bytes): {exc}") from None
+        raise DeviceKeyError(f"not an Ed25519 public key (PEM or base64 of 32 raw bytes): {exc}") from None
 
 
 def set_device_key(serial: str, key_text: str, actor: str = "cli") -> tuple[Device, dict]:
@@ -121,7 +121,7 @@ def set_device_key(serial: str, key_text: str, actor: str = "cli") -> tuple[Devi
     with transaction.atomic():
         device = Device.objects.select_for_update().filter(serial=serial).first()
         if device is None:
-            raise KeyError_(f"unknown device {serial!r}")
+            raise DeviceKeyError(f"unknown device {serial!r}")
         before = device.public_key
         device.public_key = key_b64
         device.save(update_fields=["public_key"])

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..custody.services import raise_alert_throttled, record
 from ..evidence.models import Device, Officer
+from ..numbers import parse_uuid
 from ..storage import get_store
 from . import services, swift
 from .bodystream import direct_body
@@ -34,6 +35,19 @@ def _error(exc: IngestError) -> HttpResponse:
     if exc.status == 503:
         resp["Retry-After"] = "5"
     return resp
+
+
+# Swift's answer to a write, by what it did: 201 for a new object; an update or a harmless
+# repeat answers by method and kind of object.
+REGISTRY_WRITE = {"PUT": 201, "POST": 202}  # System/, Users/ and Devices/ objects
+CONTAINER_WRITE = {"PUT": 202, "POST": 204}  # a recording's container
+OBJECT_WRITE = {"PUT": 201, "POST": 202}  # a clip or attachment: bytes (PUT), metadata (POST)
+
+
+def _written(outcome: services.Outcome, method: str, by_method: dict) -> HttpResponse:
+    """Any method but PUT writes as POST does (merges metadata), and answers like it."""
+    created = outcome is services.Outcome.CREATED
+    return HttpResponse(status=201 if created else by_method["PUT" if method == "PUT" else "POST"])
 
 
 def _body_stream(request):
@@ -158,8 +172,8 @@ def _container(request, acct, container, actor):
             names = ["Capabilities.json", "Categories.json"] + list(SystemObject.objects.values_list("name", flat=True))
         return _listing(request, names)
     if request.method in ("PUT", "POST"):
-        status = services.put_recording(container, meta, actor, src, replace=request.method == "PUT")
-        return HttpResponse(status=status)
+        outcome = services.put_recording(container, meta, actor, src, replace=request.method == "PUT")
+        return _written(outcome, request.method, CONTAINER_WRITE)
     if request.method in ("GET", "HEAD"):
         rec = services.readable_recording(acct, container, listing=request.method == "GET")
         names = sorted(list(rec.clips.values_list("object_name", flat=True)) +
@@ -194,7 +208,7 @@ def _object(request, acct, container, obj, actor):
                 raise NotFound(f"System/{obj}")
             return _object_response(request, b"", so.metadata, "application/octet-stream")
         meta = swift.metadata_from_meta(request.META, "Object")
-        return HttpResponse(status=services.put_system_object(obj, meta, actor, replace=method == "PUT"))
+        return _written(services.put_system_object(obj, meta, actor, replace=method == "PUT"), method, REGISTRY_WRITE)
     if container in ("Users", "Devices"):
         if method in ("GET", "HEAD"):
             return _registry_object(request, container, obj)
@@ -202,7 +216,7 @@ def _object(request, acct, container, obj, actor):
             return HttpResponse(status=405)
         meta = swift.metadata_from_meta(request.META, "Object")
         handler = services.put_user if container == "Users" else services.put_device
-        return HttpResponse(status=handler(obj, meta, actor, create=method == "PUT"))
+        return _written(handler(obj, meta, actor, create=method == "PUT"), method, REGISTRY_WRITE)
 
     if method == "PUT":
         meta = swift.metadata_from_meta(request.META, "Object")
@@ -214,13 +228,13 @@ def _object(request, acct, container, obj, actor):
         finally:
             if direct:
                 direct.close()
-        resp = HttpResponse(status=result.status)
+        resp = _written(result.outcome, method, OBJECT_WRITE)
         resp["ETag"] = result.md5
         resp["X-Object-Sha256"] = result.sha256
         return resp
     if method == "POST":
         meta = swift.metadata_from_meta(request.META, "Object")
-        return HttpResponse(status=services.post_object_metadata(container, obj, meta, actor, src))
+        return _written(services.post_object_metadata(container, obj, meta, actor, src), method, OBJECT_WRITE)
     if method == "GET":
         # Ingest credentials are in every dock's connection file: they never read evidence.
         raise services.Forbidden("ingest credentials cannot read stored objects; evidence is read by a person "
@@ -250,9 +264,7 @@ def _registry_object(request, container, name):
 
 
 def _uuid_or_404(value):
-    import uuid
-
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(value) from None
+    uid = parse_uuid(value)
+    if uid is None:
+        raise NotFound(value)
+    return uid

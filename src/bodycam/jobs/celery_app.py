@@ -29,6 +29,7 @@ def _configure():
                                 "schedule": float(settings.RETENTION_SWEEP_INTERVAL)},
             "audit-checkpoint": {"task": "bodycam.jobs.tasks.audit_checkpoint",
                                  "schedule": float(settings.AUDIT_CHECKPOINT_INTERVAL)},
+            "notify-sweep": {"task": "bodycam.jobs.tasks.notify_sweep", "schedule": float(settings.NOTIFY_INTERVAL)},
         },
         "beat_schedule_filename": str(settings.DATA_DIR / "celerybeat-schedule"),
     }

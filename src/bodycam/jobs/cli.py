@@ -54,8 +54,8 @@ def _jobs_retry(args) -> int:
     from django.db import transaction
     from django.utils import timezone
 
-    from ..access.services import parse_uuid
     from ..custody.services import record
+    from ..numbers import parse_uuid
     from .models import Job
     from .services import enqueue
 

@@ -45,6 +45,15 @@ def retention_sweep():
     return {"job": str(job.id), "status": job.status}
 
 
+@app.task(name="bodycam.jobs.tasks.notify_sweep")
+def notify_sweep():
+    """E-mail notifications (the ``notify.sweep`` job of bodycam.notify, by kind name)."""
+    from bodycam.jobs.services import submit
+
+    job = submit("notify.sweep", object_type="notify", inline=True)
+    return {"job": str(job.id), "status": job.status}
+
+
 def retry_delay(attempts: int) -> float:
     """Exponential backoff with jitter: base, 2*base, 4*base... capped at one hour."""
     base = settings.JOB_RETRY_BASE_SECONDS

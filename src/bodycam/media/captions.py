@@ -1,4 +1,4 @@
-"""Captions for the player: an extension point the web pages read (moved from web/hooks.py).
+"""Captions for the player: an extension point the web pages read.
 
 CAPTION_PROVIDERS: callables ``fn(clip) -> str | None`` returning the URL of a WebVTT file
 for the clip (e.g. from its transcript), or a dict ``{"src", "srclang", "label"}``, or a list

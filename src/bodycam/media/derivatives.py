@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import os
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from ..custody.services import record
 from ..evidence.models import Clip
-from ..storage import get_store
-from ..storage.locks import blob_lock
+from ..storage import get_store, put_file
 from .models import Derivative, params_key
 
 
@@ -40,19 +39,15 @@ def store_derivative(ctx, clip: Clip, kind: str, path: str, content_type: str, p
     found = existing_derivative(clip, kind, params)
     if found:
         return found
-    store = get_store()
-    with open(path, "rb") as f:
-        incoming = store.receive(f, os.path.getsize(path))
-    # The blob's lock from store.commit until the row has committed: a retention purge or the
-    # orphan sweep of the same bytes waits and sees the row (storage.locks).
+
+    def name_derivative(incoming) -> Derivative:
+        return Derivative.objects.create(clip=clip, parent_sha256=clip.sha256, kind=kind, sha256=incoming.sha256,
+                                         size=incoming.size, content_type=content_type, params=params,
+                                         created_by=created_by, job_id=ctx.job.id if ctx else None)
+
     try:
-        with blob_lock(incoming.sha256):
-            store.commit(incoming)
-            with transaction.atomic():
-                d = Derivative.objects.create(clip=clip, parent_sha256=clip.sha256, kind=kind,
-                                              sha256=incoming.sha256, size=incoming.size, content_type=content_type,
-                                              params=params, created_by=created_by,
-                                              job_id=ctx.job.id if ctx else None)
+        with open(path, "rb") as f:
+            d = put_file(f, os.path.getsize(path), name_derivative)
     except IntegrityError:
         found = existing_derivative(clip, kind, params)
         if found is None:
@@ -60,8 +55,6 @@ def store_derivative(ctx, clip: Clip, kind: str, path: str, content_type: str, p
         if ctx:
             ctx.log(f"{kind} of this clip with these settings was made meanwhile ({found.id}); keeping that one")
         return found
-    finally:
-        incoming.discard()
     record(f"media.derivative.{kind}", actor=f"job:{ctx.job.kind}" if ctx else "system", object_type="clip",
            object_id=str(clip.id), object_sha256=clip.sha256,
            detail={"derivative": str(d.id), "sha256": d.sha256, "size": d.size, "params": params})

@@ -13,6 +13,9 @@ media.redactions):
   media.redact.analyze  find faces/plates for a redaction
   media.redact.render   render a redacted copy
 
+A still photo (``TriggerOn: Still``: a one-frame clip) also gets its picture as a full-size
+JPEG (kind ``image``) from ``media.playback``: pages show it as a photo, not a video.
+
 Each result is a new blob in the content-addressed store plus a ``Derivative`` row naming
 the original's SHA-256. Handlers are idempotent: a derivative that already exists for the
 same parent and parameters is returned, not made again; a crash between blob and row leaves
@@ -24,6 +27,7 @@ from __future__ import annotations
 import os
 import tempfile
 
+from ..evidence.identity import is_still
 from ..evidence.models import Clip
 from ..jobs.registry import handler
 from . import redactions, transcode, transcripts
@@ -32,6 +36,7 @@ from .models import Derivative, Redaction, Transcript
 
 PROXY_PARAMS = {"codec": "h264", "container": "mp4", "faststart": True, "max_height": transcode.PROXY_MAX_HEIGHT}
 THUMB_PARAMS = {"at": 1.0, "width": 320}
+IMAGE_PARAMS = {"at": 0.0, "width": "full", "format": "jpeg"}
 
 
 def make_proxy(ctx, clip: Clip) -> Derivative:
@@ -55,6 +60,17 @@ def make_thumbnail(ctx, clip: Clip) -> Derivative:
         at = min(THUMB_PARAMS["at"], max(0.0, clip.duration_s / 2))
         transcode.thumbnail(original_path(clip, tmp), out, at=at, width=THUMB_PARAMS["width"])
         return store_derivative(ctx, clip, Derivative.Kind.THUMBNAIL, out, "image/jpeg", THUMB_PARAMS)
+
+
+def make_image(ctx, clip: Clip) -> Derivative:
+    """A still photo's picture: its one frame, full size, as JPEG."""
+    found = existing_derivative(clip, Derivative.Kind.IMAGE, IMAGE_PARAMS)
+    if found:
+        return found
+    with tempfile.TemporaryDirectory(prefix="bodycam-image-") as tmp:
+        out = os.path.join(tmp, "image.jpg")
+        transcode.thumbnail(original_path(clip, tmp), out, at=0.0, width=transcode.FULL_WIDTH)
+        return store_derivative(ctx, clip, Derivative.Kind.IMAGE, out, "image/jpeg", IMAGE_PARAMS)
 
 
 def make_excerpt(ctx, clip: Clip, start: float, end: float, created_by=None) -> Derivative:
@@ -81,7 +97,10 @@ def playback(ctx, clip_id: str) -> dict:
     proxy = make_proxy(ctx, clip)
     ctx.progress(0.9, "making thumbnail")
     thumb = make_thumbnail(ctx, clip)
-    return {"proxy": str(proxy.id), "thumbnail": str(thumb.id)}
+    done = {"proxy": str(proxy.id), "thumbnail": str(thumb.id)}
+    if is_still(clip.recording):
+        done["image"] = str(make_image(ctx, clip).id)
+    return done
 
 
 @handler("media.proxy")

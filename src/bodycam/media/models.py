@@ -21,6 +21,7 @@ class Derivative(models.Model):
     class Kind(models.TextChoices):
         PROXY = "proxy"          # H.264 faststart MP4 for playback
         THUMBNAIL = "thumbnail"  # JPEG still(s)
+        IMAGE = "image"          # a still photo's picture, full size (JPEG)
         CLIP = "clip"            # in/out excerpt
         REDACTED = "redacted"    # redacted copy for release
         OTHER = "other"

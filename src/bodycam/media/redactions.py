@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import transaction
 
 from ..custody.services import record, record_request
+from ..errors import BadInput
 from ..evidence.models import Clip
-from ..evidence_ops.services import BadInput
 from ..timefmt import isoformat
 from . import redact
 from .models import Derivative, Redaction
@@ -123,7 +123,8 @@ def authorize_clip(request, clip_id, what: str) -> Clip:
 
 
 def get(request, redaction_id, what: str = "view") -> Redaction:
-    from ..access.services import NotVisible, audit_denied, parse_uuid
+    from ..access.services import NotVisible, audit_denied
+    from ..numbers import parse_uuid
 
     rid = parse_uuid(redaction_id)
     r = Redaction.objects.filter(pk=rid).first() if rid else None

@@ -7,8 +7,9 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
+from django.db.models import Q
 
-from ..errors import BodycamError
+from ..errors import BadInput, BodycamError
 from ..evidence.models import Clip, not_purged_q
 from .models import Derivative
 
@@ -53,7 +54,8 @@ def on_clip_stored(clip_id) -> None:
 
 
 def backfill(inline: bool = False) -> int:
-    """Queue playback jobs for clips that lack a proxy or a thumbnail (after a crash, or
+    """Queue playback jobs for clips that lack a proxy or a thumbnail, or a still photo's
+    picture (after a crash, or
     for footage ingested before this existed), but not for a clip whose playback job is still
     queued or running (it makes them; the reconciler re-sends it if it stranded). Returns how
     many were queued."""
@@ -65,7 +67,11 @@ def backfill(inline: bool = False) -> int:
     pending = {oid for oid in Job.objects.filter(kind="media.playback", object_type="clip",
                                                  status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
                .values_list("object_id", flat=True)}
-    ids = [cid for cid in Clip.objects.exclude(id__in=list(have_both.values_list("clip_id", flat=True)))
+    # (a still photo also needs its picture: evidence.identity.is_still)
+    photo_missing = Q(recording__trigger_on="Still") & ~Q(
+        id__in=Derivative.objects.filter(kind=Derivative.Kind.IMAGE).values("clip_id"))
+    ids = [cid for cid in Clip.objects.filter(~Q(id__in=list(have_both.values_list("clip_id", flat=True)))
+                                              | photo_missing)
            .filter(not_purged_q("recording__"))  # purged by retention: no bytes left
            .values_list("id", flat=True) if str(cid) not in pending]
     for cid in ids:
@@ -166,12 +172,13 @@ def open_rendition(request, clip_id, kind: str, derivative_id=None, download=Fal
         VIEW,
         NotVisible,
         authorize,
-        parse_uuid,
     )
     from ..http import playback_start
+    from ..numbers import parse_uuid
     from ..storage import get_store
 
-    action = DOWNLOAD if download else (VIEW if kind == Derivative.Kind.THUMBNAIL else PLAY)
+    picture = kind in (Derivative.Kind.THUMBNAIL, Derivative.Kind.IMAGE)  # looked at, not played
+    action = DOWNLOAD if download else (VIEW if picture else PLAY)
     clip = authorize(request, clip_id, action)
     if derivative_id is not None:
         did = parse_uuid(derivative_id)
@@ -180,8 +187,9 @@ def open_rendition(request, clip_id, kind: str, derivative_id=None, download=Fal
         d = latest(clip, kind)
     if d is None:
         raise NotVisible(f"no {kind} for this item yet" if derivative_id is None else "no such derivative")
-    if download or kind == Derivative.Kind.THUMBNAIL or playback_start(request, f"{d.kind}:{d.id}"):
-        verb = {DOWNLOAD: "evidence.download", VIEW: "evidence.thumbnail", PLAY: "evidence.play"}[action]
+    if download or picture or playback_start(request, f"{d.kind}:{d.id}"):
+        looked_at = "evidence.image" if kind == Derivative.Kind.IMAGE else "evidence.thumbnail"
+        verb = {DOWNLOAD: "evidence.download", VIEW: looked_at, PLAY: "evidence.play"}[action]
         _audit_rendition(request, clip, d, verb)
     return clip, d, get_store().open(d.sha256)
 
@@ -190,7 +198,6 @@ def request_excerpt(request, clip_id, data: dict):
     """Make an in/out clip (a new derivative naming the original's hash) as a job."""
     from ..access.services import EDIT, authorize
     from ..custody.services import record_request
-    from ..evidence_ops.services import BadInput
     from ..jobs.services import submit
 
     if not isinstance(data, dict):
@@ -211,8 +218,9 @@ def request_excerpt(request, clip_id, data: dict):
 
 def job_status(request, job_id) -> dict:
     """A job the user started (progress bar for long jobs)."""
-    from ..access.services import NotVisible, parse_uuid
+    from ..access.services import NotVisible
     from ..jobs.models import Job
+    from ..numbers import parse_uuid
 
     jid = parse_uuid(job_id)
     job = Job.objects.filter(pk=jid, created_by=request.user).first() if jid else None

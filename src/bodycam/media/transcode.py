@@ -110,6 +110,9 @@ def _first_time(inp, vin) -> float:
     return 0.0
 
 
+FULL_WIDTH = 1 << 16  # thumbnail(width=FULL_WIDTH): the frame's own size
+
+
 def thumbnail(src: str, dst: str, at: float = 1.0, width: int = 320) -> dict:
     """A JPEG still of the frame at ``at`` seconds (or the last frame of a shorter clip)."""
     try:

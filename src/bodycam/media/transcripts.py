@@ -17,8 +17,8 @@ import tempfile
 from django.db import transaction
 
 from ..custody.services import record, record_request
+from ..errors import BadInput
 from ..evidence.models import Clip
-from ..evidence_ops.services import BadInput
 from .models import Derivative, Transcript, TranscriptRevision, Translation
 
 # Who may correct a transcript is access.policy's "evidence.transcript.edit" (a clip action).

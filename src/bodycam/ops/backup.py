@@ -37,6 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import BodycamError
+from ..files import open_private, write_private
 from ..provenance.hashing import sha256_file
 from ..storage import catalogue_hashes
 
@@ -176,8 +177,7 @@ def backup(out_path: str | Path, actor: str = "cli") -> dict:
         }
         for k in keys:
             manifest["files"][f"keys/{k.relative_to(settings.KEYS_DIR)}"] = sha256_file(k)
-        fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        with open_private(out_path, exclusive=True) as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
             data = json.dumps(manifest, indent=2).encode()
             info = tarfile.TarInfo("MANIFEST.json")
             info.size = len(data)
@@ -252,8 +252,7 @@ def restore(path: str | Path, actor: str = "cli") -> dict:
             if name.startswith("keys/"):
                 dest = settings.KEYS_DIR / name[len("keys/"):]
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(tmp / name, dest)
-                os.chmod(dest, 0o600)
+                write_private(dest, (tmp / name).read_bytes())
         if manifest["engine"] == "sqlite":
             target = Path(settings.DATABASES["default"]["NAME"])
             for suffix in ("", "-wal", "-shm"):

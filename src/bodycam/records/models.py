@@ -30,7 +30,7 @@ class RecordsRequest(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.CharField(max_length=500, blank=True, default="")
     released_at = models.DateTimeField(null=True, blank=True)
-    package_sha256 = models.CharField(max_length=64, blank=True, default="")
+    package_sha256 = models.CharField(max_length=64, blank=True, default="", db_index=True)
     package_size = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

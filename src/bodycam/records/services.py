@@ -21,10 +21,11 @@ from django.conf import settings
 from django.db import transaction
 
 from ..access import policy
-from ..access.services import NotVisible, audit_denied, parse_uuid, visible_clips
+from ..access.services import NotVisible, audit_denied, visible_clips
 from ..custody.services import record, record_request
-from ..evidence_ops.services import BadInput
+from ..errors import BadInput
 from ..media.models import Redaction
+from ..numbers import parse_uuid
 from ..timefmt import isoformat
 from .models import DeadlineExtension, RecordsRequest, RequestItem
 
@@ -240,7 +241,7 @@ def package_job(ctx, request_id) -> dict:
     """ZIP: the redacted copies (each with its C2PA manifest), manifest.json naming each
     original and redacted hash and every redaction's reason, the C2PA CA, SHA256SUMS."""
     from ..media import c2pa_sign
-    from ..storage import get_store
+    from ..storage import get_store, put_file
 
     r = RecordsRequest.objects.get(pk=request_id)
     if r.status == RecordsRequest.Status.RELEASED and r.package_sha256:
@@ -289,24 +290,17 @@ def package_job(ctx, request_id) -> dict:
                 "manifest.json names each original's SHA-256 and the reason for every redaction.\n"
                 "SHA256SUMS lists every other file: check with `sha256sum -c SHA256SUMS`.\n").encode())
             z.writestr("SHA256SUMS", sums_text(hashes))
-        with open(path, "rb") as f:
-            incoming = store.receive(f, os.path.getsize(path))
-        from ..storage.locks import blob_lock
+        def name_package(incoming) -> tuple[str, int]:
+            RecordsRequest.objects.filter(pk=r.pk).update(status=RecordsRequest.Status.RELEASED,
+                                                          released_at=datetime.now(timezone.utc),
+                                                          package_sha256=incoming.sha256, package_size=incoming.size)
+            return incoming.sha256, incoming.size
 
-        # The blob's lock from store.commit until the row names it (storage.locks).
-        try:
-            with blob_lock(incoming.sha256):
-                store.commit(incoming)
-                now = datetime.now(timezone.utc)
-                RecordsRequest.objects.filter(pk=r.pk).update(status=RecordsRequest.Status.RELEASED,
-                                                              released_at=now, package_sha256=incoming.sha256,
-                                                              package_size=incoming.size)
-        finally:
-            incoming.discard()
+        with open(path, "rb") as f:
+            sha, size = put_file(f, os.path.getsize(path), name_package)
     record("records.package", actor=f"job:{ctx.job.kind}" if ctx else "system", object_type="records_request",
-           object_id=r.number, object_sha256=incoming.sha256,
-           detail={"items": len(items), "size": incoming.size})
-    return {"package": incoming.sha256, "size": incoming.size, "items": len(items)}
+           object_id=r.number, object_sha256=sha, detail={"items": len(items), "size": size})
+    return {"package": sha, "size": size, "items": len(items)}
 
 
 def open_package(request, number: str):

@@ -7,25 +7,23 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from ..access.services import Denied, capabilities
-from ..evidence_ops.services import BadInput
-from ..http import error_page
+from ..access.services import capabilities
+from ..errors import BadInput
 from ..media import redactions, transcripts
 from ..media.models import Derivative, Redaction
 from ..numbers import whole_number
 from ..timefmt import isoformat
+from . import api_schema as doc
 from . import services as rs
 
 
-def _bad(request, message: str):
-    return render(request, "error.html", {"status": 400, "message": message}, status=400)
-
-
 # ---------------------------------------------------------------- API: transcripts
+@extend_schema(summary="Captions (WebVTT) of the transcript", parameters=[doc.CLIP_ID], responses=doc.VTT)
 @api_view(["GET"])
 def api_captions(request, clip_id):
     vtt = transcripts.captions(request, clip_id)
@@ -34,6 +32,7 @@ def api_captions(request, clip_id):
     return resp
 
 
+@extend_schema(summary="Captions (WebVTT) of the English translation", parameters=[doc.CLIP_ID], responses=doc.VTT)
 @api_view(["GET"])
 def api_translation_captions(request, clip_id):
     vtt = transcripts.captions(request, clip_id, kind="translation")
@@ -42,10 +41,18 @@ def api_translation_captions(request, clip_id):
     return resp
 
 
+@extend_schema(methods=["GET"], summary="The transcript", parameters=[doc.CLIP_ID], responses=doc.TranscriptOut)
+@extend_schema(methods=["POST"], summary="Transcribe (a job)", parameters=[doc.CLIP_ID], request=doc.TranscriptRequest,
+               responses={202: doc.JobQueued})
+@extend_schema(methods=["PUT"], summary="Correct the transcript (a new revision)", parameters=[doc.CLIP_ID],
+               request=doc.TranscriptEdit, responses=doc.TranscriptEdited)
 @api_view(["GET", "POST", "PUT"])
 def api_transcript(request, clip_id):
     if request.method == "POST":
         body = request.data if request.data else None
+        unknown = sorted(set(body) - {"language", "translate"}) if isinstance(body, dict) else []
+        if unknown:  # a POST reads its body or refuses it (docs/web.md): no transcript with defaults
+            raise transcripts.TranscriptError(f"unknown field(s): {', '.join(unknown)}; allowed: language, translate")
         job = transcripts.request_transcript(request, clip_id, body)
         return Response({"job": str(job.id), "status": job.status}, status=status.HTTP_202_ACCEPTED)
     if request.method == "PUT":
@@ -68,12 +75,17 @@ def api_transcript(request, clip_id):
 
 
 # ---------------------------------------------------------------- API: redactions
+@extend_schema(summary="Start a redaction (analysis job)", parameters=[doc.CLIP_ID], request=doc.RedactionStart,
+               responses={202: doc.RedactionOut})
 @api_view(["POST"])
 def api_redaction_start(request, clip_id):
     r = redactions.start(request, clip_id, request.data)
     return Response(redactions.as_dict(r), status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema(methods=["GET"], summary="A redaction and its plan", parameters=[doc.REDACTION_ID], responses=doc.RedactionOut)
+@extend_schema(methods=["PATCH"], summary="Edit a redaction's plan (in review)", parameters=[doc.REDACTION_ID],
+               request=doc.RedactionEdit, responses=doc.RedactionOut)
 @api_view(["GET", "PATCH"])
 def api_redaction(request, redaction_id):
     if request.method == "PATCH":
@@ -83,6 +95,8 @@ def api_redaction(request, redaction_id):
     return Response(redactions.as_dict(r))
 
 
+@extend_schema(summary="Render a reviewed redaction (a job)", parameters=[doc.REDACTION_ID], request=None,
+               responses={202: doc.RedactionOut})
 @api_view(["POST"])
 def api_redaction_render(request, redaction_id):
     r = redactions.render(request, redaction_id)
@@ -94,26 +108,23 @@ def api_redaction_render(request, redaction_id):
 @require_http_methods(["GET", "POST"])
 def transcript_page(request, clip_id):
     error, st = "", 200
-    try:
-        if request.method == "POST":
-            try:
-                if request.POST.get("action") in ("transcribe", "translate"):
-                    opts = {k: request.POST[k] for k in ("language", "translate") if request.POST.get(k)}
-                    if request.POST.get("action") == "translate":
-                        opts = {"translate": "1"}
-                    elif "translate" not in opts and "language" in opts:
-                        opts["translate"] = "0"  # the form's box was left unticked
-                    transcripts.request_transcript(request, clip_id, opts)
-                else:  # a save: audited as the edit it is, not also as a view
-                    segments = {whole_number(k[4:]): v for k, v in request.POST.items() if k.startswith("seg-")}
-                    texts = {i: v for i, v in segments.items() if i is not None}
-                    transcripts.edit_texts(request, clip_id, texts, request.POST.get("note", ""))
-                return HttpResponseRedirect(request.path)
-            except BadInput as exc:
-                error, st = str(exc), 400
-        clip, t = transcripts.view(request, clip_id)
-    except Denied as exc:
-        return error_page(request, exc)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") in ("transcribe", "translate"):
+                opts = {k: request.POST[k] for k in ("language", "translate") if request.POST.get(k)}
+                if request.POST.get("action") == "translate":
+                    opts = {"translate": "1"}
+                elif "translate" not in opts and "language" in opts:
+                    opts["translate"] = "0"  # the form's box was left unticked
+                transcripts.request_transcript(request, clip_id, opts)
+            else:  # a save: audited as the edit it is, not also as a view
+                segments = {whole_number(k[4:]): v for k, v in request.POST.items() if k.startswith("seg-")}
+                texts = {i: v for i, v in segments.items() if i is not None}
+                transcripts.edit_texts(request, clip_id, texts, request.POST.get("note", ""))
+            return HttpResponseRedirect(request.path)
+        except BadInput as exc:  # shown on the transcript page, beside its form
+            error, st = str(exc), 400
+    clip, t = transcripts.view(request, clip_id)
     from ..jobs.models import Job
     from ..media.transcribe import LANGUAGES, language_name
 
@@ -137,15 +148,10 @@ def transcript_page(request, clip_id):
 @require_http_methods(["GET", "POST"])
 def redact_page(request, clip_id):
     """The clip's redactions; POST starts a new one and opens the editor."""
-    try:
-        clip = redactions.authorize_clip(request, clip_id, "list")
-        if request.method == "POST":
-            r = redactions.start(request, clip_id, {"step": request.POST.get("step", 5)})
-            return redirect("records-redaction", redaction_id=r.id)
-    except Denied as exc:
-        return error_page(request, exc)
-    except BadInput as exc:
-        return _bad(request, str(exc))
+    clip = redactions.authorize_clip(request, clip_id, "list")
+    if request.method == "POST":
+        r = redactions.start(request, clip_id, {"step": request.POST.get("step", 5)})
+        return redirect("records-redaction", redaction_id=r.id)
     from ..custody.services import record_request
 
     rows = list(Redaction.objects.filter(clip=clip).select_related("created_by", "output"))
@@ -156,10 +162,7 @@ def redact_page(request, clip_id):
 
 @login_required
 def redaction_editor(request, redaction_id):
-    try:
-        r = redactions.get(request, redaction_id, "view")
-    except Denied as exc:
-        return error_page(request, exc)
+    r = redactions.get(request, redaction_id, "view")
     from ..media.models import Transcript
 
     t = Transcript.objects.filter(clip_id=r.clip_id).first()
@@ -175,16 +178,13 @@ def redaction_editor(request, redaction_id):
 @require_http_methods(["GET", "POST"])
 def request_list(request):
     error, st = "", 200
-    try:
-        if request.method == "POST":
-            try:
-                r = rs.create(request, request.POST)
-                return redirect("records-request", number=r.number)
-            except BadInput as exc:
-                error, st = str(exc), 400
-        rows = rs.list_requests(request)
-    except Denied as exc:
-        return error_page(request, exc)
+    if request.method == "POST":
+        try:
+            r = rs.create(request, request.POST)
+            return redirect("records-request", number=r.number)
+        except BadInput as exc:  # shown on the list page, beside its form
+            error, st = str(exc), 400
+    rows = rs.list_requests(request)
     return render(request, "records/requests.html", {"rows": [(r, rs.days_left(r)) for r in rows], "error": error},
                   status=st)
 
@@ -193,31 +193,28 @@ def request_list(request):
 @require_http_methods(["GET", "POST"])
 def request_page(request, number):
     error, st = "", 200
-    try:
-        if request.method == "POST":
-            p = request.POST
-            action = p.get("action", "")
-            try:
-                if action == "extend":
-                    rs.extend(request, number, p.get("reason", ""))
-                elif action == "add_item":
-                    rs.add_item(request, number, p.get("clip", "").strip())
-                elif action == "attach":
-                    rs.attach_redaction(request, number, p.get("item", ""), p.get("redaction", ""))
-                elif action == "submit":
-                    rs.submit(request, number)
-                elif action in ("approve", "deny"):
-                    rs.decide(request, number, action == "approve", p.get("note", ""))
-                elif action == "release":
-                    rs.release(request, number)
-                else:
-                    raise BadInput("unknown action")
-                return HttpResponseRedirect(request.path)
-            except BadInput as exc:
-                error, st = str(exc), 400
-        r = rs.get(request, number)
-    except Denied as exc:
-        return error_page(request, exc)
+    if request.method == "POST":
+        p = request.POST
+        action = p.get("action", "")
+        try:
+            if action == "extend":
+                rs.extend(request, number, p.get("reason", ""))
+            elif action == "add_item":
+                rs.add_item(request, number, p.get("clip", "").strip())
+            elif action == "attach":
+                rs.attach_redaction(request, number, p.get("item", ""), p.get("redaction", ""))
+            elif action == "submit":
+                rs.submit(request, number)
+            elif action in ("approve", "deny"):
+                rs.decide(request, number, action == "approve", p.get("note", ""))
+            elif action == "release":
+                rs.release(request, number)
+            else:
+                raise BadInput("unknown action")
+            return HttpResponseRedirect(request.path)
+        except BadInput as exc:  # shown on the request page, beside its forms
+            error, st = str(exc), 400
+    r = rs.get(request, number)
     items = []
     for it in r.items.select_related("clip", "redaction"):
         items.append({"it": it, "choices": list(Redaction.objects.filter(clip=it.clip).order_by("-created_at"))})
@@ -233,10 +230,5 @@ def request_page(request, number):
 
 @login_required
 def request_package(request, number):
-    try:
-        r, f = rs.open_package(request, number)
-    except Denied as exc:
-        return error_page(request, exc)
-    except BadInput as exc:
-        return _bad(request, str(exc))
+    r, f = rs.open_package(request, number)
     return FileResponse(f, as_attachment=True, filename=f"{r.number}-release.zip", content_type="application/zip")

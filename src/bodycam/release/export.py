@@ -30,6 +30,7 @@ from ..evidence_ops import services as ev
 from ..provenance import export as fmt
 from ..provenance.keys import public_b64
 from ..storage import get_store
+from ..timefmt import iso_as_given
 from .services import safe_path
 
 VERIFY_TXT = """HOW TO VERIFY THIS EVIDENCE EXPORT
@@ -147,8 +148,8 @@ def build_export(request, clips: list[Clip], object_type: str, object_id: str, t
                 item = {"clip_id": str(c.id), "recording_id": str(c.recording_id),
                         "container": c.recording.container_name, "object": c.object_name, "original": orig,
                         "sha256": c.sha256, "size": c.size, "device": dev.serial, "device_kind": dev.kind,
-                        "officer": c.recording.officer.name, "start": ev.iso(c.start_time),
-                        "stop": ev.iso(c.stop_time), "signature_at_ingest": c.signature,
+                        "officer": c.recording.officer.name, "start": iso_as_given(c.start_time),
+                        "stop": iso_as_given(c.stop_time), "signature_at_ingest": c.signature,
                         "custody_report": cust + ".pdf", "manifest": None, "device_key": None}
                 m = manifests.get((c.recording_id, c.object_name + ".manifest.json"))
                 if m is not None:

@@ -20,16 +20,15 @@ from django.db.models import Q, QuerySet
 
 from ..access import policy
 from ..access.models import Restriction, User
-from ..access.services import SHARE, Denied, NotVisible, audit_denied, authorize, parse_uuid
+from ..access.services import SHARE, Denied, NotVisible, audit_denied, authorize
 from ..cases.models import Case
 from ..custody.services import record_request
+from ..errors import BadInput
 from ..evidence.models import Clip, in_catalogue_q
-from ..evidence.services import iso
-from ..evidence_ops import services as ev
-from ..numbers import whole_number
+from ..numbers import parse_uuid, whole_number
+from ..timefmt import iso_as_given
 from .models import CaseShare, Share, ShareLink, ShareTerms
 
-BadInput = ev.BadInput
 CLAIM_COOKIE = "bc_link_claim"
 
 
@@ -91,7 +90,7 @@ def _may_share_case(request, case: Case, action: str) -> None:
 def _prosecutor(request, name, action, object_type, object_id) -> User:
     if not isinstance(name, str) or not name.strip():
         raise BadInput("recipient (a prosecutor's username) is required")
-    if len(name) > 150 or not name.isprintable():  # a lone surrogate ("\ud800") is not: its lookup was a 500
+    if len(name) > 150 or not name.isprintable():  # a lone surrogate ("\ud800") is not: it cannot be encoded for the lookup
         raise BadInput("recipient must be a username (printable text of at most 150 characters)")
     user = User.objects.filter(username=name.strip(), is_active=True).first()
     if user is None or not policy.role_may(user.role, "share.receive"):
@@ -105,7 +104,7 @@ def _prosecutor(request, name, action, object_type, object_id) -> User:
 def share_dict(s: Share) -> dict:
     return {"id": str(s.id), "recording_id": str(s.recording_id), "recipient": s.recipient.username,
             "created_by": s.created_by.username, "allow_download": s.allow_download,
-            "created_at": iso(s.created_at), "expires_at": iso(s.expires_at), "revoked_at": iso(s.revoked_at)}
+            "created_at": iso_as_given(s.created_at), "expires_at": iso_as_given(s.expires_at), "revoked_at": iso_as_given(s.revoked_at)}
 
 
 def share_item(request, clip_id, data: dict) -> dict:
@@ -130,7 +129,7 @@ def share_item(request, clip_id, data: dict) -> dict:
                        object_sha256=clip.sha256, detail={"share": str(s.id), "recording": str(clip.recording_id),
                                                           "recipient": recipient.username,
                                                           "allow_download": allow_download, "no_reshare": no_reshare,
-                                                          "expires_at": iso(expires)})
+                                                          "expires_at": iso_as_given(expires)})
     return share_dict(s) | {"no_reshare": no_reshare}
 
 
@@ -149,7 +148,7 @@ def share_case(request, case_key, data: dict) -> dict:
         record_request(request, "release.case_share", object_type="case", object_id=str(case.id),
                        detail={"share": str(s.id), "case": case.number, "recipient": recipient.username,
                                "allow_download": allow_download, "no_reshare": no_reshare,
-                               "expires_at": iso(expires)})
+                               "expires_at": iso_as_given(expires)})
     return case_share_dict(s)
 
 
@@ -157,7 +156,7 @@ def case_share_dict(s: CaseShare) -> dict:
     return {"id": str(s.id), "kind": "case", "case": s.case.number, "recipient": s.recipient.username,
             "to": s.recipient.username, "via_case": "", "last_used": "",
             "created_by": s.created_by.username, "allow_download": s.allow_download, "no_reshare": s.no_reshare,
-            "created_at": iso(s.created_at), "expires_at": iso(s.expires_at), "revoked_at": iso(s.revoked_at)}
+            "created_at": iso_as_given(s.created_at), "expires_at": iso_as_given(s.expires_at), "revoked_at": iso_as_given(s.revoked_at)}
 
 
 # ---------------------------------------------------------------- links
@@ -194,7 +193,7 @@ def create_link(request, data: dict) -> tuple[ShareLink, str]:
                                         expires_at=_now() + timedelta(days=days), **target)
         record_request(request, "release.link.create", object_type=obj[0], object_id=obj[1],
                        detail={"link": str(link.id), "label": label, "allow_download": allow_download,
-                               "no_reshare": no_reshare, "expires_at": iso(link.expires_at)})
+                               "no_reshare": no_reshare, "expires_at": iso_as_given(link.expires_at)})
     return link, token
 
 
@@ -205,12 +204,12 @@ def link_seconds_left(link: ShareLink) -> int:
 
 def link_dict(link: ShareLink) -> dict:
     return {"id": str(link.id), "kind": "link", "label": link.label, "created_by": link.created_by.username,
-            "to": link.label or "link (no account)", "via_case": "", "last_used": iso(link.last_used_at) or "",
+            "to": link.label or "link (no account)", "via_case": "", "last_used": iso_as_given(link.last_used_at) or "",
             "allow_download": link.allow_download, "no_reshare": link.no_reshare, "claimed": bool(link.claim_sha256),
             "case": link.case.number if link.case_id else None,
             "recording": str(link.recording_id) if link.recording_id else None,
-            "created_at": iso(link.created_at), "expires_at": iso(link.expires_at), "revoked_at": iso(link.revoked_at),
-            "last_used_at": iso(link.last_used_at)}
+            "created_at": iso_as_given(link.created_at), "expires_at": iso_as_given(link.expires_at), "revoked_at": iso_as_given(link.revoked_at),
+            "last_used_at": iso_as_given(link.last_used_at)}
 
 
 def claim_cookie(link: ShareLink) -> str:
@@ -330,8 +329,8 @@ def revoke(request, kind: str, share_id) -> dict:
         else:
             model.objects.filter(pk=obj.pk).update(revoked_by=user)
         record_request(request, "release.revoke", object_type=f"share.{kind}", object_id=str(obj.pk),
-                       detail={"revoked_at": iso(now)})
-    return {"id": str(obj.pk), "kind": kind, "revoked_at": iso(now)}
+                       detail={"revoked_at": iso_as_given(now)})
+    return {"id": str(obj.pk), "kind": kind, "revoked_at": iso_as_given(now)}
 
 
 def no_reshare_terms(user, recording_id) -> bool:

@@ -10,9 +10,13 @@ one request line only. They are served with ``Referrer-Policy: no-referrer`` and
 from __future__ import annotations
 
 import os
+from functools import wraps
 
 from django.http import FileResponse
 from django.shortcuts import redirect, render
+from django.utils.decorators import decorator_from_middleware
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -21,9 +25,10 @@ from ..access.policy import allowed
 from ..access.services import Denied, NotVisible, visible_clips
 from ..custody.services import record_request
 from ..evidence_ops import services as ev
-from ..http import error_page, playback_start, range_asked, range_response
+from ..http import ErrorPageMiddleware, playback_start, range_asked, range_response
 from ..media import services as media
 from ..media.models import Derivative
+from . import api_schema as doc
 from . import export as exp
 from . import services as rel
 
@@ -58,17 +63,26 @@ def _link_headers(resp):
     return resp
 
 
+def _link_view(view):
+    """A link page: every answer carries the link headers, the error page included (the
+    pages' one mapper, ``ErrorPageMiddleware``, answers errors inside the headers)."""
+    view = decorator_from_middleware(ErrorPageMiddleware)(view)
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        return _link_headers(view(request, *args, **kwargs))
+    return wrapped
+
+
 LINK_COOKIE = "bc_link"
 
 
+@_link_view
 def link_enter(request, token):
     """The URL that was shared: check the token, keep it in an HttpOnly cookie scoped to the
     link's pages, and move to a URL without it, so the token appears in no further request
     line, server log or audit entry."""
-    try:
-        link, claim = rel.open_link(request, token, request.COOKIES)
-    except Denied as exc:
-        return _link_headers(error_page(request, exc))
+    link, claim = rel.open_link(request, token, request.COOKIES)
     resp = redirect("link-page", link_id=link.id)
     age = rel.link_seconds_left(link)
     resp.set_cookie(LINK_COOKIE, token, max_age=age, httponly=True, samesite="Lax", path=f"/s/l/{link.id}/",
@@ -76,40 +90,32 @@ def link_enter(request, token):
     if claim:
         resp.set_cookie(rel.claim_cookie(link), claim, max_age=age, httponly=True, samesite="Lax", path="/s/",
                         secure=request.is_secure())
-    return _link_headers(resp)
+    return resp
 
 
 def _open(request, link_id):
-    """The live link whose pages these are (token from the cookie), or an error response."""
-    try:
-        link, _ = rel.open_link(request, request.COOKIES.get(LINK_COOKIE, ""), request.COOKIES)
-        if str(link.id) != str(link_id):
-            raise NotVisible("no such link")
-        return link, None
-    except Denied as exc:
-        return None, _link_headers(error_page(request, exc))
+    """The live link whose pages these are (token from the cookie)."""
+    link, _ = rel.open_link(request, request.COOKIES.get(LINK_COOKIE, ""), request.COOKIES)
+    if str(link.id) != str(link_id):
+        raise NotVisible("no such link")
+    return link
 
 
+@_link_view
 def link_page(request, link_id):
-    link, err = _open(request, link_id)
-    if err:
-        return err
+    link = _open(request, link_id)
     clips = list(rel.link_clips(link).order_by("start_time", "object_name"))
     record_request(request, "release.link.open", actor=rel.link_actor(link), object_type="link",
                    object_id=str(link.id), detail={"clips": [str(c.id) for c in clips]})
     items = [ev.clip_summary(c) for c in clips]
-    return _link_headers(render(request, "release/link.html", {"link": link, "items": items}))
+    return render(request, "release/link.html", {"link": link, "items": items})
 
 
+@_link_view
 def link_media(request, link_id, clip_id):
     """Playback through a link (proxy when there is one), HTTP Range; audited at its start."""
-    link, err = _open(request, link_id)
-    if err:
-        return err
-    try:
-        clip = rel.link_clip(request, link, clip_id, "play")
-    except Denied as exc:
-        return _link_headers(error_page(request, exc))
+    link = _open(request, link_id)
+    clip = rel.link_clip(request, link, clip_id, "play")
     from ..storage import get_store
 
     proxy = media.latest(clip, Derivative.Kind.PROXY)
@@ -120,9 +126,7 @@ def link_media(request, link_id, clip_id):
             record_request(request, "evidence.play", actor=rel.link_actor(link), object_type="clip",
                            object_id=str(clip.id), object_sha256=clip.sha256, outcome="failed",
                            detail={"link": str(link.id), "reason": exc.message, "status": exc.status})
-            resp = error_page(request, exc)
-            resp["Retry-After"] = str(exc.retry_after)
-            return _link_headers(resp)
+            raise
     sha, size = (proxy.sha256, proxy.size) if proxy else (clip.sha256, clip.size)
     if playback_start(request, f"link:{link.id}:{clip.id}"):
         record_request(request, "evidence.play", actor=rel.link_actor(link), object_type="clip",
@@ -130,17 +134,13 @@ def link_media(request, link_id, clip_id):
                        detail={"link": str(link.id), "rendition": "proxy" if proxy else "original",
                                "range": range_asked(request)})
     ctype = "video/mp4" if proxy or clip.container_type == "mp4" else "video/x-matroska"
-    return _link_headers(range_response(request, get_store().open(sha), size, ctype))
+    return range_response(request, get_store().open(sha), size, ctype)
 
 
+@_link_view
 def link_download(request, link_id, clip_id):
-    link, err = _open(request, link_id)
-    if err:
-        return err
-    try:
-        clip = rel.link_clip(request, link, clip_id, "download")
-    except Denied as exc:
-        return _link_headers(error_page(request, exc))
+    link = _open(request, link_id)
+    clip = rel.link_clip(request, link, clip_id, "download")
     from ..storage import get_store
 
     record_request(request, "evidence.download", actor=rel.link_actor(link), object_type="clip",
@@ -148,25 +148,25 @@ def link_download(request, link_id, clip_id):
                    detail={"link": str(link.id)})
     resp = FileResponse(get_store().open(clip.sha256), as_attachment=True, filename=clip.object_name,
                         content_type="video/mp4" if clip.container_type == "mp4" else "video/x-matroska")
-    return _link_headers(resp)
+    return resp
 
 
+@_link_view
 def link_export(request, link_id):
-    link, err = _open(request, link_id)
-    if err:
-        return err
+    link = _open(request, link_id)
     if not link.allow_download:
         record_request(request, "release.export", actor=rel.link_actor(link), outcome="denied", object_type="link",
                        object_id=str(link.id), detail={"reason": "the link does not allow download", "status": 403})
-        return _link_headers(error_page(request, Denied("this link allows viewing only")))
+        raise Denied("this link allows viewing only")
     clips = list(rel.link_clips(link).order_by("start_time", "object_name"))
     terms = "DO NOT RE-SHARE: released for the named recipient only." if link.no_reshare else ""
     path = exp.build_export(request, clips, "link", str(link.id), link.label or "shared evidence",
                             actor=rel.link_actor(link), terms=terms)
-    return _link_headers(_zip_response(path, f"evidence-export-{str(link.id)[:8]}.zip"))
+    return _zip_response(path, f"evidence-export-{str(link.id)[:8]}.zip")
 
 
 # ---------------------------------------------------------------- exports (signed in)
+@extend_schema(summary="Court export of the item's recording (zip)", parameters=[doc.CLIP_ID], responses=doc.ZIP)
 @api_view(["GET"])
 def item_export(request, clip_id):
     """Court export of the item's whole recording (every clip of it the user may see)."""
@@ -178,6 +178,7 @@ def item_export(request, clip_id):
     return _zip_response(path, f"evidence-export-{rows[0].recording.container_name[:60]}.zip")
 
 
+@extend_schema(summary="Court export of a case (zip)", parameters=[doc.CASE_KEY], responses=doc.ZIP)
 @api_view(["GET"])
 def case_export(request, case_key):
     case = rel.get_case(request, case_key, "release.export")
@@ -190,11 +191,15 @@ def case_export(request, case_key):
 
 
 # ---------------------------------------------------------------- sharing API
+@extend_schema(summary="Share the item's recording with a prosecutor", parameters=[doc.CLIP_ID],
+               request=doc.ShareIn, responses={201: doc.ItemShareOut})
 @api_view(["POST"])
 def api_item_share(request, clip_id):
     return Response(rel.share_item(request, clip_id, request.data), status=status.HTTP_201_CREATED)
 
 
+@extend_schema(summary="Share a case with a prosecutor", parameters=[doc.CASE_KEY], request=doc.ShareIn,
+               responses={201: doc.CaseShareOut})
 @api_view(["POST"])
 def api_case_share(request, case_key):
     return Response(rel.share_case(request, case_key, request.data), status=status.HTTP_201_CREATED)
@@ -206,6 +211,8 @@ def _link_created(request, data):
                     status=status.HTTP_201_CREATED)
 
 
+@extend_schema(summary="A share link to the item's recording", parameters=[doc.CLIP_ID], request=doc.LinkIn,
+               responses={201: doc.LinkOut})
 @api_view(["POST"])
 def api_item_link(request, clip_id):
     data = dict(request.data) if isinstance(request.data, dict) else request.data
@@ -214,6 +221,8 @@ def api_item_link(request, clip_id):
     return _link_created(request, data)
 
 
+@extend_schema(summary="A share link to a case", parameters=[doc.CASE_KEY], request=doc.LinkIn,
+               responses={201: doc.LinkOut})
 @api_view(["POST"])
 def api_case_link(request, case_key):
     data = dict(request.data) if isinstance(request.data, dict) else request.data
@@ -222,6 +231,8 @@ def api_case_link(request, case_key):
     return _link_created(request, data)
 
 
+@extend_schema(summary="Revoke a share or link (custodians, its creator)", request=None, responses=doc.RevokeOut,
+               parameters=[OpenApiParameter("kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["item", "case", "link"])])
 @api_view(["POST"])
 def api_revoke(request, kind, share_id):
     return Response(rel.revoke(request, kind, share_id))

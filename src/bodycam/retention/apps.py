@@ -16,3 +16,8 @@ class RetentionConfig(AppConfig):
         register_leaving_blobs("retention.blob_purges", blobs_waiting_removal)
         register_status_hook(case_status_changed)
         register_panel("case", "retention/case_panel.html", case_panel)
+
+        from ..evidence.identity import register_incident_source
+        from . import identity
+
+        register_incident_source(identity.incidents_for)

@@ -286,11 +286,11 @@ def unlink(number: str, recording_key: str, actor: str, reason: str, source: str
 
 
 def incident_dict(inc: CadIncident) -> dict:
-    from .services import iso
+    from ..timefmt import iso_seconds
 
-    return {"number": inc.number, "call_type": inc.call_type, "received_at": iso(inc.received_at),
-            "dispatched_at": iso(inc.dispatched_at), "arrived_at": iso(inc.arrived_at),
-            "cleared_at": iso(inc.cleared_at), "location": inc.location, "badges": inc.badges, "units": inc.units,
+    return {"number": inc.number, "call_type": inc.call_type, "received_at": iso_seconds(inc.received_at),
+            "dispatched_at": iso_seconds(inc.dispatched_at), "arrived_at": iso_seconds(inc.arrived_at),
+            "cleared_at": iso_seconds(inc.cleared_at), "location": inc.location, "badges": inc.badges, "units": inc.units,
             "recordings": [{"recording": str(lk.recording_id), "container": lk.recording.container_name,
                             "method": lk.method, "matched_by": lk.matched_by}
                            # links.all(): the page prefetches links and their recordings for 200 rows

@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timezone
 
 from ..numbers import whole_number
+from ..timefmt import iso_seconds
 
 
 def _err(exc):
@@ -62,7 +63,7 @@ def _policy(args) -> int:
             print(f"policy {args.file} is valid ({len(p.categories)} categories, sha256 {p.sha256[:16]})")
             return 0
         res = pol.apply(p, actor="cli")
-    except pol.PolicyError as exc:
+    except pol.RetentionPolicyError as exc:
         raise _err(exc) from None
     print(f"policy applied: {len(res['changes'])} change(s)")
     for c in res["changes"]:
@@ -79,7 +80,7 @@ def _category(args) -> int:
         raise _err("--days must be a whole number or 'indefinite'")
     try:
         res = pol.set_category_retention(args.name, days, actor="cli")
-    except pol.PolicyError as exc:
+    except pol.RetentionPolicyError as exc:
         raise _err(exc) from None
     print(json.dumps(res["changes"]))
     return 0
@@ -87,7 +88,7 @@ def _category(args) -> int:
 
 def _hold(args) -> int:
     from .models import LegalHold
-    from .services import RetentionError, iso, place_hold, release_hold
+    from .services import RetentionError, place_hold, release_hold
 
     try:
         if args.hold_cmd == "place":
@@ -101,8 +102,8 @@ def _hold(args) -> int:
             print(f"legal hold {h.name} released")
         else:
             rows = [{"id": str(h.id), "name": h.name, "reason": h.reason, "case": h.case.number if h.case else None,
-                     "recordings": h.recordings.count(), "placed_at": iso(h.placed_at),
-                     "released_at": iso(h.released_at)} for h in LegalHold.objects.select_related("case")]
+                     "recordings": h.recordings.count(), "placed_at": iso_seconds(h.placed_at),
+                     "released_at": iso_seconds(h.released_at)} for h in LegalHold.objects.select_related("case")]
             _print(rows, True)
     except RetentionError as exc:
         raise _err(exc) from None
@@ -110,25 +111,25 @@ def _hold(args) -> int:
 
 
 def _recover(args) -> int:
-    from .services import RetentionError, iso, recover
+    from .services import RetentionError, recover
 
     try:
         rec = recover(args.recording, "cli", days=args.days, reason=args.reason)
     except RetentionError as exc:
         raise _err(exc) from None
-    print(f"recovered {rec.container_name}; kept at least until {iso(rec.retain_until)}")
+    print(f"recovered {rec.container_name}; kept at least until {iso_seconds(rec.retain_until)}")
     return 0
 
 
 def _extend(args) -> int:
-    from .services import RetentionError, extend, iso
+    from .services import RetentionError, extend
 
     until = _now(args.until if "T" in args.until else args.until + "T00:00:00Z")
     try:
         rec = extend(args.recording, until, "cli", args.reason)
     except RetentionError as exc:
         raise _err(exc) from None
-    print(f"{rec.container_name} kept at least until {iso(rec.retain_until)}")
+    print(f"{rec.container_name} kept at least until {iso_seconds(rec.retain_until)}")
     return 0
 
 

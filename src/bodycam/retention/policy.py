@@ -29,7 +29,7 @@ from .models import RetentionSettings
 INDEFINITE = "indefinite"
 MAX_DAYS = 100 * 366
 UNCATEGORIZED = "Uncategorized"
-UNCATEGORIZED_FLOOR = 60  # the issue's floor for non-evidentiary footage, whatever the file says
+UNCATEGORIZED_FLOOR = 60  # the lowest floor for non-evidentiary footage, whatever the file says
 
 TOP_KEYS = {"grace_days", "require_approval", "notice_days", "price_per_tb_month", "categories",
             "call_type_categories", "compliance", "cad"}
@@ -37,7 +37,7 @@ COMPLIANCE_KEYS = {"required_call_types", "late_activation_s", "review_sample_si
 CAD_KEYS = {"link_slack_s"}
 
 
-class PolicyError(BodycamError, ValueError):
+class RetentionPolicyError(BodycamError, ValueError):
     """An invalid policy or retention change; nothing was applied."""
 
     status = 400
@@ -66,7 +66,7 @@ class Policy:
 
 def _int(value, what: str, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise PolicyError(f"{what} must be a whole number from {lo} to {hi} (got {value!r})")
+        raise RetentionPolicyError(f"{what} must be a whole number from {lo} to {hi} (got {value!r})")
     return value
 
 
@@ -82,7 +82,7 @@ def parse_text(text: str) -> Policy:
     try:
         data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise PolicyError(f"not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
+        raise RetentionPolicyError(f"not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
     policy = parse(data)
     policy.sha256 = hashlib.sha256(text.encode()).hexdigest()
     return policy
@@ -93,21 +93,21 @@ def load_file(path: str) -> Policy:
         with open(path, encoding="utf-8") as f:
             text = f.read(1024 * 1024 + 1)
     except OSError as exc:
-        raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
+        raise RetentionPolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise PolicyError(f"policy file {path} is not UTF-8 text") from None
+        raise RetentionPolicyError(f"policy file {path} is not UTF-8 text") from None
     if len(text) > 1024 * 1024:
-        raise PolicyError("policy file is larger than 1 MiB")
+        raise RetentionPolicyError("policy file is larger than 1 MiB")
     return parse_text(text)
 
 
 def parse(data) -> Policy:
     """Validate a policy mapping against the current categories (floors included)."""
     if not isinstance(data, dict):
-        raise PolicyError("the policy must be a mapping (key: value)")
+        raise RetentionPolicyError("the policy must be a mapping (key: value)")
     unknown = set(data) - TOP_KEYS
     if unknown:
-        raise PolicyError(f"unknown policy key(s): {', '.join(sorted(map(str, unknown)))}")
+        raise RetentionPolicyError(f"unknown policy key(s): {', '.join(sorted(map(str, unknown)))}")
     p = Policy()
     s = p.scalars
     if "grace_days" in data:
@@ -116,20 +116,20 @@ def parse(data) -> Policy:
         s["notice_days"] = _int(data["notice_days"], "notice_days", 0, 3650)
     if "require_approval" in data:
         if not isinstance(data["require_approval"], bool):
-            raise PolicyError("require_approval must be true or false")
+            raise RetentionPolicyError("require_approval must be true or false")
         s["require_approval"] = data["require_approval"]
     if "price_per_tb_month" in data:
         v = data["price_per_tb_month"]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 100000:
-            raise PolicyError("price_per_tb_month must be a number from 0 to 100000")
+            raise RetentionPolicyError("price_per_tb_month must be a number from 0 to 100000")
         s["price_per_tb_month"] = float(v)
     comp = data.get("compliance", {}) or {}
     if not isinstance(comp, dict) or set(comp) - COMPLIANCE_KEYS:
-        raise PolicyError(f"compliance must be a mapping with keys {', '.join(sorted(COMPLIANCE_KEYS))}")
+        raise RetentionPolicyError(f"compliance must be a mapping with keys {', '.join(sorted(COMPLIANCE_KEYS))}")
     if "required_call_types" in comp:
         v = comp["required_call_types"]
         if not isinstance(v, list) or not all(isinstance(x, str) and 0 < len(x.strip()) <= 100 for x in v):
-            raise PolicyError("compliance.required_call_types must be a list of call type names")
+            raise RetentionPolicyError("compliance.required_call_types must be a list of call type names")
         s["required_call_types"] = sorted({x.strip().upper() for x in v})
     if "late_activation_s" in comp:
         s["late_activation_s"] = _int(comp["late_activation_s"], "compliance.late_activation_s", 0, 86400)
@@ -137,22 +137,22 @@ def parse(data) -> Policy:
         s["review_sample_size"] = _int(comp["review_sample_size"], "compliance.review_sample_size", 0, 1000)
     cad = data.get("cad", {}) or {}
     if not isinstance(cad, dict) or set(cad) - CAD_KEYS:
-        raise PolicyError("cad must be a mapping with key link_slack_s")
+        raise RetentionPolicyError("cad must be a mapping with key link_slack_s")
     if "link_slack_s" in cad:
         s["link_slack_s"] = _int(cad["link_slack_s"], "cad.link_slack_s", 0, 86400)
 
     cats = data.get("categories", {}) or {}
     if not isinstance(cats, dict):
-        raise PolicyError("categories must be a mapping of category name to days / 'indefinite'")
+        raise RetentionPolicyError("categories must be a mapping of category name to days / 'indefinite'")
     existing = {c.name: c for c in Category.objects.all()}
     for name, spec in cats.items():
         if not isinstance(name, str) or not 0 < len(name.strip()) <= 100:
-            raise PolicyError(f"bad category name {name!r}")
+            raise RetentionPolicyError(f"bad category name {name!r}")
         name = name.strip()
         if isinstance(spec, dict):
             extra = set(spec) - {"days", "min_days"}
             if extra or "days" not in spec:
-                raise PolicyError(f"category {name}: give days (and optionally min_days)")
+                raise RetentionPolicyError(f"category {name}: give days (and optionally min_days)")
             days = _days(spec["days"], f"category {name}")
             min_raw = spec.get("min_days")
         else:
@@ -170,12 +170,12 @@ def parse(data) -> Policy:
     mapping = data.get("call_type_categories", None)
     if mapping is not None:
         if not isinstance(mapping, dict):
-            raise PolicyError("call_type_categories must map call type -> category name")
+            raise RetentionPolicyError("call_type_categories must map call type -> category name")
         known = set(existing) | {c.name for c in p.categories}
         out = {}
         for ct, cat in mapping.items():
             if not isinstance(ct, str) or not isinstance(cat, str) or cat not in known:
-                raise PolicyError(f"call_type_categories: {ct!r} -> {cat!r}: no such category")
+                raise RetentionPolicyError(f"call_type_categories: {ct!r} -> {cat!r}: no such category")
             out[ct.strip().upper()] = cat
         s["call_type_categories"] = out
     return p
@@ -193,16 +193,16 @@ def floor_of(cat: Category | None, change: CategoryChange) -> tuple[bool, int]:
 def check_change(cat: Category | None, change: CategoryChange) -> None:
     """Refuse shortening below the floor, and lowering the floor itself."""
     if cat is not None and change.min_days is not None and change.min_days < cat.min_retention_days:
-        raise PolicyError(f"category {change.name}: the minimum cannot be lowered "
+        raise RetentionPolicyError(f"category {change.name}: the minimum cannot be lowered "
                           f"({cat.min_retention_days} -> {change.min_days} days)")
     if cat is not None and cat.min_indefinite and change.min_indefinite is False:
-        raise PolicyError(f"category {change.name}: must be kept indefinitely")
+        raise RetentionPolicyError(f"category {change.name}: must be kept indefinitely")
     indefinite, floor = floor_of(cat, change)
     if change.days is not None:
         if indefinite:
-            raise PolicyError(f"category {change.name}: must be kept indefinitely; {change.days} days refused")
+            raise RetentionPolicyError(f"category {change.name}: must be kept indefinitely; {change.days} days refused")
         if change.days < floor:
-            raise PolicyError(f"category {change.name}: {change.days} days is below its minimum of {floor} days; "
+            raise RetentionPolicyError(f"category {change.name}: {change.days} days is below its minimum of {floor} days; "
                               "retention may be extended freely but never shortened below the minimum")
 
 
@@ -255,7 +255,7 @@ def _apply_category(cat: Category | None, ch: CategoryChange) -> list[dict]:
 def set_category_retention(name: str, days: int | None, actor: str, source: str = "") -> dict:
     """One category's period (the custodian's form): the same rules as a policy file."""
     if not Category.objects.filter(name=name).exists():
-        raise PolicyError(f"no category {name!r}")
+        raise RetentionPolicyError(f"no category {name!r}")
     return apply(Policy(categories=[CategoryChange(name, days)]), actor=actor, source=source)  # apply checks it
 
 

@@ -20,10 +20,10 @@ from ..access.policy import allowed
 from ..errors import BodycamError
 from ..evidence.models import Clip, Officer, Recording, not_purged_q
 from ..media.models import Derivative
-from ..timefmt import parse_utc
+from ..timefmt import iso_seconds, parse_utc
 from . import policy as pol
 from .models import CadIncident, CadLink
-from .services import _uncategorized, iso
+from .services import _uncategorized
 
 TB = 1024 ** 4
 
@@ -52,6 +52,29 @@ def parse_period(start: str | None, end: str | None, now: datetime | None = None
     if e - s > timedelta(days=3700):
         raise ReportError("the period is at most ten years")
     return s, e
+
+
+def parse_seed(raw: str) -> int | None:
+    """The review sample's seed (any whole number), or None for a fresh one."""
+    if not raw.strip():
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ReportError("seed must be a whole number") from None
+
+
+def parse_price(raw: str) -> float | None:
+    """A price per TB and month from 0 to 100000, or None for the configured one."""
+    if not raw.strip():
+        return None
+    try:
+        price = float(raw)
+    except ValueError:
+        price = None
+    if price is None or not 0 <= price <= 100000:
+        raise ReportError("price must be a number from 0 to 100000")
+    return price
 
 
 def _scope_officers(user=None, squad: str | None = None, badge: str | None = None):
@@ -132,7 +155,7 @@ def compliance(start: datetime, end: datetime, user=None, squad: str | None = No
     sample = random.Random(seed).sample(pool, min(row.review_sample_size, len(pool)))
     names = {str(k): v for k, v in Recording.objects.filter(id__in=sample).values_list("id", "container_name")}
     return {
-        "from": iso(start), "to": iso(end), "required_call_types": sorted(required_types),
+        "from": iso_seconds(start), "to": iso_seconds(end), "required_call_types": sorted(required_types),
         "late_activation_s": row.late_activation_s,
         "totals": {"required": sum(r["required"] for r in rows), "recorded": sum(r["recorded"] for r in rows),
                    "missed": sum(len(r["missed"]) for r in rows), "late": sum(len(r["late"]) for r in rows),
@@ -199,7 +222,7 @@ def storage(price: float | None = None, now: datetime | None = None) -> dict:
         return [{"key": k, "bytes": v["bytes"], "hours": round(v["hours"], 3), "clips": v["clips"]}
                 for k, v in sorted(d.items(), key=lambda kv: -kv[1]["bytes"])]
 
-    return {"at": iso(now), "price_per_tb_month": price, "originals_bytes": total, "derivatives_bytes": derivatives,
+    return {"at": iso_seconds(now), "price_per_tb_month": price, "originals_bytes": total, "derivatives_bytes": derivatives,
             "hours": round(sum(g["hours"] for g in by_cat.values()), 3),
             "monthly_growth_bytes": int(growth), "monthly_cost_now": round(stored / TB * price, 2),
             "projected_annual_cost": round(projected, 2),

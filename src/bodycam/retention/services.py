@@ -22,17 +22,17 @@ from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
-from ..cases.models import Case, CaseFile
+from ..cases.models import Case
 from ..custody.models import Alert
 from ..custody.services import raise_alert, record
 from ..errors import BodycamError
-from ..evidence.models import Attachment, Bookmark, Category, Clip, GnssPoint, Recording, not_purged_q
+from ..evidence.models import Bookmark, Category, GnssPoint, Recording
 from ..evidence.services import DEFAULT_UNCATEGORIZED_DAYS, period_days
-from ..media.models import Derivative
+from ..media.models import Derivative, Redaction, Transcript, TranscriptRevision, Translation
 from ..search import services as search
-from ..timefmt import isoformat
+from ..storage.refs import is_named
+from ..timefmt import iso_seconds
 from . import policy as pol
 from .models import BlobPurge, DeletionEntry, LegalHold, RetentionSettings, Tombstone
 
@@ -45,10 +45,6 @@ class RetentionError(BodycamError):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def iso(dt):
-    return isoformat(dt, timespec="seconds", z=False) if dt else None
 
 
 # ------------------------------------------------------------------ periods
@@ -109,9 +105,9 @@ def retention_info(rec: Recording) -> dict:
     exp = expiry(rec, cats, _uncategorized())
     return {"recording": str(rec.id), "container": rec.container_name,
             "categories": sorted(c.name for c in cats) or [pol.UNCATEGORIZED],
-            "retention_days": period_days(cats, _uncategorized()), "expires_at": iso(exp),
-            "retain_until": iso(rec.retain_until), "blocked_by": block_reasons(rec),
-            "deleted_at": iso(rec.deleted_at), "purged_at": iso(rec.purged_at)}
+            "retention_days": period_days(cats, _uncategorized()), "expires_at": iso_seconds(exp),
+            "retain_until": iso_seconds(rec.retain_until), "blocked_by": block_reasons(rec),
+            "deleted_at": iso_seconds(rec.deleted_at), "purged_at": iso_seconds(rec.purged_at)}
 
 
 def _expired(now: datetime, blocked: set) -> list[tuple[Recording, datetime, list[Category]]]:
@@ -141,14 +137,14 @@ def upcoming(now: datetime | None = None, days: int | None = None) -> list[dict]
     horizon = now + timedelta(days=days)
     blocked = blocked_ids()
     rows = [{"recording": str(r.id), "container": r.container_name, "officer": str(r.officer),
-             "categories": sorted(c.name for c in cats) or [pol.UNCATEGORIZED], "expires_at": iso(exp),
-             "purge_after": iso(exp + timedelta(days=row.grace_days)), "state": "expiring"}
+             "categories": sorted(c.name for c in cats) or [pol.UNCATEGORIZED], "expires_at": iso_seconds(exp),
+             "purge_after": iso_seconds(exp + timedelta(days=row.grace_days)), "state": "expiring"}
             for r, exp, cats in _expired(horizon, blocked) if exp > now]
     for e in DeletionEntry.objects.filter(state=DeletionEntry.State.PENDING, purge_after__lte=horizon) \
             .select_related("recording__officer"):
         rows.append({"recording": str(e.recording_id), "container": e.recording.container_name,
-                     "officer": str(e.recording.officer), "categories": e.categories, "expires_at": iso(e.expired_at),
-                     "purge_after": iso(e.purge_after), "state": "pending",
+                     "officer": str(e.recording.officer), "categories": e.categories, "expires_at": iso_seconds(e.expired_at),
+                     "purge_after": iso_seconds(e.purge_after), "state": "pending",
                      "approved": e.approved_at is not None})
     return sorted(rows, key=lambda r: r["purge_after"])
 
@@ -160,7 +156,7 @@ def _check_policy_file(path: str | None, actor: str) -> dict | None:
         return None
     try:
         p = pol.load_file(path)
-    except pol.PolicyError as exc:
+    except pol.RetentionPolicyError as exc:
         raise_alert("retention.policy_invalid", f"retention sweep refused: policy file {path}: {exc}")
         record("retention.sweep", actor=actor, outcome="failed",
                detail={"reason": "invalid policy file", "path": str(path), "error": str(exc)})
@@ -187,20 +183,20 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
     if dry_run and (policy_file or settings.RETENTION_POLICY_FILE):
         try:
             pol.load_file(policy_file or settings.RETENTION_POLICY_FILE)
-        except pol.PolicyError as exc:
+        except pol.RetentionPolicyError as exc:
             raise RetentionError(f"policy file is invalid: {exc}") from None
-    report = {"now": iso(now), "dry_run": dry_run, "queued": [], "purged": [], "cancelled": [],
+    report = {"now": iso_seconds(now), "dry_run": dry_run, "queued": [], "purged": [], "cancelled": [],
               "awaiting_approval": [], "policy": applied, "blobs_removed": []}
     # Checked here first so the alert and the audit entry are written (a refused
     # transaction would roll them back), and again under the lock below.
     last = pol.settings_row().last_sweep_at
     if last and now < last:
-        msg = (f"clock is behind the last sweep ({iso(now)} < {iso(last)}): "
+        msg = (f"clock is behind the last sweep ({iso_seconds(now)} < {iso_seconds(last)}): "
                "refusing to delete anything until the clock is right")
         if not dry_run:  # outside the refused transaction, so the alert and the audit entry stay
             raise_alert("retention.clock_backward", msg)
             record("retention.sweep", actor=actor, outcome="failed",
-                   detail={"reason": "clock backward", "now": iso(now), "last_sweep_at": iso(last)})
+                   detail={"reason": "clock backward", "now": iso_seconds(now), "last_sweep_at": iso_seconds(last)})
         raise RetentionError(msg)
     with transaction.atomic():  # claim the clock: a later sweep with an earlier clock is refused
         row = RetentionSettings.objects.select_for_update().get(id=1)
@@ -228,7 +224,7 @@ def sweep(now: datetime | None = None, dry_run: bool = False, actor: str = "syst
             report["queued"].append(item)
     if not dry_run:
         record("retention.sweep", actor=actor, detail={
-            "now": iso(now), "queued": len(report["queued"]), "purged": len(report["purged"]),
+            "now": iso_seconds(now), "queued": len(report["queued"]), "purged": len(report["purged"]),
             "cancelled": len(report["cancelled"]), "awaiting_approval": len(report["awaiting_approval"])})
     # Blobs the store refused earlier (an Object Lock that has run out since): tried again.
     report["blobs_retried"] = blob_purge_report() if dry_run else retry_blob_purges(actor)
@@ -273,7 +269,7 @@ def _settle_due(entry_id, row: RetentionSettings, uncat, now: datetime, actor: s
         reasons = block_reasons(rec)
         exp = expiry(rec, list(rec.categories.all()), uncat)
         keep = "blocked: " + "; ".join(reasons) if reasons else \
-            ("retention now runs to " + (iso(exp) or "indefinite") if exp is None or exp > now else "")
+            ("retention now runs to " + (iso_seconds(exp) or "indefinite") if exp is None or exp > now else "")
         if keep:
             if not dry_run:
                 _close(entry, DeletionEntry.State.CANCELLED, actor, keep, now)
@@ -298,9 +294,9 @@ def _queue_expired(rec_id, row: RetentionSettings, uncat, now: datetime, actor: 
         exp = expiry(rec, cats, uncat)
         if rec.deleted_at or rec.purged_at or exp is None or exp > now or block_reasons(rec):
             return None
-        item = {"recording": str(rec.id), "container": rec.container_name, "expired_at": iso(exp),
+        item = {"recording": str(rec.id), "container": rec.container_name, "expired_at": iso_seconds(exp),
                 "categories": sorted(c.name for c in cats) or [pol.UNCATEGORIZED],
-                "purge_after": iso(now + timedelta(days=row.grace_days))}
+                "purge_after": iso_seconds(now + timedelta(days=row.grace_days))}
         if dry_run:
             return item
         DeletionEntry.objects.create(recording=rec, expired_at=exp, queued_at=now,
@@ -308,7 +304,7 @@ def _queue_expired(rec_id, row: RetentionSettings, uncat, now: datetime, actor: 
                                      categories=item["categories"], retention_days=period_days(cats, uncat))
         Recording.objects.filter(pk=rec.pk).update(deleted_at=now)
         record("retention.queue", actor=actor, object_type="recording", object_id=str(rec.id),
-               detail=item | {"sweep_now": iso(now)})
+               detail=item | {"sweep_now": iso_seconds(now)})
         return item
 
 
@@ -320,13 +316,10 @@ def _close(entry: DeletionEntry, state: str, actor: str, note: str, now: datetim
            detail={"entry": str(entry.id), "note": note})
 
 
-def _still_needed(sha: str, rec: Recording | None, own_derivatives: list) -> bool:
-    """Does a live item other than ``rec`` (and its own derivatives) name this blob?"""
-    live = not_purged_q("recording__") & (~Q(recording=rec) if rec is not None else Q())
-    return (Clip.objects.filter(live, sha256=sha).exists() or Attachment.objects.filter(live, sha256=sha).exists()
-            or Derivative.objects.filter(not_purged_q("clip__recording__"), sha256=sha)
-            .exclude(id__in=own_derivatives).exists()
-            or CaseFile.objects.filter(sha256=sha).exists())
+def _still_needed(sha: str, rec: Recording | None = None) -> bool:
+    """Does a live row other than those of ``rec`` (and its derivatives) name this blob? Every
+    owner of blob-naming rows answers for its own (``storage.refs``)."""
+    return is_named(sha, besides_recording=rec.pk if rec is not None else None)
 
 
 def _purge(entry: DeletionEntry, now: datetime, actor: str) -> tuple[dict, list[str]]:
@@ -341,7 +334,7 @@ def _purge(entry: DeletionEntry, now: datetime, actor: str) -> tuple[dict, list[
     sizes = {o["sha256"]: o["size"] for o in objects} | {d.sha256: d.size for d in ders}
     removed, kept = [], []
     for sha in sizes:
-        (kept if _still_needed(sha, rec, der_ids) else removed).append(sha)
+        (kept if _still_needed(sha, rec) else removed).append(sha)
     cats = sorted(rec.categories.values_list("name", flat=True)) or [pol.UNCATEGORIZED]
     Tombstone.objects.create(
         recording=rec, container_name=rec.container_name, officer=str(rec.officer), device=rec.device.serial,
@@ -356,8 +349,8 @@ def _purge(entry: DeletionEntry, now: datetime, actor: str) -> tuple[dict, list[
     Recording.objects.filter(pk=rec.pk).update(purged_at=now)
     entry.state, entry.closed_by, entry.closed_at = DeletionEntry.State.PURGED, actor[:150], now
     entry.save(update_fields=["state", "closed_by", "closed_at"])
-    detail = {"container": rec.container_name, "categories": cats, "recorded_at": iso(rec.trigger_on_time),
-              "expired_at": iso(entry.expired_at), "queued_at": iso(entry.queued_at), "sweep_now": iso(now),
+    detail = {"container": rec.container_name, "categories": cats, "recorded_at": iso_seconds(rec.trigger_on_time),
+              "expired_at": iso_seconds(entry.expired_at), "queued_at": iso_seconds(entry.queued_at), "sweep_now": iso_seconds(now),
               "objects": objects, "derivatives_removed": len(ders), "blobs_removed": removed, "blobs_kept": kept,
               "approved_by": entry.approved_by}
     record("retention.purge", actor=actor, object_type="recording", object_id=str(rec.id),
@@ -372,19 +365,12 @@ def _drop_derivative_rows(rec: Recording, der_ids: list) -> None:
     removed all the same, and the recording is hidden from everyone)."""
     from django.db.models import ProtectedError
 
-    from ..media import models as media_models
-
-    translation = getattr(media_models, "Translation", None)
-    if translation is not None:  # machine translations of the transcripts: text of the footage too
-        translation.objects.filter(clip__recording=rec).delete()
-    transcript = getattr(media_models, "Transcript", None)
-    if transcript is not None:
-        ts = transcript.objects.filter(clip__recording=rec)
-        media_models.TranscriptRevision.objects.filter(transcript__in=ts).delete()
-        ts.delete()
-    redaction = getattr(media_models, "Redaction", None)
-    if redaction is not None:
-        redaction.objects.filter(output_id__in=der_ids).update(output=None)
+    # Machine translations of the transcripts are text of the footage too.
+    Translation.objects.filter(clip__recording=rec).delete()
+    ts = Transcript.objects.filter(clip__recording=rec)
+    TranscriptRevision.objects.filter(transcript__in=ts).delete()
+    ts.delete()
+    Redaction.objects.filter(output_id__in=der_ids).update(output=None)
     try:
         with transaction.atomic():
             Derivative.objects.filter(id__in=der_ids).delete()
@@ -412,17 +398,17 @@ def _remove_blobs(hashes: dict[str, list[str]], actor: str) -> list[str]:
             except Exception as exc:  # noqa: BLE001 - alert and go on with the others
                 row = _defer_blob_purge(sha, recordings, exc)
                 raise_alert("retention.purge_blob", f"could not remove blob {sha}: {exc}; the retention sweep "
-                                                    f"tries again after {iso(row.retry_after)}")
+                                                    f"tries again after {iso_seconds(row.retry_after)}")
                 record("retention.purge_blob", actor=actor, outcome="failed", object_sha256=sha,
                        detail={"error": str(exc)[:300], "recordings": recordings,
-                               "retry_after": iso(row.retry_after)})
+                               "retry_after": iso_seconds(row.retry_after)})
     return done
 
 
 def _named_again(sha: str, recordings: list[str], actor: str) -> bool:
     """Does a live item name these bytes again (ingested after the purge committed)? Then the
     blob stays, and that is audited."""
-    if not _still_needed(sha, None, []):
+    if not _still_needed(sha):
         return False
     record("retention.purge_blob", actor=actor, object_sha256=sha,
            detail={"kept": "a live item names these bytes again", "recordings": recordings})
@@ -482,7 +468,7 @@ def _retry_one(row: BlobPurge, actor: str, out: dict) -> None:
     from ..storage import get_store
 
     sha = row.sha256
-    if _still_needed(sha, None, []):
+    if _still_needed(sha):
         with transaction.atomic():
             if BlobPurge.objects.filter(id=row.id).delete()[0]:
                 record("retention.purge_blob", actor=actor, object_sha256=sha,
@@ -494,7 +480,7 @@ def _retry_one(row: BlobPurge, actor: str, out: dict) -> None:
     except Exception as exc:  # noqa: BLE001 - keep it for the next sweep
         again = _defer_blob_purge(sha, row.recordings, exc)
         record("retention.purge_blob", actor=actor, outcome="failed", object_sha256=sha,
-               detail={"error": str(exc)[:300], "attempts": again.attempts, "retry_after": iso(again.retry_after)})
+               detail={"error": str(exc)[:300], "attempts": again.attempts, "retry_after": iso_seconds(again.retry_after)})
         if getattr(exc, "until", None) is None:  # not a lock with an end date: someone must look
             raise_alert("retention.purge_blob", f"could not remove blob {sha} "
                                                 f"(attempt {again.attempts}): {exc}")
@@ -503,7 +489,7 @@ def _retry_one(row: BlobPurge, actor: str, out: dict) -> None:
         if BlobPurge.objects.filter(id=row.id).delete()[0]:
             record("retention.purge_blob", actor=actor, object_sha256=sha,
                    detail={"recordings": row.recordings, "attempts": row.attempts + 1,
-                           "first_failed_at": iso(row.first_failed_at)})
+                           "first_failed_at": iso_seconds(row.first_failed_at)})
             out["removed"].append(sha)
 
 
@@ -528,8 +514,8 @@ def blob_purge_report() -> dict:
 def blobs_pending(limit: int | None = None) -> list[dict]:
     """The kept-back blobs, soonest retry first (``bodycam retention blobs``)."""
     rows = BlobPurge.objects.order_by("retry_after", "sha256")[:limit]
-    return [{"sha256": r.sha256, "recordings": r.recordings, "first_failed_at": iso(r.first_failed_at),
-             "last_tried_at": iso(r.last_tried_at), "retry_after": iso(r.retry_after), "attempts": r.attempts,
+    return [{"sha256": r.sha256, "recordings": r.recordings, "first_failed_at": iso_seconds(r.first_failed_at),
+             "last_tried_at": iso_seconds(r.last_tried_at), "retry_after": iso_seconds(r.retry_after), "attempts": r.attempts,
              "last_error": r.last_error} for r in rows]
 
 
@@ -565,7 +551,7 @@ def recover(key, actor: str, days: int = 30, reason: str = "", source: str = "",
         Recording.objects.filter(pk=rec.pk).update(retain_until=until)
         _close(entry, DeletionEntry.State.RECOVERED, actor, reason, now)
         record("retention.retain_until", actor=actor, source=source, object_type="recording", object_id=str(rec.id),
-               detail={"retain_until": iso(until), "reason": reason})
+               detail={"retain_until": iso_seconds(until), "reason": reason})
     rec.refresh_from_db()
     return rec
 
@@ -597,11 +583,11 @@ def extend(key, until: datetime, actor: str, reason: str, source: str = "") -> R
         if rec.purged_at:
             raise RetentionError(f"cannot extend: {purged_note(rec)}")
         if rec.retain_until and rec.retain_until >= until:
-            raise RetentionError(f"already kept until {iso(rec.retain_until)}; retention is never shortened here")
+            raise RetentionError(f"already kept until {iso_seconds(rec.retain_until)}; retention is never shortened here")
         Recording.objects.filter(pk=rec.pk).update(retain_until=until)
         record("retention.retain_until", actor=actor, source=source, object_type="recording", object_id=str(rec.id),
-               detail={"retain_until": iso(until), "reason": reason})
-        _cancel_pending([rec.id], actor, f"kept until {iso(until)}")
+               detail={"retain_until": iso_seconds(until), "reason": reason})
+        _cancel_pending([rec.id], actor, f"kept until {iso_seconds(until)}")
     rec.refresh_from_db()
     return rec
 
@@ -656,21 +642,21 @@ def purged_note(rec: Recording) -> str:
     """When and why a recording was purged (for refusals of what needs its bytes)."""
     entry = DeletionEntry.objects.filter(recording=rec, state=DeletionEntry.State.PURGED) \
         .order_by("-closed_at").first()
-    text = f"{rec.container_name} was purged at {iso(rec.purged_at)}"
+    text = f"{rec.container_name} was purged at {iso_seconds(rec.purged_at)}"
     if entry is None:
         return text + "; only its tombstone remains"
     days = f"{entry.retention_days} days" if entry.retention_days is not None else "its period"
     text += (f" by {entry.closed_by or 'the retention sweep'}: its retention ({days}, "
-             f"{', '.join(entry.categories) or pol.UNCATEGORIZED}) ran out at {iso(entry.expired_at)}, it was "
-             f"queued at {iso(entry.queued_at)} and nothing kept it when its grace period ended at "
-             f"{iso(entry.purge_after)}")
+             f"{', '.join(entry.categories) or pol.UNCATEGORIZED}) ran out at {iso_seconds(entry.expired_at)}, it was "
+             f"queued at {iso_seconds(entry.queued_at)} and nothing kept it when its grace period ended at "
+             f"{iso_seconds(entry.purge_after)}")
     if entry.approved_by:
         text += f" (purge approved by {entry.approved_by})"
     return text + "; only its tombstone remains"
 
 
 def release_hold(hold_id, actor: str, reason: str = "", source: str = "") -> LegalHold:
-    from ..access.services import parse_uuid
+    from ..numbers import parse_uuid
 
     hold = LegalHold.objects.filter(id=parse_uuid(hold_id)).first() if parse_uuid(hold_id) else \
         LegalHold.objects.filter(name=str(hold_id), released_at__isnull=True).first()
@@ -702,13 +688,13 @@ def queue_rows(state: str = DeletionEntry.State.PENDING, limit: int = 500) -> li
         qs = qs.filter(state=state)
     return [{"id": str(e.id), "recording": str(e.recording_id), "container": e.recording.container_name,
              "officer": str(e.recording.officer), "device": e.recording.device.serial, "state": e.state,
-             "categories": e.categories, "expired_at": iso(e.expired_at), "queued_at": iso(e.queued_at),
-             "purge_after": iso(e.purge_after), "approved_by": e.approved_by, "closed_by": e.closed_by,
+             "categories": e.categories, "expired_at": iso_seconds(e.expired_at), "queued_at": iso_seconds(e.queued_at),
+             "purge_after": iso_seconds(e.purge_after), "approved_by": e.approved_by, "closed_by": e.closed_by,
              "note": e.note} for e in qs[:limit]]
 
 
 def tombstone_dict(t: Tombstone) -> dict:
     return {"recording": str(t.recording_id), "container": t.container_name, "officer": t.officer,
-            "device": t.device, "categories": t.categories, "recorded_at": iso(t.recorded_at),
-            "expired_at": iso(t.expired_at), "purged_at": iso(t.purged_at), "objects": t.objects_json,
+            "device": t.device, "categories": t.categories, "recorded_at": iso_seconds(t.recorded_at),
+            "expired_at": iso_seconds(t.expired_at), "purged_at": iso_seconds(t.purged_at), "objects": t.objects_json,
             "blobs_removed": t.blobs_removed, "blobs_kept": t.blobs_kept, "bytes_freed": t.bytes_freed}

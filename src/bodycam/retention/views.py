@@ -14,12 +14,12 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from ..access.policy import allowed, require
-from ..access.services import Denied, audit_denied
+from ..access.policy import allowed, refusals_audited, require
+from ..access.services import audit_denied
 from ..custody.services import record_request, request_source
 from ..evidence.models import Category
-from ..http import error_page
 from ..numbers import whole_number
+from ..timefmt import iso_seconds
 from . import cad as cadmod
 from . import policy as pol
 from . import reports
@@ -47,19 +47,16 @@ def overview(request):
     error, status = "", 200
     if request.method == "GET" and not allowed(user, READ) and allowed(user, COMPLIANCE):
         return HttpResponseRedirect("/retention/compliance/")  # their part of retention (supervisors)
-    try:
-        if request.method == "POST":
-            _require(request, MANAGE, "retention.change")
-            try:
-                _post(request)
-                return HttpResponseRedirect(request.path)
-            except (ret.RetentionError, pol.PolicyError, ValueError) as exc:
-                error, status = str(exc), 400
-                audit_denied(request, "retention.change", error, object_type="retention", status=400)
-        else:
-            _require(request, READ, "retention.view")
-    except Denied as exc:
-        return error_page(request, exc)
+    if request.method == "POST":
+        _require(request, MANAGE, "retention.change")
+        try:
+            _post(request)
+            return HttpResponseRedirect(request.path)
+        except (ret.RetentionError, pol.RetentionPolicyError, ValueError) as exc:  # shown on the page, beside its forms
+            error, status = str(exc), 400
+            audit_denied(request, "retention.change", error, object_type="retention", status=400)
+    else:
+        _require(request, READ, "retention.view")
     row = pol.settings_row()
     ctx = {
         "settings": row, "error": error, "can_manage": allowed(user, MANAGE),
@@ -75,7 +72,7 @@ def overview(request):
     if _wants_json(request):
         return JsonResponse({"policy": pol.export_policy(), "queue": ctx["queue"], "upcoming": ctx["upcoming"],
                              "tombstones": ctx["tombstones"], "blobs_waiting": ctx["blobs_waiting"],
-                             "last_sweep_at": ret.iso(row.last_sweep_at)},
+                             "last_sweep_at": iso_seconds(row.last_sweep_at)},
                             status=status)
     return render(request, "retention/overview.html", ctx, status=status)
 
@@ -118,17 +115,11 @@ def _post(request):
 
 @login_required
 def compliance_page(request):
-    try:
-        _require(request, COMPLIANCE, "retention.compliance")
-    except Denied as exc:
-        return error_page(request, exc)
+    _require(request, COMPLIANCE, "retention.compliance")
     g = request.GET
-    try:
+    with refusals_audited(request, "retention.compliance"):
         start, end = reports.parse_period(g.get("from") or None, g.get("to") or None)
-        seed = int(g["seed"]) if g.get("seed", "").strip() else None
-    except (reports.ReportError, ValueError) as exc:
-        audit_denied(request, "retention.compliance", str(exc), status=400)
-        return render(request, "error.html", {"status": 400, "message": str(exc)}, status=400)
+        seed = reports.parse_seed(g.get("seed", ""))
     rep = reports.compliance(start, end, user=request.user, squad=g.get("squad") or None,
                              badge=g.get("badge") or None, seed=seed)
     record_request(request, "retention.compliance", object_type="report",
@@ -143,19 +134,9 @@ def compliance_page(request):
 
 @login_required
 def storage_page(request):
-    try:
-        _require(request, READ, "retention.storage")
-    except Denied as exc:
-        return error_page(request, exc)
-    price = None
-    if request.GET.get("price", "").strip():
-        try:
-            price = float(request.GET["price"])
-            if not 0 <= price <= 100000:
-                raise ValueError
-        except ValueError:
-            audit_denied(request, "retention.storage", "price must be a number from 0 to 100000", status=400)
-            return render(request, "error.html", {"status": 400, "message": "price must be a number"}, status=400)
+    _require(request, READ, "retention.storage")
+    with refusals_audited(request, "retention.storage"):
+        price = reports.parse_price(request.GET.get("price", ""))
     rep = reports.storage(price=price)
     record_request(request, "retention.storage", object_type="report", detail={"price": rep["price_per_tb_month"]})
     if _wants_json(request):
@@ -168,20 +149,17 @@ def storage_page(request):
 @require_http_methods(["GET", "POST"])
 def cad_page(request):
     error, status, result = "", 200, None
-    try:
-        _require(request, READ if request.method == "GET" else MANAGE, "retention.cad")
-        if request.method == "POST":
-            f = request.FILES.get("file")
-            try:
-                if f is None:
-                    raise cadmod.CadError("choose a CSV or JSON file")
-                result = cadmod.import_incidents(f.read(cadmod.MAX_BYTES + 1), None, source=f"upload:{f.name}"[:200],
-                                                 actor=request.user.username)
-            except cadmod.CadError as exc:
-                error, status = str(exc), 400
-                audit_denied(request, "cad.import", error, object_type="cad", status=400)
-    except Denied as exc:
-        return error_page(request, exc)
+    _require(request, READ if request.method == "GET" else MANAGE, "retention.cad")
+    if request.method == "POST":
+        f = request.FILES.get("file")
+        try:
+            if f is None:
+                raise cadmod.CadError("choose a CSV or JSON file")
+            result = cadmod.import_incidents(f.read(cadmod.MAX_BYTES + 1), None, source=f"upload:{f.name}"[:200],
+                                             actor=request.user.username)
+        except cadmod.CadError as exc:  # shown on the page, beside its form
+            error, status = str(exc), 400
+            audit_denied(request, "cad.import", error, object_type="cad", status=400)
     q = request.GET.get("q", "").strip()[:64]
     qs = CadIncident.objects.order_by("-received_at")
     if q:

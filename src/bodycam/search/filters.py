@@ -12,12 +12,13 @@ import operator
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from ..access.models import Restriction
-from ..access.services import Reach, parse_uuid, reached_recording_ids
+from ..access.services import Reach, reached_recording_ids
 from ..cases.models import Case
 from ..evidence.defaults import UNCATEGORIZED
 from ..evidence.incidents import incident_recording_ids
 from ..evidence.models import Category, Device, GnssPoint, Officer, Recording, Tag
 from ..evidence.services import TAG_MAX
+from ..numbers import parse_uuid
 from .index import TRANSCRIPT
 from .models import SearchDocument, SearchEntry
 from .query import Query

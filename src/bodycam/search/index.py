@@ -5,8 +5,11 @@ device, trigger, categories, bookmarks, cases), ``notes``, ``tags``; other packa
 
 from __future__ import annotations
 
+import re
+
 from ..evidence.models import Clip, Recording
 from .models import SearchDocument, SearchEntry
+from .query import terms
 
 METADATA, NOTES, TAGS, TRANSCRIPT = "metadata", "notes", "tags", "transcript"
 SOURCE_ORDER = (METADATA, NOTES, TAGS, TRANSCRIPT)  # others follow, by name
@@ -70,7 +73,17 @@ def forget(recording_id) -> None:
 
 
 def metadata_text(rec: Recording) -> str:
-    parts = [rec.container_name, rec.trigger_on, rec.trigger_off, rec.bwc_model]
+    from ..evidence.identity import display_title, incidents_of
+
+    # The evidence number also as its bare sequence ("2026-004211" is found by "4211" too), the
+    # title (a person's or the default) and the dispatch incident it is linked to.
+    number = rec.evidence_number or ""
+    incident = incidents_of([rec.id]).get(rec.id)
+    # (its words apart too: PostgreSQL's parser reads "2026-004211" as "2026" and "-004211")
+    parts = [number, " ".join(terms(number)), " ".join(w.lstrip("0") for w in re.findall(r"\d+", number)
+                                                         if w.lstrip("0")),
+             display_title(rec, incident=incident), *(incident or {}).values(),
+             rec.container_name, rec.trigger_on, rec.trigger_off, rec.bwc_model]
     o, d = rec.officer, rec.device
     parts += [o.name, o.user_key, getattr(o.account, "username", "") if o.account_id else "",
               getattr(o.account, "badge", "") if o.account_id else ""]

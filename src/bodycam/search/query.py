@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timezone
+from datetime import datetime
+
+from django.conf import settings
 
 from ..errors import BodycamError
 from ..numbers import whole_number
-from ..timefmt import parse_utc
+from ..timefmt import day_bounds, parse_utc, zone
 
 SORTS = {
     # Orders of SearchEntry, each matching one of its indexes. Ties end in the clip id so
@@ -62,11 +64,17 @@ def _date(value: str, name: str, end: bool) -> datetime | None:
     if not value:
         return None
     try:
+        # A day or a time without an offset is the agency's (BODYCAM_TIME_ZONE), as pages show them.
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            d = datetime.strptime(value, "%Y-%m-%d").date()
-            return datetime.combine(d, time.max if end else time.min, tzinfo=timezone.utc)
-        return parse_utc(value)
-    except ValueError:
+            return day_bounds(datetime.strptime(value, "%Y-%m-%d").date(), settings.AGENCY_TIME_ZONE)[end]
+        try:
+            return parse_utc(value, naive_as_utc=False)
+        except ValueError as exc:
+            if "no time zone" not in str(exc):
+                raise
+        naive = datetime.fromisoformat(value)
+        return parse_utc(naive.replace(tzinfo=zone(settings.AGENCY_TIME_ZONE)).isoformat())
+    except (ValueError, OverflowError):
         raise SearchError(f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time, "
                           "in years 1-9999 UTC") from None
 
@@ -130,7 +138,7 @@ def parse_query(params) -> Query:
     if all(located) and qy.radius_m is None:
         qy.radius_m = 500.0
     if qy.incident:
-        from ..access.services import parse_uuid
+        from ..numbers import parse_uuid
 
         if parse_uuid(qy.incident) is None:
             raise SearchError("incident must be a recording id")

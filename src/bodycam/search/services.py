@@ -17,7 +17,7 @@ from django.db import connection
 
 from ..access.services import audit_denied, reach
 from ..custody.services import record_request
-from ..evidence.models import Clip
+from ..evidence.models import Clip, Recording
 from . import plans
 from .filters import apply_filters, visible_entries
 from .index import METADATA, NOTES, TAGS, TRANSCRIPT, forget, index_text, reindex, reindex_all
@@ -64,11 +64,15 @@ def search(user, qy: Query) -> Page:
     only out of ``visible_entries`` (the one access check), so nothing outside it can be shown."""
     r = reach(user)  # once: where the search starts and the access check inside it
     entries = apply_filters(visible_entries(user, r), qy)
+    text = qy.q
+    numbered = Recording.objects.filter(evidence_number=text).values_list("id", flat=True)[:1] if text else []
+    if numbered:  # an evidence number, exactly: that recording (unique index), not a text search
+        entries, text = entries.filter(recording_id=numbered[0]), ""
     counted, common, partial, total = entries, False, False, None
     start = (qy.page - 1) * qy.per_page
     postgres = connection.vendor != "sqlite"
-    if qy.q:
-        expr = plans.match_expression(qy.q)
+    if text:
+        expr = plans.match_expression(text)
         few, fraction = plans.few_matches(expr)
         common = few is None
         in_set = common and not postgres and plans.sqlite_walk_in_set(fraction, start + qy.per_page)
@@ -90,7 +94,7 @@ def search(user, qy: Query) -> Page:
         elif total is None:  # (a common-word walk on PostgreSQL has counted already)
             # No text (PostgreSQL): in the page's order, the same index walk as the page, stopping
             # at the cap. Text, or SQLite: in no order, from the matches (a sort would read them all).
-            order = SORTS[qy.sort] if postgres and not qy.q else ()
+            order = SORTS[qy.sort] if postgres and not text else ()
             total = counted.order_by(*order).values("id")[:plans.COUNT_CAP + 1].count()
     capped = total > plans.COUNT_CAP or partial
     return Page(results=results, total=min(total, plans.COUNT_CAP), page=qy.page, per_page=qy.per_page, capped=capped)

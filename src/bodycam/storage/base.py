@@ -113,6 +113,18 @@ def copy_hashing(stream: BinaryIO, out: BinaryIO, expected_length: int | None, c
     return hashers[0].hash.hexdigest(), hashers[1].hash.hexdigest(), size
 
 
+def files_in(directory) -> list[tuple[str, int, float]]:
+    """(name, size, mtime) of each file in ``directory``; one removed meanwhile is skipped."""
+    out = []
+    for p in directory.iterdir():
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            continue
+        out.append((p.name, st.st_size, st.st_mtime))
+    return out
+
+
 class BlobStore:
     """Interface; see LocalBlobStore for the reference implementation."""
 

@@ -9,16 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from ..files import fsync_dir
 from ..provenance.hashing import is_sha256_hex
-from .base import BlobStore, IncomingBlob, InsufficientStorage, StoreUnavailable, copy_hashing
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from .base import BlobStore, IncomingBlob, InsufficientStorage, StoreUnavailable, copy_hashing, files_in
 
 
 class LocalBlobStore(BlobStore):
@@ -165,14 +158,7 @@ class LocalBlobStore(BlobStore):
         return True
 
     def incoming_files(self) -> list[tuple[str, int, float]]:
-        out = []
-        for p in self.incoming.iterdir():
-            try:
-                st = p.stat()
-            except FileNotFoundError:
-                continue
-            out.append((p.name, st.st_size, st.st_mtime))
-        return out
+        return files_in(self.incoming)
 
     def purge(self, sha256: str) -> bool:
         path = self.path_for(sha256)

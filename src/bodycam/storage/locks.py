@@ -5,10 +5,10 @@ they are deduplicated) and the commit of the catalogue row that names them. Remo
 two steps too: "does any live row still name it?" and ``store.purge`` / ``store.quarantine``.
 Without a lock the removal's check and delete can land between the upload's two steps: the
 upload answers 201 for bytes that are gone. So both sides hold ``blob_lock(sha256)`` across
-their two steps (issue 21, items 1 and 2):
+their two steps:
 
-* uploads (ingest, case files, release packages): from before ``store.commit`` until the
-  row has committed;
+* uploads (ingest; case files, release packages and derivatives through ``storage.put_file``):
+  from before ``store.commit`` until the row has committed;
 * removals (the retention purge and its retries, the orphan sweep): around their last
   "still needed?" check and the removal.
 
@@ -87,7 +87,7 @@ def _lock_dir():
 
 @contextmanager
 def _file_lock(stripe: str, sha256: str) -> Iterator[None]:
-    fd = os.open(_lock_dir() / f"{stripe}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(_lock_dir() / f"{stripe}.lock", os.O_RDWR | os.O_CREAT, 0o644)  # empty: nothing secret
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -9,6 +9,12 @@ no import of the apps that own those rows.
 ``item`` is a small dict ``{"kind", "id", "container", "object"}`` that goes into audit
 details and alerts as it is.
 
+A provider also answers the per-hash question asked before a blob is removed for good
+(``is_named``, the retention purge and its retries): ``names(sha256, besides_recording)`` is
+true when a live row of its names the blob, not counting the rows of the recording
+``besides_recording`` (the id of the recording being purged: its clips, attachments and their
+derivatives) when that is given. One indexed lookup per model; no listing.
+
 Blobs on their way out (retention let go of them, the store has not removed them yet: an
 Object Lock still running) are registered apart, with ``register_leaving_blobs``: no live
 row names them, so fixity does not check them and backups do not copy them, but the orphan
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 BlobRefProvider = Callable[[], Iterable[tuple[str, dict]]]
+BlobNames = Callable[[str, object], bool]  # (sha256, besides_recording id or None) -> named?
 
 
 @dataclass(frozen=True)
@@ -28,16 +35,20 @@ class BlobRef:
     name: str
     provider: BlobRefProvider
     order: int
+    names: BlobNames | None = None
 
 
 _registry: dict[str, BlobRef] = {}
 _leaving: dict[str, Callable[[], Iterable[str]]] = {}
 
 
-def register_blob_refs(name: str, provider: BlobRefProvider, *, order: int = 100) -> None:
+def register_blob_refs(name: str, provider: BlobRefProvider, *, order: int = 100,
+                       names: BlobNames | None = None) -> None:
     """Register (or replace, by ``name``) a provider. ``order`` fixes the order in which the
-    providers are asked (and so the order of items listed for one hash)."""
-    _registry[name] = BlobRef(name, provider, order)
+    providers are asked (and so the order of items listed for one hash). ``names`` answers
+    ``is_named`` for one hash (see the module's docstring); without it ``is_named`` lists the
+    whole provider and counts every row (safe, slow: for tests and small providers)."""
+    _registry[name] = BlobRef(name, provider, order, names)
 
 
 def registered() -> list[BlobRef]:
@@ -51,6 +62,19 @@ def catalogue_hashes() -> dict[str, list[dict]]:
         for sha, item in ref.provider():
             by_hash.setdefault(sha, []).append(item)
     return by_hash
+
+
+def is_named(sha256: str, *, besides_recording=None) -> bool:
+    """Does a live row name this blob, other than the rows of recording ``besides_recording``
+    (and its derivatives)? Every registered provider is asked: the last check before a blob
+    is removed for good."""
+    for ref in registered():
+        if ref.names is not None:
+            if ref.names(sha256, besides_recording):
+                return True
+        elif any(sha == sha256 for sha, _item in ref.provider()):
+            return True
+    return False
 
 
 def register_leaving_blobs(name: str, provider: Callable[[], Iterable[str]]) -> None:

@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 from ..errors import BodycamError
 from ..provenance.hashing import is_sha256_hex
 from ..timefmt import isoformat
-from .base import BlobStore, IncomingBlob, InsufficientStorage, StoreUnavailable, copy_hashing
+from .base import BlobStore, IncomingBlob, InsufficientStorage, StoreUnavailable, copy_hashing, files_in
 
 MIN_PART = 5 * 1024 * 1024          # S3's smallest non-final multipart part
 SINGLE_COPY_LIMIT = 5 * 1024 ** 3   # CopyObject's limit; above it a multipart copy is used
@@ -452,14 +452,7 @@ class S3BlobStore(BlobStore):
         return self._remove_all_versions(key)
 
     def incoming_files(self) -> list[tuple[str, int, float]]:
-        out = []
-        for p in self.spool.iterdir():
-            try:
-                st = p.stat()
-            except FileNotFoundError:
-                continue
-            out.append((p.name, st.st_size, st.st_mtime))
-        return out
+        return files_in(self.spool)
 
     def _remove_all_versions(self, key: str) -> bool:
         from botocore.exceptions import ClientError

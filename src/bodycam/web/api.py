@@ -11,6 +11,7 @@
   GET    /api/evidence/<id>/custody.json|pdf  chain-of-custody report
   GET    /api/evidence/<id>/proxy             playback proxy (H.264 faststart MP4), HTTP Range
   GET    /api/evidence/<id>/thumbnail.jpg     still image
+  GET    /api/evidence/<id>/image.jpg         a still photo's picture, full size
   POST   /api/evidence/<id>/excerpts          make an in/out clip {in, out} (a job; 202)
   GET    /api/evidence/<id>/derivatives/<d>   a derivative (excerpt) by id, HTTP Range; ?download=1
   GET    /api/search?q=&...                   search (filters as on the search page)
@@ -24,6 +25,8 @@
 from __future__ import annotations
 
 from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import APIException, PermissionDenied
@@ -32,15 +35,18 @@ from rest_framework.views import exception_handler as drf_handler
 
 from ..access import auth
 from ..access.policy import require
-from ..access.services import Denied, authorize
+from ..access.services import authorize
 from ..custody.services import record_request, request_source
-from ..errors import BodycamError, api_error
+from ..errors import BadInput, BodycamError, api_error
 from ..evidence_ops import services as ev
 from ..http import range_response
 from ..media import services as media
 from ..numbers import whole_number
 from ..release import services as rel
 from ..search.services import audited_search
+from . import api_schema as doc
+
+_Q = OpenApiParameter.QUERY
 
 
 def _csrf_failure(exc) -> bool:
@@ -58,7 +64,7 @@ def _session_actor(request) -> str | None:
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, BodycamError):  # Denied 403/404, BadInput 400, AccountDenied 403...: status on the class
+    if isinstance(exc, BodycamError):  # Denied 403/404, BadInput 400, RuleDenied 403...: status on the class
         body, status_code = api_error(exc)
         resp = Response(body, status=status_code)
         if getattr(exc, "retry_after", None):
@@ -83,16 +89,24 @@ def _int(value, default, name):
         return default
     number = whole_number(value)  # 1-18 ASCII digits: 99999999999999999999 overflowed the query (500)
     if number is None:
-        raise ev.BadInput(f"{name} must be a whole number (up to 18 digits)")
+        raise BadInput(f"{name} must be a whole number (up to 18 digits)")
     return number
 
 
+@extend_schema(operation_id="evidence_list", summary="Items you may see", responses=doc.ClipList, parameters=[
+    OpenApiParameter("limit", OpenApiTypes.INT, _Q, description="1-500 (default 100)"),
+    OpenApiParameter("offset", OpenApiTypes.INT, _Q, description="default 0")])
 @api_view(["GET"])
 def evidence_list(request):
     return Response(ev.list_clips(request, _int(request.GET.get("limit"), 100, "limit"),
                                   _int(request.GET.get("offset"), 0, "offset")))
 
 
+@extend_schema(methods=["GET"], summary="One item", parameters=[doc.CLIP_ID], responses=doc.ClipDetail)
+@extend_schema(methods=["PATCH"], summary="Edit metadata (note, tags, categories)", parameters=[doc.CLIP_ID],
+               request=doc.MetadataEdit, responses=doc.Clip)
+@extend_schema(methods=["DELETE"], summary="Always refused: only retention deletes (audited)",
+               parameters=[doc.CLIP_ID], responses={403: OpenApiResponse(description="always (audited)")})
 @api_view(["GET", "PATCH", "DELETE"])
 def evidence_detail(request, clip_id):
     if request.method == "DELETE":
@@ -108,6 +122,8 @@ def _original_type(clip) -> str:
     return "video/mp4" if clip.container_type == "mp4" else "video/x-matroska"
 
 
+@extend_schema(summary="Play: the original if you may download it, else the proxy", parameters=[doc.CLIP_ID, doc.RANGE_HEADER],
+               responses=doc.binary("the original or the playback proxy", partial=True, content_types=doc.ORIGINAL_TYPES))
 @api_view(["GET"])
 def evidence_stream(request, clip_id):
     """Playback with HTTP Range: the original for those who may download it, else the proxy."""
@@ -117,22 +133,30 @@ def evidence_stream(request, clip_id):
     return range_response(request, f, d.size, d.content_type)
 
 
+@extend_schema(summary="Download the original (attachment)", parameters=[doc.CLIP_ID],
+               responses=doc.binary("the original file as the camera wrote it", content_types=doc.ORIGINAL_TYPES))
 @api_view(["GET"])
 def evidence_download(request, clip_id):
     clip, f = ev.open_media(request, clip_id, ev.DOWNLOAD)
     return FileResponse(f, as_attachment=True, filename=clip.object_name, content_type=_original_type(clip))
 
 
+@extend_schema(summary="Share with a prosecutor", parameters=[doc.CLIP_ID], request=doc.ShareIn,
+               responses={201: doc.ShareCreated})
 @api_view(["POST"])
 def evidence_share(request, clip_id):
     return Response(rel.share_item(request, clip_id, request.data), status=status.HTTP_201_CREATED)
 
 
+@extend_schema(summary="The item's audit trail", parameters=[doc.CLIP_ID], responses=doc.ClipAudit)
 @api_view(["GET"])
 def evidence_audit(request, clip_id):
     return Response(ev.clip_audit(request, clip_id))
 
 
+@extend_schema(summary="Chain-of-custody report (custody.json or custody.pdf)", parameters=[
+    doc.CLIP_ID, OpenApiParameter("fmt", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["json", "pdf"])],
+    responses={(200, "application/json"): doc.CustodyReport, (200, "application/pdf"): OpenApiTypes.BINARY})
 @api_view(["GET"])
 def custody_report(request, clip_id, fmt):
     clip, body = ev.custody_report(request, clip_id, fmt)
@@ -143,6 +167,11 @@ def custody_report(request, clip_id, fmt):
     return resp
 
 
+@extend_schema(summary="The whole audit log (auditors)", responses=doc.AuditLog, parameters=[
+    OpenApiParameter("after", OpenApiTypes.INT, _Q, description="entries after this sequence number"),
+    OpenApiParameter("limit", OpenApiTypes.INT, _Q, description="1-1000 (default 200)"),
+    OpenApiParameter("action", OpenApiTypes.STR, _Q, description="actions starting with this"),
+    OpenApiParameter("actor", OpenApiTypes.STR, _Q, description="one actor")])
 @api_view(["GET"])
 def audit_log(request):
     return Response(ev.read_audit_log(request, after=_int(request.GET.get("after"), 0, "after"),
@@ -150,6 +179,8 @@ def audit_log(request):
                                       action=request.GET.get("action", ""), actor=request.GET.get("actor", "")))
 
 
+@extend_schema(summary="Sign a checkpoint of the audit chain now (auditors, admins)", request=None,
+               responses={201: doc.CheckpointOut})
 @api_view(["POST"])
 def audit_checkpoint(request):
     from ..custody.chain import checkpoint_dict, create_checkpoint
@@ -159,6 +190,7 @@ def audit_checkpoint(request):
     return Response(checkpoint_dict(create_checkpoint(actor=request.user.username)), status=201)
 
 
+@extend_schema(summary="Unlock an account (admins; never their own)", request=None, responses=doc.UnlockOut)
 @api_view(["POST"])
 def user_unlock(request, username):
     auth.require_admin(request.user, "account.unlock", username[:64], request_source(request))
@@ -167,6 +199,8 @@ def user_unlock(request, username):
     return Response({"username": target.username, "locked": False})
 
 
+@extend_schema(summary="Change an account's role (admins; never their own)", request=doc.RoleIn,
+               responses=doc.RoleOut)
 @api_view(["POST"])
 def user_role(request, username):
     auth.require_admin(request.user, "account.role_change", username[:64], request_source(request))
@@ -178,17 +212,14 @@ def user_role(request, username):
     return Response({"username": target.username, "role": target.role})
 
 
+@extend_schema(summary="Release the critical-incident lock(s) on a recording (custodians)", request=None,
+               responses=doc.ReleaseOut)
 @api_view(["POST"])
 def recording_release(request, recording_id):
     """A custodian releases the critical-incident lock(s) on a recording."""
     from ..access import rules
 
-    try:
-        n = rules.release_incident(recording_id, actor=request.user, source=request_source(request))
-    except rules.RuleDenied as exc:
-        raise Denied(str(exc)) from None
-    except rules.RuleError as exc:
-        raise ev.BadInput(str(exc)) from None
+    n = rules.release_incident(recording_id, actor=request.user, source=request_source(request))  # RuleError 400/403
     return Response({"recording": recording_id, "released": n})
 
 
@@ -196,41 +227,71 @@ def _derivative_response(request, clip_id, kind, derivative_id=None):
     download = request.GET.get("download") == "1"
     clip, d, f = media.open_rendition(request, clip_id, kind, derivative_id=derivative_id, download=download)
     if download:
-        return FileResponse(f, as_attachment=True, filename=f"{clip.object_name}.{d.kind}-{str(d.id)[:8]}.mp4",
+        return FileResponse(f, as_attachment=True, filename=f"{clip.object_name}.{d.kind}-{str(d.id)[:8]}."
+                            f"{'jpg' if d.content_type == 'image/jpeg' else 'mp4'}",
                             content_type=d.content_type)
-    if kind == "thumbnail":
+    if kind in ("thumbnail", "image"):
         resp = FileResponse(f, content_type=d.content_type)
         resp["Cache-Control"] = "private, max-age=3600"
         return resp
     return range_response(request, f, d.size, d.content_type)
 
 
+@extend_schema(summary="The playback proxy (H.264 MP4)", parameters=[doc.CLIP_ID, doc.RANGE_HEADER,
+    OpenApiParameter("download", OpenApiTypes.STR, _Q, enum=["1"], description="1: as an attachment")],
+    responses=doc.binary("the playback proxy", partial=True))
 @api_view(["GET"])
 def evidence_proxy(request, clip_id):
     return _derivative_response(request, clip_id, "proxy")
 
 
+@extend_schema(summary="A still image", parameters=[doc.CLIP_ID],
+               responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
 @api_view(["GET"])
 def evidence_thumbnail(request, clip_id):
     return _derivative_response(request, clip_id, "thumbnail")
 
 
+@extend_schema(summary="A still photo's picture (full-size JPEG)", parameters=[doc.CLIP_ID],
+               responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
+@api_view(["GET"])
+def evidence_image(request, clip_id):
+    """A still photo's picture (full size JPEG), audited like a thumbnail fetch."""
+    return _derivative_response(request, clip_id, "image")
+
+
+@extend_schema(summary="An excerpt made from the item", parameters=[doc.CLIP_ID, doc.RANGE_HEADER,
+    OpenApiParameter("download", OpenApiTypes.STR, _Q, enum=["1"], description="1: as an attachment")],
+    responses=doc.binary("the excerpt", partial=True))
 @api_view(["GET"])
 def evidence_derivative(request, clip_id, derivative_id):
     return _derivative_response(request, clip_id, "clip", derivative_id=derivative_id)
 
 
+@extend_schema(summary="Make an excerpt (in/out seconds): a job", parameters=[doc.CLIP_ID], request=doc.ExcerptIn,
+               responses={202: doc.JobOut})
 @api_view(["POST"])
 def evidence_excerpt(request, clip_id):
     job = media.request_excerpt(request, clip_id, request.data)
     return Response(media.job_status(request, job.id), status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema(summary="Progress of a job you started", responses=doc.JobOut)
 @api_view(["GET"])
 def job_detail(request, job_id):
     return Response(media.job_status(request, job_id))
 
 
+@extend_schema(summary="Search (the search page's filters)", responses=doc.SearchPage, parameters=[
+    OpenApiParameter("q", OpenApiTypes.STR, _Q, description="words to look for"),
+    *[OpenApiParameter(name, OpenApiTypes.STR, _Q, description=text) for name, text in (
+        ("officer", "officer name or username"), ("device", "camera serial"), ("from", "date or ISO time"),
+        ("to", "date or ISO time"), ("category", "category name"), ("case", "case number"),
+        ("incident", "a recording id: its incident"), ("tag", "tag"), ("lat", "latitude (with lon)"),
+        ("lon", "longitude (with lat)"), ("radius", "metres around lat/lon, 1-100000 (default 500)"),
+        ("transcript", "yes | no | any"), ("restricted", "yes | no | any"),
+        ("sort", "newest (default) | oldest | officer | device | longest"),
+        ("page", "1-1000000"), ("per_page", "1-100 (default 25)"))]])
 @api_view(["GET"])
 def search(request):
     _, page = audited_search(request, request.GET)  # a SearchError answers 400 with its reason

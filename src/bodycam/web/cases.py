@@ -15,12 +15,13 @@ from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..access.policy import allowed, cases_visible, require
-from ..access.services import Denied, audit_denied, parse_uuid, visible_clips
+from ..access.policy import allowed, cases_visible, refusals_audited, require
+from ..access.services import visible_clips
 from ..cases import services as case_services
 from ..custody.services import record_request, request_source
+from ..errors import BadInput
 from ..evidence_ops import services as ev
-from ..http import error_page
+from ..numbers import parse_uuid
 from ..release import services as rel
 
 
@@ -35,34 +36,31 @@ def case_list(request):
 @require_http_methods(["GET", "POST"])
 def case_page(request, case_key):
     error, new_link, st = "", "", 200
-    try:
-        case = rel.get_case(request, case_key, "case.view")
-        if request.method == "POST":
-            p = request.POST
-            try:
-                action = p.get("action", "")
-                flags = {"allow_download": p.get("allow_download") == "yes", "no_reshare": p.get("no_reshare") == "yes"}
-                if action == "share":
-                    rel.share_case(request, case.id, {"recipient": p.get("recipient", ""),
-                                                      "days": p.get("days", "").strip() or None, **flags})
-                    return HttpResponseRedirect(request.path)
-                if action == "link":
-                    _, token = rel.create_link(request, {"case": str(case.id), "days": p.get("days", "").strip(),
-                                                         "label": p.get("label", ""), **flags})
-                    new_link = request.build_absolute_uri(f"/s/{token}/")
-                elif action == "revoke":
-                    rel.revoke(request, p.get("kind", ""), p.get("share", ""))
-                    return HttpResponseRedirect(request.path)
-                else:
-                    raise ev.BadInput("unknown action")
-            except ev.BadInput as exc:
-                error, st = str(exc), 400
-        clips = list(visible_clips(request.user).filter(recording__cases=case)
-                     .order_by("start_time", "object_name"))
-        record_request(request, "case.view", object_type="case", object_id=str(case.id),
-                       detail={"clips": [str(c.id) for c in clips]})
-    except Denied as exc:
-        return error_page(request, exc)
+    case = rel.get_case(request, case_key, "case.view")
+    if request.method == "POST":
+        p = request.POST
+        try:
+            action = p.get("action", "")
+            flags = {"allow_download": p.get("allow_download") == "yes", "no_reshare": p.get("no_reshare") == "yes"}
+            if action == "share":
+                rel.share_case(request, case.id, {"recipient": p.get("recipient", ""),
+                                                  "days": p.get("days", "").strip() or None, **flags})
+                return HttpResponseRedirect(request.path)
+            if action == "link":
+                _, token = rel.create_link(request, {"case": str(case.id), "days": p.get("days", "").strip(),
+                                                     "label": p.get("label", ""), **flags})
+                new_link = request.build_absolute_uri(f"/s/{token}/")
+            elif action == "revoke":
+                rel.revoke(request, p.get("kind", ""), p.get("share", ""))
+                return HttpResponseRedirect(request.path)
+            else:
+                raise BadInput("unknown action")
+        except BadInput as exc:  # shown on the case page, beside its forms
+            error, st = str(exc), 400
+    clips = list(visible_clips(request.user).filter(recording__cases=case)
+                 .order_by("start_time", "object_name"))
+    record_request(request, "case.view", object_type="case", object_id=str(case.id),
+                   detail={"clips": [str(c.id) for c in clips]})
     user = request.user
     can_share = allowed(user, "case.share", case)
     shares = []
@@ -88,34 +86,24 @@ def _case_for_change(request, case_key, action):
 @login_required
 @require_POST
 def case_status(request, case_key):
-    try:
-        case = _case_for_change(request, case_key, "case.status")
+    case = _case_for_change(request, case_key, "case.status")
+    with refusals_audited(request, "case.status", object_type="case", object_id=str(case.id)):
         case_services.set_case_status(case, request.POST.get("status", ""), request.user.username,
-                              source=request_source(request), incident_number=request.POST.get("incident_number"))
-    except case_services.CaseError as exc:
-        audit_denied(request, "case.status", str(exc), object_type="case", object_id=str(case.id), status=400)
-        return error_page(request, exc)
-    except Denied as exc:
-        return error_page(request, exc)
+                                      source=request_source(request),
+                                      incident_number=request.POST.get("incident_number"))
     return HttpResponseRedirect(f"/cases/{case.number}/")
 
 
 @login_required
 @require_POST
 def case_file_upload(request, case_key):
-    try:
-        case = _case_for_change(request, case_key, "case.file_upload")
-        case_services.add_file(request, case, request.FILES.get("file"), request.POST.get("description", ""))
-    except (Denied, case_services.CaseError) as exc:
-        return error_page(request, exc)
+    case = _case_for_change(request, case_key, "case.file_upload")
+    case_services.add_file(request, case, request.FILES.get("file"), request.POST.get("description", ""))
     return HttpResponseRedirect(f"/cases/{case.number}/")
 
 
 @login_required
 def case_file_download(request, case_key, file_id):
-    try:
-        case = rel.get_case(request, case_key, "case.file_download")
-        cf, f = case_services.open_file(request, case, parse_uuid(file_id))
-    except (Denied, case_services.CaseError) as exc:
-        return error_page(request, exc)
+    case = rel.get_case(request, case_key, "case.file_download")
+    cf, f = case_services.open_file(request, case, parse_uuid(file_id))
     return FileResponse(f, as_attachment=True, filename=cf.name, content_type=cf.content_type)

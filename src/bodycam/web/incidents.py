@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from ..access.services import visible_clips
-from ..evidence.services import iso
+from ..timefmt import iso_as_given
 
 
 def timeline(user, recording_ids: QuerySet) -> dict:
@@ -38,9 +38,9 @@ def timeline(user, recording_ids: QuerySet) -> dict:
             "officer": rec.officer.name, "trigger": rec.trigger_on, "clips": []})
         start = (begins(c) - origin).total_seconds()
         lane["clips"].append({"id": str(c.id), "object": c.object_name, "start": round(start, 3),
-                              "duration": round(c.duration_s, 3), "start_iso": iso(begins(c)),
+                              "duration": round(c.duration_s, 3), "start_iso": iso_as_given(begins(c)),
                               "src": f"/api/evidence/{c.id}/{'proxy' if str(c.id) in proxies else 'stream'}"})
     duration = max(cl["start"] + cl["duration"] for lane in lanes.values() for cl in lane["clips"])
     ordered = sorted(lanes.values(), key=lambda ln: (ln["kind"] != "vehicle", ln["device"], ln["clips"][0]["start"]))
-    return {"origin": iso(origin), "duration": round(duration, 3), "lanes": ordered,
+    return {"origin": iso_as_given(origin), "duration": round(duration, 3), "lanes": ordered,
             "clips": [str(c.id) for c in clips]}

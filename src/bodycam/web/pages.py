@@ -5,8 +5,8 @@ release) that authorize and audit."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -14,22 +14,21 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access.policy import allowed, cases_changeable, require
-from ..access.services import EDIT, Denied, NotVisible, audit_denied, may, visible_clips
+from ..access.services import EDIT, NotVisible, audit_denied, may, visible_clips
 from ..cases.models import Case
 from ..custody.services import record_request
+from ..errors import BadInput
+from ..evidence.identity import default_title
 from ..evidence.incidents import incident_recording_ids
 from ..evidence.models import Category
 from ..evidence.services import camera_tag_names, clip_bookmarks
 from ..evidence_ops import services as ev
-from ..http import bad_request_page, error_page
 from ..media import captions as hooks
 from ..media import services as media
 from ..media.models import Derivative
 from ..release import services as rel
 from ..search import services as search
-from . import incidents
-
-_bad = bad_request_page
+from . import incidents, readable
 
 
 @login_required
@@ -45,8 +44,10 @@ def _search_ctx(request, qy, page, error):
     rows = []
     if page:
         thumbs = media.derivatives_of([c.id for c in page.results], Derivative.Kind.THUMBNAIL)
+        about = readable.facts(request.user, list({c.recording_id: c.recording for c in page.results}.values()))
         for c in page.results:
-            rows.append(ev.clip_summary(c) | {"thumb": str(c.id) in thumbs, "recording_id": str(c.recording_id)})
+            rows.append(ev.clip_summary(c) | {"thumb": str(c.id) in thumbs, "recording_id": str(c.recording_id),
+                                              "f": about[c.recording_id]})
     base = dict(qy.raw) if qy else {}
     base.pop("page", None)
 
@@ -55,7 +56,7 @@ def _search_ctx(request, qy, page, error):
 
     user = request.user
     return {
-        "rows": rows, "page": page, "q": qy, "raw": base, "error": error,
+        "rows": rows, "page": page, "q": qy, "raw": base, "error": error, "zone": settings.AGENCY_TIME_ZONE,
         "sorts": [(s, link(sort=s), bool(qy and qy.sort == s)) for s in search.SORTS],
         "prev_url": link(page=page.page - 1) if page and page.page > 1 else "",
         "next_url": link(page=page.page + 1) if page and page.page < page.pages else "",
@@ -81,29 +82,24 @@ def bulk_action(request):
     if not back.startswith("/") or back.startswith("//"):
         back = "/"
     if not ids:
-        return _bad(request, "select at least one item")
-    try:
-        if action == "categorize":
-            # Adds only; every item is checked first (a refusal is audited), then all change or none do.
-            ev.add_category(request, ids, request.POST.get("category", ""))
-        elif action == "add_to_case":
-            number = request.POST.get("case", "")
-            case = Case.objects.filter(number=number).first()
-            require(request, "case.change", case, action="case.add_recordings", object_type="case",
-                    object_id=number[:64], reason="not a case this user may add to",
-                    message="you may not add items to that case")
-            from ..access.services import VIEW, authorize
+        raise BadInput("select at least one item")
+    if action == "categorize":
+        # Adds only; every item is checked first (a refusal is audited), then all change or none do.
+        ev.add_category(request, ids, request.POST.get("category", ""))
+    elif action == "add_to_case":
+        number = request.POST.get("case", "")
+        case = Case.objects.filter(number=number).first()
+        require(request, "case.change", case, action="case.add_recordings", object_type="case",
+                object_id=number[:64], reason="not a case this user may add to",
+                message="you may not add items to that case")
+        from ..access.services import VIEW, authorize
 
-            recs = sorted({str(authorize(request, cid, VIEW).recording_id) for cid in ids})
-            case.recordings.add(*recs)
-            record_request(request, "case.add_recordings", object_type="case", object_id=str(case.id),
-                           detail={"case": number, "recordings_added": recs})
-        else:
-            return _bad(request, "unknown bulk action")
-    except ev.BadInput as exc:
-        return _bad(request, str(exc))
-    except Denied as exc:
-        return error_page(request, exc)
+        recs = sorted({str(authorize(request, cid, VIEW).recording_id) for cid in ids})
+        case.recordings.add(*recs)
+        record_request(request, "case.add_recordings", object_type="case", object_id=str(case.id),
+                       detail={"case": number, "recordings_added": recs})
+    else:
+        raise BadInput("unknown bulk action")
     return HttpResponseRedirect(back)
 
 
@@ -118,17 +114,14 @@ def _offset(t, origin) -> float | None:
 def item_page(request, clip_id):
     error, new_link = "", ""
     status = 200
-    try:
-        if request.method == "POST":
-            try:
-                new_link = _item_post(request, clip_id)
-                if new_link is None:
-                    return HttpResponseRedirect(request.path)
-            except (ev.BadInput, search.SearchError) as exc:
-                error, status = str(exc), 400
-        item = ev.view_clip(request, clip_id)
-    except Denied as exc:
-        return error_page(request, exc)
+    if request.method == "POST":
+        try:
+            new_link = _item_post(request, clip_id)
+            if new_link is None:
+                return HttpResponseRedirect(request.path)
+        except (BadInput, search.SearchError) as exc:  # shown on the item page, beside its form
+            error, status = str(exc), 400
+    item = ev.view_clip(request, clip_id)
     return render(request, "web/item.html", _item_ctx(request, item, error, new_link), status=status)
 
 
@@ -154,6 +147,9 @@ def _item_post(request, clip_id):
         return None
     if action == "excerpt":
         media.request_excerpt(request, clip_id, {"in": p.get("in"), "out": p.get("out")})
+        return None
+    if action == "title":  # "" = back to the default title; audited as an edit
+        ev.edit_metadata(request, clip_id, {"title": p.get("title", "")})
         return None
     if action in ("add_category", "remove_category"):
         # Anyone who may edit adds a category; removing one needs the role and a reason.
@@ -192,7 +188,14 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
     pending = Job.objects.filter(kind="media.excerpt", object_id=str(clip.id), created_by=user,
                                  status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).order_by("-created_at")
     cases = list(rec.cases.values_list("number", flat=True)) if allowed(user, "evidence.case_numbers") else []
+    facts = readable.facts(user, [rec])[rec.id]
+    still = facts["still"]
+    image = media.latest(clip, Derivative.Kind.IMAGE) if still else None
     return {
+        "f": facts, "own_title": rec.title, "default_title": default_title(rec, facts["categories"]),
+        "still": still, "image_src": (f"/api/evidence/{clip.id}/image.jpg" if image else
+                                      f"/api/evidence/{clip.id}/thumbnail.jpg" if thumb else ""),
+        "photos": readable.photos_during(user, rec), "taken_during": readable.taken_during(user, rec),
         "c": item, "error": error, "new_link": new_link,
         # /stream plays the original only to those who may download it (others: the proxy, made
         # or queued on demand), so the page offers "Play the original" only to them.
@@ -219,35 +222,30 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
 def timeline_page(request):
     """All recordings of one case (?case=NUMBER) or one incident (?incident=RECORDING_ID)."""
     case_key, incident = request.GET.get("case", "").strip(), request.GET.get("incident", "").strip()
-    try:
-        if bool(case_key) == bool(incident):
-            raise ev.BadInput("give a case number (?case=) or a recording id (?incident=)")
-        if case_key:
-            case = rel.get_case(request, case_key, "evidence.timeline")
-            ids = Case.recordings.through.objects.filter(case=case).values("recording_id")
-            title, subject = f"Case {case.number}", ("case", str(case.id))
-        else:
-            from ..access.services import parse_uuid
+    if bool(case_key) == bool(incident):
+        raise BadInput("give a case number (?case=) or a recording id (?incident=)")
+    if case_key:
+        case = rel.get_case(request, case_key, "evidence.timeline")
+        ids = Case.recordings.through.objects.filter(case=case).values("recording_id")
+        title, subject = f"Case {case.number}", ("case", str(case.id))
+    else:
+        from ..numbers import parse_uuid
 
-            if parse_uuid(incident) is None:
-                raise ev.BadInput("incident must be a recording id")
-            if not visible_clips(request.user).filter(recording_id=parse_uuid(incident)).exists():
-                # the anchor must be visible too: no probing which recordings exist at a time
-                audit_denied(request, "evidence.timeline", "no such recording, or not visible to this user",
-                             object_type="recording", object_id=incident[:64], status=404)
-                raise NotVisible("no such recording, or not visible to this user")
-            ids, title, subject = incident_recording_ids(incident), "Incident", ("recording", incident)
-        data = incidents.timeline(request.user, ids)
-    except ev.BadInput as exc:
-        return _bad(request, str(exc))
-    except Denied as exc:
-        return error_page(request, exc)
+        if parse_uuid(incident) is None:
+            raise BadInput("incident must be a recording id")
+        if not visible_clips(request.user).filter(recording_id=parse_uuid(incident)).exists():
+            # the anchor must be visible too: no probing which recordings exist at a time
+            audit_denied(request, "evidence.timeline", "no such recording, or not visible to this user",
+                         object_type="recording", object_id=incident[:64], status=404)
+            raise NotVisible("no such recording, or not visible to this user")
+        ids, title, subject = incident_recording_ids(incident), "Incident", ("recording", incident)
+    data = incidents.timeline(request.user, ids)
     if not data["lanes"]:
         exc = NotVisible("nothing you may see on this timeline")
         audit_denied(request, "evidence.timeline", exc.reason, object_type=subject[0], object_id=subject[1],
                      status=404)
-        return error_page(request, exc)
+        raise exc
     record_request(request, "evidence.timeline", object_type=subject[0], object_id=subject[1],
                    detail={"clips": data["clips"]})
     return render(request, "web/timeline.html", {"title": title, "data": data, "data_json": json.dumps(data),
-                                                 "origin": data["origin"], "generated": datetime.now()})
+                                                 "origin": data["origin"], "zone": settings.AGENCY_TIME_ZONE})

@@ -1,7 +1,7 @@
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import path
 
-from . import api, cases, pages, sso, views
+from . import api, api_docs, cases, pages, sso, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -34,6 +34,7 @@ urlpatterns = [
     path("api/evidence/<str:clip_id>/custody.<str:fmt>", api.custody_report, name="api-custody-report"),
     path("api/evidence/<str:clip_id>/proxy", api.evidence_proxy),
     path("api/evidence/<str:clip_id>/thumbnail.jpg", api.evidence_thumbnail, name="api-evidence-thumbnail"),
+    path("api/evidence/<str:clip_id>/image.jpg", api.evidence_image, name="api-evidence-image"),
     path("api/evidence/<str:clip_id>/excerpts", api.evidence_excerpt),
     path("api/evidence/<str:clip_id>/derivatives/<str:derivative_id>", api.evidence_derivative,
          name="api-evidence-derivative"),
@@ -44,4 +45,7 @@ urlpatterns = [
     path("api/audit/checkpoint", api.audit_checkpoint),
     path("api/users/<str:username>/unlock", api.user_unlock),
     path("api/users/<str:username>/role", api.user_role),
+    # OpenAPI 3 schema of the API above (JSON; ?format=yaml) and its reference page: signed-in only
+    path("api/schema/", api_docs.SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", api_docs.docs_page, name="api-docs"),
 ]

@@ -26,7 +26,7 @@ from ..access.policy import require
 from ..access.services import Denied
 from ..custody.services import record_request, request_source, session_ref
 from ..evidence_ops import services as ev
-from ..http import CONTENT_SECURITY_POLICY
+from ..http import CONTENT_SECURITY_POLICY, error_page
 from ..numbers import whole_number
 
 PENDING, PENDING_AT, BANNER_AT = "bc_pending", "bc_pending_at", "bc_banner_at"
@@ -168,29 +168,20 @@ def logout_view(request):
     return HttpResponseRedirect(settings.LOGIN_URL)
 
 
-def _error(request, exc: Denied):
-    return render(request, "error.html", {"status": exc.status, "message": exc.reason}, status=exc.status)
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def users_view(request):
     """Admins: accounts, locks, roles."""
-    try:
-        require(request, "accounts.manage", action="account.list", object_type="user", reason="admin role required",
-                message="admin role required")
-    except Denied as exc:
-        return _error(request, exc)
+    require(request, "accounts.manage", action="account.list", object_type="user", reason="admin role required",
+            message="admin role required")
     if request.method == "POST":
-        try:
-            target = auth.get_user(request.POST.get("username", ""))
-            if request.POST.get("action") == "unlock":
-                auth.unlock(target, actor=request.user, source=request_source(request))
-            elif request.POST.get("action") == "role":
-                auth.set_role(target, request.POST.get("role", ""), actor=request.user, source=request_source(request),
-                              reason=request.POST.get("reason", ""))
-        except auth.AccountError as exc:  # 400 bad input, 403 (AccountDenied) one's own account
-            return render(request, "error.html", {"status": exc.status, "message": str(exc)}, status=exc.status)
+        # auth.AccountError: 400 bad input, 403 (AccountDenied) one's own account
+        target = auth.get_user(request.POST.get("username", ""))
+        if request.POST.get("action") == "unlock":
+            auth.unlock(target, actor=request.user, source=request_source(request))
+        elif request.POST.get("action") == "role":
+            auth.set_role(target, request.POST.get("role", ""), actor=request.user, source=request_source(request),
+                          reason=request.POST.get("reason", ""))
         return HttpResponseRedirect(request.path)
     record_request(request, "account.list", object_type="user")
     users = list(User.objects.select_related("directory").order_by("username"))
@@ -207,11 +198,8 @@ def audit_view(request):
         value = whole_number(request.GET.get(name, ""))  # None for "", "-1", "²", 20 digits
         return default if value is None else value
 
-    try:
-        data = ev.read_audit_log(request, after=num("after", 0), limit=num("limit", 200) or 200,
-                                 action=request.GET.get("action", ""), actor=request.GET.get("actor", ""))
-    except Denied as exc:
-        return _error(request, exc)
+    data = ev.read_audit_log(request, after=num("after", 0), limit=num("limit", 200) or 200,
+                             action=request.GET.get("action", ""), actor=request.GET.get("actor", ""))
     return render(request, "web/audit.html", {"entries": data["entries"], "next_after": data["next_after"],
                                               "action": request.GET.get("action", ""),
                                               "actor": request.GET.get("actor", "")})
@@ -221,8 +209,8 @@ def csrf_failure(request, reason=""):
     record_request(request, "security.csrf_rejected", outcome="denied", detail={"reason": reason[:200]})
     if request.path.startswith("/api/"):
         return JsonResponse({"error": "CSRF check failed: " + reason}, status=403)
-    return render(request, "error.html", {"status": 403, "message": "The form expired or did not come from this "
-                                              "site (CSRF check failed). Reload the page and try again."}, status=403)
+    return error_page(request, Denied("The form expired or did not come from this site (CSRF check failed). "
+                                      "Reload the page and try again."))
 
 
 def healthz(request):

@@ -13,6 +13,15 @@
   const HOLD_MAX_MS = 3000;
   const data = JSON.parse(document.currentScript.dataset.timeline);
   const origin = new Date(data.origin);
+  // Wall-clock time as every page shows it: the agency's zone, whole seconds, UTC on hover.
+  const ZONE = document.currentScript.dataset.zone || "UTC";
+  const parts = new Intl.DateTimeFormat("en-US", {timeZone: ZONE, weekday: "short", day: "numeric", month: "short",
+    year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short"});
+  const readable = d => {
+    const p = Object.fromEntries(parts.formatToParts(d).map(x => [x.type, x.value]));
+    return `${p.weekday} ${p.day} ${p.month} ${p.year}, ${p.hour}:${p.minute}:${p.second} ${p.timeZoneName}`;
+  };
+  const utc = d => d.toISOString().slice(0, 19).replace("T", " ") + " UTC";
   const lanes = data.lanes.map((lane, i) => ({lane, el: document.querySelector(`[data-lane="${i}"]`),
     v: document.querySelector(`[data-lane="${i}"] video`), clip: null, drift: null}));
   let t = 0, playing = false, holding = false, anchor = {wall: performance.now(), t: 0}, stallSince = null;
@@ -73,7 +82,9 @@
   function show() {
     pos.value = t.toFixed(2);
     document.getElementById("tl-clock").textContent = t.toFixed(1) + " s";
-    document.getElementById("tl-wall").textContent = new Date(origin.getTime() + t * 1000).toISOString().replace(".000Z", "Z");
+    const wall = new Date(origin.getTime() + Math.floor(t) * 1000), out = document.getElementById("tl-wall");
+    out.textContent = readable(wall);
+    out.title = utc(wall);
     document.getElementById("cursor").style.left = (t / data.duration * 100) + "%";
   }
   function setPlaying(p) {

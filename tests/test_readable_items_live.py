@@ -1,0 +1,155 @@
+"""Items people can read, in headless Chromium (Playwright) against a real ``bodycam serve``
+with the demo incident, the agency in Los Angeles, and a still photo the officer took during
+his body-camera recording (sent as a camera sends one: a one-frame clip, ``TriggerOn: Still``).
+
+Search results and the item page show the evidence number, title, officer and badge, device,
+category, case and flags; times are local with UTC on hover; the still is a photo inside its
+recording; a title is edited on the page; no page scrolls sideways at 390 or 1280 px.
+Screenshots: $BODYCAM_ARTIFACTS (default test-artifacts/web/), readable-*.png."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+pw = pytest.importorskip("playwright.sync_api")
+
+from . import axis  # noqa: E402
+from .browser import BROWSER_TEST, shot, sign_in  # noqa: E402
+
+pytestmark = BROWSER_TEST
+WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
+NUMBER = re.compile(r"^\d{4}-\d{6}$")
+
+
+def _as_utc(value) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc)
+    return datetime.fromisoformat(str(value).replace(" ", "T")).astimezone(timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from bodycam.media.synth import make_clip
+
+    from .live import LiveServer
+
+    server = LiveServer(tmp_path_factory.mktemp("readable"), {"BODYCAM_JOBS_INLINE": "1",
+                                                              "BODYCAM_TIME_ZONE": "America/Los_Angeles"})
+    server.cli("demo", "--no-serve", "--port", str(server.port))
+    server.start()
+    # garcia's body camera recording, and a still he took 4 s into it.
+    (user_id, start), = server.sql(
+        "SELECT o.axis_user_id, r.start_time FROM evidence_recording r JOIN evidence_device d ON d.id = r.device_id "
+        "JOIN evidence_officer o ON o.id = r.officer_id WHERE d.serial = 'BWC-1001' ORDER BY r.start_time LIMIT 1")
+    at = _as_utc(start).replace(microsecond=0) + timedelta(seconds=4)
+    conn = server.swift()
+    name, headers = axis.recording(str(uuid.UUID(str(user_id))), "BWC-1001", at, seconds=0)
+    headers.update({"X-Container-Meta-TriggerOn": "Still", "X-Container-Meta-TriggerOff": "Still"})
+    conn.put_container(name, headers=headers)
+    path = make_clip(str(tmp_path_factory.mktemp("still") / "still.mp4"), seconds=1, fps=1, width=640, height=360,
+                     audio=False)
+    with open(path, "rb") as f:
+        conn.put_object(name, axis.clip_name(at, 7).replace(".mp4", "_still.mp4"), f,
+                        headers=axis.clip_headers(at, 1))
+    conn.post_container(name, {"X-Container-Meta-Status": "Complete"})
+    server.still_container = name
+    yield server
+    server.stop()
+
+
+def no_sideways_scroll(page, what):
+    width = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert width[0] <= width[1], f"{what}: the page is {width[0]} px wide in a {width[1]} px window"
+
+
+def check_times(page, what):
+    times = page.locator("main time")
+    assert times.count() > 0, what
+    for i in range(times.count()):
+        t = times.nth(i)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t.get_attribute("datetime")), what
+        assert t.get_attribute("title").endswith(" UTC"), what
+        assert re.search(r"\b(PST|PDT)$|^\w{3} \d{1,2} \w{3}", t.inner_text()), (what, t.inner_text())
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d", page.locator("main").inner_text()), what
+
+
+def test_results_and_items_read_like_evidence(site, browser):
+    ctx, page = sign_in(browser, site, "garcia")
+    found = {}
+    for size, (w, h) in WIDTHS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        page.goto(site.url + "/")
+        numbers = page.locator("a.item-link .evno").all_inner_texts()
+        assert numbers and all(NUMBER.match(n) for n in numbers), numbers
+        # (a recording of two clips is two rows, with one number, until results list recordings)
+        titles = page.locator("a.item-link .title").all_inner_texts()
+        assert all(" · " in t for t in titles), titles
+        assert "Photo · " in " ".join(titles)
+        check_times(page, f"search {size}")
+        no_sideways_scroll(page, f"search {size}")
+        shot(page, f"readable-search-{size}")
+        for link in page.locator("a.item-link").all():
+            found[link.locator(".title").inner_text()] = (link.locator(".evno").inner_text(),
+                                                          link.get_attribute("href"))
+    still_title = next(t for t in found if t.startswith("Photo · "))
+    still_number, still_href = found[still_title]
+    # Search by evidence number, then by a word of a title.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.fill("input[name=q]", still_number)
+    page.click("form.filters button[type=submit]")
+    assert page.locator("#result-count").inner_text() == "1"
+    assert page.locator("a.item-link .evno").inner_text() == still_number
+    # The still: a photo (full size, not the 320 px thumbnail), no player, inside its recording.
+    for size, (w, h) in WIDTHS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        page.goto(site.url + still_href)
+        assert page.locator("video").count() == 0
+        img = page.locator("figure.photo img")
+        page.wait_for_function("() => { const i = document.querySelector('figure.photo img'); "
+                               "return i && i.complete && i.naturalWidth > 0; }")
+        assert img.evaluate("i => i.naturalWidth") == 640
+        assert page.locator("#evidence-number").inner_text() == still_number
+        check_times(page, f"still {size}")
+        no_sideways_scroll(page, f"still {size}")
+        shot(page, f"readable-still-{size}")
+    recording_href = page.locator("#taken-during").get_attribute("href")
+    # The recording it was taken during lists it as a photo, and plays as a video.
+    for size, (w, h) in WIDTHS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        page.goto(site.url + recording_href)
+        assert page.locator("video#player").count() == 1
+        photo = page.locator(f'#photos a[href="{still_href}"] img')
+        assert photo.count() == 1
+        page.wait_for_function("() => [...document.querySelectorAll('#photos img')].every(i => i.complete && "
+                               "i.naturalWidth > 0)")
+        assert NUMBER.match(page.locator("#evidence-number").inner_text())
+        facts = page.locator(".facts").inner_text()
+        assert "BWC-1001" in facts and "Officer" in facts
+        check_times(page, f"item {size}")
+        no_sideways_scroll(page, f"item {size}")
+        shot(page, f"readable-item-{size}")
+    # The owner sets a title on the page; search finds it by a word of it.
+    page.fill("#title-form input[name=title]", "Felony stop on Harbor Blvd, driver detained")
+    page.click("#title-form button[type=submit]")
+    assert page.locator("#item-title").inner_text() == "Felony stop on Harbor Blvd, driver detained"
+    page.goto(site.url + "/?q=harbor+detained")
+    assert page.locator("#result-count").inner_text() != "0"
+    assert "Felony stop on Harbor Blvd" in page.locator("a.item-link .title").first.inner_text()
+    ctx.close()
+
+
+def test_custodian_sees_cases_and_flags_at_both_widths(site, browser):
+    ctx, page = sign_in(browser, site, "custodian")
+    for size, (w, h) in WIDTHS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        page.goto(site.url + "/")
+        table = page.locator("table.results").inner_text()
+        assert "2026-000417" in table  # the demo case, in the Case column
+        check_times(page, f"custodian search {size}")
+        no_sideways_scroll(page, f"custodian search {size}")
+        shot(page, f"readable-search-custodian-{size}")
+    ctx.close()
