@@ -154,12 +154,11 @@ class Enrolment:
         return totp.otpauth_uri(self.secret, self.user.username) if self.secret else ""
 
 
-def _find(token: str, source: str, lock: bool = False) -> EnrolmentLink:
+def _find(token: str, source: str) -> EnrolmentLink:
     token = token if isinstance(token, str) else ""
     link = None
     if token.startswith(TOKEN_PREFIX) and len(token) <= 100:
-        qs = EnrolmentLink.objects.select_related("user")
-        link = (qs.select_for_update() if lock else qs).filter(token_sha256=_digest(token)).first()
+        link = EnrolmentLink.objects.select_related("user").filter(token_sha256=_digest(token)).first()
     if link is None:
         why = "unknown link"
     elif link.used_at is not None:
@@ -194,46 +193,54 @@ def complete(token: str, password: str, password2: str, code: str, source: str =
     """Set the password and confirm (or prove) the authenticator, in one transaction, once.
     A wrong form is a 400 (``EnrolmentFailed``, audited) and changes nothing; the link stays
     usable until it expires."""
+    link = _find(token, source)  # a refusal is audited here, outside the transaction below
+    user = link.user
     with transaction.atomic():
-        link = _find(token, source, lock=True)
-        user = link.user
-
-        def fail(message: str):
-            record("account.enrol", actor=user.username, source=source, object_type="user", object_id=str(user.id),
-                   outcome="failed", detail={"reason": message, "status": 400, "link_id": str(link.id)})
-            raise EnrolmentFailed(message)
-
-        password = password if isinstance(password, str) else ""
-        if not password or len(password) > PASSWORD_MAX:
-            fail(f"choose a password (1-{PASSWORD_MAX} characters)")
-        if password != password2:
-            fail("the two passwords differ")
-        try:
-            validate_password(password, user)
-        except ValidationError as exc:
-            fail("password rejected: " + " ".join(exc.messages))
-        dev = TotpDevice.objects.select_for_update().filter(user=user).first()
-        if dev is None:
-            fail("open the link again to see your authenticator key")
-        step = totp.match_step(dev.secret, code if isinstance(code, str) else "")
-        if step is None or step <= dev.last_step:
-            fail("wrong or expired authenticator code")
-        enrolled_now = dev.confirmed_at is None
-        dev.last_step = step
-        dev.confirmed_at = dev.confirmed_at or _now()
-        dev.save()
-        user.set_password(password)
-        User.objects.filter(pk=user.pk).update(password=user.password)
-        now = _now()
-        EnrolmentLink.objects.filter(pk=link.pk).update(used_at=now)
-        EnrolmentLink.objects.filter(user=user, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
-        if enrolled_now:
-            record("account.mfa_enrol", actor=user.username, source=source, object_type="user",
-                   object_id=str(user.id), detail={"method": "totp", "via": "enrolment link"})
+        problem = _complete(link, user, password, password2, code, source)
+    if problem:
         record("account.enrol", actor=user.username, source=source, object_type="user", object_id=str(user.id),
-               detail={"purpose": link.purpose, "link_id": str(link.id), "authenticator": "enrolled" if enrolled_now
-                       else "proved"})
+               outcome="failed", detail={"reason": problem, "status": 400, "link_id": str(link.id)})
+        raise EnrolmentFailed(problem)
     return user
+
+
+def _complete(link: EnrolmentLink, user: User, password, password2, code, source: str) -> str:
+    """The changes of ``complete`` (inside its transaction), or what is wrong (nothing changed)."""
+    locked = EnrolmentLink.objects.select_for_update().filter(pk=link.pk, used_at__isnull=True,
+                                                               revoked_at__isnull=True, expires_at__gt=_now())
+    if not locked.exists():  # used or ended a moment ago, by another request
+        return "this link was just used or ended; ask your administrator for a new one"
+    password = password if isinstance(password, str) else ""
+    if not password or len(password) > PASSWORD_MAX:
+        return f"choose a password (1-{PASSWORD_MAX} characters)"
+    if password != password2:
+        return "the two passwords differ"
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        return "password rejected: " + " ".join(exc.messages)
+    dev = TotpDevice.objects.select_for_update().filter(user=user).first()
+    if dev is None:
+        return "open the link again to see your authenticator key"
+    step = totp.match_step(dev.secret, code if isinstance(code, str) else "")
+    if step is None or step <= dev.last_step:
+        return "wrong or expired authenticator code"
+    enrolled_now = dev.confirmed_at is None
+    dev.last_step = step
+    dev.confirmed_at = dev.confirmed_at or _now()
+    dev.save()
+    user.set_password(password)
+    User.objects.filter(pk=user.pk).update(password=user.password)
+    now = _now()
+    EnrolmentLink.objects.filter(pk=link.pk).update(used_at=now)
+    EnrolmentLink.objects.filter(user=user, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    if enrolled_now:
+        record("account.mfa_enrol", actor=user.username, source=source, object_type="user",
+               object_id=str(user.id), detail={"method": "totp", "via": "enrolment link"})
+    record("account.enrol", actor=user.username, source=source, object_type="user", object_id=str(user.id),
+           detail={"purpose": link.purpose, "link_id": str(link.id), "authenticator": "enrolled" if enrolled_now
+                   else "proved"})
+    return ""
 
 
 def pending_link(user: User) -> EnrolmentLink | None:

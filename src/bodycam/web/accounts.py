@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ..access import accounts, auth, directory, enrolment, totp
 from ..access.models import Role, Squad
-from ..access.policy import require
+from ..access.policy import refusals_audited, require
 from ..custody.actions import label
 from ..custody.services import record_request, request_source
 from ..errors import BadInput, BodycamError
@@ -60,11 +60,13 @@ def user_list(request):
     record_request(request, "account.list", object_type="user", detail={k: v for k, v in f.items() if v} or None)
     return render(request, "web/users.html", {
         "users": rows, "roles": Role.values, "squads": Squad.objects.order_by("name"), "statuses": accounts.STATUSES,
-        "f": f, "filtered": any(f.values())})
+        "f": f, "role_filter": f["role"], "filtered": any(f.values())})
 
 
 def _form_ctx(form=None, error=""):
-    return {"roles": Role.values, "squads": Squad.objects.order_by("name"), "form": form or {}, "error": error}
+    form = form or {}
+    return {"roles": Role.values, "squads": Squad.objects.order_by("name"), "form": form, "chosen_role":
+            form.get("role", ""), "error": error}
 
 
 @login_required
@@ -121,17 +123,17 @@ def user_unlock(request, username):
 
 # What each confirm page says; the change is made by POST with a reason.
 CHANGES = {
-    "disable": ("account.disable", "Disable (offboard)",
+    "disable": ("Disable (offboard)",
                 "The account can no longer sign in. Its sessions end and its API tokens and enrolment links are "
                 "revoked now. Its recordings, its camera identity and the audit trail stay."),
-    "enable": ("account.enable", "Enable",
+    "enable": ("Enable",
                "The account may sign in again with its password and authenticator. Revoked API tokens stay revoked."),
-    "mfa-reset": ("account.mfa_reset", "Reset the authenticator",
+    "mfa-reset": ("Reset the authenticator",
                   "The account's authenticator is removed; the person sets up a new one at their next sign-in."),
-    "password-reset": ("account.password_reset", "Reset the password",
+    "password-reset": ("Reset the password",
                        "The password is cleared now and the account's sessions end. You get a one-time link to hand "
                        "over, where the person chooses a new password (you never choose or see it)."),
-    "enrol-link": ("account.enrol_link", "Issue a new enrolment link",
+    "enrol-link": ("Issue a new enrolment link",
                    "A new one-time link for this account; any earlier link stops working."),
 }
 
@@ -140,8 +142,10 @@ CHANGES = {
 @require_http_methods(["GET", "POST"])
 def user_change(request, username, change):
     """GET: the confirm page (what happens, a reason); POST: the change."""
-    action, title, what = CHANGES[change]
-    user = _account(request, username, action)
+    title, what = CHANGES[change]
+    user = _account(request, username, {"disable": "account.disable", "enable": "account.enable",
+                                        "mfa-reset": "account.mfa_reset", "password-reset": "account.password_reset",
+                                        "enrol-link": "account.enrol_link"}[change])
     if request.method == "GET":
         return render(request, "web/user_confirm.html", {"account": user, "title": title, "what": what,
                                                          "action_url": request.path})
@@ -163,9 +167,10 @@ def user_change(request, username, change):
 @require_POST
 def token_create(request, username):
     user = _account(request, username, "account.token_create")
-    days = whole_number(request.POST.get("days", ""))
-    if days is None:
-        raise BadInput("days must be a whole number")
+    with refusals_audited(request, "account.token_create", "user", str(user.id)):
+        days = whole_number(request.POST.get("days", ""))
+        if days is None:
+            raise BadInput("days must be a whole number")
     tok, key = auth.create_token(user, request.POST.get("name", ""), days=days, by=request.user,
                                  source=request_source(request))
     return render(request, "web/user_token.html", {"account": user, "token": tok, "key": key}, status=201)
