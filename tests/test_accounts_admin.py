@@ -14,11 +14,12 @@ import pytest
 from django.test import Client
 
 from bodycam.access import totp
+from bodycam.access.auth import create_token
 from bodycam.access.models import ApiToken, DirectoryLink, EnrolmentLink, TotpDevice, User
 from bodycam.custody.models import AuditEntry
 from bodycam.evidence.models import Clip, Officer
 
-from .access_helpers import PASSWORD, World, client_for, current_code, make_user, sign_in
+from .access_helpers import PASSWORD, World, client_for, current_code, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -202,7 +203,7 @@ def test_disable_ends_sessions_and_tokens_at_once_and_keeps_footage(tmp_path):
     w = World(tmp_path)
     adm = client_for(w.admin)
     off = client_for(w.officer)
-    _, key = __import__("bodycam.access.auth", fromlist=["create_token"]).create_token(w.officer, "sync", days=5)
+    _, key = create_token(w.officer, "sync", days=5)
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
     assert Client().get("/api/evidence/", **bearer).status_code == 200
     assert off.get("/").status_code == 200

@@ -180,7 +180,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     _A("security.csrf_rejected", "Refused a form (CSRF check)", SECURITY),
     _A("account.lock", "Locked an account", SECURITY),
     _A("account.mfa_enrol", "Enrolled an authenticator", SECURITY),
-    _A("account.enrol", "Completed enrolment through a link", SECURITY),
+    _A("account.enrol", "Used an enrolment link", SECURITY),
     # administration
     _A("account.list", "Listed accounts", ADMIN),
     _A("account.view", "Viewed an account", ADMIN),
