@@ -24,6 +24,7 @@ from ..custody.actions import label
 from ..custody.services import record_request, request_source
 from ..errors import BadInput, BodycamError
 from ..numbers import whole_number
+from .views import _qr_svg, public_base
 
 TOKEN_DAYS = (30, 90, 180, 365)
 
@@ -39,8 +40,7 @@ def _account(request, key: str, action: str):
 
 
 def _link_url(request, token: str) -> str:
-    base = settings.PUBLIC_URL.rstrip("/") if settings.PUBLIC_URL else request.build_absolute_uri("/").rstrip("/")
-    return base + enrolment.link_path(token)
+    return public_base(request) + enrolment.link_path(token)
 
 
 def _detail(user) -> str:
@@ -214,8 +214,6 @@ def enrol_page(request, token):
 
 
 def _enrol_form(request, e, error: str = "", status: int = 200):
-    from .views import _qr_svg
-
     return render(request, "web/enrol.html", {
         "account": e.user, "secret": e.secret, "uri": e.uri, "qr_svg": _qr_svg(e.uri) if e.secret else "",
         "error": error, "reset": e.link.purpose == enrolment.RESET, "digits": totp.DIGITS}, status=status)

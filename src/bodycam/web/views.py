@@ -45,6 +45,12 @@ def _next(request, default="/") -> str:
     return nxt
 
 
+def public_base(request) -> str:
+    """The address people reach this server at (``BODYCAM_PUBLIC_URL``, else this request's), no
+    trailing slash: for links that leave the page (SSO callback, enrolment links)."""
+    return settings.PUBLIC_URL.rstrip("/") if settings.PUBLIC_URL else request.build_absolute_uri("/").rstrip("/")
+
+
 def _too_many(request, template, ctx, what):
     record_request(request, "auth.rate_limited", outcome="denied", detail={"endpoint": what})
     ctx = dict(ctx, error="Too many attempts. Wait a minute and try again.")
