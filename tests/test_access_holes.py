@@ -88,21 +88,22 @@ def test_every_role_change_states_a_reason_which_is_audited(tmp_path):
 
 
 def test_users_page_refuses_own_role_and_asks_for_a_reason(tmp_path):
+    # The Accounts pages (issue 24): the role form moved from the list to each account's page.
     w = World(tmp_path)
     adm = client_for(w.admin)
-    page = adm.get("/users/").content.decode()
-    assert 'name="reason"' in page
-    # No role form on one's own row: the only role forms are for the other accounts.
-    assert page.count('class="role-form"') == User.objects.count() - 1
-    r = adm.post("/users/", {"username": "adm", "action": "role", "role": "custodian", "reason": "because"})
+    page = adm.get("/users/off.b/").content.decode()
+    assert 'name="reason"' in page and page.count('class="inline role-form"') == 1
+    # No role form on one's own account page.
+    assert 'role-form' not in adm.get("/users/adm/").content.decode()
+    r = adm.post("/users/adm/role", {"role": "custodian", "reason": "because"})
     assert r.status_code == 403 and User.objects.get(pk=w.admin.pk).role == "admin"
-    r = adm.post("/users/", {"username": "off.b", "action": "role", "role": "supervisor"})
+    r = adm.post("/users/off.b/role", {"role": "supervisor"})
     assert r.status_code == 400 and User.objects.get(pk=w.other_officer.pk).role == "officer"
-    r = adm.post("/users/", {"username": "off.b", "action": "role", "role": "supervisor", "reason": "promoted"})
+    r = adm.post("/users/off.b/role", {"role": "supervisor", "reason": "promoted"})
     assert r.status_code == 302 and User.objects.get(pk=w.other_officer.pk).role == "supervisor"
     assert _new(action="account.role_change", outcome="ok", actor="adm").get().detail["reason"] == "promoted"
     User.objects.filter(pk=w.admin.pk).update(locked_at=None)
-    r = adm.post("/users/", {"username": "adm", "action": "unlock"})
+    r = adm.post("/users/adm/unlock")
     assert r.status_code == 403
 
 

@@ -400,3 +400,69 @@ def test_transcript_page_save_is_audited_as_an_edit_not_a_view(tmp_path):
     assert actions == [("evidence.transcript.edit", "ok")], actions
     t.refresh_from_db()
     assert t.version == 2 and t.segments[0]["text"] == "hello there"
+
+
+# ---------------------------------------------------------------- the Accounts pages (issue 24)
+# Every Accounts page and action x every role: administrators only (accounts.manage); every
+# other role gets 403 with one denied audit entry, before any account is looked up.
+ACCOUNT_ENDPOINTS = [  # (method, path, form, what an admin gets, audit action of a denial)
+    ("get", "/users/", None, 200, "account.list"),
+    ("get", "/users/new/", None, 200, "account.create"),
+    ("post", "/users/new/", {"username": "m.new", "role": "officer", "reason": "matrix"}, 201, "account.create"),
+    ("get", "/users/off.b/", None, 200, "account.view"),
+    ("post", "/users/off.b/role", {"role": "detective", "reason": "matrix"}, 302, "account.role_change"),
+    ("post", "/users/off.b/unlock", {}, 302, "account.unlock"),
+    ("get", "/users/off.b/disable", None, 200, "account.disable"),
+    ("post", "/users/off.b/disable", {"reason": "matrix"}, 302, "account.disable"),
+    ("get", "/users/off.b/enable", None, 200, "account.enable"),
+    ("post", "/users/off.b/enable", {"reason": "matrix"}, 302, "account.enable"),
+    ("get", "/users/off.b/mfa-reset", None, 200, "account.mfa_reset"),
+    ("post", "/users/off.b/mfa-reset", {"reason": "matrix"}, 302, "account.mfa_reset"),
+    ("get", "/users/off.b/password-reset", None, 200, "account.password_reset"),
+    ("post", "/users/off.b/password-reset", {"reason": "matrix"}, 200, "account.password_reset"),
+    ("get", "/users/off.b/enrol-link", None, 200, "account.enrol_link"),
+    ("post", "/users/off.b/enrol-link", {"reason": "matrix"}, 200, "account.enrol_link"),
+    ("post", "/users/off.b/tokens", {"name": "matrix", "days": "30"}, 201, "account.token_create"),
+    ("get", "/users/cust/tokens/{token}/revoke", None, 200, "account.token_revoke"),
+    ("post", "/users/cust/tokens/{token}/revoke", {"reason": "matrix"}, 302, "account.token_revoke"),
+]
+
+
+def test_every_role_times_every_accounts_page(tmp_path):
+    from bodycam.access.auth import create_token
+    from bodycam.access.models import ApiToken, User
+
+    w = World(tmp_path)
+    token, _ = create_token(w.custodian, "matrix token", days=5)
+    failures = []
+    for role in ROLE_ORDER:
+        user = w.users[role]
+        client = client_for(user)
+        for method, path, form, admin_status, action in ACCOUNT_ENDPOINTS:
+            path = path.format(token=token.id)
+            before = AuditEntry.objects.count()
+            snapshot = (User.objects.get(username="off.b").role, User.objects.filter(username="m.new").exists(),
+                        ApiToken.objects.filter(revoked_at__isnull=True).count())
+            r = client.get(path) if method == "get" else client.post(path, form)
+            cell = f"{role} x {method.upper()} {path}: got {r.status_code}"
+            if role == "admin":
+                if r.status_code != admin_status:
+                    failures.append(cell + f", expected {admin_status}: {r.content[:200]!r}")
+                continue
+            if r.status_code != 403:
+                failures.append(cell + ", expected 403")
+            denied = AuditEntry.objects.filter(seq__gt=before, outcome="denied", actor=user.username, action=action)
+            if denied.count() != 1:
+                failures.append(cell + f": {denied.count()} denied {action} entries, expected 1")
+            after = (User.objects.get(username="off.b").role, User.objects.filter(username="m.new").exists(),
+                     ApiToken.objects.filter(revoked_at__isnull=True).count())
+            if after != snapshot:
+                failures.append(cell + " changed something")
+    assert not failures, "\n".join(failures)
+    # Anonymous: the login page, nothing else (the enrolment page is the only public one).
+    from django.test import Client
+
+    for method, path, form, _, _ in ACCOUNT_ENDPOINTS:
+        path = path.format(token=token.id)
+        r = Client().get(path) if method == "get" else Client().post(path, form)
+        assert r.status_code == 302 and r["Location"].startswith("/login/"), (path, r.status_code)

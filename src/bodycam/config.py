@@ -208,6 +208,8 @@ SETTINGS: tuple[Setting, ...] = (
             min=1),
     Setting("BODYCAM_MFA_RATE", "int", 10, "authenticator codes per client address per minute (429 beyond)",
             min=1),
+    Setting("BODYCAM_ENROL_LINK_HOURS", "int", 72,
+            "hours a one-time enrolment link (new account, password reset) stays valid", min=1, max=720),
     Setting("BODYCAM_BANNER", "str", BANNER, "system-use notice shown before sign-in; set but empty: none",
             default_doc="a law-enforcement system-use notice", empty_is_value=True),
     # Audit

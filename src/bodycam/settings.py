@@ -186,6 +186,7 @@ CSRF_FAILURE_VIEW = "bodycam.web.views.csrf_failure"
 # Sign-in rate limits (per client address): requests per window, answered 429 beyond.
 LOGIN_RATE = (_env["BODYCAM_LOGIN_RATE"], 60)
 MFA_RATE = (_env["BODYCAM_MFA_RATE"], 60)
+ENROL_LINK_HOURS = _env["BODYCAM_ENROL_LINK_HOURS"]
 SYSTEM_USE_BANNER = _env["BODYCAM_BANNER"]
 
 REST_FRAMEWORK = {

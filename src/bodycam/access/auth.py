@@ -232,6 +232,24 @@ def refuse_own_account(actor: User | None, target: User, action: str, source: st
     raise AccountDenied(reason + "; ask another administrator")
 
 
+class AccountConflict(AccountError):
+    """The account is not in a state for this change (already disabled, ...): 409."""
+
+    status = 409
+
+
+class AccountNotFound(AccountError):
+    """No such account: 404."""
+
+    status = 404
+
+
+class TokenNotFound(AccountError):
+    """No such token (for this account): 404."""
+
+    status = 404
+
+
 class DirectoryManaged(AccountError):
     """The account's role comes from its directory: not changed locally (409)."""
 
@@ -285,23 +303,72 @@ def set_role(target: User, role: str, actor: User | None = None, source: str = "
     target.role = role
 
 
-def set_active(target: User, active: bool, actor: User | None = None, source: str = "") -> None:
+def refuse(action: str, who: str, target: User | None, message: str, source: str = "",
+           error: type[AccountError] | None = None, object_id: str = "") -> None:
+    """Audit a refused account change (outcome denied, with the reason and status) and raise it."""
+    error = error or AccountError
+    record(action, actor=who, source=source, object_type="user",
+           object_id=str(target.id) if target is not None else object_id[:64], outcome="denied",
+           detail={"username": target.username if target is not None else "", "reason": message,
+                   "status": error.status})
+    raise error(message)
+
+
+def end_sessions(user: User) -> int:
+    """End every session of ``user`` now (signed in, or half-way through signing in): the
+    sessions are deleted, so the next request of that browser goes to the login page."""
+    from django.contrib.sessions.models import Session
+
+    uid, ended = str(user.pk), 0
+    for s in Session.objects.filter(expire_date__gt=_now()).iterator():
+        data = s.get_decoded()
+        if data.get("_auth_user_id") == uid or data.get("bc_pending") == uid:
+            s.delete()
+            ended += 1
+    return ended
+
+
+def set_active(target: User, active: bool, actor: User | None = None, source: str = "", reason: str = "") -> dict:
+    """Disable (offboard) or re-enable an account, with a reason. Disabling ends its sessions,
+    revokes its API tokens and unused enrolment links at once; its footage, its Officer row
+    and the audit trail stay. Never one's own account. Returns what ended (counts)."""
+    from .models import EnrolmentLink
+
     action = "account.disable" if not active else "account.enable"
     who = require_admin(actor, action, str(target.id), source)
     refuse_own_account(actor, target, action, source, "disable or enable")
+    why = change_reason(reason, action, who, target, source)
+    target.refresh_from_db(fields=["is_active"])
+    if target.is_active == active:
+        refuse(action, who, target, f"{target.username} is already {'active' if active else 'disabled'}", source,
+               error=AccountConflict)
+    ended = {}
     with transaction.atomic():
         User.objects.filter(pk=target.pk).update(is_active=active)
-        record("account.enable" if active else "account.disable", actor=who, source=source, object_type="user",
-               object_id=str(target.id), detail={"username": target.username})
+        if not active:
+            ended["tokens_revoked"] = ApiToken.objects.filter(user=target, revoked_at__isnull=True).update(
+                revoked_at=_now())
+            ended["links_revoked"] = EnrolmentLink.objects.filter(
+                user=target, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=_now())
+            ended["sessions_ended"] = end_sessions(target)
+        record(action, actor=who, source=source, object_type="user", object_id=str(target.id),
+               detail={"username": target.username, "reason": why, **ended})
+    target.is_active = active
+    return ended
 
 
-def reset_mfa(target: User, actor: User | None = None, source: str = "") -> None:
+def reset_mfa(target: User, actor: User | None = None, source: str = "", reason: str | None = None) -> None:
+    """Remove the account's authenticator: it enrols a new one at its next sign-in. Never one's
+    own. ``reason``: required from the pages (None: the command line, where it is optional)."""
     who = require_admin(actor, "account.mfa_reset", str(target.id), source)
     refuse_own_account(actor, target, "account.mfa_reset", source, "reset the MFA of")
+    detail = {"username": target.username}
+    if reason is not None:
+        detail["reason"] = change_reason(reason, "account.mfa_reset", who, target, source)
     with transaction.atomic():
         TotpDevice.objects.filter(user=target).delete()
         record("account.mfa_reset", actor=who, source=source, object_type="user", object_id=str(target.id),
-               detail={"username": target.username})
+               detail=detail)
 
 
 def enrol_with_secret(target: User, secret: str | None = None, label: str = "", actor: str = "cli") -> str:
@@ -324,30 +391,60 @@ def token_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_token(user: User, name: str, days: int | None = None, actor: str = "cli") -> tuple[ApiToken, str]:
-    """Issue an API token for an integration; the key is shown once, only its hash is kept."""
+TOKEN_DAYS_MAX = 3650
+
+
+def create_token(user: User, name: str, days: int | None = None, actor: str = "cli", by: User | None = None,
+                 source: str = "") -> tuple[ApiToken, str]:
+    """Issue an API token for an integration; the key is shown once, only its hash is kept.
+    ``by``: the administrator on the pages (checked, audited as them; never for their own
+    account: a token is a credential without the second factor); None: the command line."""
+    action = "account.token_create"
+    if by is not None:
+        actor = require_admin(by, action, str(user.id), source)
+        refuse_own_account(by, user, action, source, "create an API token for")
+    name = name.strip() if isinstance(name, str) else ""
     if not name or len(name) > 100:
-        raise AccountError("token name must be 1-100 characters")
+        refuse(action, actor, user, "token name must be 1-100 characters", source)
+    if days is not None and not (isinstance(days, int) and 1 <= days <= TOKEN_DAYS_MAX):
+        refuse(action, actor, user, f"days must be a whole number from 1 to {TOKEN_DAYS_MAX}", source)
+    if not user.is_active:
+        refuse(action, actor, user, f"{user.username} is disabled: enable the account first", source,
+               error=AccountConflict)
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = _now() + timedelta(days=days) if days else None
     with transaction.atomic():
         tok = ApiToken.objects.create(user=user, name=name, key_sha256=token_digest(key), expires_at=expires)
-        record("account.token_create", actor=actor, object_type="api_token", object_id=str(tok.id),
-               detail={"user": user.username, "name": name, "expires_at": isoformat(expires)})
+        record(action, actor=actor, source=source, object_type="api_token", object_id=str(tok.id),
+               detail={"user": user.username, "user_id": str(user.id), "name": name,
+                       "expires_at": isoformat(expires)})
     return tok, key
 
 
-def revoke_token(token_id: str, actor: str = "cli") -> None:
+def revoke_token(token_id: str, actor: str = "cli", by: User | None = None, source: str = "",
+                 owner: User | None = None, reason: str = "") -> ApiToken:
+    """Revoke a token at once. ``by``: the administrator on the pages (one's own tokens may be
+    revoked: that takes a credential away); ``owner``: the token must be that account's."""
     from ..numbers import parse_uuid
 
+    if by is not None:
+        actor = require_admin(by, "account.token_revoke", str(token_id)[:64], source)
     tid = parse_uuid(token_id)
-    tok = ApiToken.objects.filter(id=tid).first() if tid else None
-    if tok is None:
-        raise AccountError(f"no token {token_id!r}")
+    tok = ApiToken.objects.select_related("user").filter(id=tid).first() if tid else None
+    if tok is None or (owner is not None and tok.user_id != owner.pk):
+        refuse("account.token_revoke", actor, owner, f"no token {str(token_id)[:64]!r}", source, error=TokenNotFound,
+               object_id=str(token_id))
+    if tok.revoked_at is not None:
+        refuse("account.token_revoke", actor, tok.user, f"token {tok.name!r} is already revoked", source,
+               error=AccountConflict)
     with transaction.atomic():
         ApiToken.objects.filter(pk=tok.pk).update(revoked_at=_now())
-        record("account.token_revoke", actor=actor, object_type="api_token", object_id=str(tok.id),
-               detail={"user": tok.user.username, "name": tok.name})
+        detail = {"user": tok.user.username, "user_id": str(tok.user_id), "name": tok.name}
+        if reason:
+            detail["reason"] = reason[:REASON_MAX]
+        record("account.token_revoke", actor=actor, source=source, object_type="api_token", object_id=str(tok.id),
+               detail=detail)
+    return tok
 
 
 def user_for_token(key: str) -> tuple[User, ApiToken] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..errors import CliError
+from ..errors import BadInput, CliError
 from ..timefmt import isoformat
 
 
@@ -16,16 +16,104 @@ def _read_password(path: str) -> str:
         raise CliError(f"cannot read password file: {exc.strerror}") from None
 
 
+def _link(token: str, url: str | None) -> str:
+    from django.conf import settings
+
+    from .enrolment import link_path
+
+    base = (url or settings.PUBLIC_URL or "").rstrip("/")
+    return base + link_path(token)
+
+
+def _print_link(username: str, token: str, url: str | None) -> None:
+    from django.conf import settings
+
+    link = _link(token, url)
+    print(f"enrolment link for {username} (works once, for {settings.ENROL_LINK_HOURS} hours; hand it over now, "
+          "it is not shown again):")
+    print(link)
+    if not link.startswith("http"):
+        print("(prefix it with the server's address, or pass --url / set BODYCAM_PUBLIC_URL)")
+
+
 def cmd_user_add(args) -> int:
     from ..evidence.services import CatalogueError
-    from .accounts import add_user
+    from .accounts import add_user, find_squad
+    from .enrolment import new_account_link
 
+    password = _read_password(args.password_file) if args.password_file else None
     try:
-        user = add_user(args.username, args.role, _read_password(args.password_file), badge=args.badge or "",
-                        axis_user_id=args.axis_user_id)
-    except CatalogueError as exc:
+        squad = find_squad(args.squad or "")
+        user = add_user(args.username, args.role, password, badge=args.badge or "", axis_user_id=args.axis_user_id,
+                        first_name=args.first_name or "", last_name=args.last_name or "", email=args.email or "",
+                        squad=squad)
+    except (CatalogueError, BadInput) as exc:
         raise CliError(str(exc)) from None
     print(f"created {user.role} {user.username} ({user.id})")
+    if password is None:
+        _, token = new_account_link(user, "cli", "")
+        _print_link(user.username, token, args.url)
+    return 0
+
+
+def cmd_user_list(args) -> int:
+    from .accounts import STATUSES, find_accounts, full_name
+
+    try:
+        rows = list(find_accounts(role=args.role or "", squad=args.squad or "", status=args.status or "",
+                                  q=args.q or ""))
+    except BadInput as exc:
+        raise CliError(str(exc)) from None
+
+    def status(u) -> str:
+        if not u.is_active:
+            return "disabled"
+        if u.locked_at:
+            return "locked"
+        if not u.has_usable_password() and not u.directory_managed:
+            return STATUSES["pending"]
+        return "active"
+
+    out = [{"username": u.username, "name": full_name(u), "badge": u.badge, "role": u.role,
+            "squad": u.squad.name if u.squad else "", "status": status(u), "mfa": u.mfa_enrolled,
+            "directory": u.directory_managed, "last_login": isoformat(u.last_login) if u.last_login else ""}
+           for u in rows]
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    cols = ("username", "name", "badge", "role", "squad", "status", "mfa", "last_login")
+    table = [[c.upper() for c in cols]] + [
+        [("yes" if r[c] else "no") if c == "mfa" else (r[c] + (" (directory)" if c == "role" and r["directory"]
+                                                               else "")) or "-" for c in cols] for r in out]
+    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
+    for row in table:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    print(f"{len(out)} account(s)")
+    return 0
+
+
+def cmd_user_active(args) -> int:
+    from .auth import AccountError, set_active
+
+    active = args.user_cmd == "enable"
+    try:
+        ended = set_active(_account(args.username), active, reason=args.reason)
+    except AccountError as exc:
+        raise CliError(str(exc)) from None
+    extra = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in ended.items())
+    print(f"{args.username} {'enabled' if active else 'disabled'}" + (f" ({extra})" if extra else ""))
+    return 0
+
+
+def cmd_user_enrol_link(args) -> int:
+    from .auth import AccountError
+    from .enrolment import issue_link
+
+    try:
+        _, token = issue_link(_account(args.username), reason=args.reason or "")
+    except AccountError as exc:
+        raise CliError(str(exc)) from None
+    _print_link(args.username, token, args.url)
     return 0
 
 
@@ -60,7 +148,7 @@ def cmd_user_role(args) -> int:
 def cmd_user_mfa_reset(args) -> int:
     from .auth import reset_mfa
 
-    reset_mfa(_account(args.username))
+    reset_mfa(_account(args.username), reason=args.reason)
     print(f"{args.username} must enrol a new authenticator at next sign-in")
     return 0
 
@@ -125,13 +213,40 @@ def cmd_access(args) -> int:
 
 def add_commands(sub) -> None:
     user = sub.add_parser("user", help="accounts").add_subparsers(dest="user_cmd", required=True)
-    s = user.add_parser("add")
+    s = user.add_parser("add", help="create an account (audited); without --password-file it gets a one-time "
+                        "enrolment link where the person sets the password and the authenticator")
     s.add_argument("username")
     s.add_argument("--role", required=True)
-    s.add_argument("--password-file", required=True)
+    s.add_argument("--password-file", help="a file holding the initial password (else: an enrolment link)")
     s.add_argument("--badge")
     s.add_argument("--axis-user-id")
+    s.add_argument("--first-name")
+    s.add_argument("--last-name")
+    s.add_argument("--email")
+    s.add_argument("--squad", help="squad name")
+    s.add_argument("--url", help="the server's address for the link (default: BODYCAM_PUBLIC_URL)")
     s.set_defaults(func=cmd_user_add)
+
+    s = user.add_parser("list", help="accounts as a table (or --json), with filters")
+    s.add_argument("--role")
+    s.add_argument("--squad", help="squad name")
+    s.add_argument("--status", help="active, disabled, locked or pending (enrolment link not used yet)")
+    s.add_argument("--q", help="text in the username, name or badge")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_user_list)
+    for name, what in (("disable", "disable (offboard) an account: its sessions, API tokens and enrolment links end "
+                                   "now; its footage and audit trail stay"),
+                       ("enable", "enable a disabled account again")):
+        s = user.add_parser(name, help=what + " (audited, with the reason)")
+        s.add_argument("username")
+        s.add_argument("--reason", required=True, help="why (1-500 characters; in the audit entry)")
+        s.set_defaults(func=cmd_user_active)
+    s = user.add_parser("enrol-link", help="print a fresh one-time enrolment link for an account (earlier links "
+                        "stop working): the person sets a password and their authenticator there")
+    s.add_argument("username")
+    s.add_argument("--reason", help="why (in the audit entry)")
+    s.add_argument("--url", help="the server's address for the link (default: BODYCAM_PUBLIC_URL)")
+    s.set_defaults(func=cmd_user_enrol_link)
 
     user_s = user
     s = user_s.add_parser("unlock", help="clear a sign-in lockout (audited)")
@@ -144,6 +259,7 @@ def add_commands(sub) -> None:
     s.set_defaults(func=cmd_user_role)
     s = user_s.add_parser("mfa-reset", help="remove an account's authenticator; it enrols again at next sign-in")
     s.add_argument("username")
+    s.add_argument("--reason", help="why (in the audit entry)")
     s.set_defaults(func=cmd_user_mfa_reset)
 
 

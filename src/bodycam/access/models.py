@@ -144,3 +144,20 @@ class DirectoryLink(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "issuer", "subject"], name="directory_link_subject")]
+
+
+class EnrolmentLink(models.Model):
+    """A one-time link an administrator hands to a person: it sets the account's password and
+    enrols (or proves) its authenticator, once, before ``expires_at``. Only the SHA-256 of the
+    token is stored; issuing a new link for an account ends the earlier ones (``revoked_at``).
+    ``purpose``: ``new`` (a new account) or ``reset`` (a password reset, a new link)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolment_links")
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=8)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)

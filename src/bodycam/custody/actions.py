@@ -180,8 +180,12 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     _A("security.csrf_rejected", "Refused a form (CSRF check)", SECURITY),
     _A("account.lock", "Locked an account", SECURITY),
     _A("account.mfa_enrol", "Enrolled an authenticator", SECURITY),
+    _A("account.enrol", "Used an enrolment link", SECURITY),
     # administration
     _A("account.list", "Listed accounts", ADMIN),
+    _A("account.view", "Viewed an account", ADMIN),
+    _A("account.enrol_link", "Issued an enrolment link", ADMIN),
+    _A("account.password_reset", "Reset an account's password", ADMIN),
     _A("account.create", "Created an account", ADMIN),
     _A("account.role_change", "Changed an account's role", ADMIN),
     _A("account.enable", "Enabled an account", ADMIN),

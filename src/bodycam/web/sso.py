@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ..access import auth, directory, oidc
 from ..custody.services import request_source, session_ref
-from .views import BANNER_AT, _client, _next, _too_many, begin_second_factor, complete_login, login_page
+from .views import BANNER_AT, _client, _next, _too_many, begin_second_factor, complete_login, login_page, public_base
 
 NEXT = "bc_oidc_next"
 STARTED_AT = "bc_oidc_at"
@@ -25,8 +25,7 @@ FLOW_TTL = 600  # seconds from the button to the callback
 
 
 def _redirect_uri(request) -> str:
-    base = settings.PUBLIC_URL.rstrip("/") if settings.PUBLIC_URL else request.build_absolute_uri("/").rstrip("/")
-    return base + "/login/oidc/callback"
+    return public_base(request) + "/login/oidc/callback"
 
 
 def _login_page(request, error: str, status: int, nxt: str = "/"):

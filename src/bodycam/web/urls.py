@@ -1,7 +1,7 @@
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import path
 
-from . import api, api_docs, cases, pages, sso, views
+from . import accounts, api, api_docs, cases, pages, sso, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -18,7 +18,16 @@ urlpatterns = [
     path("cases/<str:case_key>/status", cases.case_status, name="case-status"),
     path("cases/<str:case_key>/files", cases.case_file_upload, name="case-file-upload"),
     path("cases/<str:case_key>/files/<str:file_id>", cases.case_file_download, name="case-file"),
-    path("users/", views.users_view, name="users"),
+    path("users/", accounts.user_list, name="users"),
+    path("users/new/", accounts.user_new, name="user-new"),
+    path("users/<str:username>/", accounts.user_detail, name="user-detail"),
+    path("users/<str:username>/role", accounts.user_role, name="user-role"),
+    path("users/<str:username>/unlock", accounts.user_unlock, name="user-unlock"),
+    *[path(f"users/<str:username>/{change}", accounts.user_change, {"change": change}, name=f"user-{change}")
+      for change in accounts.CHANGES],
+    path("users/<str:username>/tokens", accounts.token_create, name="user-token-create"),
+    path("users/<str:username>/tokens/<str:token_id>/revoke", accounts.token_revoke, name="user-token-revoke"),
+    path("enrol/<str:token>/", accounts.enrol_page, name="enrol"),
     path("audit/", views.audit_view, name="audit"),
     path("healthz", views.healthz),
     # The pages' CSS and JS (each app's static/ folder), served by the app itself (no web server in

@@ -21,8 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access import auth, directory, oidc, totp
 from ..access.middleware import AUTH_AT, MFA_OK, SEEN_AT
-from ..access.models import Role, User
-from ..access.policy import require
+from ..access.models import User
 from ..access.services import Denied
 from ..custody.services import record_request, request_source, session_ref
 from ..evidence_ops import services as ev
@@ -46,6 +45,12 @@ def _next(request, default="/") -> str:
     return nxt
 
 
+def public_base(request) -> str:
+    """The address people reach this server at (``BODYCAM_PUBLIC_URL``, else this request's), no
+    trailing slash: for links that leave the page (SSO callback, enrolment links)."""
+    return settings.PUBLIC_URL.rstrip("/") if settings.PUBLIC_URL else request.build_absolute_uri("/").rstrip("/")
+
+
 def _too_many(request, template, ctx, what):
     record_request(request, "auth.rate_limited", outcome="denied", detail={"endpoint": what})
     ctx = dict(ctx, error="Too many attempts. Wait a minute and try again.")
@@ -67,6 +72,7 @@ def login_page(request, ctx: dict, status: int = 200):
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     ctx = {"banner": settings.SYSTEM_USE_BANNER, "next": _next(request), "ended": request.GET.get("ended", ""),
+           "enrolled": request.GET.get("enrolled") == "1",
            "sso_name": oidc.provider_name() if oidc.enabled() else ""}
     if request.user.is_authenticated:
         return HttpResponseRedirect(ctx["next"])
@@ -166,29 +172,6 @@ def logout_view(request):
         record_request(request, "auth.logout", object_type="user", object_id=str(request.user.id))
     logout(request)
     return HttpResponseRedirect(settings.LOGIN_URL)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def users_view(request):
-    """Admins: accounts, locks, roles."""
-    require(request, "accounts.manage", action="account.list", object_type="user", reason="admin role required",
-            message="admin role required")
-    if request.method == "POST":
-        # auth.AccountError: 400 bad input, 403 (AccountDenied) one's own account
-        target = auth.get_user(request.POST.get("username", ""))
-        if request.POST.get("action") == "unlock":
-            auth.unlock(target, actor=request.user, source=request_source(request))
-        elif request.POST.get("action") == "role":
-            auth.set_role(target, request.POST.get("role", ""), actor=request.user, source=request_source(request),
-                          reason=request.POST.get("reason", ""))
-        return HttpResponseRedirect(request.path)
-    record_request(request, "account.list", object_type="user")
-    users = list(User.objects.select_related("directory").order_by("username"))
-    for u in users:
-        link = getattr(u, "directory", None)  # None for a local account
-        u.directory_source = directory.SOURCES.get(link.source, link.source) if link else ""
-    return render(request, "web/users.html", {"users": users, "roles": Role.values})
 
 
 @login_required
