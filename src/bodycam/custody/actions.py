@@ -206,7 +206,6 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     _A("access.squad.change", "Changed a squad's supervisors or members", ADMIN),
     _A("access.squad.list", "Viewed the squads", ADMIN),
     _A("access.rules.list", "Viewed the access rules", ADMIN),
-    _A("access.rules.pick", "Searched recordings for an access rule", ADMIN),
     _A("job.list", "Listed jobs", ADMIN),
     _A("job.view", "Viewed a job", ADMIN),
     _A("job.retry", "Retried a job", ADMIN),
