@@ -181,7 +181,7 @@ def test_fleet_status_and_the_stale_camera_alert(tmp_path, settings):
                                                                    firmware="2.1.0", bwc_model="W110")
     never = Device.objects.create(serial="NEVER-1")
     Device.objects.filter(pk=never.pk).update(created_at=now - timedelta(days=10))
-    new = Device.objects.create(serial="NEW-1")  # registered today: not stale yet
+    Device.objects.create(serial="NEW-1")  # registered today: not stale yet
     retired = Device.objects.create(serial="OLD-1", retired_at=now)
     Device.objects.filter(pk=retired.pk).update(created_at=now - timedelta(days=30))
     Clip.objects.filter(pk=w.clip.pk).update(signature="invalid")

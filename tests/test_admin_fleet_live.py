@@ -11,7 +11,7 @@ import pytest
 
 pw = pytest.importorskip("playwright.sync_api")
 
-from .browser import BROWSER_TEST, shot, sign_in  # noqa: E402
+from .browser import BROWSER_TEST, no_sideways_scroll, shot, sign_in  # noqa: E402
 
 pytestmark = BROWSER_TEST
 WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
@@ -27,11 +27,6 @@ def site(tmp_path_factory):
     server.start()
     yield server
     server.stop()
-
-
-def no_sideways_scroll(page, what):
-    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert width[0] <= width[1], f"{what}: the page is {width[0]} px wide in a {width[1]} px window"
 
 
 def both_widths(page, name):
