@@ -363,3 +363,16 @@ def test_custodian_locks_and_releases_restricts_lifts_grants_and_revokes(tmp_pat
     before = last_seq()
     assert det.get("/admin/rules/").status_code == 403
     assert after(before, outcome="denied", action="access.rules.list", actor="det").count() == 1
+
+
+def test_the_cli_still_adds_a_camera_with_its_key(tmp_path, capsys):
+    from bodycam.cli import main
+
+    pem, b64 = pem_key()
+    (tmp_path / "device.pub").write_bytes(pem)
+    assert main(["device", "add", "CLI-1", "--model", "W110", "--public-key-file", str(tmp_path / "device.pub")]) == 0
+    d = Device.objects.get(serial="CLI-1")
+    assert d.public_key == b64 and d.retired_at is None and d.assigned_officer is None
+    assert AuditEntry.objects.filter(action="device.create", actor="cli").exists()
+    assert main(["device", "add", "CLI-1"]) == 2  # duplicate serial: one line, nothing changed
+    assert Device.objects.filter(serial="CLI-1").count() == 1
