@@ -65,3 +65,9 @@ def wait_js(page, expression: str, timeout: float = 30):
     while not page.evaluate(expression):
         assert time.monotonic() < deadline, f"not true within {timeout} s: {expression}"
         time.sleep(0.1)
+
+
+def no_sideways_scroll(page, what):
+    """The page is no wider than the window (a phone never scrolls sideways)."""
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"{what}: the page is {width[0]} px wide in a {width[1]} px window"

@@ -253,6 +253,7 @@ POLICY_TABLE = {
     "access.restriction":                          ". . . Y . . .",
     "access.incident_lock":                        ". . . Y . . .",
     "access.grant":                                ". . . Y . . .",
+    "access.squad.supervisor":                     ". Y . . . . .",
     "records.manage":                              ". . . Y . . .",
     "retention.manage":                            ". . . Y . . .",
     "retention.view":                              ". . . Y . Y Y",
@@ -263,6 +264,8 @@ POLICY_TABLE = {
     "accounts.manage":                             ". . . . . Y .",
     "jobs.view":                                   ". . . . . Y .",
     "metrics.view":                                ". . . . . Y .",
+    "devices.manage":                              ". . . . . Y .",
+    "devices.view":                                ". . . Y . Y .",
     "notify.share_received":                       ". . . . Y . .",
     "notify.records_deadline":                     ". . . Y . . .",
     "notify.deletion_approval":                    ". . . Y . . .",
@@ -466,3 +469,70 @@ def test_every_role_times_every_accounts_page(tmp_path):
         path = path.format(token=token.id)
         r = Client().get(path) if method == "get" else Client().post(path, form)
         assert r.status_code == 302 and r["Location"].startswith("/login/"), (path, r.status_code)
+
+
+# ---------------------------------------------------------------- administration pages (issue 24)
+# role -> GET status of each page, and of a POST with an empty form ("-" no POST route). A
+# refusal is 403 and writes one denied entry; an allowed empty POST is a 4xx that names what
+# is missing, audited as well, and changes nothing. Columns as ROLE_ORDER.
+ADMIN_PAGES = {
+    # page                                     GET o   s   d   c   p   a   u     POST (empty) o s d c p a u
+    "/admin/cameras/":                        ("403 403 403 200 403 200 403", "403 403 403 403 403 400 403"),
+    "/admin/cameras/<serial>/":               ("403 403 403 200 403 200 403", "403 403 403 403 403 400 403"),
+    "/admin/cameras/<serial>/retire":         ("403 403 403 403 403 200 403", "403 403 403 403 403 400 403"),
+    "/admin/squads/":                         ("403 403 403 403 403 200 403", "403 403 403 403 403 400 403"),
+    "/admin/squads/<squad_id>/":                 ("403 403 403 403 403 200 403", "403 403 403 403 403 400 403"),
+    "/admin/rules/":                          ("403 403 403 200 403 403 403", "- - - - - - -"),
+    "/admin/rules/restrict":                  ("403 403 403 200 403 403 403", "403 403 403 404 403 403 403"),
+    "/admin/rules/lock":                      ("403 403 403 200 403 403 403", "403 403 403 404 403 403 403"),
+    "/admin/rules/grant":                     ("403 403 403 200 403 403 403", "403 403 403 404 403 403 403"),
+    "/admin/rules/restrictions/<key>/lift":   ("403 403 403 200 403 403 403", "403 403 403 400 403 403 403"),
+    "/admin/rules/locks/<key>/release":       ("403 403 403 200 403 403 403", "403 403 403 400 403 403 403"),
+    "/admin/rules/grants/<key>/revoke":     ("403 403 403 200 403 403 403", "403 403 403 400 403 403 403"),
+}
+
+
+def test_every_role_times_every_administration_page(tmp_path):
+    from bodycam.access import rules
+    from bodycam.evidence.models import Device
+
+    w = World(tmp_path)
+    rec = w.clip.recording
+    rules.restrict(str(rec.id), "victim statement", allowed=["cust"])
+    rules.lock_incident(str(rec.id), ["off.a"], reason="OIS")
+    g = rules.grant("adm", str(rec.id), "IT ticket", days=3)
+    from .test_fuzz_routes import routes
+
+    listed = {"/" + r for r in routes() if r.startswith("admin/")}
+    assert listed == set(ADMIN_PAGES), f"pages without a row: {sorted(listed ^ set(ADMIN_PAGES))}"
+
+    def fill(page):
+        return (page.replace("<serial>", rec.device.serial).replace("<squad_id>", str(w.squad_a.id))
+                .replace("<key>", str(g.id) if "/grants/" in page else str(rec.id)))
+    failures = []
+    state = lambda: (Device.objects.filter(retired_at__isnull=False).count(), Grant.objects.count(),  # noqa: E731
+                     Restriction.objects.count(), CriticalIncidentLock.objects.filter(released_at=None).count(),
+                     sorted(w.squad_a.members.values_list("username", flat=True)))
+    start = state()
+    for i, role in enumerate(ROLE_ORDER):
+        user = w.users[role]
+        client = client_for(user)
+        for page, (gets, posts) in ADMIN_PAGES.items():
+            url = fill(page)
+            for method, want in (("GET", gets.split()[i]), ("POST", posts.split()[i])):
+                if want == "-":
+                    continue
+                before = AuditEntry.objects.count()
+                r = client.get(url) if method == "GET" else client.post(url, {})
+                cell = f"{role} x {method} {page}: got {r.status_code}, expected {want}"
+                if r.status_code != int(want):
+                    failures.append(cell)
+                    continue
+                rows = AuditEntry.objects.filter(seq__gt=before, actor=user.username)
+                if want != "200" and rows.filter(outcome="denied").count() != 1:
+                    failures.append(cell + ": not audited once as denied "
+                                    f"{list(rows.values_list('action', 'outcome'))}")
+                if want == "200" and not rows.filter(outcome="ok").exists():
+                    failures.append(cell + ": the view was not audited")
+    assert not failures, "\n".join(failures)
+    assert state() == start  # no empty or refused form changed anything

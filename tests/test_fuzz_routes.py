@@ -186,6 +186,7 @@ class Setting:
             "kind": "item", "share_id": str(share.id), "number": "R-1", "redaction_id": str(uuid.uuid4()),
             "file_id": str(uuid.uuid4()), "token_id": str(uuid.uuid4()), "path": "web/base.css", "account": self.account,
             "container": rec.container_name, "obj": "20260101_000000_9.mp4",
+            "serial": rec.device.serial, "squad_id": str(w.squad_a.id), "key": str(rec.id),
         }
 
     def client(self, role: str, path: str, throwaway: bool = False) -> tuple[Client, dict]:

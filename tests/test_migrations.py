@@ -21,7 +21,10 @@ OLD = [("access", "0003_case_status_incident"), ("release", "0001_initial"), ("r
 # Tables that migrations after the moves create (rolling back to OLD drops them, rightly).
 LATER_TABLES = {"retention_blobpurge", "access_directorylink", "evidence_evidencesequence"}
 # Columns that migrations after the moves add (issue 23: evidence numbers and titles).
-LATER_COLUMNS = {("evidence_recording", "evidence_number"), ("evidence_recording", "title")}
+# Issue 24: a camera's assignment and retirement (evidence 0006_device_fleet).
+LATER_COLUMNS = {("evidence_recording", "evidence_number"), ("evidence_recording", "title"),
+                 ("evidence_device", "assigned_officer_id"), ("evidence_device", "vehicle"),
+                 ("evidence_device", "retired_at"), ("evidence_device", "retired_reason")}
 MOVED_TABLES = ["access_case", "access_case_detectives", "access_case_recordings", "access_casefile",
                 "access_note", "access_tag", "access_share"]
 

@@ -332,6 +332,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BODYCAM_NOTIFY_INTERVAL", "int", 900, "seconds between notification sweeps", min=1),
     Setting("BODYCAM_NOTIFY_RECORDS_DEADLINE_DAYS", "int", 3, "records requests due within this many days are mailed",
             min=0),
+    Setting("BODYCAM_CAMERA_STALE_DAYS", "int", 7,
+            "a camera (not retired) that has not docked this many days is listed as stale on the cameras page "
+            "and raises a custody alert (checked hourly)", min=1, max=3650),
     Setting("BODYCAM_NOTIFY_UNDOCKED_DAYS", "int", 7, "a body camera with no upload this many days is mailed", min=1),
     # Pages: the agency's clock and evidence numbers
     Setting("BODYCAM_TIME_ZONE", "str", "UTC", "the agency's IANA time zone for every time a page shows"),

@@ -110,8 +110,9 @@ def _people() -> None:
         squad = Squad.objects.create(name=name)
         squad.supervisors.add(User.objects.get(username=sup))
         User.objects.filter(username__in=[u for u, *_, s in USERS if s == name]).update(squad=squad)
-    for serial, model, kind, _ in DEVICES:
-        add_device(serial, model=model, kind=kind, actor="demo")
+    for serial, model, kind, wearer in DEVICES:  # body cameras carried by their officer, CAR-17 in its car
+        add_device(serial, model=model, kind=kind, actor="demo", officer=wearer if kind == "body" else None,
+                   vehicle=serial if kind == "vehicle" else "")
 
 
 # ------------------------------------------------------------------ the shift

@@ -103,6 +103,8 @@ ROLES: dict[str, frozenset] = {
     "access.restriction": frozenset({Role.CUSTODIAN}),
     "access.incident_lock": frozenset({Role.CUSTODIAN}),
     "access.grant": frozenset({Role.CUSTODIAN}),
+    # Who may be named a squad's supervisor (the role whose scope is the squads it supervises).
+    "access.squad.supervisor": frozenset({Role.SUPERVISOR}),
 
     # Public-records requests: the custodian's work, every step.
     "records.manage": frozenset({Role.CUSTODIAN}),
@@ -123,6 +125,10 @@ ROLES: dict[str, frozenset] = {
     "accounts.manage": frozenset({Role.ADMIN}),
     "jobs.view": frozenset({Role.ADMIN}),
     "metrics.view": frozenset({Role.ADMIN}),
+    # Cameras (ingest/devices.py): admins register, assign and retire them; custodians, who
+    # answer for the evidence they upload, read the fleet status too.
+    "devices.manage": frozenset({Role.ADMIN}),
+    "devices.view": frozenset({Role.ADMIN, Role.CUSTODIAN}),
 
     # E-mail notifications (bodycam.notify): who may receive each kind (each person opts out).
     "notify.share_received": frozenset({Role.PROSECUTOR}),

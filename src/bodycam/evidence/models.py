@@ -41,6 +41,14 @@ class Device(models.Model):
     # Ed25519 public key (raw 32 bytes, base64) used to verify clip manifests.
     public_key = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Fleet administration (ingest/devices.py): who carries the camera or which vehicle/unit it
+    # is mounted in (an inventory fact; a recording's officer is still the one its camera names),
+    # and retirement (the row, its key and its evidence stay; new uploads are flagged).
+    assigned_officer = models.ForeignKey(Officer, null=True, blank=True, on_delete=models.SET_NULL,
+                                         related_name="assigned_devices")
+    vehicle = models.CharField(max_length=100, blank=True, default="", help_text="vehicle or unit name")
+    retired_at = models.DateTimeField(null=True, blank=True)
+    retired_reason = models.CharField(max_length=500, blank=True, default="")
 
     def __str__(self):
         return self.serial

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 
-from ..custody.services import raise_alert_throttled, record
+from ..custody.models import Alert
+from ..custody.services import raise_alert, raise_alert_throttled, record
 from ..evidence.models import Attachment, Bookmark, Category, Clip, Device, GnssPoint, Officer, Recording
 from ..files import write_private
 from ..media.probe import MediaError, probe
@@ -269,8 +270,13 @@ def put_recording(name: str, meta: dict, actor: str, source: str, replace: bool)
             if status == "Complete":
                 raise BadRequest("a recording cannot be Complete before it has clips")
             rec = Recording.objects.create(container_name=name, metadata=merged, **fields)
+            detail = {"container": name}
+            if fields["device"].retired_at:  # accepted (no evidence is turned away), and flagged
+                detail["retired_device"] = fields["device"].serial
+                raise_alert("camera.retired_upload", f"Retired camera {fields['device'].serial} uploaded "
+                            f"recording {rec.evidence_number or name}", level=Alert.Level.WARNING)
             record("ingest.recording.create", actor=actor, source=source, object_type="recording",
-                   object_id=str(rec.id), detail={"container": name})
+                   object_id=str(rec.id), detail=detail)
             return Outcome.CREATED
         if rec.status == Recording.Status.COMPLETE:
             if merged == rec.metadata:

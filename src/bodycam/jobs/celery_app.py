@@ -30,6 +30,7 @@ def _configure():
             "audit-checkpoint": {"task": "bodycam.jobs.tasks.audit_checkpoint",
                                  "schedule": float(settings.AUDIT_CHECKPOINT_INTERVAL)},
             "notify-sweep": {"task": "bodycam.jobs.tasks.notify_sweep", "schedule": float(settings.NOTIFY_INTERVAL)},
+            "camera-stale-check": {"task": "bodycam.jobs.tasks.camera_stale_check", "schedule": 3600.0},
         },
         "beat_schedule_filename": str(settings.DATA_DIR / "celerybeat-schedule"),
     }

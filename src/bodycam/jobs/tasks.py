@@ -54,6 +54,15 @@ def notify_sweep():
     return {"job": str(job.id), "status": job.status}
 
 
+@app.task(name="bodycam.jobs.tasks.camera_stale_check")
+def camera_stale_check():
+    """Cameras not docked for BODYCAM_CAMERA_STALE_DAYS (the ``ingest.fleet_check`` job, by kind name)."""
+    from bodycam.jobs.services import submit
+
+    job = submit("ingest.fleet_check", object_type="device", inline=True)
+    return {"job": str(job.id), "status": job.status}
+
+
 def retry_delay(attempts: int) -> float:
     """Exponential backoff with jitter: base, 2*base, 4*base... capped at one hour."""
     base = settings.JOB_RETRY_BASE_SECONDS

@@ -149,7 +149,7 @@ def cameras_not_docked(now: datetime) -> list[Notice]:
     cutoff = now - timedelta(days=days)
     people = _people("camera.undocked")
     out = []
-    for d in Device.objects.filter(active=True, kind=Device.Kind.BODY).annotate(
+    for d in Device.objects.filter(active=True, kind=Device.Kind.BODY, retired_at__isnull=True).annotate(
             last=Max("recordings__clips__ingested_at")).order_by("serial"):
         last = d.last or d.created_at
         if last is None or last > cutoff:

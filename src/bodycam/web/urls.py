@@ -1,7 +1,7 @@
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import path
 
-from . import accounts, api, api_docs, cases, pages, sso, views
+from . import accounts, admin_fleet, admin_rules, api, api_docs, cases, pages, sso, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -29,6 +29,20 @@ urlpatterns = [
     path("users/<str:username>/tokens/<str:token_id>/revoke", accounts.token_revoke, name="user-token-revoke"),
     path("enrol/<str:token>/", accounts.enrol_page, name="enrol"),
     path("audit/", views.audit_view, name="audit"),
+    # Administration: cameras (admins; custodians read the fleet status), squads (admins),
+    # access rules (custodians). Recordings are picked by searching, never by a pasted id.
+    path("admin/cameras/", admin_fleet.camera_list, name="camera-list"),
+    path("admin/cameras/<str:serial>/", admin_fleet.camera_page, name="camera-detail"),
+    path("admin/cameras/<str:serial>/retire", admin_fleet.camera_retire, name="camera-retire"),
+    path("admin/squads/", admin_rules.squad_list, name="squad-list"),
+    path("admin/squads/<str:squad_id>/", admin_rules.squad_page, name="squad-detail"),
+    path("admin/rules/", admin_rules.rules_page, name="rules"),
+    path("admin/rules/restrict", admin_rules.rule_restrict, name="rule-restrict"),
+    path("admin/rules/lock", admin_rules.rule_lock, name="rule-lock"),
+    path("admin/rules/grant", admin_rules.rule_grant, name="rule-grant"),
+    path("admin/rules/restrictions/<str:key>/lift", admin_rules.restriction_lift, name="rule-lift"),
+    path("admin/rules/locks/<str:key>/release", admin_rules.lock_release, name="rule-release"),
+    path("admin/rules/grants/<str:key>/revoke", admin_rules.grant_revoke, name="rule-revoke"),
     path("healthz", views.healthz),
     # The pages' CSS and JS (each app's static/ folder), served by the app itself (no web server in
     # front is required); public like the sign-in page that uses them, and never evidence.
