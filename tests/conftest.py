@@ -18,6 +18,10 @@ os.environ.setdefault("BODYCAM_AUDIT_STRICT", "1")
 # The Whisper base model is put together once (145 MB, SHA-256 checked) and shared by test runs.
 os.environ.setdefault("BODYCAM_MODELS_DIR", os.path.join(tempfile.gettempdir(), "bodycam-test-models"))
 
+# Analysing every ingested clip for faces and plates (on in production) would run inline in
+# every test that ingests with jobs inline; tests that need it turn it on.
+os.environ.setdefault("BODYCAM_MEDIA_AUTO_ANALYZE", "0")
+
 import pytest  # noqa: E402
 
 from .live import LiveServer  # noqa: E402

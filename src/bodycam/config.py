@@ -260,6 +260,9 @@ SETTINGS: tuple[Setting, ...] = (
     # Media
     Setting("BODYCAM_MEDIA_AUTO_PLAYBACK", "bool", True, "make a playback proxy and thumbnail for every new clip"),
     Setting("BODYCAM_MEDIA_AUTO_TRANSCRIBE", "bool", False, "transcribe every new clip"),
+    Setting("BODYCAM_MEDIA_AUTO_ANALYZE", "bool", True,
+            "find faces and licence plates in every new clip (low-priority job), so redactions open "
+            "with tracks ready and plates are searchable"),
     Setting("BODYCAM_MEDIA_DEVICE", "enum", "auto", "transcription/redaction hardware; auto: a GPU when present",
             choices=("auto", "cpu", "cuda")),
     Setting("BODYCAM_TRANSCRIBE_MODEL", "enum", "base", "shipped speech model: base (multilingual) or tiny.en",

@@ -284,6 +284,8 @@ MODELS_DIR = Path(_env["BODYCAM_MODELS_DIR"])  # base model put together here
 TRANSCRIBE_LANGUAGE = _env["BODYCAM_TRANSCRIBE_LANGUAGE"].lower()
 TRANSCRIBE_TRANSLATE = _env["BODYCAM_TRANSCRIBE_TRANSLATE"]  # non-English -> English MT
 MEDIA_AUTO_TRANSCRIBE = _env["BODYCAM_MEDIA_AUTO_TRANSCRIBE"]
+# Redaction analysis (faces, plates) of every new clip, as a low-priority background job.
+MEDIA_AUTO_ANALYZE = _env["BODYCAM_MEDIA_AUTO_ANALYZE"]
 # Public-records deadlines (days from receipt) and the step of a logged extension.
 RECORDS_CRITICAL_DAYS = _env["BODYCAM_RECORDS_CRITICAL_DAYS"]
 RECORDS_STANDARD_DAYS = _env["BODYCAM_RECORDS_STANDARD_DAYS"]

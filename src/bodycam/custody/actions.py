@@ -144,6 +144,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     _A("media.transcript", "Transcribed the audio", MEDIA),
     _A("media.translation", "Translated the transcript", MEDIA),
     _A("media.redaction.analyzed", "Found faces and plates to redact", MEDIA),
+    _A("media.analysis", "Analysed a clip for faces and licence plates", MEDIA),
     _A("media.redaction.output", "Rendered a redacted copy", MEDIA),
     # retention
     _A("retention.view", "Viewed retention", RETENTION),

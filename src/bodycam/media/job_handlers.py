@@ -10,7 +10,8 @@ media.redactions):
 
   media.transcribe      transcript (and English translation) of a clip
   media.translate       English machine translation of a clip that has a transcript
-  media.redact.analyze  find faces/plates for a redaction
+  media.analyze         find faces and plates after ingest (low priority), before anyone asks
+  media.redact.analyze  find faces/plates for a redaction (reuses the stored analysis)
   media.redact.render   render a redacted copy
 
 A still photo (``TriggerOn: Still``: a one-frame clip) also gets its picture as a full-size
@@ -152,6 +153,14 @@ def _failing(redaction_id, fn, ctx):
 @handler("media.redact.analyze")
 def redact_analyze(ctx, redaction_id: str) -> dict:
     return _failing(redaction_id, redactions.analyze_job, ctx)
+
+
+@handler("media.analyze")
+def analyze(ctx, clip_id: str) -> dict:
+    clip = _clip(clip_id)
+    if is_still(clip.recording):
+        return {"skipped": "a still photo: nothing to track"}
+    return redactions.background_analysis(ctx, clip)
 
 
 @handler("media.redact.render")

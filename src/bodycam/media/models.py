@@ -138,3 +138,40 @@ class Redaction(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class Analysis(models.Model):
+    """What the machine found in one original (face and plate tracks), made once per
+    model and settings: ``key`` is the SHA-256 of both (``redactions.analysis_settings``), so a
+    redaction opened later reuses it and nothing is analysed again until the model or the
+    settings change. Never edited: a redaction copies the tracks into its own plan."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clip = models.ForeignKey("evidence.Clip", on_delete=models.PROTECT, related_name="analyses")
+    parent_sha256 = models.CharField(max_length=64)
+    key = models.CharField(max_length=64, help_text="SHA-256 of the models and settings used")
+    settings = models.JSONField(default=dict, help_text="the models and settings the key names")
+    plan = models.JSONField(default=dict, help_text="clip size, frames and the tracks found")
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["clip", "key"], name="analysis_one_per_key")]
+
+
+class PlateRead(models.Model):
+    """A licence plate the machine read in a clip: one per plate track of an analysis, with
+    the seconds it is in view. A machine finding (never edited), searchable by its text."""
+
+    id = models.BigAutoField(primary_key=True)
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="plate_reads")
+    clip = models.ForeignKey("evidence.Clip", on_delete=models.PROTECT, related_name="plate_reads")
+    text = models.CharField(max_length=16, db_index=True, help_text="upper-case letters and digits")
+    track = models.CharField(max_length=16)
+    start_s = models.FloatField()
+    end_s = models.FloatField()
+    score = models.FloatField(help_text="the model's mean character probability of the read")
+
+    class Meta:
+        ordering = ["start_s", "id"]

@@ -9,9 +9,11 @@ original as parent ingredient and listing every redaction. The original is only 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import tempfile
+import threading
 import uuid
 
 from django.conf import settings
@@ -21,8 +23,8 @@ from ..custody.services import record, record_request
 from ..errors import BadInput
 from ..evidence.models import Clip
 from ..timefmt import isoformat
-from . import redact
-from .models import Derivative, Redaction
+from . import plates, redact
+from .models import Analysis, Derivative, PlateRead, Redaction, params_key
 
 # Who may redact for release is access.policy's "evidence.redact" (a clip action).
 MAX_TRACKS = 2000
@@ -32,25 +34,171 @@ class RedactionError(BadInput):
     """Bad input: 400."""
 
 
-# ---------------------------------------------------------------- job code
-def analyze_job(ctx, redaction_id) -> dict:
+# ---------------------------------------------------------------- analysis (faces + plates)
+ANALYSIS_VERSION = 2   # the tracker and plate finder: bump when their code changes what they find
+
+
+def analysis_settings(step: int = redact.DEFAULT_STEP) -> dict:
+    """The models and settings an analysis is made with; its key is their SHA-256."""
+    return {"version": ANALYSIS_VERSION, "step": int(step),
+            "faces": {"model": redact.model_version(), "detect_width": redact.DEFAULT_DETECT_WIDTH,
+                      "threshold": redact.DEFAULT_THRESHOLD},
+            "plates": {"model": plates.model_version(), "detect_width": plates.DETECT_WIDTH,
+                       "min_score": plates.MIN_SCORE, "contrast": plates.STROKE_CONTRAST}}
+
+
+def analysis_key(settings_: dict) -> str:
+    return params_key(settings_)
+
+
+def find_analysis(clip: Clip, step: int = redact.DEFAULT_STEP) -> Analysis | None:
+    """The clip's analysis made with today's models and these settings, if there is one."""
+    return Analysis.objects.filter(clip=clip, parent_sha256=clip.sha256,
+                                   key=analysis_key(analysis_settings(step))).first()
+
+
+def run_analysis(ctx, clip: Clip, step: int = redact.DEFAULT_STEP, *, background: bool = False) -> Analysis:
+    """The clip's analysis for ``step``: the stored one when the key matches (models and
+    settings unchanged), else made now (in ``background``: at a lower CPU priority), stored
+    with its plate reads, indexed for search and audited. The original is only read; its
+    hash is checked after."""
+    from ..storage import get_store
     from .derivatives import original_path
 
+    found = find_analysis(clip, step)
+    if found is not None:
+        return found
+    wanted = analysis_settings(step)
+    with tempfile.TemporaryDirectory(prefix="bodycam-analyze-") as tmp:
+        path = original_path(clip, tmp)
+        work = functools.partial(redact.analyze, path, step=step, device=settings.MEDIA_DEVICE,
+                                 pool="background" if background else "")
+        progress = (lambda f: ctx.progress(0.05 + 0.9 * f, "finding faces and plates")) if ctx else None
+        plan = lowered_priority(work, progress) if background else work(progress=progress)
+    if get_store().local_path(clip.sha256) and get_store().rehash(clip.sha256) != clip.sha256:
+        raise RuntimeError("the original changed during analysis")
+    fps = float(plan.get("fps") or 30)
+    with transaction.atomic():
+        a, created = Analysis.objects.get_or_create(
+            clip=clip, key=analysis_key(wanted),
+            defaults={"parent_sha256": clip.sha256, "settings": wanted, "plan": plan,
+                      "job": ctx.job if ctx else None})
+        if created:
+            PlateRead.objects.bulk_create([
+                PlateRead(analysis=a, clip=clip, text=t["text"][:16], track=t["id"], score=t.get("score", 0.0),
+                          start_s=round(t["first"] / fps, 2), end_s=round((t["last"] + 1) / fps, 2))
+                for t in plan["tracks"] if t.get("label") == "plate" and t.get("text")])
+            record("media.analysis", actor=f"job:{ctx.job.kind}" if ctx else "system", object_type="clip",
+                   object_id=str(clip.id), object_sha256=clip.sha256,
+                   detail={"analysis": str(a.id), "key": a.key, "step": step, "background": background,
+                           "faces": sum(t["label"] == "face" for t in plan["tracks"]),
+                           "plates": sum(t["label"] == "plate" for t in plan["tracks"]),
+                           "provider": plan.get("provider", "")})
+    if created:
+        index_plates(clip.recording_id)
+    if ctx:
+        ctx.log(f"{len(plan['tracks'])} tracks on {plan['frames']} frames ({plan.get('provider')})"
+                + ("" if created else "; analysed meanwhile by another job"))
+    return a
+
+
+def lowered_priority(fn, progress=None, nice: int = 10):
+    """Run ``fn(progress=...)`` in a thread of its own at ``nice`` steps lower CPU priority
+    (Linux: the priority is per thread and inherited by the threads it starts: the decoder's
+    and the models' own pools, which the background analysis keeps apart), so background
+    analysis yields the processor to ingest, playback and the work people wait for. ``fn``
+    does no database work (a thread has a connection of its own): its progress is handed to
+    ``progress`` in the calling thread."""
+    out: dict = {}
+    latest: list = [None]
+
+    def target():
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+        except (AttributeError, OSError):  # not Linux, or not allowed: run at the usual priority
+            pass
+        try:
+            out["value"] = fn(progress=lambda f: latest.__setitem__(0, f))
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=target, name="bodycam-background-analysis", daemon=True)
+    t.start()
+    shown = None
+    while t.is_alive():
+        t.join(1.0)
+        if progress and latest[0] is not None and latest[0] != shown:
+            shown = latest[0]
+            progress(shown)
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def index_plates(recording_id) -> None:
+    """The recording's ``plates`` search document: every plate its clips' newest analyses read."""
+    from ..search.services import index_text
+
+    newest = {}
+    for a in Analysis.objects.filter(clip__recording_id=recording_id).order_by("created_at"):
+        newest[a.clip_id] = a.id
+    texts = sorted(set(PlateRead.objects.filter(analysis_id__in=list(newest.values())).values_list("text", flat=True)))
+    index_text(recording_id, "plates", " ".join(texts))
+
+
+def plate_reads_for(clip_ids, query: str) -> dict[str, list[dict]]:
+    """For search results: clip id -> the machine's plate reads that the query's words name."""
+    words = {plates.normalise(w) for w in (query or "").split()} - {""}
+    if not words:
+        return {}
+    out: dict[str, list[dict]] = {}
+    for p in PlateRead.objects.filter(clip_id__in=list(clip_ids), text__in=words).order_by("start_s"):
+        out.setdefault(str(p.clip_id), []).append(plate_read_dict(p))
+    return out
+
+
+def plate_read_dict(p: PlateRead) -> dict:
+    return {"text": p.text, "start_s": p.start_s, "end_s": p.end_s, "score": round(p.score, 3),
+            "finding": "machine", "label": "read by machine (not verified by a person)"}
+
+
+def plan_from(a: Analysis, plan: dict) -> dict:
+    """A redaction's plan: the analysis' tracks and clip facts, the redaction's own choices."""
+    return {**copy.deepcopy(a.plan), "analysis": str(a.id), "method": plan.get("method", "blur"),
+            "reason": plan.get("reason", ""), "audio": plan.get("audio", [])}
+
+
+# ---------------------------------------------------------------- job code
+def analyze_job(ctx, redaction_id) -> dict:
     r = Redaction.objects.select_related("clip").get(pk=redaction_id)
     if r.status != Redaction.Status.ANALYZING and r.plan.get("tracks") is not None:
         return {"redaction": str(r.id), "tracks": len(r.plan.get("tracks", []))}  # done before (retry)
     step = int(r.plan.get("step", redact.DEFAULT_STEP))
-    with tempfile.TemporaryDirectory(prefix="bodycam-redact-") as tmp:
-        plan = redact.analyze(original_path(r.clip, tmp), step=step, device=settings.MEDIA_DEVICE,
-                              progress=lambda f: ctx.progress(0.05 + 0.9 * f, "finding faces"))
-    plan.update({"method": r.plan.get("method", "blur"), "reason": r.plan.get("reason", ""),
-                 "audio": r.plan.get("audio", [])})
+    a = run_analysis(ctx, r.clip, step)
+    plan = plan_from(a, r.plan)
     Redaction.objects.filter(pk=r.pk).update(plan=plan, status=Redaction.Status.REVIEW)
-    ctx.log(f"{len(plan['tracks'])} face tracks on {plan['frames']} frames ({plan['provider']})")
     record("media.redaction.analyzed", actor=f"job:{ctx.job.kind}", object_type="clip", object_id=str(r.clip_id),
            object_sha256=r.clip.sha256, detail={"redaction": str(r.id), "tracks": len(plan["tracks"]),
-                                                "step": step, "provider": plan["provider"]})
-    return {"redaction": str(r.id), "tracks": len(plan["tracks"])}
+                                                "analysis": str(a.id), "step": step,
+                                                "provider": plan.get("provider", "")})
+    return {"redaction": str(r.id), "tracks": len(plan["tracks"]), "analysis": str(a.id)}
+
+
+def background_analysis(ctx, clip: Clip) -> dict:
+    """Job ``media.analyze`` (queued after ingest): analyse before anyone asks, at a lower
+    CPU priority, unless an analysis with today's models and settings exists."""
+    before = find_analysis(clip)
+    a = before or run_analysis(ctx, clip, background=True)
+    return {"analysis": str(a.id), "reused": before is not None,
+            "tracks": len(a.plan.get("tracks", [])), "plates": a.plate_reads.count()}
+
+
+def schedule_analysis(clip_id) -> None:
+    """Ingest hook: queue ``media.analyze`` for a new video clip (``MEDIA_AUTO_ANALYZE``)."""
+    from ..jobs.services import submit
+
+    submit("media.analyze", params={"clip_id": str(clip_id)}, object_type="clip", object_id=str(clip_id))
 
 
 def c2pa_actions(plan: dict) -> list[dict]:
@@ -61,10 +209,12 @@ def c2pa_actions(plan: dict) -> list[dict]:
             continue
         m = t.get("method") or method
         reason = t.get("reason") or plan.get("reason", "")
+        # (the label only, never a plate's text: the manifest travels with the released copy)
         out.append({"action": "c2pa.edited",
                     "description": f"redacted {t.get('label', 'region')} ({m}) frames {t['keys'][0][0]}-"
                                    f"{t['keys'][-1][0]}: {reason}",
                     "parameters": {"org.bodycam.redaction": {"kind": "video", "track": t.get("id"),
+                                                             "label": t.get("label", "region"),
                                                              "source": t.get("source", "manual"), "method": m,
                                                              "reason": reason}}})
     for a in plan.get("audio", []):
@@ -157,11 +307,17 @@ def start(request, clip_id, data: dict | None = None) -> Redaction:
         step = 0
     if not 1 <= step <= 30:
         raise RedactionError("step must be 1-30 frames")
+    ready = find_analysis(clip, step)  # analysed after ingest (or by an earlier redaction): no wait
     with transaction.atomic():
+        plan = {"step": step, "method": "blur", "audio": []}
         r = Redaction.objects.create(clip=clip, parent_sha256=clip.sha256, created_by=request.user,
-                                     plan={"step": step, "method": "blur", "audio": []})
+                                     plan=plan_from(ready, plan) if ready else plan,
+                                     status=Redaction.Status.REVIEW if ready else Redaction.Status.ANALYZING)
         record_request(request, "evidence.redaction.start", object_type="clip", object_id=str(clip.id),
-                       object_sha256=clip.sha256, detail={"redaction": str(r.id), "step": step})
+                       object_sha256=clip.sha256, detail={"redaction": str(r.id), "step": step,
+                                                          "analysis": str(ready.id) if ready else None})
+    if ready:
+        return r
     job = submit("media.redact.analyze", params={"redaction_id": str(r.id)}, object_type="clip",
                  object_id=str(clip.id), created_by=request.user)
     Redaction.objects.filter(pk=r.pk).update(analyze_job=job)

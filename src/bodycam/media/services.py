@@ -40,10 +40,18 @@ def schedule_playback(clip_id) -> None:
 
 
 def on_clip_stored(clip_id) -> None:
-    """Ingest hook, called once a new clip's rows have committed: playback derivatives and,
+    """Ingest hook, called once a new clip's rows have committed: playback derivatives, the
+    redaction analysis (faces and plates, a low-priority job; settings.MEDIA_AUTO_ANALYZE) and,
     when settings.MEDIA_AUTO_TRANSCRIBE, a transcript (agency language/translation defaults).
     Never fails ingest (`bodycam media backfill` / `bodycam transcribe` catch up)."""
     schedule_playback(clip_id)
+    if settings.MEDIA_AUTO_ANALYZE:
+        from .redactions import schedule_analysis
+
+        try:
+            schedule_analysis(clip_id)
+        except Exception:  # noqa: BLE001 - the clip is stored; a redaction analyses when asked
+            log.exception("could not queue the redaction analysis for clip %s", clip_id)
     if settings.MEDIA_AUTO_TRANSCRIBE:
         from .transcripts import schedule
 

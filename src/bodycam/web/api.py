@@ -41,6 +41,7 @@ from ..errors import BadInput, BodycamError, api_error
 from ..evidence_ops import services as ev
 from ..http import range_response
 from ..media import services as media
+from ..media.redactions import plate_reads_for
 from ..numbers import whole_number
 from ..release import services as rel
 from ..search.services import audited_search
@@ -294,6 +295,9 @@ def job_detail(request, job_id):
         ("page", "1-1000000"), ("per_page", "1-100 (default 25)"))]])
 @api_view(["GET"])
 def search(request):
-    _, page = audited_search(request, request.GET)  # a SearchError answers 400 with its reason
+    qy, page = audited_search(request, request.GET)  # a SearchError answers 400 with its reason
+    plates = plate_reads_for([c.id for c in page.results], qy.q)  # machine findings, labelled as such
     return Response({"total": page.total, "total_capped": page.capped, "page": page.page, "pages": page.pages, "per_page": page.per_page,
-                     "results": [ev.clip_summary(c) | {"recording_id": str(c.recording_id)} for c in page.results]})
+                     "results": [ev.clip_summary(c) | {"recording_id": str(c.recording_id),
+                                                       "plate_reads": plates.get(str(c.id), [])}
+                                 for c in page.results]})

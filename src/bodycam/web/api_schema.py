@@ -236,13 +236,26 @@ class JobOut(serializers.Serializer):
     error = serializers.CharField(allow_blank=True)
 
 
+class PlateReadOut(serializers.Serializer):
+    text = serializers.CharField(help_text="the plate as read: upper-case letters and digits")
+    start_s = serializers.FloatField(help_text="first second the plate is in view")
+    end_s = serializers.FloatField()
+    score = serializers.FloatField(help_text="the model's mean character probability")
+    finding = serializers.ChoiceField(choices=["machine"], help_text="always machine: read by a model, not a person")
+    label = serializers.CharField()
+
+
+class SearchResult(ClipSummary):
+    plate_reads = PlateReadOut(many=True, help_text="licence plates the query names, as the machine read them")
+
+
 class SearchPage(serializers.Serializer):
     total = serializers.IntegerField()
     total_capped = serializers.BooleanField()
     page = serializers.IntegerField()
     pages = serializers.IntegerField()
     per_page = serializers.IntegerField()
-    results = ClipSummary(many=True)
+    results = SearchResult(many=True)
 
 
 class RoleIn(serializers.Serializer):

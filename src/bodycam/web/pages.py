@@ -26,6 +26,7 @@ from ..evidence_ops import services as ev
 from ..media import captions as hooks
 from ..media import services as media
 from ..media.models import Derivative
+from ..media.redactions import plate_reads_for
 from ..release import services as rel
 from ..search import services as search
 from . import incidents, readable
@@ -45,9 +46,10 @@ def _search_ctx(request, qy, page, error):
     if page:
         thumbs = media.derivatives_of([c.id for c in page.results], Derivative.Kind.THUMBNAIL)
         about = readable.facts(request.user, list({c.recording_id: c.recording for c in page.results}.values()))
+        plates = plate_reads_for([c.id for c in page.results], qy.q)  # machine findings the query names
         for c in page.results:
             rows.append(ev.clip_summary(c) | {"thumb": str(c.id) in thumbs, "recording_id": str(c.recording_id),
-                                              "f": about[c.recording_id]})
+                                              "f": about[c.recording_id], "plates": plates.get(str(c.id), [])})
     base = dict(qy.raw) if qy else {}
     base.pop("page", None)
 

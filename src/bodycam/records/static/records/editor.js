@@ -19,8 +19,10 @@
   function boxAt(t, f) {
     const k = t.keys, pad = t.pad !== undefined ? t.pad : step;
     if (!k.length || f < k[0][0] - pad || f > k[k.length - 1][0] + pad) return null;
-    if (f <= k[0][0]) return k[0].slice(1, 5);
-    if (f >= k[k.length - 1][0]) return k[k.length - 1].slice(1, 5);
+    // Past either end: carried on at the track's speed, as the render does (redact.box_at).
+    const on = (e, o) => { const x = (f - e[0]) / Math.max(1, Math.abs(e[0] - o[0])); return [1, 2, 3, 4].map(j => e[j] + (e[j] - o[j]) * x); };
+    if (f <= k[0][0]) return k.length > 1 ? on(k[0], k[1]) : k[0].slice(1, 5);
+    if (f >= k[k.length - 1][0]) return k.length > 1 ? on(k[k.length - 1], k[k.length - 2]) : k[k.length - 1].slice(1, 5);
     for (let i = 1; i < k.length; i++) if (k[i][0] >= f) {
       const a = k[i - 1], b = k[i], x = (f - a[0]) / Math.max(1, b[0] - a[0]);
       return [1, 2, 3, 4].map(j => a[j] + (b[j] - a[j]) * x);
