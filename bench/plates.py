@@ -103,7 +103,7 @@ def judge_reads(plan: dict, truth: list, heights: dict) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json")
-    ap.add_argument("--step", type=int, default=5)
+    ap.add_argument("--step", type=int, default=None, help="detection step (default: the analysis default)")
     args = ap.parse_args()
 
     import django
@@ -112,6 +112,8 @@ def main() -> int:
     settings.configure()
     django.setup()
     from bodycam.media import facesynth, platesynth, redact
+
+    args.step = args.step or redact.DEFAULT_STEP
 
     fonts = platesynth.fonts()
     font_a = next((f for f in fonts if f.endswith("DejaVuSans-Bold.ttf")), fonts[0] if fonts else None)

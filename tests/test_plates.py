@@ -101,7 +101,7 @@ def test_plate_analysed_at_ingest_masked_searchable_and_signed(tmp_path, setting
     assert str(clip.id).encode() not in page.content and b"machine reading" not in page.content
 
     # A redaction opens with the tracks ready: no second analysis, no job.
-    r = _api(cust, "post", f"/api/evidence/{clip.id}/redactions", {"step": 5})
+    r = _api(cust, "post", f"/api/evidence/{clip.id}/redactions", {})  # the default settings
     assert r.status_code == 202 and r.json()["status"] == "review" and not r.json()["analyze_job"]
     rid = r.json()["id"]
     plan = Redaction.objects.get(pk=rid).plan

@@ -5,7 +5,8 @@ Two steps, so the expensive model runs only where a plate may be:
 1. ``candidates(gray)``: a morphological text-line finder on the luma plane, scaled to
    ``DETECT_WIDTH`` (a black-hat picks dark strokes on a lighter ground, a fixed contrast
    threshold, long straight lines taken out, a small closing joins the characters of a line,
-   connected components with a text line's proportions survive). A few milliseconds a frame; it finds text lines, not only plates.
+   connected components with a text line's proportions survive, if at full size they hold
+   ``MIN_GLYPHS`` separate character shapes). A few milliseconds a frame; it finds text lines, not only plates.
 2. ``PlateReader.read(frame, boxes)``: the PP-OCRv4 recognition model shipped in the
    ``rapidocr-onnxruntime`` wheel (through onnxruntime, like the face model) reads each
    candidate, its output restricted to the characters plates use (0-9, A-Z; lower case
@@ -31,6 +32,7 @@ DETECT_WIDTH = 960        # the candidate finder works on the luma plane at this
 STROKE_CONTRAST = 40      # black-hat response (luma levels) of a character stroke
 MIN_TEXT_H, MAX_TEXT_H = 4, 48   # text-line height at that width, pixels
 MIN_CHARS, MAX_CHARS = 4, 9
+MIN_GLYPHS = 3            # separate character shapes a candidate line must show to be read
 MIN_SCORE = 0.8
 REC_HEIGHT, REC_MAX_WIDTH = 48, 320   # the recognition model's input
 ALLOWED = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -75,13 +77,31 @@ def candidates(gray: np.ndarray, width: int = DETECT_WIDTH) -> np.ndarray:
     n, _lab, stats, _ = cv2.connectedComponentsWithStats(mask)
     out = []
     for x, y, bw, bh, area in stats[1:n]:
-        if not (MIN_TEXT_H <= bh <= MAX_TEXT_H and bw >= 10 and 1.8 <= bw / bh <= 9):
+        if not (MIN_TEXT_H <= bh <= MAX_TEXT_H and bw >= 10 and 2.5 <= bw / bh <= 9):
             continue
         fill = area / float(bw * bh)
         if fill < 0.35:
             continue
-        out.append([x / s, y / s, (x + bw) / s, (y + bh) / s, fill])
+        box = [x / s, y / s, (x + bw) / s, (y + bh) / s]
+        if characters(gray, box) < MIN_GLYPHS:
+            continue
+        out.append(box + [fill])
     return np.array(out, np.float32).reshape(-1, 5)
+
+
+def characters(gray: np.ndarray, box) -> int:
+    """How many separate character-like shapes the text line holds, at full size: dark blobs
+    (Otsu's threshold in the box) as tall as the line, no wider than tall. A plate shows 4-8;
+    texture and edges that pass the line finder show none or one."""
+    h, w = gray.shape[:2]
+    x1, y1, x2, y2 = (int(v) for v in box[:4])
+    th = max(1, y2 - y1)
+    crop = gray[max(0, y1 - th // 4):min(h, y2 + th // 4), max(0, x1 - th // 4):min(w, x2 + th // 4)]
+    if crop.size == 0:
+        return 0
+    _, dark = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    n, _lab, stats, _ = cv2.connectedComponentsWithStats(dark)
+    return sum(1 for _x, _y, bw, bh, _a in stats[1:n] if 0.5 * th <= bh <= 1.6 * th and bw <= 1.2 * bh)
 
 
 def plate_box(text_box, w: int, h: int) -> list[float]:

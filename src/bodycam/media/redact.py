@@ -30,8 +30,11 @@ import numpy as np
 from . import plates
 
 METHODS = ("blur", "pixelate", "fill")
-DEFAULT_STEP = 5          # detect on every 5th frame (6 Hz at 30 fps)
-DEFAULT_DETECT_WIDTH = 640
+DEFAULT_STEP = 10         # detect on every 10th frame (3 Hz at 30 fps) ...
+DEFAULT_DETECT_WIDTH = 640   # ... faces at 640 px wide every 3rd round (every 30 frames: small, far faces)
+DEFAULT_COARSE_WIDTH = 320   # ... and at 320 px on the rounds between (near faces, 4x cheaper)
+DEFAULT_FINE_EVERY = 3
+ANALYSIS_THREADS = 1      # onnxruntime intra-op threads: one, while the decoder's threads use the other core
 DEFAULT_THRESHOLD = 0.4
 DILATE = 0.25             # grow each box by 25 % of its size on every side
 MATCH_IOU = 0.15
@@ -92,11 +95,16 @@ class FaceDetector:
         self.sess = FaceDetector._cache[key]
         self.provider = self.sess.get_providers()[0]
 
-    def detect(self, img: np.ndarray, threshold: float = DEFAULT_THRESHOLD, width: int | None = None) -> np.ndarray:
-        h, w = img.shape[:2]
+    @staticmethod
+    def input_size(w: int, h: int, width: int | None = None) -> tuple[int, int]:
+        """The model's input for a w x h frame detected at ``width``: multiples of 32."""
         tw = min(w, width) if width else w
         th = int(round(h * tw / w))
-        nw, nh = int(math.ceil(tw / 32) * 32), int(math.ceil(th / 32) * 32)
+        return int(math.ceil(tw / 32) * 32), int(math.ceil(th / 32) * 32)
+
+    def detect(self, img: np.ndarray, threshold: float = DEFAULT_THRESHOLD, width: int | None = None) -> np.ndarray:
+        h, w = img.shape[:2]
+        nw, nh = self.input_size(w, h, width)
         small = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA) if (nw, nh) != (w, h) else img
         blob = np.ascontiguousarray(small.transpose(2, 0, 1)[None].astype(np.float32))
         heat, scale, offset, _lms = self.sess.run(["537", "538", "539", "540"], {"input.1": blob})
@@ -164,8 +172,8 @@ class Tracker:
                 size = max(last[3] - last[1], last[4] - last[2], 1.0)
                 dist = math.hypot((last[1] + last[3] - d[0] - d[2]) / 2, (last[2] + last[4] - d[1] - d[3]) / 2)
                 near = dist < self.NEAR * size and self._alike(last[1:5], d)
-                if o >= MATCH_IOU or near:
-                    pairs.append((o + (0.01 if near else 0), ti, di))
+                if o >= MATCH_IOU or near:  # (the nearer of two near detections wins)
+                    pairs.append((o + (0.01 * (1 - dist / (self.NEAR * size)) if near else 0), ti, di))
         used_t, used_d = set(), set()
         for _, ti, di in sorted(pairs, reverse=True):
             if ti in used_t or di in used_d:
@@ -198,14 +206,15 @@ class Tracker:
 
 class PlateTracker(Tracker):
     """Plate candidates (text lines) tracked like faces; a track is read by the plate model
-    when it starts, again every ``RETRY`` frames while no read looks like a plate, then up
-    to ``MAX_READS`` plate-like reads ``REREAD`` frames apart. Only tracks with a plate-like
+    when it starts, again every ``RETRY`` frames while no read looks like a plate (``TRIES``
+    reads in all), then up to ``MAX_READS`` plate-like reads ``REREAD`` frames apart; at
+    most ``PER_ROUND`` reads a detection round (new tracks first, then the tallest). Only tracks with a plate-like
     read are kept; their text is the read with the highest summed probability, and their
     boxes are the plate around the text line."""
 
     label, prefix = "plate", "p"
-    MAX_READS, REREAD, RETRY = 5, 10, 15
-    NEAR = 2.0    # text lines are flat: a plate crossing the view moves several heights a step
+    MAX_READS, REREAD, RETRY, TRIES, PER_ROUND = 5, 10, 15, 3, 6
+    NEAR = 3.5    # text lines are flat and plates pass quickly: several line widths a step (same size only)
 
     @staticmethod
     def _alike(a, b) -> bool:
@@ -225,14 +234,16 @@ class PlateTracker(Tracker):
             return True
         good = [r for r in reads if plates.plausible(r[1], r[2])]
         since = frame - reads[-1][0]
-        if not good:
-            return since >= self.RETRY
+        if not good:  # text that is no plate (yet: too far, blurred): tried again a few times
+            return len(reads) < self.TRIES and since >= self.RETRY
         return len(good) < self.MAX_READS and since >= self.REREAD
 
     def update(self, frame: int, boxes: np.ndarray, image=None) -> None:
         """``image``: a callable giving the frame as BGR, called only when a read is due."""
         super().update(frame, boxes)
         due = [t for t in self._live if t["keys"][-1][0] == frame and self._due(t, frame)]
+        # New candidates first, then the tallest: at most PER_ROUND reads a detection round.
+        due = sorted(due, key=lambda t: (bool(t["reads"]), -(t["keys"][-1][4] - t["keys"][-1][2])))[:self.PER_ROUND]
         if due and image is not None:
             for t, (text, score) in zip(due, self.reader.read(image(), [t["keys"][-1][1:5] for t in due])):
                 t["reads"].append([frame, text, score])
@@ -293,22 +304,56 @@ def dilate(box, w: int, h: int, amount: float = DILATE) -> tuple[int, int, int, 
     return (max(0, int(x1 - dx)), max(0, int(y1 - dy)), min(w, int(math.ceil(x2 + dx))), min(h, int(math.ceil(y2 + dy))))
 
 
-def apply_mask(img: np.ndarray, box, method: str) -> None:
+def apply_mask(img: np.ndarray, box, method: str, black: int = 0) -> None:
+    """Mask ``box`` of one picture in place: an RGB/BGR frame or one plane of a YUV frame
+    (``black``: the plane's value for black, 16 for limited-range luma, 128 for chroma)."""
     x1, y1, x2, y2 = box
     if x2 - x1 < 2 or y2 - y1 < 2:
         return
     roi = img[y1:y2, x1:x2]
     if method == "fill":
-        roi[:] = 0
+        roi[:] = black
     elif method == "pixelate":
         bw, bh = max(1, (x2 - x1) // 12), max(1, (y2 - y1) // 12)
         small = cv2.resize(roi, (max(1, (x2 - x1) // bw), max(1, (y2 - y1) // bh)), interpolation=cv2.INTER_AREA)
         roi[:] = cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
     else:  # blur: strong enough that no face detector finds a face in it
+        # An eighth of the size, blurred there over a third of the box (a stack blur: close to
+        # a Gaussian, its cost independent of the size), scaled back up smoothly (bicubic).
         k = max(3, (max(x2 - x1, y2 - y1) // 3) | 1)
-        small = cv2.resize(roi, (max(1, (x2 - x1) // 4), max(1, (y2 - y1) // 4)), interpolation=cv2.INTER_AREA)
-        small = cv2.GaussianBlur(small, (max(3, (k // 4) | 1),) * 2, 0)
-        roi[:] = cv2.GaussianBlur(cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR), (k, k), 0)
+        small = cv2.resize(roi, (max(1, (x2 - x1) // 8), max(1, (y2 - y1) // 8)), interpolation=cv2.INTER_AREA)
+        small = cv2.stackBlur(small, (max(3, (k // 8) | 1),) * 2)
+        roi[:] = cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_CUBIC)
+
+
+def plane(frame, index: int, w: int, h: int) -> np.ndarray:
+    """A writable (h, w) view of one plane of a PyAV frame (its rows may be padded)."""
+    p = frame.planes[index]
+    return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:h, :w]
+
+
+def mask_yuv(frame, boxes: list[tuple[tuple, str]]):
+    """A copy of a yuv420p ``frame`` with each (box, method) masked on its three planes, no
+    trip through RGB: the planes are copied into a new frame (the decoder keeps its own as
+    references), the box widened to even pixels so luma and chroma cover the same area, and
+    the chroma planes get the same mask at half the size."""
+    w, h = frame.width, frame.height
+    out = av.VideoFrame(w, h, "yuv420p")
+    sizes = ((w, h), (w // 2, h // 2), (w // 2, h // 2))
+    planes = []
+    for i, (pw, ph) in enumerate(sizes):
+        dst = plane(out, i, pw, ph)
+        dst[:] = plane(frame, i, pw, ph)
+        planes.append(dst)
+    y, u, v = planes
+    for (x1, y1, x2, y2), method in boxes:
+        x1, y1, x2, y2 = x1 & ~1, y1 & ~1, min(w, (x2 + 1) & ~1), min(h, (y2 + 1) & ~1)
+        apply_mask(y, (x1, y1, x2, y2), method, 16)
+        half = (x1 // 2, y1 // 2, x2 // 2, y2 // 2)
+        apply_mask(u, half, method, 128)
+        apply_mask(v, half, method, 128)
+    out.color_range = frame.color_range
+    return out
 
 
 # ---------------------------------------------------------------- passes
@@ -323,41 +368,67 @@ def probe_video(path: str) -> dict:
 
 def luma(frame) -> np.ndarray:
     """The frame's Y plane as a (height, width) uint8 view, no conversion (planar YUV)."""
-    plane = frame.planes[0]
-    y = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
-    return y[:frame.height, :frame.width]
+    return plane(frame, 0, frame.width, frame.height)
 
 
 def analyze(path: str, *, step: int = DEFAULT_STEP, width: int = DEFAULT_DETECT_WIDTH,
             threshold: float = DEFAULT_THRESHOLD, device: str = "auto", progress=None, find_plates: bool = True,
-            pool: str = "") -> dict:
+            pool: str = "", coarse_width: int = DEFAULT_COARSE_WIDTH, fine_every: int = DEFAULT_FINE_EVERY) -> dict:
     """Pass 1: detections every ``step`` frames linked into tracks -> a plan (JSON): faces,
-    and licence plates (with the text read) when ``find_plates``. ``pool`` names model
-    sessions of their own (the background analysis runs its at a lower priority)."""
+    and licence plates (with the text read) when ``find_plates``.
+
+    Faces are looked for at ``width`` on every ``fine_every``-th detection round and at
+    ``coarse_width`` on the others: near faces are found every round, small (far) ones every
+    ``step * fine_every`` frames, and tracks coast between. Plate candidates are looked for
+    every round (``plates.candidates``, cheap). ``pool`` names model sessions of their own
+    (the background analysis runs its at a lower priority)."""
     info = probe_video(path)
-    det = FaceDetector(device, pool=pool)
+    det = FaceDetector(device, threads=ANALYSIS_THREADS, pool=pool)
     tracker = Tracker(step)
     plate_tracker = (PlateTracker(step, plates.PlateReader(device, pool=pool), info["width"], info["height"])
                      if find_plates else None)
     n = 0
+    sizes = {}
+    for name, wd in (("fine", width), ("coarse", coarse_width or width)):
+        dw, dh = det.input_size(info["width"], info["height"], wd)
+        sizes[name] = (dw, dh, np.array([info["width"] / dw, info["height"] / dh] * 2, np.float32))
     with av.open(path) as c:
         vs = c.streams.video[0]
         vs.thread_type = "AUTO"
-        for i, frame in enumerate(c.decode(vs)):
-            n = i + 1
-            if i % step:
+        # Frames no other frame refers to (most B-frames) are not decoded at all: a detection
+        # round takes the first decoded frame at or after its frame number, as decoded exactly
+        # as it would be otherwise. Frame numbers come from the timestamps.
+        vs.codec_context.skip_frame = "NONREF"
+        tb, fps, first, due, count, rounds = float(vs.time_base or 0), info["fps"], None, 0, 0, 0
+        for frame in c.decode(vs):
+            count += 1
+            if frame.pts is None or not tb:
+                i = count - 1
+            else:
+                first = frame.pts if first is None else first
+                i = int(round((frame.pts - first) * tb * fps))
+            n = max(n, i + 1)
+            if i < due:
                 continue
-            img = frame.to_ndarray(format="rgb24")
-            tracker.update(i, det.detect(img, threshold, width))
+            due = (i // step + 1) * step
+            dw, dh, back = sizes["fine" if (i // step) % max(1, fine_every) == 0 else "coarse"]
+            # Scaled and converted to RGB in one step (swscale), at the detector's input size.
+            small = frame.reformat(width=dw, height=dh, format="rgb24", interpolation="AREA").to_ndarray()
+            faces = det.detect(small, threshold)
+            faces[:, :4] *= back
+            tracker.update(i, faces)
             if plate_tracker is not None:
                 gray = luma(frame) if frame.format.name in PLANAR_YUV else frame.to_ndarray(format="gray")
-                plate_tracker.update(i, plates.candidates(gray), lambda: img[:, :, ::-1])
-            if progress and info["frames"] and i % (step * 30) == 0:
-                progress(i / info["frames"])
-    info["frames"] = n
+                plate_tracker.update(i, plates.candidates(gray), lambda: frame.to_ndarray(format="bgr24"))
+            rounds += 1
+            if progress and info["frames"] and rounds % 30 == 0:
+                progress(min(1.0, i / info["frames"]))
+    info["frames"] = max(n, info["frames"] or 0)  # (the last frames may be ones not decoded)
     found = tracker.result() + (plate_tracker.result() if plate_tracker is not None else [])
-    return {**info, "step": step, "detect_width": width, "threshold": threshold, "provider": det.provider,
-            "plates": find_plates, "tracks": found}
+    return {**info, "step": step, "detect_width": width, "coarse_width": coarse_width, "fine_every": fine_every,
+            "threshold": threshold, "provider": det.provider,
+            "plates": find_plates, "plate_reads": plate_tracker.reads if plate_tracker is not None else 0,
+            "tracks": found}
 
 
 def validate_plan(plan: dict, info: dict, require_reasons: bool = True) -> list[str]:
@@ -451,17 +522,20 @@ def render(path: str, plan: dict, out_path: str, *, progress=None, crf: int = 20
             oa.layout = layout
         w, h = info["width"], info["height"]
         n = 0
+        yuv = w % 2 == 0 and h % 2 == 0
         for i, frame in enumerate(src.decode(vs)):
-            boxes = [(t, b) for t, b in ((t, box_at(t, i, step)) for t in tracks) if b is not None]
-            if boxes:
+            boxes = [(dilate(b, w, h, DILATE if t.get("source") == "auto" else 0.0), t.get("method") or method)
+                     for t, b in ((t, box_at(t, i, step)) for t in tracks) if b is not None]
+            if not boxes:  # nothing to mask: the decoded picture goes straight to the encoder
+                frame_out = frame if frame.format.name == "yuv420p" else frame.reformat(format="yuv420p")
+            elif yuv and frame.format.name == "yuv420p":
+                frame_out = mask_yuv(frame, boxes)
+            else:  # other pixel formats, odd sizes: through RGB
                 img = frame.to_ndarray(format="bgr24")
-                for t, b in boxes:
-                    apply_mask(img, dilate(b, w, h, DILATE if t.get("source") == "auto" else 0.0),
-                               t.get("method") or method)
-                masked_frames += 1
+                for b, m in boxes:
+                    apply_mask(img, b, m)
                 frame_out = av.VideoFrame.from_ndarray(img, format="bgr24").reformat(format="yuv420p")
-            else:
-                frame_out = frame.reformat(format="yuv420p")
+            masked_frames += bool(boxes)
             frame_out.pts = i
             frame_out.time_base = 1 / fps
             dst.mux(ov.encode(frame_out))

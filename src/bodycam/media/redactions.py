@@ -35,13 +35,14 @@ class RedactionError(BadInput):
 
 
 # ---------------------------------------------------------------- analysis (faces + plates)
-ANALYSIS_VERSION = 2   # the tracker and plate finder: bump when their code changes what they find
+ANALYSIS_VERSION = 3   # the tracker and plate finder: bump when their code changes what they find
 
 
 def analysis_settings(step: int = redact.DEFAULT_STEP) -> dict:
     """The models and settings an analysis is made with; its key is their SHA-256."""
     return {"version": ANALYSIS_VERSION, "step": int(step),
             "faces": {"model": redact.model_version(), "detect_width": redact.DEFAULT_DETECT_WIDTH,
+                      "coarse_width": redact.DEFAULT_COARSE_WIDTH, "fine_every": redact.DEFAULT_FINE_EVERY,
                       "threshold": redact.DEFAULT_THRESHOLD},
             "plates": {"model": plates.model_version(), "detect_width": plates.DETECT_WIDTH,
                        "min_score": plates.MIN_SCORE, "contrast": plates.STROKE_CONTRAST}}

@@ -73,7 +73,8 @@ class TranscriptOut(serializers.Serializer):
 
 
 class RedactionStart(serializers.Serializer):
-    step = serializers.IntegerField(required=False, help_text="analyse every n-th frame")
+    step = serializers.IntegerField(required=False, help_text="analyse every n-th frame (1-30, default 10: the "
+                                    "analysis made after ingest, reused at once)")
 
 
 class RedactionEdit(serializers.Serializer):

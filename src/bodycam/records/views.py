@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from ..access.services import capabilities
 from ..errors import BadInput
-from ..media import redactions, transcripts
+from ..media import redact, redactions, transcripts
 from ..media.models import Derivative, Redaction
 from ..numbers import whole_number
 from ..timefmt import isoformat
@@ -150,14 +150,14 @@ def redact_page(request, clip_id):
     """The clip's redactions; POST starts a new one and opens the editor."""
     clip = redactions.authorize_clip(request, clip_id, "list")
     if request.method == "POST":
-        r = redactions.start(request, clip_id, {"step": request.POST.get("step", 5)})
+        r = redactions.start(request, clip_id, {"step": request.POST.get("step", redact.DEFAULT_STEP)})
         return redirect("records-redaction", redaction_id=r.id)
     from ..custody.services import record_request
 
     rows = list(Redaction.objects.filter(clip=clip).select_related("created_by", "output"))
     record_request(request, "evidence.redaction.list", object_type="clip", object_id=str(clip.id),
                    object_sha256=clip.sha256, detail={"count": len(rows)})
-    return render(request, "records/redactions.html", {"clip": clip, "rows": rows})
+    return render(request, "records/redactions.html", {"clip": clip, "rows": rows, "step": redact.DEFAULT_STEP})
 
 
 @login_required
