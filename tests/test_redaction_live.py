@@ -1,5 +1,6 @@
 """The redaction editor in headless Chromium against a real ``bodycam serve`` (demo
 footage): a custodian opens an item, starts a redaction, draws a manual box on the video,
+sees the chosen method drawn over the video (live preview: fill, pixelate; off again),
 gives reasons, adds a muted audio range, and makes the C2PA-signed redacted copy; an
 officer gets no editor."""
 
@@ -54,7 +55,26 @@ def test_custodian_redacts_in_the_editor(site, browser):
     # Remove the false positives: turn the automatic tracks off (kept in the plan, not redacted).
     for i in range(auto):
         page.locator(".track input[type=checkbox]").nth(i).uncheck()
+    # Live preview: the chosen method drawn over the video inside the box, before any render.
+    probe = ("() => { const c = document.getElementById('overlay'), x = c.getContext('2d');"
+             " const d = x.getImageData(Math.round(c.width * 0.25), Math.round(c.height * 0.25), 1, 1).data;"
+             " return Array.from(d); }")
+    page.evaluate("() => { const v = document.getElementById('v'); v.pause(); v.currentTime = 0.8; }")
+    page.wait_for_function("Math.abs(document.getElementById('v').currentTime - 0.8) < 0.05")
+    page.select_option("#method", "fill")
+    assert page.evaluate(probe) == [0, 0, 0, 255]  # solid black, opaque
     page.select_option("#method", "pixelate")
+    pixel = page.evaluate(probe)
+    assert pixel[3] == 255  # the video's own (pixelated) picture is drawn there
+    shot(page, "redaction-preview")
+    page.uncheck("#preview")
+    assert page.evaluate(probe)[3] < 100  # off: only the translucent box marker
+    page.check("#preview")
+    for width in (390, 1280):  # no sideways scrolling on a phone or a desktop
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), width
+        shot(page, f"redaction-editor-{width}")
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.fill("#ar-from", "0.5")
     page.fill("#ar-to", "1.0")
     page.click("#ar-add")

@@ -30,16 +30,48 @@
     return null;
   }
   const frameNow = () => Math.round(v.currentTime * fps);
+  const preview = document.getElementById("preview"), methodSel = document.getElementById("method");
+  const scratch = document.createElement("canvas"), sctx = scratch.getContext("2d");
+  // The box the render masks: automatic tracks grow by 25 % on every side (redact.dilate).
+  function dilated(t, b) {
+    const d = t.source === "auto" ? 0.25 : 0, dx = (b[2] - b[0]) * d, dy = (b[3] - b[1]) * d;
+    return [Math.max(0, b[0] - dx), Math.max(0, b[1] - dy), Math.min(W, b[2] + dx), Math.min(H, b[3] + dy)].map(Math.round);
+  }
+  // The chosen method drawn from the playing video into the box (what the render will write).
+  function mask(t, b) {
+    const m = t.method || methodSel.value, bw = b[2] - b[0], bh = b[3] - b[1];
+    if (bw < 2 || bh < 2) return;
+    if (m === "fill") { ctx.fillStyle = "#000"; ctx.fillRect(b[0], b[1], bw, bh); return; }
+    if (!v.videoWidth) return;
+    const sx = v.videoWidth / W, sy = v.videoHeight / H;
+    if (m === "pixelate") {  // 12 blocks across the larger side, as the render
+      scratch.width = Math.max(1, Math.round(bw / Math.max(1, Math.floor(bw / 12))));
+      scratch.height = Math.max(1, Math.round(bh / Math.max(1, Math.floor(bh / 12))));
+      sctx.imageSmoothingEnabled = true;
+      sctx.drawImage(v, b[0] * sx, b[1] * sy, bw * sx, bh * sy, 0, 0, scratch.width, scratch.height);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(scratch, 0, 0, scratch.width, scratch.height, b[0], b[1], bw, bh);
+      ctx.imageSmoothingEnabled = true;
+      return;
+    }
+    const r = Math.max(2, Math.round(Math.max(bw, bh) / 6));  // blur: about the render's strength
+    ctx.save(); ctx.beginPath(); ctx.rect(b[0], b[1], bw, bh); ctx.clip();
+    ctx.filter = "blur(" + r + "px)";
+    const x0 = Math.max(0, b[0] - r), y0 = Math.max(0, b[1] - r), x1 = Math.min(W, b[2] + r), y1 = Math.min(H, b[3] + r);
+    ctx.drawImage(v, x0 * sx, y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy, x0, y0, x1 - x0, y1 - y0);
+    ctx.restore();
+  }
   let drag = null, drawn = null;
   function draw() {
-    const f = frameNow();
+    const f = frameNow(), live = preview && preview.checked;
     ctx.clearRect(0, 0, W, H);
     (plan.tracks || []).forEach(t => {
       const b = boxAt(t, f); if (!b) return;
       const on = t.enabled !== false;
-      ctx.strokeStyle = on ? "#ff3030" : "#9aa"; ctx.lineWidth = 3; ctx.setLineDash(on ? [] : [6, 4]);
+      if (on && live) mask(t, dilated(t, b));
+      ctx.strokeStyle = on ? "#ff3030" : "#9aa"; ctx.lineWidth = live ? 1 : 3; ctx.setLineDash(on ? [] : [6, 4]);
       ctx.strokeRect(b[0], b[1], b[2] - b[0], b[3] - b[1]);
-      ctx.fillStyle = on ? "rgba(255,48,48,.25)" : "rgba(0,0,0,0)"; ctx.fillRect(b[0], b[1], b[2] - b[0], b[3] - b[1]);
+      if (!live) { ctx.fillStyle = on ? "rgba(255,48,48,.25)" : "rgba(0,0,0,0)"; ctx.fillRect(b[0], b[1], b[2] - b[0], b[3] - b[1]); }
       ctx.setLineDash([]); ctx.fillStyle = "#fff"; ctx.font = "16px sans-serif"; ctx.fillText(t.id, b[0] + 3, b[1] + 16);
     });
     const r = drag || drawn;
@@ -48,6 +80,8 @@
     document.querySelectorAll(".lane .head").forEach(h => { h.style.left = (100 * f / frames) + "%"; });
   }
   v.addEventListener("timeupdate", draw); v.addEventListener("seeked", draw); v.addEventListener("loadeddata", draw);
+  if (preview) preview.addEventListener("change", draw);
+  methodSel.addEventListener("change", draw);
   (function loop() { if (!v.paused) draw(); requestAnimationFrame(loop); })();
 
   const pos = e => { const r = cv.getBoundingClientRect(); return [(e.clientX - r.left) * W / r.width, (e.clientY - r.top) * H / r.height]; };
@@ -76,13 +110,17 @@
 
   function renderTracks() {
     const box = document.getElementById("tracks"); box.textContent = "";
-    if (!(plan.tracks || []).length) { box.textContent = STATUS === "analyzing" ? "Finding faces…" : "No tracks."; return; }
+    if (!(plan.tracks || []).length) { box.textContent = STATUS === "analyzing" ? "Finding faces and plates…" : "No faces or plates found: add boxes by hand on the video."; return; }
     plan.tracks.forEach(t => {
       const row = document.createElement("div"); row.className = "track"; row.dataset.track = t.id;
       const on = document.createElement("input"); on.type = "checkbox"; on.checked = t.enabled !== false;
       on.setAttribute("aria-label", "Redact track " + t.id);
       on.addEventListener("change", () => { t.enabled = on.checked; (changes.tracks[t.id] = changes.tracks[t.id] || {id: t.id}).enabled = on.checked; renderTracks(); draw(); });
       const name = document.createElement("span"); name.textContent = t.id + " " + (t.label || "") + (t.source === "auto" ? " (" + (t.score || "") + ")" : " (manual)");
+      if (t.label === "plate" && t.text) {  // the machine's reading, labelled as such
+        const read = document.createElement("small"); read.className = "machine-read"; read.title = "read by machine, not verified by a person";
+        read.textContent = " " + t.text + " · machine reading"; name.append(read);
+      }
       const lane = document.createElement("div"); lane.className = "lane";
       const bar = document.createElement("div"); bar.className = "bar" + (t.enabled === false ? " off" : "");
       const f0 = t.keys[0][0], f1 = t.keys[t.keys.length - 1][0];
