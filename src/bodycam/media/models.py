@@ -114,7 +114,7 @@ class TranscriptRevision(models.Model):
 
 
 class Redaction(models.Model):
-    """A redaction of one original clip: the machine's plan (face tracks), the user's
+    """A redaction of one original clip: the machine's plan (face and plate tracks), the user's
     edits (tracks off, manual boxes, audio ranges, method, reasons) and the output."""
 
     class Status(models.TextChoices):

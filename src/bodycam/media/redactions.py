@@ -1,6 +1,7 @@
 """Redactions on behalf of a user and the job code behind them.
 
-start -> job ``media.redact.analyze`` (face tracks) -> the user reviews and edits the plan
+start -> the clip's analysis (face and plate tracks: made after ingest by ``media.analyze``
+and reused, or now by job ``media.redact.analyze``) -> the user reviews and edits the plan
 (tracks off, manual boxes, method, audio ranges from transcript words, a reason for each)
 -> job ``media.redact.render``: a new REDACTED derivative with a C2PA manifest naming the
 original as parent ingredient and listing every redaction. The original is only read.
