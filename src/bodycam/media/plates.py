@@ -30,6 +30,7 @@ import numpy as np
 
 DETECT_WIDTH = 960        # the candidate finder works on the luma plane at this width (or less)
 STROKE_CONTRAST = 40      # black-hat response (luma levels) of a character stroke
+VERTICAL_LINES = (16, 24, 32)  # lengths (px at DETECT_WIDTH) above which vertical lines are borders, one pass each
 MIN_TEXT_H, MAX_TEXT_H = 4, 48   # text-line height at that width, pixels
 MIN_CHARS, MAX_CHARS = 4, 9
 MIN_GLYPHS = 3            # separate character shapes a candidate line must show to be read
@@ -62,7 +63,10 @@ def plausible(text: str, score: float) -> bool:
 
 def candidates(gray: np.ndarray, width: int = DETECT_WIDTH) -> np.ndarray:
     """Text lines that may be plates, as boxes ``[x1, y1, x2, y2, fill]`` in ``gray``'s pixels
-    (``fill``: the share of the box the joined strokes cover)."""
+    (``fill``: the share of the box the joined strokes cover). Passes over one black-hat
+    with vertical lines longer than each of ``VERTICAL_LINES`` taken out (a plate's sides
+    otherwise join its text line; the characters' own stems must stay, and how tall they
+    are is not known yet) and one with none taken out; a box found twice counts once."""
     h, w = gray.shape[:2]
     s = min(1.0, width / w)
     small = cv2.resize(gray, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
@@ -70,29 +74,58 @@ def candidates(gray: np.ndarray, width: int = DETECT_WIDTH) -> np.ndarray:
     _, mask = cv2.threshold(hat, STROKE_CONTRAST, 255, cv2.THRESH_BINARY)
     # Long straight lines are borders, edges and poles, not characters: taken out before the
     # characters are joined, so a plate's frame does not swallow its text line.
-    for kernel in ((15, 1), (1, 16)):
-        mask = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT,
-                                                                                                  kernel)))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (7, 3)))
-    n, _lab, stats, _ = cv2.connectedComponentsWithStats(mask)
-    out = []
-    for x, y, bw, bh, area in stats[1:n]:
-        if not (MIN_TEXT_H <= bh <= MAX_TEXT_H and bw >= 10 and 2.5 <= bw / bh <= 9):
-            continue
-        fill = area / float(bw * bh)
-        if fill < 0.35:
-            continue
-        box = [x / s, y / s, (x + bw) / s, (y + bh) / s]
-        if characters(gray, box) < MIN_GLYPHS:
-            continue
-        out.append(box + [fill])
+    mask = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 1))))
+    passes = [cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT,
+                                                                                               (1, length))))
+              for length in VERTICAL_LINES] + [mask]
+    out: list[list[float]] = []
+    for m in passes:
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (7, 3)))
+        n, _lab, stats, _ = cv2.connectedComponentsWithStats(m)
+        for x, y, bw, bh, area in _lines([list(map(int, st)) for st in stats[1:n] if MIN_TEXT_H <= st[3] <= MAX_TEXT_H]):
+            if not (bw >= 10 and 2.5 <= bw / bh <= 9):
+                continue
+            fill = area / float(bw * bh)
+            if fill < 0.35:
+                continue
+            box = [x / s, y / s, (x + bw) / s, (y + bh) / s]
+            if any(_overlap(box, o) > 0.5 for o in out) or characters(gray, box) < MIN_GLYPHS:
+                continue
+            out.append(box + [fill])
     return np.array(out, np.float32).reshape(-1, 5)
 
 
+def _lines(parts: list[list[int]]) -> list[list[int]]:
+    """Components ``[x, y, w, h, area]`` joined into text lines: neighbours of about the same
+    height on the same line, less than a line's height apart (the gap of "ABC 123")."""
+    parts = sorted(parts, key=lambda p: p[0])
+    out: list[list[int]] = []
+    for p in parts:
+        for q in out:
+            lo, hi = max(p[1], q[1]), min(p[1] + p[3], q[1] + q[3])
+            small, big = sorted((p[3], q[3]))
+            if (hi - lo >= 0.7 * small and big <= 1.4 * small
+                    and 0 <= p[0] - (q[0] + q[2]) <= big):
+                x2, y2 = max(q[0] + q[2], p[0] + p[2]), max(q[1] + q[3], p[1] + p[3])
+                q[0], q[1] = min(q[0], p[0]), min(q[1], p[1])
+                q[2], q[3], q[4] = x2 - q[0], y2 - q[1], q[4] + p[4]
+                break
+        else:
+            out.append(list(p))
+    return out
+
+
+def _overlap(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return ix * iy / max(1e-9, min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])))
+
+
 def characters(gray: np.ndarray, box) -> int:
-    """How many separate character-like shapes the text line holds, at full size: dark blobs
-    (Otsu's threshold in the box) as tall as the line, no wider than tall. A plate shows 4-8;
-    texture and edges that pass the line finder show none or one."""
+    """How many character-like shapes the text line holds, at full size: dark blobs (Otsu's
+    threshold in the box) as tall as the line, not solid; where there are two or more, a wider
+    blob (characters that touch, as in "ABC" of "ABC 123") counts by its width. A plate shows
+    4-8; texture and edges that pass the line finder show none or one (a line-long blob)."""
     h, w = gray.shape[:2]
     x1, y1, x2, y2 = (int(v) for v in box[:4])
     th = max(1, y2 - y1)
@@ -101,7 +134,11 @@ def characters(gray: np.ndarray, box) -> int:
         return 0
     _, dark = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     n, _lab, stats, _ = cv2.connectedComponentsWithStats(dark)
-    return sum(1 for _x, _y, bw, bh, _a in stats[1:n] if 0.5 * th <= bh <= 1.6 * th and bw <= 1.2 * bh)
+    blobs = [(bw, bh) for _x, _y, bw, bh, area in stats[1:n]
+             if 0.5 * th <= bh <= 1.6 * th and area <= 0.85 * bw * bh]  # (a solid bar is no text)
+    if len(blobs) < 2:  # one blob the length of the line is texture or an edge, not characters
+        return len(blobs)
+    return sum(1 if bw <= 1.2 * bh else round(bw / (0.7 * bh)) for bw, bh in blobs)  # touching: by width
 
 
 def plate_box(text_box, w: int, h: int) -> list[float]:
