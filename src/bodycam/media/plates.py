@@ -30,7 +30,9 @@ import numpy as np
 
 DETECT_WIDTH = 960        # the candidate finder works on the luma plane at this width (or less)
 STROKE_CONTRAST = 40      # black-hat response (luma levels) of a character stroke
-VERTICAL_LINES = (16, 24, 32)  # lengths (px at DETECT_WIDTH) above which vertical lines are borders, one pass each
+# Per level (DETECT_WIDTH, then half of it): the lengths above which vertical lines are borders,
+# one pass each (12 and 16 at half size are 24 and 32 at DETECT_WIDTH).
+VERTICAL_LINES = ((16,), (12, 16))
 MIN_TEXT_H, MAX_TEXT_H = 4, 48   # text-line height at that width, pixels
 MIN_CHARS, MAX_CHARS = 4, 9
 MIN_GLYPHS = 3            # separate character shapes a candidate line must show to be read
@@ -63,35 +65,45 @@ def plausible(text: str, score: float) -> bool:
 
 def candidates(gray: np.ndarray, width: int = DETECT_WIDTH) -> np.ndarray:
     """Text lines that may be plates, as boxes ``[x1, y1, x2, y2, fill]`` in ``gray``'s pixels
-    (``fill``: the share of the box the joined strokes cover). Passes over one black-hat
-    with vertical lines longer than each of ``VERTICAL_LINES`` taken out (a plate's sides
-    otherwise join its text line; the characters' own stems must stay, and how tall they
-    are is not known yet) and one with none taken out; a box found twice counts once."""
+    (``fill``: the share of the box the joined strokes cover). One pass for each length of
+    ``VERTICAL_LINES``, with vertical lines longer than it taken out (a plate's sides
+    otherwise join its text line; the characters' own stems must stay, and how tall they are
+    is not known yet), small text at ``width``, larger text at half of it; a box found twice
+    counts once. (Characters taller than 32 px at 960 px wide — a plate about an eighth of
+    the frame's height or more, very close — are not found.)"""
     h, w = gray.shape[:2]
+    out: list[list[float]] = []
+    rejected: list[list[float]] = []  # (the passes find the same texture again: judged once)
     s = min(1.0, width / w)
     small = cv2.resize(gray, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
-    hat = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 5)))
-    _, mask = cv2.threshold(hat, STROKE_CONTRAST, 255, cv2.THRESH_BINARY)
-    # Long straight lines are borders, edges and poles, not characters: taken out before the
-    # characters are joined, so a plate's frame does not swallow its text line.
-    mask = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 1))))
-    passes = [cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT,
-                                                                                               (1, length))))
-              for length in VERTICAL_LINES] + [mask]
-    out: list[list[float]] = []
-    for m in passes:
-        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (7, 3)))
-        n, _lab, stats, _ = cv2.connectedComponentsWithStats(m)
-        for x, y, bw, bh, area in _lines([list(map(int, st)) for st in stats[1:n] if MIN_TEXT_H <= st[3] <= MAX_TEXT_H]):
-            if not (bw >= 10 and 2.5 <= bw / bh <= 9):
-                continue
-            fill = area / float(bw * bh)
-            if fill < 0.35:
-                continue
-            box = [x / s, y / s, (x + bw) / s, (y + bh) / s]
-            if any(_overlap(box, o) > 0.5 for o in out) or characters(gray, box) < MIN_GLYPHS:
-                continue
-            out.append(box + [fill])
+    for level, lengths in enumerate(VERTICAL_LINES):
+        if level:  # larger text is looked for at half the size: a quarter of the work
+            small, s = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_AREA), s / 2
+        hat = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 5)))
+        _, mask = cv2.threshold(hat, STROKE_CONTRAST, 255, cv2.THRESH_BINARY)
+        # Long straight lines are borders, edges and poles, not characters: taken out before
+        # the characters are joined, so a plate's frame does not swallow its text line.
+        mask = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN,
+                                                   cv2.getStructuringElement(cv2.MORPH_RECT, (15, 1))))
+        for length in lengths:
+            m = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN,
+                                                    cv2.getStructuringElement(cv2.MORPH_RECT, (1, length))))
+            m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (7, 3)))
+            n, _lab, stats, _ = cv2.connectedComponentsWithStats(m)
+            parts = [list(map(int, st)) for st in stats[1:n] if MIN_TEXT_H <= st[3] <= MAX_TEXT_H]
+            for x, y, bw, bh, area in _lines(parts):
+                if not (bw >= 10 and 2.5 <= bw / bh <= 9):
+                    continue
+                fill = area / float(bw * bh)
+                if fill < 0.35:
+                    continue
+                box = [x / s, y / s, (x + bw) / s, (y + bh) / s]
+                if any(_overlap(box, o) > 0.5 for o in out) or any(_same(box, r) for r in rejected):
+                    continue
+                if characters(gray, box) < MIN_GLYPHS:
+                    rejected.append(box)
+                    continue
+                out.append(box + [fill])
     return np.array(out, np.float32).reshape(-1, 5)
 
 
@@ -100,8 +112,10 @@ def _lines(parts: list[list[int]]) -> list[list[int]]:
     height on the same line, less than a line's height apart (the gap of "ABC 123")."""
     parts = sorted(parts, key=lambda p: p[0])
     out: list[list[int]] = []
+    near: list[list[int]] = []  # lines whose right end is close enough to the left of what comes
     for p in parts:
-        for q in out:
+        near = [q for q in near if q[0] + q[2] >= p[0] - MAX_TEXT_H]
+        for q in near:
             lo, hi = max(p[1], q[1]), min(p[1] + p[3], q[1] + q[3])
             small, big = sorted((p[3], q[3]))
             if (hi - lo >= 0.7 * small and big <= 1.4 * small
@@ -112,7 +126,12 @@ def _lines(parts: list[list[int]]) -> list[list[int]]:
                 break
         else:
             out.append(list(p))
+            near.append(out[-1])
     return out
+
+
+def _same(a, b) -> bool:
+    return all(abs(u - v) <= 2 for u, v in zip(a[:4], b[:4]))
 
 
 def _overlap(a, b) -> float:

@@ -238,6 +238,10 @@ class PlateTracker(Tracker):
             return len(reads) < self.TRIES and since >= self.RETRY
         return len(good) < self.MAX_READS and since >= self.REREAD
 
+    def following(self) -> bool:
+        """Is a candidate (plate or not yet read) in view?"""
+        return bool(self._live)
+
     def update(self, frame: int, boxes: np.ndarray, image=None) -> None:
         """``image``: a callable giving the frame as BGR, called only when a read is due."""
         super().update(frame, boxes)
@@ -417,7 +421,8 @@ def analyze(path: str, *, step: int = DEFAULT_STEP, width: int = DEFAULT_DETECT_
             faces = det.detect(small, threshold)
             faces[:, :4] *= back
             tracker.update(i, faces)
-            if plate_tracker is not None:
+            # Plates: every round while a candidate is being followed, every other round when none is.
+            if plate_tracker is not None and (plate_tracker.following() or rounds % 2 == 0):
                 gray = luma(frame) if frame.format.name in PLANAR_YUV else frame.to_ndarray(format="gray")
                 plate_tracker.update(i, plates.candidates(gray), lambda: frame.to_ndarray(format="bgr24"))
             rounds += 1
