@@ -36,7 +36,7 @@ class RedactionError(BadInput):
 
 
 # ---------------------------------------------------------------- analysis (faces + plates)
-ANALYSIS_VERSION = 3   # the tracker and plate finder: bump when their code changes what they find
+ANALYSIS_VERSION = 4   # the tracker and plate finder: bump when their code changes what they find
 
 
 def analysis_settings(step: int = redact.DEFAULT_STEP) -> dict:
