@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from ..access.services import capabilities
 from ..errors import BadInput
+from ..http import confirm_step, confirmed
 from ..media import redactions, transcripts
 from ..media.models import Derivative, Redaction
 from ..numbers import whole_number
@@ -189,6 +190,24 @@ def request_list(request):
                   status=st)
 
 
+def _confirm(request, number: str, action: str):
+    """Approving a release and making the release package cannot be undone: a confirmation page first
+    (the request is read through the records check, so only those who handle requests see it)."""
+    r = rs.get(request, number, action)
+    if r.status != ("submitted" if action == "approve" else "approved"):
+        return None  # out of order: the service refuses it (400, audited); nothing to confirm
+    n = r.items.count()
+    if action == "approve":
+        return confirm_step(request, f"Approve release of {r.number}",
+                            f"Approve the release of {n} item{'s' if n != 1 else ''} to {r.requester}?",
+                            ["The decision is final and recorded with your name."],
+                            button="Yes, approve the release", back=request.path)
+    return confirm_step(request, f"Release {r.number}", f"Make the release package of {r.number} for {r.requester}?",
+                        [f"{n} item{'s' if n != 1 else ''} (redacted copies where attached) go into the package "
+                         "the requester receives.", "A released package cannot be called back."],
+                        button="Yes, make the release package", back=request.path)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_page(request, number):
@@ -205,6 +224,9 @@ def request_page(request, number):
                 rs.attach_redaction(request, number, p.get("item", ""), p.get("redaction", ""))
             elif action == "submit":
                 rs.submit(request, number)
+            elif action in ("approve", "release") and not confirmed(request) and (ask := _confirm(request, number,
+                                                                                                 action)):
+                return ask
             elif action in ("approve", "deny"):
                 rs.decide(request, number, action == "approve", p.get("note", ""))
             elif action == "release":

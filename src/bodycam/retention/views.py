@@ -18,6 +18,7 @@ from ..access.policy import allowed, refusals_audited, require
 from ..access.services import audit_denied
 from ..custody.services import record_request, request_source
 from ..evidence.models import Category
+from ..http import confirm_step, confirmed
 from ..numbers import whole_number
 from ..timefmt import iso_seconds
 from . import cad as cadmod
@@ -49,6 +50,9 @@ def overview(request):
         return HttpResponseRedirect("/retention/compliance/")  # their part of retention (supervisors)
     if request.method == "POST":
         _require(request, MANAGE, "retention.change")
+        ask = _ask_first(request)
+        if ask is not None:
+            return ask
         try:
             _post(request)
             return HttpResponseRedirect(request.path)
@@ -75,6 +79,23 @@ def overview(request):
                              "last_sweep_at": iso_seconds(row.last_sweep_at)},
                             status=status)
     return render(request, "retention/overview.html", ctx, status=status)
+
+
+def _ask_first(request):
+    """Approving a purge or releasing a hold cannot be undone: a confirmation page first."""
+    action = request.POST.get("action", "")
+    if confirmed(request) or action not in ("approve", "release_hold"):
+        return None
+    if action == "approve":
+        n = len(request.POST.getlist("recording"))
+        return confirm_step(request, "Approve deletion", f"Approve the purge of {n} recording{'s' if n != 1 else ''}?",
+                            ["After its grace period the sweep removes the recording's files for good; only a "
+                             "tombstone (its hashes) remains.", "Until then it can still be recovered."],
+                            button="Yes, approve the purge", back=request.path)
+    return confirm_step(request, "Release legal hold", "Release this legal hold?",
+                        ["The recordings it kept follow their retention again and may be deleted.",
+                         "A released hold cannot be placed again; a new hold can."],
+                        button="Yes, release the hold", back=request.path)
 
 
 def _post(request):

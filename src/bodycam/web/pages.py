@@ -8,7 +8,7 @@ import json
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,6 +18,7 @@ from ..access.services import EDIT, NotVisible, audit_denied, may, visible_clips
 from ..cases.models import Case
 from ..custody.services import record_request
 from ..errors import BadInput
+from ..http import confirmed
 from ..evidence.identity import default_title
 from ..evidence.incidents import incident_recording_ids
 from ..evidence.models import Category
@@ -29,6 +30,7 @@ from ..media.models import Derivative
 from ..release import services as rel
 from ..search import services as search
 from . import incidents, readable
+from .cases import _confirm_revoke
 
 
 @login_required
@@ -117,6 +119,8 @@ def item_page(request, clip_id):
     if request.method == "POST":
         try:
             new_link = _item_post(request, clip_id)
+            if isinstance(new_link, HttpResponse):  # a confirmation page
+                return new_link
             if new_link is None:
                 return HttpResponseRedirect(request.path)
         except (BadInput, search.SearchError) as exc:  # shown on the item page, beside its form
@@ -143,6 +147,8 @@ def _item_post(request, clip_id):
                                                 "no_reshare": p.get("no_reshare") == "yes"})
         return request.build_absolute_uri(f"/s/{token}/")
     if action == "revoke":
+        if not confirmed(request):
+            return _confirm_revoke(request)
         rel.revoke(request, p.get("kind", ""), p.get("share", ""))
         return None
     if action == "excerpt":
