@@ -227,23 +227,26 @@ def set_category(request, clip_id, name: str, present: bool, reason: str = "") -
         _apply(request, clip, cats=after, cat_change=change, reason=why)
 
 
-def add_category(request, clip_ids: list, name: str) -> int:
-    """Add one category to several items (the search page's bulk action): every item is
-    authorized and checked first (refusals audited), then all change or none do."""
+def category_named(name) -> Category:
+    """An active category by name (bulk actions choose one; none is preselected)."""
     if not isinstance(name, str) or not name:
         raise BadInput("choose a category")
-    cat = _categories([name])[0]
-    plans = []
-    for cid in clip_ids:
-        clip = authorize(request, cid, EDIT)
-        after = list(clip.recording.categories.all())
-        if cat.pk not in {c.pk for c in after}:
-            after.append(cat)
-        plans.append((clip, after, _check_categories(request, clip, after, "")))
+    return _categories([name])[0]
+
+
+def add_category_to(request, clip_id, cat: Category) -> bool:
+    """Add ``cat`` to one item (the bulk action, item by item): False if it has it already.
+    Authorized as an edit; adding that would shorten retention needs a supervisor or custodian
+    and a reason, which the bulk form does not take, so it is refused (audited) for that item."""
+    clip = authorize(request, clip_id, EDIT)
+    after = list(clip.recording.categories.all())
+    if cat.pk in {c.pk for c in after}:
+        return False
+    after.append(cat)
+    change = _check_categories(request, clip, after, "")
     with transaction.atomic():
-        for clip, after, change in plans:
-            _apply(request, clip, cats=after, cat_change=change)
-    return len(plans)
+        _apply(request, clip, cats=after, cat_change=change)
+    return True
 
 
 def item_events(clip: Clip) -> list[AuditEntry]:
@@ -298,5 +301,5 @@ def read_audit_log(request, after: int = 0, limit: int = 200, action: str = "", 
     return {"entries": [event_dict(e) for e in rows], "next_after": rows[-1].seq if rows else after}
 
 
-__all__ = ["list_clips", "view_clip", "open_media", "open_original", "may_receive_original", "edit_metadata", "set_category", "add_category", "clip_audit", "read_audit_log",
+__all__ = ["list_clips", "view_clip", "open_media", "open_original", "may_receive_original", "edit_metadata", "set_category", "add_category_to", "category_named", "clip_audit", "read_audit_log",
            "PLAY", "DOWNLOAD"]

@@ -18,6 +18,7 @@ from ..http import confirm_step, confirmed
 from ..media import redactions, transcripts
 from ..media.models import Derivative, Redaction
 from ..numbers import whole_number
+from ..search import picker
 from ..timefmt import isoformat
 from . import api_schema as doc
 from . import services as rs
@@ -211,15 +212,16 @@ def _confirm(request, number: str, action: str):
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_page(request, number):
-    error, st = "", 200
+    error, st, pick_choices = "", 200, []
     if request.method == "POST":
         p = request.POST
         action = p.get("action", "")
         try:
             if action == "extend":
                 rs.extend(request, number, p.get("reason", ""))
-            elif action == "add_item":
-                rs.add_item(request, number, p.get("clip", "").strip())
+            elif action == "add_item":  # the picker's item (no pasted ids); several typed matches: choose
+                for clip_id in picker.chosen(request, p, "clip"):
+                    rs.add_item(request, number, clip_id)
             elif action == "attach":
                 rs.attach_redaction(request, number, p.get("item", ""), p.get("redaction", ""))
             elif action == "submit":
@@ -236,6 +238,8 @@ def request_page(request, number):
             return HttpResponseRedirect(request.path)
         except BadInput as exc:  # shown on the request page, beside its forms
             error, st = str(exc), 400
+        except picker.Choose as many:
+            pick_choices = many.rows
     r = rs.get(request, number)
     items = []
     for it in r.items.select_related("clip", "redaction"):
@@ -245,7 +249,7 @@ def request_page(request, number):
     packing = Job.objects.filter(kind="records.package", object_id=r.number,
                                  status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
     return render(request, "records/request.html", {"r": r, "items": items, "error": error, "packing": packing,
-                                                    "days_left": rs.days_left(r),
+                                                    "days_left": rs.days_left(r), "pick_choices": pick_choices,
                                                     "extensions": list(r.extensions.select_related("by"))},
                   status=st)
 

@@ -20,8 +20,8 @@ from ..access.services import visible_clips
 from ..cases import services as case_services
 from ..custody.services import record_request, request_source
 from ..errors import BadInput
-from ..http import confirm_step, confirmed
 from ..evidence_ops import services as ev
+from ..http import confirm_step, confirmed
 from ..numbers import parse_uuid
 from ..release import services as rel
 
