@@ -270,6 +270,43 @@ def clip_audit(request, clip_id) -> dict:
     return {"clip": str(clip.id), "sha256": clip.sha256, "events": [event_dict(e) for e in events]}
 
 
+def _words(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(str(v) for v in value) or "—"
+    return str(value)
+
+
+HISTORY_NOTES = ("reason", "recipient", "rendition", "case", "note", "status")
+
+
+def item_history(request, clip_id) -> list[dict]:
+    """The item's audit entries in words, newest first, for its page's History tab: when (a
+    datetime, shown in the agency's zone), who (name and username), what (the action's label),
+    the outcome, what changed (field, before, after) and a short note (reason, recipient, ...).
+    Who may read it: as the item's audit trail (``AUDIT``); reading it is audited."""
+    from ..access.models import User
+
+    clip = authorize(request, clip_id, AUDIT)
+    events = item_events(clip)
+    record_request(request, "audit.read", object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256,
+                   detail={"entries": len(events), "view": "history"})
+    names = {u: f"{(first + ' ' + last).strip()}" for u, first, last in
+             User.objects.filter(username__in={e.actor for e in events}).values_list("username", "first_name",
+                                                                                     "last_name")}
+    rows = []
+    for e in reversed(events):
+        detail = e.detail if isinstance(e.detail, dict) else {}
+        who = names.get(e.actor) or ""
+        rows.append({"at": e.at, "who": f"{who} ({e.actor})" if who else e.actor, "what": actions.label(e.action),
+                     "action": e.action, "outcome": e.outcome,
+                     "changes": [(k, _words(b), _words(a)) for k, (b, a) in actions.changes(detail).items()],
+                     "notes": [(k, _words(detail[k])) for k in HISTORY_NOTES if k in detail and detail[k] not in ("", None)
+                               and not isinstance(detail[k], dict)]})
+    return rows
+
+
 def custody_report(request, clip_id, fmt: str = "json"):
     """The clip's chain-of-custody report (dict for JSON, bytes for PDF), for anyone who may
     see the clip (and auditors). The request is audited before the report is built, so
@@ -301,5 +338,5 @@ def read_audit_log(request, after: int = 0, limit: int = 200, action: str = "", 
     return {"entries": [event_dict(e) for e in rows], "next_after": rows[-1].seq if rows else after}
 
 
-__all__ = ["list_clips", "view_clip", "open_media", "open_original", "may_receive_original", "edit_metadata", "set_category", "add_category_to", "category_named", "clip_audit", "read_audit_log",
+__all__ = ["list_clips", "view_clip", "open_media", "open_original", "may_receive_original", "edit_metadata", "set_category", "add_category_to", "category_named", "item_history", "clip_audit", "read_audit_log",
            "PLAY", "DOWNLOAD"]

@@ -26,7 +26,8 @@ from ..evidence_ops import services as ev
 from ..http import confirmed
 from ..media import captions as hooks
 from ..media import services as media
-from ..media.models import Derivative
+from ..media import transcripts
+from ..media.models import Derivative, Transcript
 from ..release import services as rel
 from ..search import picker
 from ..search import services as search
@@ -182,7 +183,15 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
     facts = readable.facts(user, [rec])[rec.id]
     still = facts["still"]
     image = media.latest(clip, Derivative.Kind.IMAGE) if still else None
+    tab = "history" if request.GET.get("tab") == "history" and item["can"]["audit"] else "item"
+    lines = []
+    if not still and Transcript.objects.filter(clip=clip).exists():  # read (and audited) only when there is one
+        _, t = transcripts.view(request, clip.id)
+        lines = [{"at": round(float(s.get("start", 0)), 2), "text": s.get("text", "")} for s in (t.segments or [])]
     return {
+        "tab": tab, "history": ev.item_history(request, clip.id) if tab == "history" else [],
+        "lines": lines, "act": [(k, label) for k, label in bulk.offered(user) if k != "categorize"],
+        "prosecutors": rel.prosecutors() if item["can"]["share"] else [],
         "f": facts, "own_title": rec.title, "default_title": default_title(rec, facts["categories"]),
         "still": still, "image_src": (f"/api/evidence/{clip.id}/image.jpg" if image else
                                       f"/api/evidence/{clip.id}/thumbnail.jpg" if thumb else ""),
