@@ -132,8 +132,8 @@ def _inputs(request, action: str) -> dict:
             raise BadInput("a hold needs a name (1-200 characters) and a reason (1-500 characters)")
         return {"name": name, "reason": reason}
     if action == "share":
-        if not may(user, SHARE):
-            raise BadInput("your role may not share evidence")
+        require(request, "evidence.share", action="evidence.share", object_type="clip",
+                reason=f"role {user.role} may not share evidence", message="your role may not share evidence")
         recipient = p.get("recipient", "")
         if recipient not in {u.username for u in rel.prosecutors()}:
             raise BadInput("choose a prosecutor")
