@@ -54,8 +54,8 @@ def test_picker_never_offers_what_its_user_may_not_see(w):
     assert row["title"] and row["at"] and a.evidence_number in row["label"]
     assert "container" not in str(row) and a.container_name not in str(row)
     # By officer and by date (the day in the agency's zone): still only what each may see.
-    assert {r["id"] for r in _picked(off_a, "off.b")} == set()
-    assert {r["id"] for r in _picked(cust, "off.b")} == {str(w.other_clip.id)}
+    assert str(w.other_clip.id) not in {r["id"] for r in _picked(off_a, "off.b")}  # (words may match A's own)
+    assert str(w.other_clip.id) in {r["id"] for r in _picked(cust, "off.b")}
     day = (a.start_time or a.trigger_on_time).strftime("%Y-%m-%d")
     assert {r["id"] for r in _picked(off_a, day)} == {str(w.clip.id)}
     assert {r["id"] for r in _picked(cust, day)} >= {str(w.clip.id), str(w.other_clip.id)}
