@@ -36,10 +36,10 @@ def row(clip) -> dict:
     rec = clip.recording
     officer = rec.officer
     account = officer.account if officer.account_id else None
-    at = start_of(rec)
+    at = clip.start_time or start_of(rec)  # the clip's own start: two clips of one recording differ
     name = officer.name or (account.username if account else "") or str(officer.axis_user_id)[:8]
     badge = (getattr(account, "badge", "") if account else "") or officer.user_key
-    local = readable(at, settings.AGENCY_TIME_ZONE, "minute") if at else ""
+    local = readable(at, settings.AGENCY_TIME_ZONE, "full") if at else ""
     number, title = rec.evidence_number or "", display_title(rec)
     return {"id": str(clip.id), "recording": str(rec.id), "number": number, "title": title, "officer": name,
             "badge": badge, "at": local, "at_utc": isoformat(at, timespec="seconds") if at else None,
