@@ -90,6 +90,60 @@ def test_every_role_times_every_endpoint(tmp_path):
     assert not failures, "\n".join(failures)
 
 
+# Issue 23: the picker, the bulk actions (confirmed; "ok" = done or already so, "refused" = the
+# item refused in the summary, a number = the action refused as a whole) and the History tab,
+# for officer A's clip. Every refusal is audited.
+R = "refused"
+PAGES = {
+    "pick":           dict(officer=A, other_officer=R, supervisor=A, detective=A, custodian=A, prosecutor=A, admin=R, auditor=R),
+    "history":        dict(officer=A, other_officer=404, supervisor=A, detective=A, custodian=A, prosecutor=A, admin=404, auditor=404),
+    "bulk_categorize": dict(officer=A, other_officer=R, supervisor=A, detective=A, custodian=A, prosecutor=R, admin=R, auditor=R),
+    "bulk_case":      dict(officer=403, other_officer=403, supervisor=403, detective=A, custodian=A, prosecutor=403, admin=403, auditor=403),
+    "bulk_request":   dict(officer=403, other_officer=403, supervisor=403, detective=403, custodian=A, prosecutor=403, admin=403, auditor=403),
+    "bulk_hold":      dict(officer=403, other_officer=403, supervisor=403, detective=403, custodian=A, prosecutor=403, admin=403, auditor=403),
+    "bulk_share":     dict(officer=403, other_officer=403, supervisor=403, detective=A, custodian=A, prosecutor=403, admin=403, auditor=403),
+}
+BULK = {"bulk_categorize": ("categorize", {"category": "Arrest"}), "bulk_case": ("add_to_case", {"case": "C-1"}),
+        "bulk_request": ("add_to_request", {"request": "R-1"}), "bulk_hold": ("hold", {"name": "H", "reason": "r"}),
+        "bulk_share": ("share", {"recipient": "ada"})}
+
+
+def test_every_role_times_the_picker_bulk_actions_and_history(tmp_path):
+    from bodycam.evidence.models import Category
+    from bodycam.records.models import RecordsRequest
+
+    w = World(tmp_path)
+    Category.objects.create(axis_id="9", name="Arrest")
+    RecordsRequest.objects.create(number="R-1", requester="Press", scope="x", received_on="2026-01-05",
+                                  deadline="2026-02-05", created_by=w.custodian)
+    clip = str(w.clip.id)
+    failures = []
+    for role, user in w.users.items():
+        client = client_for(user)
+        for page, by_role in PAGES.items():
+            expect = by_role[role]
+            before = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
+            if page == "pick":
+                r = client.get("/pick/evidence", {"q": w.clip.recording.evidence_number})
+                got = A if r.status_code == 200 and [x["id"] for x in r.json()["results"]] == [clip] else \
+                    R if r.status_code == 200 and r.json()["results"] == [] else r.status_code
+            elif page == "history":
+                r = client.get(f"/evidence/{clip}/?tab=history")
+                got = A if r.status_code == 200 and b'id="history-table"' in r.content else r.status_code
+            else:
+                action, fields = BULK[page]
+                r = client.post("/evidence/bulk", {"action": action, "clip": [clip], "confirm": "yes", **fields})
+                body = r.content.decode()
+                got = (A if 'id="n-refused">0<' in body else R if 'id="n-refused">1<' in body else "?") \
+                    if r.status_code == 200 else r.status_code
+            if got != expect:
+                failures.append(f"{role} x {page}: got {got}, expected {expect}")
+            elif expect not in (A,) and page != "pick" and not AuditEntry.objects.filter(
+                    seq__gt=before, outcome="denied", actor=user.username).exists():
+                failures.append(f"{role} x {page}: refusal not audited")
+    assert not failures, "\n".join(failures)
+
+
 def test_officer_cannot_reach_other_items_by_guessing(tmp_path):
     w = World(tmp_path)
     client = client_for(w.other_officer)

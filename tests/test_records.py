@@ -90,8 +90,13 @@ def test_records_request_workflow(tmp_path, settings):
     assert _post(cust, url, {"action": "submit"}).status_code == 302
     assert _post(cust, url, {"action": "add_item", "clip": str(w.other_clip.id)}).status_code == 400  # frozen
     assert _post(clients["det"], url, {"action": "approve"}).status_code == 403
-    assert _post(cust, url, {"action": "approve", "note": "exempt parts redacted"}).status_code == 302
-    assert _post(cust, url, {"action": "release"}).status_code == 302
+    # Approving and releasing ask first (issue 23): without the confirmation nothing changes.
+    assert _post(cust, url, {"action": "approve", "note": "exempt parts redacted"}).status_code == 200
+    assert RecordsRequest.objects.get(pk=req.pk).status == "submitted"
+    assert _post(cust, url, {"action": "approve", "note": "exempt parts redacted", "confirm": "yes"}).status_code == 302
+    assert _post(cust, url, {"action": "release"}).status_code == 200
+    assert RecordsRequest.objects.get(pk=req.pk).status == "approved"
+    assert _post(cust, url, {"action": "release", "confirm": "yes"}).status_code == 302
     req.refresh_from_db()
     assert req.status == "released" and req.approved_by == w.custodian and req.package_sha256
 

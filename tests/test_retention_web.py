@@ -59,7 +59,10 @@ def test_retention_pages_roles_forms_and_charts(w):
                                       "recordings": rec.container_name}).status_code == 302
     hold = LegalHold.objects.get(name="H1")
     assert rec.id in ret.blocked_ids()
-    assert post(cust, "/retention/", {"action": "release_hold", "hold": str(hold.id)}).status_code == 302
+    assert post(cust, "/retention/", {"action": "release_hold", "hold": str(hold.id)}).status_code == 200  # asks first
+    assert rec.id in ret.blocked_ids()
+    assert post(cust, "/retention/", {"action": "release_hold", "hold": str(hold.id), "confirm": "yes"}
+                ).status_code == 302
     ret.sweep(now=rec.trigger_on_time + timedelta(days=366))
     assert str(rec.id) in cust.get("/retention/").content.decode()
     assert post(cust, "/retention/", {"action": "recover", "recording": str(rec.id), "reason": ""}).status_code == 400
@@ -104,6 +107,8 @@ def test_case_status_incident_and_files(w):
     # Closing the case (assigned detective) lets the recording's retention run; audited.
     assert post(off, "/cases/C-1/status", {"status": "closed"}).status_code == 404  # officers cannot see cases
     r = post(det, "/cases/C-1/status", {"status": "closed", "incident_number": "26-004242"})
+    assert r.status_code == 200 and Case.objects.get(number="C-1").status == "open"  # asks first (issue 23)
+    r = post(det, "/cases/C-1/status", {"status": "closed", "incident_number": "26-004242", "confirm": "yes"})
     assert r.status_code == 302
     case = Case.objects.get(number="C-1")
     assert case.status == "closed" and case.incident_number == "26-004242" and case.closed_at

@@ -309,3 +309,31 @@ def strip_body(response) -> None:
         length = response.get("Content-Length", str(len(response.content)))
         response.content = b""
         response["Content-Length"] = length
+
+
+# ---------------------------------------------------------------- confirmation step
+CONFIRM_TEMPLATE = "confirm.html"
+
+
+def confirmed(request) -> bool:
+    """True when this POST came from the confirmation page (``confirm=yes``)."""
+    return request.method == "POST" and request.POST.get("confirm") == "yes"
+
+
+def confirm_step(request, title: str, question: str, consequences=(), button: str = "Yes, do it",
+                 back: str = "", danger: bool = True):
+    """The page that asks first, for an action that cannot be undone (close a case, revoke a
+    share, release records, approve a purge). It posts the same fields back to the same URL
+    with ``confirm=yes``; the view acts only then (``confirmed``). Without JavaScript too:
+    this is a page, not a ``confirm()`` box. Nothing is changed by showing it."""
+    fields = [(k, v) for k in request.POST for v in request.POST.getlist(k)
+              if k not in ("csrfmiddlewaretoken", "confirm")]
+    referer = request.META.get("HTTP_REFERER", "")
+    host = request.get_host()
+    if not back and referer:
+        for prefix in (f"http://{host}/", f"https://{host}/"):
+            if referer.startswith(prefix):
+                back = "/" + referer[len(prefix):]
+    return render(request, CONFIRM_TEMPLATE, {"title": title, "question": question, "consequences": list(consequences),
+                                              "button": button, "back": back or request.path, "fields": fields,
+                                              "action_url": request.path, "danger": danger})

@@ -142,3 +142,15 @@ def open_file(request, case: Case, file_id):
     record_request(request, "case.file_download", object_type="case", object_id=str(case.id),
                    object_sha256=cf.sha256, detail={"file": str(cf.id), "name": cf.name})
     return cf, get_store().open(cf.sha256)
+
+
+def add_recording(request, case: Case, recording) -> bool:
+    """Add one recording to ``case`` (the caller checked "case.change" and that the user may see
+    the recording): one audit entry; False (nothing written) if the case holds it already."""
+    if case.recordings.filter(pk=recording.pk).exists():
+        return False
+    with transaction.atomic():
+        case.recordings.add(recording)
+        record_request(request, "case.add_recordings", object_type="case", object_id=str(case.id),
+                       detail={"case": case.number, "recordings_added": [str(recording.pk)]})
+    return True

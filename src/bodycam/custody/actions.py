@@ -67,6 +67,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     _A("evidence.redaction.view", "Viewed a redaction", ACCESS),
     # changes to an item
     _A("evidence.edit", "Changed the item (note, tags, categories)", CHANGE),
+    _A("evidence.bulk", "Ran a bulk action on chosen items (the counts; each item has its own entry)", CHANGE),
     _A("evidence.delete", "Tried to delete the item", CHANGE),
     _A("evidence.excerpt", "Asked for an excerpt", CHANGE),
     _A("evidence.transcript.request", "Asked for a transcript", CHANGE),

@@ -156,6 +156,25 @@ def add_item(request, number: str, clip_id) -> RequestItem:
     return item
 
 
+def add_item_once(request, number: str, clip_id) -> bool:
+    """``add_item`` for the bulk action: False (nothing written) where the request holds the
+    item already; every other case as ``add_item`` (refusals audited)."""
+    r = get(request, number, "add_item")
+    cid = parse_uuid(clip_id)
+    if cid and r.status == RecordsRequest.Status.OPEN and RequestItem.objects.filter(request=r, clip_id=cid).exists() \
+            and visible_clips(request.user).filter(id=cid).exists():
+        return False
+    add_item(request, number, clip_id)
+    return True
+
+
+def open_requests(request) -> list[RecordsRequest]:
+    """The requests items may be added to (open ones), for those who handle requests; none for others."""
+    if not policy.allowed(request.user, "records.manage"):
+        return []
+    return list(RecordsRequest.objects.filter(status=RecordsRequest.Status.OPEN).order_by("deadline")[:500])
+
+
 def attach_redaction(request, number: str, item_id, redaction_id) -> RequestItem:
     r = get(request, number, "attach_redaction")
     _open(request, r, "attach_redaction")

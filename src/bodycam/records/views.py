@@ -14,9 +14,11 @@ from rest_framework.response import Response
 
 from ..access.services import capabilities
 from ..errors import BadInput
+from ..http import confirm_step, confirmed
 from ..media import redactions, transcripts
 from ..media.models import Derivative, Redaction
 from ..numbers import whole_number
+from ..search import picker
 from ..timefmt import isoformat
 from . import api_schema as doc
 from . import services as rs
@@ -189,22 +191,44 @@ def request_list(request):
                   status=st)
 
 
+def _confirm(request, number: str, action: str):
+    """Approving a release and making the release package cannot be undone: a confirmation page first
+    (the request is read through the records check, so only those who handle requests see it)."""
+    r = rs.get(request, number, action)
+    if r.status != ("submitted" if action == "approve" else "approved"):
+        return None  # out of order: the service refuses it (400, audited); nothing to confirm
+    n = r.items.count()
+    if action == "approve":
+        return confirm_step(request, f"Approve release of {r.number}",
+                            f"Approve the release of {n} item{'s' if n != 1 else ''} to {r.requester}?",
+                            ["The decision is final and recorded with your name."],
+                            button="Yes, approve the release", back=request.path)
+    return confirm_step(request, f"Release {r.number}", f"Make the release package of {r.number} for {r.requester}?",
+                        [f"{n} item{'s' if n != 1 else ''} (redacted copies where attached) go into the package "
+                         "the requester receives.", "A released package cannot be called back."],
+                        button="Yes, make the release package", back=request.path)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_page(request, number):
-    error, st = "", 200
+    error, st, pick_choices = "", 200, []
     if request.method == "POST":
         p = request.POST
         action = p.get("action", "")
         try:
             if action == "extend":
                 rs.extend(request, number, p.get("reason", ""))
-            elif action == "add_item":
-                rs.add_item(request, number, p.get("clip", "").strip())
+            elif action == "add_item":  # the picker's item (no pasted ids); several typed matches: choose
+                for clip_id in picker.chosen(request, p, "clip"):
+                    rs.add_item(request, number, clip_id)
             elif action == "attach":
                 rs.attach_redaction(request, number, p.get("item", ""), p.get("redaction", ""))
             elif action == "submit":
                 rs.submit(request, number)
+            elif action in ("approve", "release") and not confirmed(request) and (ask := _confirm(request, number,
+                                                                                                 action)):
+                return ask
             elif action in ("approve", "deny"):
                 rs.decide(request, number, action == "approve", p.get("note", ""))
             elif action == "release":
@@ -214,6 +238,8 @@ def request_page(request, number):
             return HttpResponseRedirect(request.path)
         except BadInput as exc:  # shown on the request page, beside its forms
             error, st = str(exc), 400
+        except picker.Choose as many:
+            pick_choices = many.rows
     r = rs.get(request, number)
     items = []
     for it in r.items.select_related("clip", "redaction"):
@@ -223,7 +249,7 @@ def request_page(request, number):
     packing = Job.objects.filter(kind="records.package", object_id=r.number,
                                  status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
     return render(request, "records/request.html", {"r": r, "items": items, "error": error, "packing": packing,
-                                                    "days_left": rs.days_left(r),
+                                                    "days_left": rs.days_left(r), "pick_choices": pick_choices,
                                                     "extensions": list(r.extensions.select_related("by"))},
                   status=st)
 

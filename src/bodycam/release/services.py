@@ -133,6 +133,25 @@ def share_item(request, clip_id, data: dict) -> dict:
     return share_dict(s) | {"no_reshare": no_reshare}
 
 
+def share_item_once(request, clip_id, data: dict) -> bool:
+    """``share_item`` for the bulk action: False (nothing written) where the recording already
+    has a live share with the same prosecutor; otherwise a new share (refusals audited)."""
+    clip = authorize(request, clip_id, SHARE)
+    name = data.get("recipient") if isinstance(data, dict) else None
+    live = Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=_now()))
+    if isinstance(name, str) and Share.objects.filter(live, recording_id=clip.recording_id,
+                                                      recipient__username=name.strip()).exists():
+        return False
+    share_item(request, clip_id, data)
+    return True
+
+
+def prosecutors() -> list[User]:
+    """Active accounts that may receive shares (the share form's choices: no typed usernames)."""
+    roles = [r for r in policy.ROLES["share.receive"]]
+    return list(User.objects.filter(is_active=True, role__in=roles).order_by("username"))
+
+
 def share_case(request, case_key, data: dict) -> dict:
     if not isinstance(data, dict):
         raise BadInput("body must be a JSON object")

@@ -21,6 +21,7 @@ from ..cases import services as case_services
 from ..custody.services import record_request, request_source
 from ..errors import BadInput
 from ..evidence_ops import services as ev
+from ..http import confirm_step, confirmed
 from ..numbers import parse_uuid
 from ..release import services as rel
 
@@ -51,6 +52,8 @@ def case_page(request, case_key):
                                                      "label": p.get("label", ""), **flags})
                 new_link = request.build_absolute_uri(f"/s/{token}/")
             elif action == "revoke":
+                if not confirmed(request):
+                    return _confirm_revoke(request)
                 rel.revoke(request, p.get("kind", ""), p.get("share", ""))
                 return HttpResponseRedirect(request.path)
             else:
@@ -75,6 +78,16 @@ def case_page(request, case_key):
         "can_export": bool(clips) and allowed(user, "evidence.download")}, status=st)
 
 
+def _confirm_revoke(request):
+    """Revoking a share or a link cannot be undone (a new one can be made): a confirmation page first."""
+    link = request.POST.get("kind") == "link"
+    return confirm_step(request, "Revoke " + ("link" if link else "share"),
+                        "Revoke this " + ("link" if link else "share") + "?",
+                        ["Its holder loses access at once" + (" (the link answers 410 Gone)." if link else "."),
+                         "A revoked share cannot be restored; you can share again."],
+                        button="Yes, revoke", back=request.path)
+
+
 def _case_for_change(request, case_key, action):
     case = rel.get_case(request, case_key, action)
     require(request, "case.change", case, action=action, object_type="case", object_id=str(case.id),
@@ -87,6 +100,11 @@ def _case_for_change(request, case_key, action):
 @require_POST
 def case_status(request, case_key):
     case = _case_for_change(request, case_key, "case.status")
+    if request.POST.get("status") == "closed" and not confirmed(request):
+        return confirm_step(request, f"Close case {case.number}", f"Close case {case.number}?",
+                            ["While a case is open its recordings are never deleted; closing it lets their "
+                             "retention run again, so footage may be deleted when its period ends."],
+                            button="Yes, close the case", back=f"/cases/{case.number}/")
     with refusals_audited(request, "case.status", object_type="case", object_id=str(case.id)):
         case_services.set_case_status(case, request.POST.get("status", ""), request.user.username,
                                       source=request_source(request),

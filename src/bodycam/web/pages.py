@@ -8,13 +8,13 @@ import json
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..access.policy import allowed, cases_changeable, require
-from ..access.services import EDIT, NotVisible, audit_denied, may, visible_clips
+from ..access.policy import allowed
+from ..access.services import NotVisible, audit_denied, visible_clips
 from ..cases.models import Case
 from ..custody.services import record_request
 from ..errors import BadInput
@@ -23,12 +23,16 @@ from ..evidence.incidents import incident_recording_ids
 from ..evidence.models import Category
 from ..evidence.services import camera_tag_names, clip_bookmarks
 from ..evidence_ops import services as ev
+from ..http import confirmed
 from ..media import captions as hooks
 from ..media import services as media
-from ..media.models import Derivative
+from ..media import transcripts
+from ..media.models import Derivative, Transcript
 from ..release import services as rel
+from ..search import picker
 from ..search import services as search
-from . import incidents, readable
+from . import bulk, incidents, readable
+from .cases import _confirm_revoke
 
 
 @login_required
@@ -61,46 +65,30 @@ def _search_ctx(request, qy, page, error):
         "prev_url": link(page=page.page - 1) if page and page.page > 1 else "",
         "next_url": link(page=page.page + 1) if page and page.page < page.pages else "",
         "categories": list(Category.objects.filter(active=True).values_list("name", flat=True)),
-        "can_bulk_categorize": may(user, EDIT),
-        "bulk_cases": _cases_user_may_add_to(user),
+        "bulk_actions": bulk.offered(user),
     }
-
-
-def _cases_user_may_add_to(user):
-    """Numbers of the cases the user may add recordings to ("case.change"; every case: the newest 200)."""
-    qs = cases_changeable(user).order_by("-created_at").values_list("number", flat=True)
-    return list(qs[:200] if allowed(user, "case.all") else qs)
 
 
 @login_required
 @require_POST
 def bulk_action(request):
-    """Categorize, or add to a case, the selected items (each change authorized and audited)."""
-    ids = request.POST.getlist("clip")[:200]
-    action = request.POST.get("action", "")
-    back = request.POST.get("back", "/")
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"
-    if not ids:
-        raise BadInput("select at least one item")
-    if action == "categorize":
-        # Adds only; every item is checked first (a refusal is audited), then all change or none do.
-        ev.add_category(request, ids, request.POST.get("category", ""))
-    elif action == "add_to_case":
-        number = request.POST.get("case", "")
-        case = Case.objects.filter(number=number).first()
-        require(request, "case.change", case, action="case.add_recordings", object_type="case",
-                object_id=number[:64], reason="not a case this user may add to",
-                message="you may not add items to that case")
-        from ..access.services import VIEW, authorize
+    """The chosen items: a confirmation page, then the action item by item and its summary (web/bulk.py)."""
+    return bulk.bulk_page(request)
 
-        recs = sorted({str(authorize(request, cid, VIEW).recording_id) for cid in ids})
-        case.recordings.add(*recs)
-        record_request(request, "case.add_recordings", object_type="case", object_id=str(case.id),
-                       detail={"case": number, "recordings_added": recs})
-    else:
-        raise BadInput("unknown bulk action")
-    return HttpResponseRedirect(back)
+
+@login_required
+@require_http_methods(["GET"])
+def pick_evidence(request):
+    """The evidence picker's answers (JSON): items the user may see matching ``q`` (evidence
+    number, title words, officer, or a date YYYY-MM-DD), through the search's access check; audited
+    as a search."""
+    try:
+        rows = picker.pick(request, request.GET.get("q", ""))
+    except BadInput as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    resp = JsonResponse({"results": rows, "limit": picker.LIMIT})
+    resp["Cache-Control"] = "no-store"
+    return resp
 
 
 def _offset(t, origin) -> float | None:
@@ -117,6 +105,8 @@ def item_page(request, clip_id):
     if request.method == "POST":
         try:
             new_link = _item_post(request, clip_id)
+            if isinstance(new_link, HttpResponse):  # a confirmation page
+                return new_link
             if new_link is None:
                 return HttpResponseRedirect(request.path)
         except (BadInput, search.SearchError) as exc:  # shown on the item page, beside its form
@@ -143,6 +133,8 @@ def _item_post(request, clip_id):
                                                 "no_reshare": p.get("no_reshare") == "yes"})
         return request.build_absolute_uri(f"/s/{token}/")
     if action == "revoke":
+        if not confirmed(request):
+            return _confirm_revoke(request)
         rel.revoke(request, p.get("kind", ""), p.get("share", ""))
         return None
     if action == "excerpt":
@@ -191,7 +183,15 @@ def _item_ctx(request, item: dict, error: str, new_link: str) -> dict:
     facts = readable.facts(user, [rec])[rec.id]
     still = facts["still"]
     image = media.latest(clip, Derivative.Kind.IMAGE) if still else None
+    tab = "history" if request.GET.get("tab") == "history" and item["can"]["audit"] else "item"
+    lines = []
+    if not still and Transcript.objects.filter(clip=clip).exists():  # read (and audited) only when there is one
+        _, t = transcripts.view(request, clip.id)
+        lines = [{"at": round(float(s.get("start", 0)), 2), "text": s.get("text", "")} for s in (t.segments or [])]
     return {
+        "tab": tab, "history": ev.item_history(request, clip.id) if tab == "history" else [],
+        "lines": lines, "act": [(k, label) for k, label in bulk.offered(user) if k != "categorize"],
+        "prosecutors": rel.prosecutors() if item["can"]["share"] else [],
         "f": facts, "own_title": rec.title, "default_title": default_title(rec, facts["categories"]),
         "still": still, "image_src": (f"/api/evidence/{clip.id}/image.jpg" if image else
                                       f"/api/evidence/{clip.id}/thumbnail.jpg" if thumb else ""),

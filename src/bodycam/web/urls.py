@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("", pages.search_page, name="evidence-list"),
     path("evidence/bulk", pages.bulk_action, name="evidence-bulk"),
+    path("pick/evidence", pages.pick_evidence, name="pick-evidence"),
     path("evidence/<str:clip_id>/", pages.item_page, name="evidence-detail"),
     path("timeline/", pages.timeline_page, name="timeline"),
     path("cases/", cases.case_list, name="case-list"),

@@ -60,7 +60,14 @@
     };
     at(0);
   }
-  v.addEventListener("timeupdate", () => { clock.textContent = v.currentTime.toFixed(1) + " s"; at(v.currentTime); });
+  // Transcript lines (buttons of class "seek": a click plays from the line) follow playback.
+  const lines = [...document.querySelectorAll("#transcript-lines li")];
+  const follow = t => {
+    let cur = null;
+    for (const li of lines) { if (parseFloat(li.querySelector("button").dataset.at) <= t) cur = li; else break; }
+    lines.forEach(li => li.classList.toggle("current", li === cur));
+  };
+  v.addEventListener("timeupdate", () => { clock.textContent = v.currentTime.toFixed(1) + " s"; at(v.currentTime); if (lines.length) follow(v.currentTime); });
   // Progress of clips being made (long jobs).
   document.querySelectorAll("li.job").forEach(li => {
     const poll = () => fetch(li.dataset.poll).then(r => r.json()).then(j => {
