@@ -103,6 +103,12 @@ ROLES: dict[str, frozenset] = {
     "access.restriction": frozenset({Role.CUSTODIAN}),
     "access.incident_lock": frozenset({Role.CUSTODIAN}),
     "access.grant": frozenset({Role.CUSTODIAN}),
+    # Access requests (access/requests.py): detectives ask to see a recording for a case;
+    # a supervisor of the recording officer's squad or a custodian decides (never their own).
+    "access.request": frozenset({Role.DETECTIVE}),
+    "access.request.decide": frozenset({Role.SUPERVISOR, Role.CUSTODIAN}),
+    # Which decisions reach only the squads one supervises (custodians: every request).
+    "access.request.decide.squads": frozenset({Role.SUPERVISOR}),
 
     # Public-records requests: the custodian's work, every step.
     "records.manage": frozenset({Role.CUSTODIAN}),
