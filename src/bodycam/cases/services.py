@@ -135,7 +135,7 @@ def create_case(request, number: str, title: str, incident_number: str = "", det
             case.detectives.add(*detectives)
             record_request(request, "case.create", object_type="case", object_id=str(case.id),
                            detail={"number": number, "numbered": "typed" if typed else "pattern", "title": title,
-                                   "incident_number": incident, "detectives": [d.username for d in detectives]})
+                                   "incident_number": incident, "detectives": sorted(d.username for d in detectives)})
     except IntegrityError:  # the same number typed at the same moment by someone else
         raise CaseExists(f"case {number} exists already") from None
     return case
