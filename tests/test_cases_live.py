@@ -33,9 +33,13 @@ def look(page, name):
     """The page at both widths: no sideways scroll, a screenshot each."""
     for size, (w, h) in WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
-        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-        assert widths[0] <= widths[1], f"{name} {size}: the page is {widths[0]} px wide in a {widths[1]} px window"
         shot(page, f"cases-{name}-{size}")
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        wide = page.evaluate("() => [...document.querySelectorAll('body *')].filter(e => !e.closest('.table-scroll')"
+                             " && e.getBoundingClientRect().right > window.innerWidth + 0.5).slice(0, 5)"
+                             ".map(e => e.tagName + '.' + e.className + '#' + e.id)")
+        assert widths[0] <= widths[1], (f"{name} {size}: the page is {widths[0]} px wide in a {widths[1]} px window",
+                                        wide)
     page.set_viewport_size({"width": 1280, "height": 800})
 
 

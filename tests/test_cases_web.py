@@ -63,7 +63,7 @@ def test_detective_opens_cases_by_pattern_and_typed_number(w):
     assert page.status_code == 200 and nxt in page.content.decode()
     # det2 is offered, supervisors are not (only detectives are assigned)
     assert 'value="det2"' in page.content.decode() and 'value="sgt"' not in page.content.decode()
-    r = post(det, "/cases/new", {"title": "Burglary, 5th St", "incident_number": "26-1234", "detective": ["det2"]})
+    r = post(det, "/cases/new", {"title": "Burglary, 5th St", "incident_number": "26-1234", "assignee": ["det2"]})
     assert r.status_code == 302 and r["Location"] == f"/cases/{nxt}/"
     case = Case.objects.get(number=nxt)
     assert case.title == "Burglary, 5th St" and case.incident_number == "26-1234"
@@ -80,8 +80,8 @@ def test_detective_opens_cases_by_pattern_and_typed_number(w):
     for data, status in [({"number": "2026-HOM-7", "title": "again"}, 409), ({"number": "a/b", "title": "x"}, 400),
                          ({"number": "C-9", "title": ""}, 400), ({"number": "C-9", "title": "x" * 201}, 400),
                          ({"number": "C-9", "title": "x", "incident_number": "9" * 65}, 400),
-                         ({"number": "C-9", "title": "x", "detective": ["sgt"]}, 400),
-                         ({"number": "C-9", "title": "x", "detective": ["nobody"]}, 400)]:
+                         ({"number": "C-9", "title": "x", "assignee": ["sgt"]}, 400),
+                         ({"number": "C-9", "title": "x", "assignee": ["nobody"]}, 400)]:
         r = post(det, "/cases/new", data)
         assert r.status_code == status, (data, r.status_code)
         assert 'id="form-error"' in r.content.decode()
@@ -97,7 +97,7 @@ def test_who_may_open_a_case(w):
         assert audited("case.create", user.username, "denied").count() == 2
     assert not Case.objects.filter(number__startswith="X-").exists()
     cust = w.c(w.custodian)
-    r = post(cust, "/cases/new", {"number": "C-50", "title": "Custodian's", "detective": ["det2"]})
+    r = post(cust, "/cases/new", {"number": "C-50", "title": "Custodian's", "assignee": ["det2"]})
     assert r.status_code == 302
     assert list(Case.objects.get(number="C-50").detectives.values_list("username", flat=True)) == ["det2"]
 

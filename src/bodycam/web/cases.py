@@ -77,7 +77,7 @@ def case_new(request):
     if request.method == "POST":
         p = request.POST
         form = {"number": p.get("number", ""), "title": p.get("title", ""), "incident_number": p.get("incident_number", ""),
-                "detectives": p.getlist("detective")[:50]}
+                "detectives": p.getlist("assignee")[:50]}
         names = form["detectives"] + ([user.username] if allowed(user, "case.assignee") else [])
         try:
             with refusals_audited(request, "case.create", object_type="case"):
