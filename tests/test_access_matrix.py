@@ -271,6 +271,8 @@ POLICY_TABLE = {
     "notify.deletion_approval":                    ". . . Y . . .",
     "notify.custody_alert":                        ". . . Y . Y .",
     "notify.camera_undocked":                      ". . . Y . Y .",
+    "notify.access_decided":                       ". . Y . . . .",
+    "notify.access_awaiting":                      ". Y . Y . . .",
 }
 
 

@@ -136,6 +136,8 @@ ROLES: dict[str, frozenset] = {
     "notify.deletion_approval": frozenset({Role.CUSTODIAN}),
     "notify.custody_alert": frozenset({Role.CUSTODIAN, Role.ADMIN}),
     "notify.camera_undocked": frozenset({Role.CUSTODIAN, Role.ADMIN}),
+    "notify.access_decided": frozenset({Role.DETECTIVE}),
+    "notify.access_awaiting": frozenset({Role.SUPERVISOR, Role.CUSTODIAN}),
 }
 
 
