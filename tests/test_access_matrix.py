@@ -10,7 +10,7 @@ from bodycam.access.models import CriticalIncidentLock, Grant, Restriction
 from bodycam.access.services import visible_clips
 from bodycam.custody.models import AuditEntry
 
-from .access_helpers import World, client_for
+from .access_helpers import World, client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -308,6 +308,9 @@ POLICY_TABLE = {
     "access.incident_lock":                        ". . . Y . . .",
     "access.grant":                                ". . . Y . . .",
     "access.squad.supervisor":                     ". Y . . . . .",
+    "access.request":                              ". . Y . . . .",
+    "access.request.decide":                       ". Y . Y . . .",
+    "access.request.decide.squads":                ". Y . . . . .",
     "records.manage":                              ". . . Y . . .",
     "retention.manage":                            ". . . Y . . .",
     "retention.view":                              ". . . Y . Y Y",
@@ -325,6 +328,8 @@ POLICY_TABLE = {
     "notify.deletion_approval":                    ". . . Y . . .",
     "notify.custody_alert":                        ". . . Y . Y .",
     "notify.camera_undocked":                      ". . . Y . Y .",
+    "notify.access_decided":                       ". . Y . . . .",
+    "notify.access_awaiting":                      ". Y . Y . . .",
 }
 
 
@@ -590,3 +595,63 @@ def test_every_role_times_every_administration_page(tmp_path):
                     failures.append(cell + ": the view was not audited")
     assert not failures, "\n".join(failures)
     assert state() == start  # no empty or refused form changed anything
+
+
+# ---------------------------------------------------------------- the case and access-request pages (issue 24)
+# GET of each page, by role, on the World's case C-1 (assigned: det) and a request by det for
+# officer B's recording (squad B: no supervisor in this world, so only custodians decide it).
+# 200 allowed; 403 the role may not; 404 the case or request is not one the user may see.
+PAGES = {
+    # page                                   o    s    d    c    p    a    u
+    "/cases/new":                          (403, 403, 200, 200, 403, 403, 403),
+    "/cases/C-1/":                         (404, 404, 200, 200, 404, 404, 404),
+    "/cases/C-1/history":                  (404, 404, 200, 200, 404, 404, 404),
+    "/cases/C-1/footage":                  (404, 404, 200, 200, 404, 404, 404),
+    "/cases/C-1/footage/{rec}/remove":     (404, 404, 200, 200, 404, 404, 404),
+    "/cases/C-1/status?status=closed":     (404, 404, 200, 200, 404, 404, 404),
+    "/access-requests/":                   (403, 200, 200, 200, 403, 403, 403),
+    "/access-requests/new":                (403, 403, 200, 403, 403, 403, 403),
+    "/access-requests/new?officer={off_b}": (403, 403, 200, 403, 403, 403, 403),
+    "/access-requests/{req}/":             (404, 404, 200, 200, 404, 404, 404),
+}
+# POSTs that change something, by role: 302 done; else the refusal (nothing changed, audited).
+POSTS = {
+    "/cases/new":                 ({"number": "M-{role}", "title": "t"}, (403, 403, 302, 302, 403, 403, 403)),
+    "/cases/C-1/detectives":      ({"assign": "dm.{role}"}, (404, 404, 302, 302, 404, 404, 404)),
+    # the supervisor decides requests, but not for another squad's officer: 404 as for no request
+    "/access-requests/{req}/":    ({"decision": "deny", "reason": "no"}, (403, 404, 403, 302, 403, 403, 403)),
+}
+
+
+def test_case_and_request_pages_by_role(tmp_path):
+    from bodycam.access.models import AccessRequest
+    from bodycam.cases.models import Case
+    from bodycam.evidence.models import Officer
+
+    w = World(tmp_path)
+    make_user("dm.detective", "detective", enrol=False)
+    make_user("dm.custodian", "detective", enrol=False)
+    req = AccessRequest.objects.create(requester=w.detective, recording=w.other_clip.recording,
+                                       case=Case.objects.get(number="C-1"), reason="seen at the scene")
+    values = {"rec": w.clip.recording_id, "off_b": Officer.objects.get(account=w.other_officer).id, "req": req.id}
+    failures = []
+    clients = {role: client_for(w.users[role]) for role in ROLE_ORDER}
+    for page, expected in PAGES.items():
+        for role, want in zip(ROLE_ORDER, expected):
+            got = clients[role].get(page.format(**values)).status_code
+            if got != want:
+                failures.append(f"GET {page} as {role}: {got}, expected {want}")
+    for page, (data, expected) in POSTS.items():
+        for role, want in zip(ROLE_ORDER, expected):
+            c = clients[role]
+            before = AuditEntry.objects.filter(outcome="denied", actor=w.users[role].username).count()
+            body = {k: v.format(role=role) for k, v in data.items()}
+            got = c.post(page.format(**values), body | {"csrfmiddlewaretoken": c.cookies["csrftoken"].value}).status_code
+            if got != want:
+                failures.append(f"POST {page} as {role}: {got}, expected {want}")
+            denied = AuditEntry.objects.filter(outcome="denied", actor=w.users[role].username).count() > before
+            if want != 302 and not denied:
+                failures.append(f"POST {page} as {role}: the refusal was not audited")
+    assert not failures, "\n".join(failures)
+    assert set(Case.objects.filter(number__startswith="M-").values_list("number", flat=True)) == {"M-detective",
+                                                                                               "M-custodian"}

@@ -70,7 +70,7 @@ def test_detective_closes_case_and_attaches_file(site, browser, tmp_path):
     assert page.locator("#case-status").inner_text() == "open"
     page.fill("#case-status-form input[name=incident_number]", "26-000417")
     page.click("#case-status-form button[value=closed]")
-    page.click("#confirm-yes")  # closing a case asks first (issue 23)
+    page.click("#confirm-status")  # closing asks first (issue 24)
     page.wait_for_selector("#case-status")
     assert page.locator("#case-status").inner_text() == "closed"
     report = tmp_path / "supplement.txt"

@@ -106,8 +106,10 @@ def test_case_status_incident_and_files(w):
     assert 'id="case-status">open<' in page and "Attach a file" in page
     # Closing the case (assigned detective) lets the recording's retention run; audited.
     assert post(off, "/cases/C-1/status", {"status": "closed"}).status_code == 404  # officers cannot see cases
+    # Closing asks first (issue 24): without confirm=yes the answer is the question, nothing changes.
     r = post(det, "/cases/C-1/status", {"status": "closed", "incident_number": "26-004242"})
-    assert r.status_code == 200 and Case.objects.get(number="C-1").status == "open"  # asks first (issue 23)
+    assert r.status_code == 200 and "Close case C-1?" in r.content.decode()
+    assert Case.objects.get(number="C-1").status == "open" and Case.objects.get(number="C-1").incident_number == ""
     r = post(det, "/cases/C-1/status", {"status": "closed", "incident_number": "26-004242", "confirm": "yes"})
     assert r.status_code == 302
     case = Case.objects.get(number="C-1")

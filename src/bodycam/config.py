@@ -340,6 +340,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BODYCAM_TIME_ZONE", "str", "UTC", "the agency's IANA time zone for every time a page shows"),
     Setting("BODYCAM_EVIDENCE_NUMBER", "str", "{year}-{seq:06}",
             "evidence number pattern: {year} {yy} {month} of the start, {seq} the year's next number"),
+    Setting("BODYCAM_CASE_NUMBER", "str", "C{year}-{seq:04}",
+            "case number pattern for a case opened without a typed number: {year} {yy} {month} of the day, {seq}"),
+    # Who sees what
+    Setting("BODYCAM_DETECTIVES_SEE_ALL", "bool", False,
+            "detectives see all unrestricted footage (restricted and critical-incident-locked stay hidden); "
+            "off: only their cases' and granted recordings"),
     # Test tools (tests/, scripts/): the server ignores them
     Setting("BODYCAM_TEST_ENGINE", "str", "", "set by tests/testenv.py for the PostgreSQL pass", used_by="tests"),
     Setting("BODYCAM_TEST_PARALLEL", "bool", True, "scripts/test.sh: run the two engine passes side by side",

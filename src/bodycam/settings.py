@@ -154,6 +154,11 @@ except ValueError as exc:
 # Evidence numbers, given once when a recording is created ({year} {yy} {month}: of its start
 # in the agency's zone; {seq}: the next number of that year's sequence). See docs/web.md.
 EVIDENCE_NUMBER_PATTERN = _env["BODYCAM_EVIDENCE_NUMBER"]
+# Case numbers for a case opened without a typed one (the same fields; its own sequence).
+CASE_NUMBER_PATTERN = _env["BODYCAM_CASE_NUMBER"]
+# Detectives see every recording but restricted and locked ones (access.services.reach); off:
+# their cases' and granted recordings only.
+DETECTIVES_SEE_ALL = _env["BODYCAM_DETECTIVES_SEE_ALL"]
 USE_I18N = False
 USE_TZ = True
 

@@ -105,6 +105,12 @@ ROLES: dict[str, frozenset] = {
     "access.grant": frozenset({Role.CUSTODIAN}),
     # Who may be named a squad's supervisor (the role whose scope is the squads it supervises).
     "access.squad.supervisor": frozenset({Role.SUPERVISOR}),
+    # Access requests (access/requests.py): detectives ask to see a recording for a case;
+    # a supervisor of the recording officer's squad or a custodian decides (never their own).
+    "access.request": frozenset({Role.DETECTIVE}),
+    "access.request.decide": frozenset({Role.SUPERVISOR, Role.CUSTODIAN}),
+    # Which decisions reach only the squads one supervises (custodians: every request).
+    "access.request.decide.squads": frozenset({Role.SUPERVISOR}),
 
     # Public-records requests: the custodian's work, every step.
     "records.manage": frozenset({Role.CUSTODIAN}),
@@ -136,6 +142,8 @@ ROLES: dict[str, frozenset] = {
     "notify.deletion_approval": frozenset({Role.CUSTODIAN}),
     "notify.custody_alert": frozenset({Role.CUSTODIAN, Role.ADMIN}),
     "notify.camera_undocked": frozenset({Role.CUSTODIAN, Role.ADMIN}),
+    "notify.access_decided": frozenset({Role.DETECTIVE}),
+    "notify.access_awaiting": frozenset({Role.SUPERVISOR, Role.CUSTODIAN}),
 }
 
 

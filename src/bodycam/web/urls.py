@@ -1,7 +1,7 @@
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import path
 
-from . import accounts, admin_fleet, admin_rules, api, api_docs, cases, pages, sso, views
+from . import access_requests, accounts, admin_fleet, admin_rules, api, api_docs, cases, pages, sso, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -15,10 +15,19 @@ urlpatterns = [
     path("evidence/<str:clip_id>/", pages.item_page, name="evidence-detail"),
     path("timeline/", pages.timeline_page, name="timeline"),
     path("cases/", cases.case_list, name="case-list"),
+    path("cases/new", cases.case_new, name="case-new"),
     path("cases/<str:case_key>/", cases.case_page, name="case-detail"),
+    path("cases/<str:case_key>/history", cases.case_history, name="case-history"),
     path("cases/<str:case_key>/status", cases.case_status, name="case-status"),
+    path("cases/<str:case_key>/footage", cases.case_footage, name="case-footage"),
+    path("cases/<str:case_key>/footage/<str:recording_id>/remove", cases.case_footage_remove,
+         name="case-footage-remove"),
+    path("cases/<str:case_key>/detectives", cases.case_detectives, name="case-detectives"),
     path("cases/<str:case_key>/files", cases.case_file_upload, name="case-file-upload"),
     path("cases/<str:case_key>/files/<str:file_id>", cases.case_file_download, name="case-file"),
+    path("access-requests/", access_requests.request_list, name="access-requests"),
+    path("access-requests/new", access_requests.request_new, name="access-request-new"),
+    path("access-requests/<str:request_id>/", access_requests.request_detail, name="access-request"),
     path("users/", accounts.user_list, name="users"),
     path("users/new/", accounts.user_new, name="user-new"),
     path("users/<str:username>/", accounts.user_detail, name="user-detail"),
