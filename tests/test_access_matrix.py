@@ -601,7 +601,7 @@ def test_every_role_times_every_administration_page(tmp_path):
 # GET of each page, by role, on the World's case C-1 (assigned: det) and a request by det for
 # officer B's recording (squad B: no supervisor in this world, so only custodians decide it).
 # 200 allowed; 403 the role may not; 404 the case or request is not one the user may see.
-PAGES = {
+CASE_PAGES = {
     # page                                   o    s    d    c    p    a    u
     "/cases/new":                          (403, 403, 200, 200, 403, 403, 403),
     "/cases/C-1/":                         (404, 404, 200, 200, 404, 404, 404),
@@ -615,7 +615,7 @@ PAGES = {
     "/access-requests/{req}/":             (404, 404, 200, 200, 404, 404, 404),
 }
 # POSTs that change something, by role: 302 done; else the refusal (nothing changed, audited).
-POSTS = {
+CASE_POSTS = {
     "/cases/new":                 ({"number": "M-{role}", "title": "t"}, (403, 403, 302, 302, 403, 403, 403)),
     "/cases/C-1/detectives":      ({"assign": "dm.{role}"}, (404, 404, 302, 302, 404, 404, 404)),
     # the supervisor decides requests, but not for another squad's officer: 404 as for no request
@@ -636,12 +636,12 @@ def test_case_and_request_pages_by_role(tmp_path):
     values = {"rec": w.clip.recording_id, "off_b": Officer.objects.get(account=w.other_officer).id, "req": req.id}
     failures = []
     clients = {role: client_for(w.users[role]) for role in ROLE_ORDER}
-    for page, expected in PAGES.items():
+    for page, expected in CASE_PAGES.items():
         for role, want in zip(ROLE_ORDER, expected):
             got = clients[role].get(page.format(**values)).status_code
             if got != want:
                 failures.append(f"GET {page} as {role}: {got}, expected {want}")
-    for page, (data, expected) in POSTS.items():
+    for page, (data, expected) in CASE_POSTS.items():
         for role, want in zip(ROLE_ORDER, expected):
             c = clients[role]
             before = AuditEntry.objects.filter(outcome="denied", actor=w.users[role].username).count()
