@@ -14,7 +14,7 @@ from bodycam.custody.models import AuditEntry
 from bodycam.media import c2pa_sign
 from bodycam.records.models import RecordsRequest
 
-from .access_helpers import World, client_for
+from .access_helpers import World, client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -84,16 +84,18 @@ def test_records_request_workflow(tmp_path, settings):
     assert "Attach" in page
     assert _post(cust, url, {"action": "attach", "item": str(item.id), "redaction": red["id"]}).status_code == 302
 
-    # Release steps in order only: approve before submit is refused.
-    assert _post(cust, url, {"action": "approve"}).status_code == 400
-    assert _post(cust, url, {"action": "release"}).status_code == 400
+    # Release steps in order only: approve before submit is refused. Approving and releasing
+    # ask first (confirm=yes); a second custodian approves what the first submitted (issue 23).
+    cust2 = client_for(make_user("cust2", "custodian"))
+    assert _post(cust2, url, {"action": "approve", "confirm": "yes"}).status_code == 400
+    assert _post(cust, url, {"action": "release", "confirm": "yes"}).status_code == 400
     assert _post(cust, url, {"action": "submit"}).status_code == 302
     assert _post(cust, url, {"action": "add_item", "clip": str(w.other_clip.id)}).status_code == 400  # frozen
-    assert _post(clients["det"], url, {"action": "approve"}).status_code == 403
-    assert _post(cust, url, {"action": "approve", "note": "exempt parts redacted"}).status_code == 302
-    assert _post(cust, url, {"action": "release"}).status_code == 302
+    assert _post(clients["det"], url, {"action": "approve", "confirm": "yes"}).status_code == 403
+    assert _post(cust2, url, {"action": "approve", "note": "exempt parts redacted", "confirm": "yes"}).status_code == 302
+    assert _post(cust, url, {"action": "release", "confirm": "yes"}).status_code == 302
     req.refresh_from_db()
-    assert req.status == "released" and req.approved_by == w.custodian and req.package_sha256
+    assert req.status == "released" and req.approved_by.username == "cust2" and req.package_sha256
 
     # The package: the redacted copy (C2PA-valid), manifest.json with hashes and reasons, SHA256SUMS.
     assert clients["det"].get(url + "package.zip").status_code == 403
@@ -118,7 +120,8 @@ def test_records_request_workflow(tmp_path, settings):
     assert all(hashlib.sha256(z.read(n)).hexdigest() == h for n, h in sums.items())
     assert c2pa_sign.verify(video, trust_pem=z.read("c2pa-ca.pem").decode())["ingredients"] == \
         [f"original sha256:{w.clip.sha256}"]
-    assert manifest["request"]["approved_by"] == "cust" and manifest["request"]["critical_incident"] is True
+    assert manifest["request"]["approved_by"] == "cust2" and manifest["request"]["critical_incident"] is True
+    assert manifest["request"]["submitted_by"] == "cust" and manifest["request"]["single_person_approval"] is False
     for action in ("records.create", "records.extend", "records.add_item", "records.attach_redaction",
                    "records.submit", "records.approve", "records.release", "records.package", "records.download"):
         assert AuditEntry.objects.filter(action=action, object_id=req.number, outcome="ok").exists(), action
@@ -135,8 +138,9 @@ def test_records_request_workflow(tmp_path, settings):
     _api(cust, "post", f"/api/redactions/{rr['id']}/render")
     _post(cust, ourl, {"action": "attach", "item": str(other.items.get().id), "redaction": rr["id"]})
     assert _post(cust, ourl, {"action": "submit"}).status_code == 302
-    assert _post(cust, ourl, {"action": "deny", "note": ""}).status_code == 400
-    assert _post(cust, ourl, {"action": "deny", "note": "active investigation exemption"}).status_code == 302
+    assert _post(cust, ourl, {"action": "deny", "note": "", "confirm": "yes"}).status_code == 400
+    assert _post(cust, ourl, {"action": "deny", "note": "active investigation exemption", "confirm": "yes"}
+                 ).status_code == 302
     other.refresh_from_db()
     assert other.status == "denied" and other.decision_note == "active investigation exemption"
     assert cust.get(ourl + "package.zip").status_code == 400
