@@ -174,6 +174,11 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     # the audit chain, fixity, reports
     _A("audit.read", "Read the audit log", CUSTODY),
     _A("audit.export", "Exported the audit chain", CUSTODY),
+    _A("audit.verify_start", "Asked to verify the audit chain", CUSTODY),
+    _A("audit.verify", "Verified the audit chain", CUSTODY),
+    _A("audit.export_start", "Asked for an export of audit entries", CUSTODY),
+    _A("audit.export_file", "Made an export of audit entries", CUSTODY),
+    _A("audit.export_download", "Downloaded an export of audit entries", CUSTODY),
     _A("audit.checkpoint", "Signed an audit checkpoint", CUSTODY),
     _A("custody.report", "Made a chain-of-custody report", CUSTODY),
     _A("fixity.check", "Checked stored files", CUSTODY),

@@ -1,7 +1,7 @@
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import path
 
-from . import api, api_docs, cases, pages, sso, views
+from . import api, api_docs, audit, cases, pages, sso, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -19,7 +19,8 @@ urlpatterns = [
     path("cases/<str:case_key>/files", cases.case_file_upload, name="case-file-upload"),
     path("cases/<str:case_key>/files/<str:file_id>", cases.case_file_download, name="case-file"),
     path("users/", views.users_view, name="users"),
-    path("audit/", views.audit_view, name="audit"),
+    path("audit/", audit.audit_page, name="audit"),
+    path("audit/exports/<str:export_id>/", audit.export_download, name="audit-export"),
     path("healthz", views.healthz),
     # The pages' CSS and JS (each app's static/ folder), served by the app itself (no web server in
     # front is required); public like the sign-in page that uses them, and never evidence.
