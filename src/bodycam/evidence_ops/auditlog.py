@@ -231,7 +231,7 @@ def verify_job(ctx) -> dict:
 
     res = verify_chain(progress=progress)
     summary = {"ok": res.ok, "entries": res.entries, "head_hash": res.head_hash, "checkpoints": res.checkpoints,
-               "witnessed": res.witnessed, "first_problem": res.first.detail if res.first else "",
+               "witnessed": res.witnessed, "first_problem": res.first.message if res.first else "",
                "problems": len(res.problems)}
     record("audit.verify", actor=f"job:{ctx.job.kind}", object_type="audit_log", outcome="ok" if res.ok else "failed",
            detail=summary | {"job": str(ctx.job.id)})

@@ -33,7 +33,7 @@ def audit_page(request):
     except log.AuditFilterError as exc:  # shown beside the filter form; the log unfiltered
         error, st, f = str(exc), 400, log.AuditFilter()
     if request.method == "POST" and not error:
-        kind = KINDS.get(request.POST.get("action", ""))
+        kind = KINDS.get(request.POST.get("do", ""))
         if kind is None:
             raise log.AuditFilterError("unknown action")
         fmt = request.POST.get("format", "csv")
