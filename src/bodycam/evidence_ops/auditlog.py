@@ -159,14 +159,15 @@ def read_page(request, f: AuditFilter, upto=None, before=None, limit=None) -> di
     record_request(request, "audit.read", object_type="audit_log",
                    detail={"filters": f.params(), "upto": upto, "before": before, "returned": len(rows)})
     return {"entries": rows, "upto": upto, "total": total, "more": more,
-            "next_before": rows[-1].seq if more else None, "first": before is None}
+            "next_before": rows[-1].seq if more else None, "first": before is None,
+            "limit": limit if limit != PAGE else None}
 
 
 # ---------------------------------------------------------------- readable objects
 def object_names(entries) -> dict[tuple[str, str], str]:
     """{(object_type, object_id): readable name} for the entries' items, cases and users;
     a few queries for a page, never one per row."""
-    want: dict[str, set] = {"clip": set(), "recording": set(), "case": set(), "user": set()}
+    want: dict[str, set] = {"clip": set(), "recording": set(), "case": set(), "user": set(), "records_request": set()}
     for e in entries:
         if e.object_type in want and e.object_id:
             want[e.object_type].add(e.object_id)
@@ -188,6 +189,8 @@ def object_names(entries) -> dict[tuple[str, str], str]:
             out[("recording", x)] = label(recs[x])
     for c in Case.objects.filter(id__in=[u for u in map(parse_uuid, want["case"]) if u]):
         out[("case", str(c.id))] = f"Case {c.number}"
+    for x in want["records_request"]:  # written with the request's number
+        out[("records_request", x)] = f"Records request {x}"
     for u in User.objects.filter(id__in=[u for u in map(parse_uuid, want["user"]) if u]):
         out[("user", str(u.id))] = u.get_full_name() or u.username
     return out

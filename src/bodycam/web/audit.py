@@ -55,7 +55,8 @@ def audit_page(request):
     return render(request, "web/audit.html", {
         "rows": rows, "f": f, "error": error, "upto": data["upto"], "total": data["total"], "more": data["more"],
         "first": data["first"], "people": log.people(), "action_groups": log.action_choices(),
-        "next_url": f"?{_query(f, upto=data['upto'], before=data['next_before'])}" if data["more"] else "",
+        "next_url": f"?{_query(f, upto=data['upto'], before=data['next_before'], limit=data['limit'])}"
+        if data["more"] else "",
         "newest_url": f"?{_query(f, upto=data['upto'])}", "filter_query": _query(f),
         "job": job, "export": export}, status=st)
 
