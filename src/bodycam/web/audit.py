@@ -5,8 +5,10 @@ its filters and the jobs' work are in ``evidence_ops.auditlog`` (authorized and 
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -16,8 +18,23 @@ from ..evidence_ops import auditlog as log
 from ..jobs.models import Job
 from ..jobs.services import submit
 from ..numbers import parse_uuid
+from ..timefmt import parse_utc, readable
 
 KINDS = {"verify": "audit.verify", "export": "audit.export"}
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?")
+
+
+def _local(m) -> str:
+    try:
+        return readable(parse_utc(m.group(0).replace(",", ".")), settings.AGENCY_TIME_ZONE)
+    except ValueError:
+        return m.group(0)
+
+
+def _shown(detail) -> str:
+    """An entry's detail as the page shows it: JSON with its times in the agency's zone, to
+    the second (the export and the chain keep them as written)."""
+    return ISO_TIME.sub(_local, json.dumps(detail, ensure_ascii=False, sort_keys=True))
 
 
 def _query(f: log.AuditFilter, **more) -> str:
@@ -48,7 +65,7 @@ def audit_page(request):
                          limit=request.GET.get("limit"))
     names = log.object_names(data["entries"])
     rows = [{"e": e, "label": log.actions.label(e.action), "name": names.get((e.object_type, e.object_id), ""),
-             "detail": json.dumps(e.detail, ensure_ascii=False, sort_keys=True)} for e in data["entries"]]
+             "detail": _shown(e.detail)} for e in data["entries"]]
     jid = parse_uuid(request.GET.get("job", ""))
     job = Job.objects.filter(pk=jid, created_by=request.user, kind__in=KINDS.values()).first() if jid else None
     export = log.export_for_job(job.id) if job and job.kind == "audit.export" else None
