@@ -254,7 +254,6 @@ def test_the_submitter_does_not_approve_unless_the_agency_allows(tmp_path, setti
     req.refresh_from_db()
     assert req.status == "submitted" and req.approved_by is None
     assert AuditEntry.objects.filter(seq__gt=before, action="records.approve", outcome="denied").count() == 1
-    # Denying one's own submission is not an approval: it stays allowed.
     # The agency setting lets one person do both, and the request says so.
     settings.RECORDS_SINGLE_PERSON_APPROVAL = True
     assert 'id="single-person-note"' in cust.get(url).content.decode()
