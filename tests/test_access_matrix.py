@@ -655,3 +655,70 @@ def test_case_and_request_pages_by_role(tmp_path):
     assert not failures, "\n".join(failures)
     assert set(Case.objects.filter(number__startswith="M-").values_list("number", flat=True)) == {"M-detective",
                                                                                                "M-custodian"}
+
+
+# Issue 23: the records request steps and the audit page, every role (Y: allowed; else 403, audited).
+PAGES_23 = {  # step -> the roles allowed
+    "records.remove_item": {"custodian"},
+    "records.release_as_is": {"custodian"},
+    "records.correspondence": {"custodian"},
+    "records.correspondence_file": {"custodian"},
+    "records.delivery_link": {"custodian"},
+    "audit.read": {"auditor"},
+    "audit.verify_start": {"auditor"},
+    "audit.export_start": {"auditor"},
+    "audit.export_download": {"auditor"},
+}
+
+
+def test_issue23_endpoints_every_role(tmp_path, settings):
+    from datetime import date
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bodycam.custody.models import AuditExport
+    from bodycam.records.models import Correspondence, RecordsRequest, RequestItem
+
+    settings.JOBS_INLINE = True
+    w = World(tmp_path)
+    req = RecordsRequest.objects.create(number="PRR-T-1", requester="R", scope="s", received_on=date.today(),
+                                        deadline=date.today(), created_by=w.custodian)
+    item = RequestItem.objects.create(request=req, clip=w.clip, added_by=w.custodian)
+    client_for(w.custodian).post(f"/records/{req.number}/", {
+        "action": "correspondence", "direction": "sent", "on": date.today().isoformat(), "summary": "ack",
+        "file": SimpleUploadedFile("a.txt", b"ack")})
+    entry = Correspondence.objects.get()
+    client_for(w.auditor).post("/audit/", {"do": "export", "format": "csv"})
+    exp = AuditExport.objects.get()
+    url = f"/records/{req.number}/"
+    failures = []
+    for role, user in w.users.items():
+        c = client_for(user)
+        tok = {"HTTP_X_CSRFTOKEN": c.cookies["csrftoken"].value}
+        calls = {
+            "records.release_as_is": lambda: c.post(url, {"action": "as_is", "item": str(item.id), "reason": "x"},
+                                                    **tok),
+            "records.remove_item": lambda: c.post(url, {"action": "remove_item", "item": str(item.id), "reason": "x"},
+                                                  **tok),
+            "records.correspondence": lambda: c.post(url, {"action": "correspondence", "direction": "sent",
+                                                           "on": date.today().isoformat(), "summary": "y"}, **tok),
+            "records.correspondence_file": lambda: c.get(f"{url}correspondence/{entry.id}/file"),
+            "records.delivery_link": lambda: c.post(url, {"action": "delivery_link", "days": "3"}, **tok),
+            "audit.read": lambda: c.get("/audit/"),
+            "audit.verify_start": lambda: c.post("/audit/", {"do": "verify"}, **tok),
+            "audit.export_start": lambda: c.post("/audit/", {"do": "export", "format": "jsonl"}, **tok),
+            "audit.export_download": lambda: c.get(f"/audit/exports/{exp.id}/"),
+        }
+        for name, call in calls.items():
+            before = AuditEntry.objects.count()
+            status = call().status_code
+            base = role if role != "other_officer" else "officer"
+            if base in PAGES_23[name]:
+                ok = status in (200, 302) or (name == "records.delivery_link" and status == 400)  # not released yet
+            else:
+                ok = status == 403 and AuditEntry.objects.filter(seq__gt=before, outcome="denied").exists()
+            if not ok:
+                failures.append((role, name, status))
+        if role == "custodian":  # put the item back for the next roles
+            RequestItem.objects.filter(pk=item.pk).update(removed_at=None, as_is_reason="")
+    assert not failures, failures

@@ -212,7 +212,7 @@ TOUR = [
     ("tour-custodian", "custodian", "/records/{request}/", "Harbor Gazette"),
     ("tour-prosecutor", "ada.park", "/cases/2026-000417/", "2026-000417"),
     ("tour-admin", "admin", "/jobs/", "media.transcribe"),
-    ("tour-auditor", "auditor", "/audit/", "release.case_share"),
+    ("tour-auditor", "auditor", "/audit/?action=release.case_share", "release.case_share"),  # newest first: filter
 ]
 
 

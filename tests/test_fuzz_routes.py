@@ -188,6 +188,7 @@ class Setting:
             "path": "web/base.css", "account": self.account,
             "container": rec.container_name, "obj": "20260101_000000_9.mp4",
             "serial": rec.device.serial, "squad_id": str(w.squad_a.id), "key": str(rec.id),
+            "export_id": str(uuid.uuid4()), "entry_id": str(uuid.uuid4()),
         }
 
     def client(self, role: str, path: str, throwaway: bool = False) -> tuple[Client, dict]:
@@ -399,7 +400,7 @@ def test_bad_chunked_bodies_are_a_4xx_on_every_route_of_the_real_server(live):
     url, auth = conn.get_auth()
     values = {k: "x" for k in ("clip_id", "recording_id", "case_key", "token", "link_id", "fmt", "derivative_id",
                                "job_id", "username", "kind", "share_id", "number", "redaction_id", "file_id",
-                               "token_id", "request_id")}
+                               "token_id", "request_id", "export_id", "entry_id")}
     values.update(path="web/base.css", account=url.rsplit("/", 1)[1], container=container)
     bad = []
     for t in routes():

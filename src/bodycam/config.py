@@ -275,6 +275,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BODYCAM_RECORDS_STANDARD_DAYS", "int", 10, "deadline (days from receipt) of a standard request",
             min=1),
     Setting("BODYCAM_RECORDS_EXTENSION_DAYS", "int", 30, "days one logged deadline extension adds", min=1),
+    Setting("BODYCAM_RECORDS_SINGLE_PERSON_APPROVAL", "bool", False,
+            "let the custodian who submitted a records request also approve it (tiny agencies; the request says so)"),
+    Setting("BODYCAM_RECORDS_DELIVERY_DAYS", "int", 30, "the longest a records delivery link may live (days)", min=1,
+            max=365),
     Setting("BODYCAM_SHARE_LINK_MAX_DAYS", "int", 90, "the longest a share link may live (days)", min=1),
     # Operations
     Setting("BODYCAM_METRICS_TOKEN", "str", "", "bearer token Prometheus sends to /metrics; empty: admins only",

@@ -157,12 +157,13 @@ NOT_WITNESSED = ("only the database vouches for itself, so a chain rewritten wit
 
 
 def verify_chain(witness: str | Path | list | tuple | None = None, trusted_keys: set[str] | None = None,
-                 configured: bool = True) -> VerifyResult:
+                 configured: bool = True, progress=None) -> VerifyResult:
     """Recompute every entry's hash and link, then check every checkpoint (stored and
     witnessed) and every witnessed head against the chain. Witness files: the configured one
     (unless ``configured=False``) plus ``witness`` (a path or a list: e.g. a copy kept on
     another host). Problems are listed in chain order; the first names the first entry that
-    was altered, removed or reordered."""
+    was altered, removed or reordered. ``progress(done, total)``, when given, is called every
+    2000 entries (the audit page's progress bar)."""
     res = VerifyResult()
     trusted = set(trusted_keys or ()) | {public_b64(server_key())}
     paths: list[Path] = []
@@ -190,8 +191,11 @@ def verify_chain(witness: str | Path | list | tuple | None = None, trusted_keys:
     prev_hash = GENESIS
     expected = 1
     qs = AuditEntry.objects.order_by("seq")
+    total = AuditEntry.objects.count() if progress else 0
     for e in qs.iterator(chunk_size=2000):
         res.entries += 1
+        if progress and res.entries % 2000 == 0:
+            progress(res.entries, total)
         if e.seq != expected:
             if e.seq > expected:
                 missing = f"entry {expected}" if e.seq == expected + 1 else f"entries {expected}-{e.seq - 1}"

@@ -1,7 +1,7 @@
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import path
 
-from . import access_requests, accounts, admin_fleet, admin_rules, api, api_docs, cases, pages, sso, views
+from . import access_requests, accounts, admin_fleet, admin_rules, api, api_docs, audit, cases, pages, sso, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -38,7 +38,8 @@ urlpatterns = [
     path("users/<str:username>/tokens", accounts.token_create, name="user-token-create"),
     path("users/<str:username>/tokens/<str:token_id>/revoke", accounts.token_revoke, name="user-token-revoke"),
     path("enrol/<str:token>/", accounts.enrol_page, name="enrol"),
-    path("audit/", views.audit_view, name="audit"),
+    path("audit/", audit.audit_page, name="audit"),
+    path("audit/exports/<str:export_id>/", audit.export_download, name="audit-export"),
     # Administration: cameras (admins; custodians read the fleet status), squads (admins),
     # access rules (custodians). Recordings are picked by searching, never by a pasted id.
     path("admin/cameras/", admin_fleet.camera_list, name="camera-list"),
