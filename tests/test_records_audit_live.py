@@ -57,12 +57,15 @@ def test_custodian_request_and_auditor_log_in_the_browser(site, browser, tmp_pat
     fits(page, "records-list")
     page.click(f"text={number}")
     url = page.url
-    # A second item (through the add-item field another change turns into a picker), then removed.
-    (other,), = site.sql("SELECT c.id FROM evidence_clip c JOIN evidence_recording r ON r.id = c.recording_id "
-                         "JOIN evidence_device d ON d.id = r.device_id WHERE d.serial = 'BWC-1001' "
-                         "ORDER BY c.start_time LIMIT 1")
-    page.fill("input[name=clip]", str(other))
-    page.click("text=Add item")
+    # A second item, picked by its evidence number (the picker; no id is typed), then removed.
+    (other, evno), = site.sql("SELECT c.id, r.evidence_number FROM evidence_clip c "
+                              "JOIN evidence_recording r ON r.id = c.recording_id "
+                              "JOIN evidence_device d ON d.id = r.device_id WHERE d.serial = 'BWC-1001' "
+                              "ORDER BY c.start_time LIMIT 1")
+    page.fill("#add-item .picker-q", evno)
+    page.wait_for_selector(f'#add-item .picker-option[data-id="{other}"]', timeout=120_000)
+    page.click(f'#add-item .picker-option[data-id="{other}"]')
+    page.click("#add-item-button")
     rows = page.locator("#items tbody tr[data-item]")
     assert rows.count() == 2
     second = rows.nth(1)
