@@ -121,7 +121,7 @@ def test_bookmark_on_its_clip_and_camera_tags(site, browser):
     bookmark's tag is a tag of the recording: the tag filter finds it, the item lists it.
     (The squad's supervisor: garcia signed in above, and a TOTP code is good once.)"""
     ctx, page = sign_in(browser, site, "sgt.okafor")
-    page.goto(site.url + "/?tag=Plate%3AABC123")
+    page.goto(site.url + "/evidence/?tag=Plate%3AABC123")
     assert page.locator("#result-count").inner_text() == "2"
     hrefs = [a.get_attribute("href") for a in page.locator("a.item-link").all()]
     shown = {}
@@ -185,7 +185,7 @@ def test_detective_timeline_share_link_and_court_export(site, browser, tmp_path)
     page.click("#tl-play")
 
     # Share link (view + download) on an item, opened in a fresh browser with no session.
-    page.goto(site.url + "/?q=driver")
+    page.goto(site.url + "/evidence/?q=driver")
     page.locator("a.item-link").first.click()
     page.fill("#link-form input[name=label]", "ADA Smith")
     page.check("#link-form input[name=allow_download]")

@@ -52,3 +52,9 @@ def add_user(username: str, role: str, password: str | None, badge: str = "", ax
         record("account.create", actor=actor, object_type="user", object_id=str(user.id),
                detail={"username": username, "role": role, "badge": badge, "axis_user_id": str(axis_uuid or "")})
     return user
+
+
+def locked_accounts(limit: int = 5) -> tuple[int, list[User]]:
+    """Accounts locked after failed sign-ins (an admin unlocks them), most recently locked first."""
+    qs = User.objects.filter(locked_at__isnull=False).order_by("-locked_at")
+    return qs.count(), list(qs[:limit])

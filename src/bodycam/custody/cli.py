@@ -84,12 +84,13 @@ def cmd_audit_verify(args) -> int:
     2: a witness file cannot be read. 3: intact in the database, but no witness was checked (none
     configured or given, or the configured file is missing), so nothing outside the database
     vouches for it (said loudly on stderr)."""
-    from .chain import NOT_WITNESSED, verify_chain
+    from .chain import NOT_WITNESSED, record_verify, verify_chain
 
     try:
         res = verify_chain(witness=args.witness)
     except (OSError, ValueError) as exc:
         raise CliError(f"cannot read witness file: {exc}") from None
+    record_verify(res, actor="cli")  # after reading: the result is known later (the auditor's home)
     for w in res.warnings:
         print(f"WARNING: {w}", file=sys.stderr)
     if not res.witnessed:

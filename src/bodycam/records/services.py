@@ -320,3 +320,14 @@ def days_left(r: RecordsRequest) -> int:
 
 __all__ = ["create", "extend", "add_item", "attach_redaction", "submit", "decide", "release", "open_package",
            "RecordsError"]
+
+
+def due(limit: int = 5) -> tuple[int, list[RecordsRequest]]:
+    """Requests still to answer (open, submitted, approved), soonest deadline first: (how
+    many, the first ``limit``), each with ``days_left``. The caller checked ``records.manage``."""
+    qs = RecordsRequest.objects.filter(status__in=[RecordsRequest.Status.OPEN, RecordsRequest.Status.SUBMITTED,
+                                                   RecordsRequest.Status.APPROVED]).order_by("deadline", "number")
+    rows = list(qs[:limit])
+    for r in rows:
+        r.days_left = days_left(r)
+    return qs.count(), rows

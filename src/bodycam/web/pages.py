@@ -78,9 +78,9 @@ def bulk_action(request):
     """Categorize, or add to a case, the selected items (each change authorized and audited)."""
     ids = request.POST.getlist("clip")[:200]
     action = request.POST.get("action", "")
-    back = request.POST.get("back", "/")
+    back = request.POST.get("back", "/evidence/")
     if not back.startswith("/") or back.startswith("//"):
-        back = "/"
+        back = "/evidence/"
     if not ids:
         raise BadInput("select at least one item")
     if action == "categorize":
