@@ -248,7 +248,9 @@ def test_auditor_sees_the_chain_state(tmp_path, capsys):
     assert verify["title"].startswith("none recorded yet") and checkpoint["title"] == "none signed yet"
     assert chain.link == "/audit/" and witness["number"] == "Witness file"
     create_checkpoint(actor="test")
-    main(["audit", "verify"])  # records itself (audit.verify)
+    main(["audit", "verify"])  # by default a verification leaves the chain as it found it
+    assert not AuditEntry.objects.filter(action="audit.verify").exists()
+    main(["audit", "verify", "--record"])  # recorded: audit.verify
     verify, checkpoint, _ = queues(w.auditor)["chain"].rows[:3]
     assert verify["title"].startswith("intact") and verify["when"] is not None
     assert checkpoint["title"].startswith("signed at entry") and checkpoint["meta"].endswith("entries since")

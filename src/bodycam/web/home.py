@@ -316,7 +316,7 @@ def _chain_queue() -> Queue:
     v = st["verify"]
     rows.append({"url": audit, "number": "Last verification",
                  "title": ("intact" if v["ok"] else "BROKEN") + (", witnessed" if v["witnessed"] else ", not witnessed")
-                 if v else "none recorded yet (bodycam audit verify)", "when": v["at"] if v else None,
+                 if v else "none recorded yet (bodycam audit verify --record)", "when": v["at"] if v else None,
                  "meta": f"by {v['by']}, {v['entries']} entries" if v else "",
                  "tone": "" if v and v["ok"] and v["witnessed"] else "bad" if v and not v["ok"] else "warn"})
     cp = st["checkpoint"]
