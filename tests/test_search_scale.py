@@ -75,7 +75,8 @@ class Scene(World):
 FILTERS = [
     {"q": "northbound"}, {"q": "felony"}, {"q": "north main"}, {"officer": "off.b"}, {"device": "CAM-1"},
     {"from": "2025-03-02", "to": "2025-05-01"}, {"category": "Traffic stop"}, {"case": "C-1"}, {"tag": "felony"},
-    {"transcript": "yes"}, {"restricted": "no"}, {"category": "Uncategorized"},
+    {"transcript": "yes"}, {"restricted": "no"}, {"category": "Uncategorized"}, {"titled": "no"},
+    {"bookmarked": "no"},
 ]
 
 

@@ -46,9 +46,14 @@ class Queue:
     count: int = 0
     capped: bool = False            # "1000+"
     unit: str = "item"
+    units: str = ""                 # the plural, when not unit + "s"
     rows: list = field(default_factory=list)  # {url, number, title, meta, when, tone}
     note: str = ""
     shown: list = field(default_factory=list)  # ids for the audit entry
+
+    @property
+    def unit_text(self) -> str:
+        return self.unit if self.count == 1 else self.units or self.unit + "s"
 
 
 def _today():
@@ -264,7 +269,8 @@ def _retention_queues() -> list[Queue]:
                   "Recordings whose retention ran out would appear here during their grace period, before the purge.",
                   link=overview, link_text="The retention page", count=dq["awaiting_approval"] if dq["require_approval"]
                   else dq["count"], unit="recording",
-                  rows=[{"url": overview, "number": e.recording.evidence_number or "", "title": e.recording.container_name,
+                  rows=[{"url": overview, "number": e.recording.evidence_number or "",
+                         "title": f"{e.recording.officer}, {', '.join(e.categories) or UNCATEGORIZED}",
                          "meta": ("approved" if e.approved_at else "not approved yet") if dq["require_approval"]
                          else "purged after the grace period", "when": e.purge_after, "when_label": "purge after"}
                         for e in dq["rows"]], shown=[str(e.recording_id) for e in dq["rows"]])
@@ -278,7 +284,7 @@ def _retention_queues() -> list[Queue]:
                      f"Recordings whose retention ends within {days} days (and that no hold or case keeps) would appear "
                      "here.", link=overview, link_text="The retention page", count=len(soon), unit="recording",
                      rows=[{"url": overview, "number": numbers.get(r["recording"], ""),
-                            "title": r["container"], "meta": ", ".join(r["categories"]),
+                            "title": f"{r['officer']}, {', '.join(r['categories'])}",
                             "when": datetime.fromisoformat(r["expires_at"].replace("Z", "+00:00")),
                             "when_label": "expires"} for r in soon[:ROWS]],
                      shown=[r["recording"] for r in soon[:ROWS]])
@@ -331,7 +337,7 @@ def _chain_queue() -> Queue:
     for a in st["witness_alerts"]:
         rows.append({"number": "Witness alert", "title": a["message"], "when": a["created_at"], "tone": "bad"})
     return Queue("chain", "The audit chain", "", link=audit, link_text="Open the audit log", count=st["entries"],
-                 unit="entry", rows=rows, note=f"{st['entries']} entries in the chain.")
+                 unit="entry", units="entries", rows=rows)
 
 
 # ------------------------------------------------------------------ admins: IT
@@ -383,10 +389,10 @@ def _storage_queue() -> Queue:
         return q
     if free is not None and free < store.min_free_bytes:
         q.count = 1
-        q.rows = [{"number": "Storage", "title": f"{human(free)}B free, below the reserve of "
-                                                 f"{human(store.min_free_bytes)}B: ingest is refused", "tone": "bad"}]
+        q.rows = [{"number": "Storage", "title": f"{human(free)} free, below the reserve of "
+                                                 f"{human(store.min_free_bytes)}: ingest is refused", "tone": "bad"}]
     else:
-        q.note = "The store answers" + (f"; {human(free)}B free." if free is not None else ".")
+        q.note = "The store answers" + (f"; {human(free)} free." if free is not None else ".")
         q.empty = "Nothing to do: a store that does not answer, or is below its free-space reserve, would appear here."
     return q
 
