@@ -66,6 +66,7 @@ def wait_in_step(page, timeout_s: float = 60):
 
 def test_officer_searches_plays_seeks_and_sees_bookmark(site, browser):
     ctx, page = sign_in(browser, site, "garcia")
+    page.goto(site.url + "/evidence/")  # sign-in lands on the home page; Evidence is the search
     # An officer sees their own two camera runs (patrol car + body camera), not chen's.
     assert page.locator("#result-count").inner_text() == "4"
     assert "BWC-1002" not in page.content()
