@@ -722,3 +722,28 @@ def test_issue23_endpoints_every_role(tmp_path, settings):
         if role == "custodian":  # put the item back for the next roles
             RequestItem.objects.filter(pk=item.pk).update(removed_at=None, as_is_reason="")
     assert not failures, failures
+
+
+# ---------------------------------------------------------------- the home page (issue 23)
+def test_home_page_every_role_only_what_the_access_check_allows(tmp_path):
+    """``/`` answers every role (signed-out: to sign in); every evidence row any queue shows
+    is a clip the one access check (``visible_clips``) lets that user see, and the officer's
+    and supervisor's queues never count the other squad's or a restricted recording."""
+    import re
+
+    from django.test import Client
+
+    from bodycam.web.home import queues_for
+
+    w = World(tmp_path)
+    Restriction.objects.create(recording=w.other_clip.recording, reason="IA")  # allowed to nobody
+    assert Client().get("/").status_code == 302
+    for role, user in w.users.items():
+        html = client_for(user).get("/").content.decode()
+        seen = {str(i) for i in visible_clips(user).values_list("id", flat=True)}
+        shown = set(re.findall(r'href="/evidence/([0-9a-f-]{36})/"', html))
+        assert shown <= seen, (role, shown - seen)
+        assert str(w.other_clip.id) not in html, role
+        for q in queues_for(user):
+            if q.link.startswith("/evidence/?") and "shared=" not in q.link:
+                assert q.count <= len(seen), (role, q.key)

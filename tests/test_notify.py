@@ -195,7 +195,7 @@ def test_periodic_sweep_mails_deadlines_approvals_alerts_and_undocked_cameras(sm
     assert f"{BASE}/records/R-2026-0007/" in texts["[bodycam] A public-records request is due soon"]
     assert "R-2026-0008" not in "".join(texts.values())
     assert f"{BASE}/retention/" in texts["[bodycam] Deletions are waiting for approval"]
-    assert f"{BASE}/?device={serial}" in texts[f"[bodycam] Camera {serial} has not docked for 7+ days"]
+    assert f"{BASE}/evidence/?device={serial}" in texts[f"[bodycam] Camera {serial} has not docked for 7+ days"]
     for text in texts.values():
         assert_no_evidence(text, w)  # the alert's message names the object's hash: not mailed
     kinds = sorted(e.detail["kind"] for e in AuditEntry.objects.filter(action="notify.mail", object_id="cust"))

@@ -82,7 +82,7 @@ def test_results_and_items_read_like_evidence(site, browser):
     found = {}
     for size, (w, h) in WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
-        page.goto(site.url + "/")
+        page.goto(site.url + "/evidence/")
         numbers = page.locator("a.item-link .evno").all_inner_texts()
         assert numbers and all(NUMBER.match(n) for n in numbers), numbers
         # (a recording of two clips is two rows, with one number, until results list recordings)
@@ -136,7 +136,7 @@ def test_results_and_items_read_like_evidence(site, browser):
     page.fill("#title-form input[name=title]", "Felony stop on Harbor Blvd, driver detained")
     page.click("#title-form button[type=submit]")
     assert page.locator("#item-title").inner_text() == "Felony stop on Harbor Blvd, driver detained"
-    page.goto(site.url + "/?q=harbor+detained")
+    page.goto(site.url + "/evidence/?q=harbor+detained")
     assert page.locator("#result-count").inner_text() != "0"
     assert "Felony stop on Harbor Blvd" in page.locator("a.item-link .title").first.inner_text()
     ctx.close()
@@ -146,7 +146,7 @@ def test_custodian_sees_cases_and_flags_at_both_widths(site, browser):
     ctx, page = sign_in(browser, site, "custodian")
     for size, (w, h) in WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
-        page.goto(site.url + "/")
+        page.goto(site.url + "/evidence/")
         table = page.locator("table.results").inner_text()
         assert "2026-000417" in table  # the demo case, in the Case column
         check_times(page, f"custodian search {size}")

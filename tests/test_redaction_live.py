@@ -30,6 +30,7 @@ def site(tmp_path_factory):
 
 def test_custodian_redacts_in_the_editor(site, browser):
     ctx, page = sign_in(browser, site, "custodian")
+    page.goto(site.url + "/evidence/")  # sign-in lands on the home page; Evidence is the search
     page.locator("a.item-link").first.click()
     page.wait_for_selector("#player")
     clip_id = page.url.rstrip("/").split("/")[-1]

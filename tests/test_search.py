@@ -79,10 +79,10 @@ def test_full_text_filters_sorting_and_visibility(tmp_path):
                          ("incident=not-an-id", "recording id"), ("from=2026-02-02&to=2026-01-01", "after")]:
         r = cust.get("/api/search?" + query)
         assert r.status_code == 400 and words in r.json()["error"], (query, r.content)
-        assert cust.get("/?" + query).status_code == 400
+        assert cust.get("/evidence/?" + query).status_code == 400
     assert AuditEntry.objects.filter(action="evidence.search", outcome="denied").count() >= 20
     # The search page renders results with the same filters.
-    html = cust.get("/?q=northbound&sort=oldest").content.decode()
+    html = cust.get("/evidence/?q=northbound&sort=oldest").content.decode()
     assert '<span id="result-count">2</span>' in html and "Next" not in html
     entry = AuditEntry.objects.filter(action="evidence.search", actor="cust", outcome="ok").last()
     assert entry.detail["query"]["q"] == "northbound" and set(entry.detail["shown"]) == {a, b}

@@ -75,7 +75,8 @@ class Scene(World):
 FILTERS = [
     {"q": "northbound"}, {"q": "felony"}, {"q": "north main"}, {"officer": "off.b"}, {"device": "CAM-1"},
     {"from": "2025-03-02", "to": "2025-05-01"}, {"category": "Traffic stop"}, {"case": "C-1"}, {"tag": "felony"},
-    {"transcript": "yes"}, {"restricted": "no"}, {"category": "Uncategorized"},
+    {"transcript": "yes"}, {"restricted": "no"}, {"category": "Uncategorized"}, {"titled": "no"},
+    {"bookmarked": "no"},
 ]
 
 
@@ -164,7 +165,7 @@ def test_count_is_capped_and_said_so(tmp_path, monkeypatch):
     cust = client_for(s.custodian)
     body = cust.get("/api/search?per_page=2").json()
     assert body["total"] == 3 and body["total_capped"] is True
-    assert '<span id="result-count">3+</span>' in cust.get("/?per_page=2").content.decode()
+    assert '<span id="result-count">3+</span>' in cust.get("/evidence/?per_page=2").content.decode()
 
 
 @pytest.mark.parametrize("sort", list(services.SORTS))
@@ -196,7 +197,7 @@ def test_bad_input_is_400_and_odd_input_is_harmless(tmp_path):
     for query in bad:
         r = cust.get("/api/search?" + query)
         assert r.status_code == 400 and r.json()["error"], (query, r.status_code, r.content[:200])
-        assert cust.get("/?" + query).status_code == 400, query
+        assert cust.get("/evidence/?" + query).status_code == 400, query
     odd = ["q=" + "x" * 200, "q=a", "q=ñandú", "q=O'Brien%20%26%20|%20!", "q=north*%20OR%20NEAR(", "page=99999999",
            "per_page=100000", "officer=" + "o" * 5000, "category=%F0%9F%9A%93", "device=%27%3B--"]
     for query in odd:

@@ -85,7 +85,7 @@ def test_uncategorized_filter_finds_items_without_a_category(world, tmp_path):
     uncategorized = {bare, str(only_uncat.id)}
 
     assert ids(cust.get("/api/search?category=Uncategorized")) == uncategorized
-    assert page_ids(cust.get("/?category=Uncategorized")) == uncategorized
+    assert page_ids(cust.get("/evidence/?category=Uncategorized")) == uncategorized
     assert ids(cust.get("/api/search?category=Uncategorized&q=" + world.clip.recording.device.serial)) == {bare}
     # Other categories are unchanged.
     assert ids(cust.get("/api/search?category=Traffic+stop")) == {traffic}
@@ -153,7 +153,7 @@ def test_camera_bookmark_tags_are_recording_tags(world, tmp_path):
     assert ids(cust.get("/api/search?q=ABC123")) == both
     assert ids(cust.get("/api/search?tag=Plate:ABC123")) == both
     assert ids(cust.get("/api/search?tag=Priority")) == both
-    assert page_ids(cust.get("/?tag=Plate%3AABC123")) == both
+    assert page_ids(cust.get("/evidence/?tag=Plate%3AABC123")) == both
     # The item shows them as its tags (not "Tags —" beside the bookmark's tag).
     detail = cust.get(f"/api/evidence/{first.id}/").json()
     assert set(detail["tags"]) == {"Plate:ABC123", "Priority"}

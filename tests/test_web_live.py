@@ -66,6 +66,7 @@ def wait_in_step(page, timeout_s: float = 60):
 
 def test_officer_searches_plays_seeks_and_sees_bookmark(site, browser):
     ctx, page = sign_in(browser, site, "garcia")
+    page.goto(site.url + "/evidence/")  # sign-in lands on the home page; Evidence is the search
     # An officer sees their own two camera runs (patrol car + body camera), not chen's.
     assert page.locator("#result-count").inner_text() == "4"
     assert "BWC-1002" not in page.content()
@@ -121,7 +122,7 @@ def test_bookmark_on_its_clip_and_camera_tags(site, browser):
     bookmark's tag is a tag of the recording: the tag filter finds it, the item lists it.
     (The squad's supervisor: garcia signed in above, and a TOTP code is good once.)"""
     ctx, page = sign_in(browser, site, "sgt.okafor")
-    page.goto(site.url + "/?tag=Plate%3AABC123")
+    page.goto(site.url + "/evidence/?tag=Plate%3AABC123")
     assert page.locator("#result-count").inner_text() == "2"
     hrefs = [a.get_attribute("href") for a in page.locator("a.item-link").all()]
     shown = {}
@@ -185,7 +186,7 @@ def test_detective_timeline_share_link_and_court_export(site, browser, tmp_path)
     page.click("#tl-play")
 
     # Share link (view + download) on an item, opened in a fresh browser with no session.
-    page.goto(site.url + "/?q=driver")
+    page.goto(site.url + "/evidence/?q=driver")
     page.locator("a.item-link").first.click()
     page.fill("#link-form input[name=label]", "ADA Smith")
     page.check("#link-form input[name=allow_download]")

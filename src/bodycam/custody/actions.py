@@ -54,6 +54,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     # access to evidence
     _A("evidence.list", "Listed items", ACCESS),
     _A("evidence.search", "Searched the catalogue", ACCESS),
+    _A("home.view", "Viewed the home page (the queues of work)", ACCESS),
     _A("evidence.timeline", "Viewed the timeline", ACCESS),
     _A("evidence.view", "Viewed the item", ACCESS),
     _A("evidence.play", "Started playback", ACCESS),
@@ -190,6 +191,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     _A("audit.export_file", "Made an export of audit entries", CUSTODY),
     _A("audit.export_download", "Downloaded an export of audit entries", CUSTODY),
     _A("audit.checkpoint", "Signed an audit checkpoint", CUSTODY),
+    _A("audit.verify", "Verified the audit chain", CUSTODY),
     _A("custody.report", "Made a chain-of-custody report", CUSTODY),
     _A("fixity.check", "Checked stored files", CUSTODY),
     _A("storage.orphan_sweep", "Swept for unreferenced files", CUSTODY),

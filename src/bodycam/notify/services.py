@@ -157,7 +157,7 @@ def cameras_not_docked(now: datetime) -> list[Notice]:
         since = last.date().isoformat()
         out.append(Notice("camera.undocked", f"{d.id}:{since}", f"Camera {d.serial} has not docked for {days}+ days",
                           f"Camera {d.serial} has uploaded nothing since {since}.",
-                          f"/?device={d.serial}", people))
+                          f"/evidence/?device={d.serial}", people))
     return out
 
 

@@ -63,7 +63,7 @@ def search(user, qy: Query) -> Page:
     (PostgreSQL, common text: both from one walk); then the page's clips by id. Those ids come
     only out of ``visible_entries`` (the one access check), so nothing outside it can be shown."""
     r = reach(user)  # once: where the search starts and the access check inside it
-    entries = apply_filters(visible_entries(user, r), qy)
+    entries = apply_filters(visible_entries(user, r), qy, user)
     text = qy.q
     numbered = Recording.objects.filter(evidence_number=text).values_list("id", flat=True)[:1] if text else []
     if numbered:  # an evidence number, exactly: that recording (unique index), not a text search

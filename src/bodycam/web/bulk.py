@@ -78,8 +78,8 @@ class Summary:
 
 
 def _back(request) -> str:
-    back = request.POST.get("back", "/")
-    return back if back.startswith("/") and not back.startswith("//") else "/"
+    back = request.POST.get("back", "/evidence/")
+    return back if back.startswith("/") and not back.startswith("//") else "/evidence/"
 
 
 def _rows(user, ids) -> dict:

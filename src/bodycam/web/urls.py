@@ -1,7 +1,7 @@
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import path
 
-from . import access_requests, accounts, admin_fleet, admin_rules, api, api_docs, audit, cases, pages, sso, views
+from . import access_requests, accounts, admin_fleet, admin_rules, api, api_docs, audit, cases, home, pages, sso, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -9,7 +9,8 @@ urlpatterns = [
     path("login/oidc/", sso.oidc_start, name="login-oidc"),
     path("login/oidc/callback", sso.oidc_callback, name="login-oidc-callback"),
     path("logout/", views.logout_view, name="logout"),
-    path("", pages.search_page, name="evidence-list"),
+    path("", home.home_page, name="home"),
+    path("evidence/", pages.search_page, name="evidence-list"),
     path("evidence/bulk", pages.bulk_action, name="evidence-bulk"),
     path("pick/evidence", pages.pick_evidence, name="pick-evidence"),
     path("evidence/<str:clip_id>/", pages.item_page, name="evidence-detail"),
