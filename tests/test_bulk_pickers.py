@@ -195,10 +195,10 @@ def test_custodian_bulk_hold_and_records_request(w):
     page = _bulk(cust, "add_to_request", clips[:1], request="R-1", confirm="yes").content.decode()
     assert 'id="n-already">1<' in page and RequestItem.objects.count() == 2
     # The search page offers each action to the roles that may start it.
-    page = cust.get("/").content.decode()
+    page = cust.get("/evidence/").content.decode()
     for key in ("categorize", "add_to_case", "add_to_request", "hold", "share"):
         assert f'id="bulk-{key}"' in page, key
-    off = client_for(w.officer).get("/").content.decode()
+    off = client_for(w.officer).get("/evidence/").content.decode()
     assert 'id="bulk-categorize"' in off and 'id="bulk-hold"' not in off and 'id="bulk-share"' not in off
 
 

@@ -53,7 +53,7 @@ def each_width(page, name):
 
 
 def select_two(page, site):
-    page.goto(site.url + "/")
+    page.goto(site.url + "/evidence/")
     boxes = page.locator("input[name=clip]")
     assert boxes.count() >= 2
     boxes.nth(0).check()
@@ -88,7 +88,7 @@ def test_custodian_acts_on_items_where_they_are(site, browser):
     assert int(page.locator("#n-changed").inner_text()) + int(page.locator("#n-already").inner_text()) == 2
     each_width(page, "summary-case")
     # The records request page: the picker finds an item by its evidence number; no id is typed.
-    page.goto(site.url + "/")
+    page.goto(site.url + "/evidence/")
     first = page.locator("a.item-link").nth(2)
     number, href = first.locator(".evno").inner_text(), first.get_attribute("href")
     clip_id = href.strip("/").split("/")[-1]

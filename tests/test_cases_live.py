@@ -82,7 +82,7 @@ def test_detective_opens_case_requests_access_supervisor_approves_detective_adds
     assert "pending" in det.locator("#mine-table").inner_text()
     look(det, "requests-detective")
     # not visible before approval
-    det.goto(site.url + f"/?q={evno}")
+    det.goto(site.url + f"/evidence/?q={evno}")
     assert det.locator("#result-count").inner_text() == "0"
 
     # the squad's supervisor decides on his queue
