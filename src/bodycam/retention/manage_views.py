@@ -154,6 +154,7 @@ def call_types_page(request):
 
 # ------------------------------------------------------------------ CAD sample
 @login_required
+@require_http_methods(["GET"])
 def cad_sample(request):
     _require(request, READ, "cad.sample")
     body = cadmod.sample_csv()
