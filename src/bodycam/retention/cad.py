@@ -389,6 +389,7 @@ def incident_dict(inc: CadIncident) -> dict:
             "dispatched_at": iso_seconds(inc.dispatched_at), "arrived_at": iso_seconds(inc.arrived_at),
             "cleared_at": iso_seconds(inc.cleared_at), "location": inc.location, "badges": inc.badges, "units": inc.units,
             "recordings": [{"recording": str(lk.recording_id), "container": lk.recording.container_name,
+                            "evidence_number": lk.recording.evidence_number or "",
                             "method": lk.method, "matched_by": lk.matched_by}
                            # links.all(): the page prefetches links and their recordings for 200 rows
                            for lk in inc.links.all() if lk.removed_at is None]}
