@@ -135,7 +135,7 @@ def test_list_create_retire_restore(cust):
     row(off, dev, now - timedelta(days=5), 60)
     page = cust.get("/retention/categories/").content.decode()
     arrest = page[page.find('data-category="Arrest"'):][:600]
-    assert "1095 days" in arrest and '<td class="items">2' in arrest and "730 days" in arrest
+    assert "1095 days" in arrest and 'data-label="Items">2' in arrest and "730 days" in arrest
     unc = page[page.find('data-category="Uncategorized"'):][:600]
     assert "(1 without a category)" in unc
 
