@@ -15,10 +15,9 @@ import pytest
 
 pw = pytest.importorskip("playwright.sync_api")
 
-from .browser import BROWSER_TEST, no_sideways_scroll, shot, sign_in  # noqa: E402
+from .browser import BROWSER_TEST, both_widths, sign_in  # noqa: E402
 
 pytestmark = BROWSER_TEST
-WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +33,8 @@ def site(tmp_path_factory):
     server.stop()
 
 
-def both_widths(page, name):
-    for size, (w, h) in WIDTHS.items():
-        page.set_viewport_size({"width": w, "height": h})
-        no_sideways_scroll(page, f"{name} {size}")
-        shot(page, f"retention-admin-{name}-{size}")
+def look(page, name):
+    both_widths(page, name, prefix="retention-admin-")
 
 
 def test_custodian_changes_a_period_through_the_preview_and_imports_the_cad_sample(site, browser, tmp_path):
@@ -46,7 +42,7 @@ def test_custodian_changes_a_period_through_the_preview_and_imports_the_cad_samp
     page.click("header nav a:text('Retention')")
     page.click("p.tabs a:text('Categories')")
     assert page.url.endswith("/retention/categories/")
-    both_widths(page, "categories")
+    look(page, "categories")
     # The category with the most items (its period decides for at least one of them).
     rows = page.locator("#categories tbody tr")
     counts = {rows.nth(i).get_attribute("data-category"): int(re.match(r"\d+", rows.nth(i).locator("td.items")
@@ -62,7 +58,7 @@ def test_custodian_changes_a_period_through_the_preview_and_imports_the_cad_samp
     summary = page.locator("#preview-summary").inner_text()
     assert re.search(r"\d+ items? would now expire on ", summary), summary
     assert page.locator("#earliest time").count() == 1  # the agency's time, through |when
-    both_widths(page, "preview")
+    look(page, "preview")
     page.fill("#confirm-change input[name=reason]", "state schedule GS-2 2026")
     page.check("#confirm-change input[name=confirm]")
     page.click("#confirm-change button")
@@ -76,14 +72,14 @@ def test_custodian_changes_a_period_through_the_preview_and_imports_the_cad_samp
     page.click("p.tabs a:text('Required call types')")
     assert page.url.endswith("/retention/call-types/")
     assert page.locator("#required tbody tr").count() >= 1
-    both_widths(page, "call-types")
+    look(page, "call-types")
 
     # The CAD import page: the format, the sample file (downloaded), imported through the form.
     page.click("p.tabs a:text('Dispatch (CAD)')")
     assert page.url.endswith("/retention/cad/")
     page.click("#cad-format summary")
     assert "incident_number" in page.locator("#cad-columns").inner_text()
-    both_widths(page, "cad")
+    look(page, "cad")
     with page.expect_download() as got:
         page.click("#cad-sample")
     sample = tmp_path / "cad-sample.csv"
@@ -94,6 +90,6 @@ def test_custodian_changes_a_period_through_the_preview_and_imports_the_cad_samp
     page.wait_for_selector("#import-result")
     assert "Imported 2 incident(s)" in page.locator("#import-result").inner_text()
     assert page.locator("#incidents tr", has_text="26-000123").count() == 1
-    both_widths(page, "cad-imported")
+    look(page, "cad-imported")
     ctx.close()
     assert site.audit_rows("action = 'cad.import' AND actor = 'custodian' AND outcome = 'ok'")
