@@ -79,3 +79,15 @@ def no_sideways_scroll(page, what):
     """The page is no wider than the window (a phone never scrolls sideways)."""
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"{what}: the page is {width[0]} px wide in a {width[1]} px window"
+
+
+PAGE_WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
+
+
+def both_widths(page, name, prefix=""):
+    """Look at the current page at 390 and 1280 px (ending at 1280): no sideways scroll at
+    either, and a screenshot of each (``{prefix}{name}-phone.png``, ``-desktop.png``)."""
+    for size, (w, h) in PAGE_WIDTHS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        no_sideways_scroll(page, f"{name} {size}")
+        shot(page, f"{prefix}{name}-{size}")

@@ -38,17 +38,21 @@ def test_retention_pages_roles_forms_and_charts(w):
     assert off.get("/retention/").status_code == 403
     assert AuditEntry.objects.filter(actor="off.a", action="retention.view", outcome="denied").exists()
     assert aud.get("/retention/").status_code == 200
-    assert post(aud, "/retention/", {"action": "category", "category": "Arrest", "days": "4000"}).status_code == 403
+    change = "/retention/categories/change"
+    assert post(aud, change, {"category": "Arrest", "days": "4000", "reason": "r", "confirm": "yes"}).status_code == 403
     assert sgt.get("/retention/")["Location"] == "/retention/compliance/"
     assert sgt.get("/retention/storage/").status_code == 403
 
-    # Category forms: extend freely, never below the floor (400, nothing changed).
-    r = post(cust, "/retention/", {"action": "category", "category": "Arrest", "days": "100"})
+    # Category forms (issue 24: previewed, then confirmed with a reason; the overview's form
+    # leads to the preview): extend freely, never below the floor (400, nothing changed).
+    r = cust.get(change, {"category": "Arrest", "days": "100"})
     assert r.status_code == 400 and "below its minimum of 730" in r.content.decode()
     assert Category.objects.get(name="Arrest").retention_days == 1095
-    assert post(cust, "/retention/", {"action": "category", "category": "Arrest", "days": "x"}).status_code == 400
-    assert post(cust, "/retention/", {"action": "category", "category": "Arrest", "days": "1500"}).status_code == 302
+    assert cust.get(change, {"category": "Arrest", "days": "x"}).status_code == 400
+    assert post(cust, change, {"category": "Arrest", "days": "1500", "reason": "DA asks", "confirm": "yes"}
+                ).status_code == 302
     assert Category.objects.get(name="Arrest").retention_days == 1500
+    assert post(cust, "/retention/", {"action": "category", "category": "Arrest", "days": "1600"}).status_code == 400
     assert post(cust, "/retention/", {"action": "bogus"}).status_code == 400
 
     # Hold form, then a queued item recovered through the form.

@@ -123,13 +123,7 @@ def _post(request):
     p, who = request.POST, request.user.username
     src = request_source(request)
     action = p.get("action", "")
-    if action == "category":
-        raw = p.get("days", "").strip().lower()
-        days = None if raw == pol.INDEFINITE else whole_number(raw)
-        if days is None and raw != pol.INDEFINITE:
-            raise ValueError("days must be a whole number or 'indefinite'")
-        pol.set_category_retention(p.get("category", ""), days, actor=who, source=src)
-    elif action == "settings":
+    if action == "settings":  # a category's period: /retention/categories/change (previewed, with a reason)
         data = {}
         for key in ("grace_days", "notice_days"):
             if p.get(key, "").strip():
@@ -192,7 +186,7 @@ def storage_page(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def cad_page(request):
-    error, status, result = "", 200, None
+    error, status, result, row_errors, more_errors = "", 200, None, None, 0
     _require(request, READ if request.method == "GET" else MANAGE, "retention.cad")
     if request.method == "POST":
         f = request.FILES.get("file")
@@ -202,13 +196,18 @@ def cad_page(request):
             result = cadmod.import_incidents(f.read(cadmod.MAX_BYTES + 1), None, source=f"upload:{f.name}"[:200],
                                              actor=request.user.username)
         except cadmod.CadError as exc:  # shown on the page, beside its form
-            error, status = str(exc), 400
-            audit_denied(request, "cad.import", error, object_type="cad", status=400)
+            error, status = str(exc).splitlines()[0], 400
+            row_errors = getattr(exc, "rows", None)  # every bad row (CadRowErrors), nothing imported
+            more_errors = getattr(exc, "total", 0) - len(row_errors or [])
+            audit_denied(request, "cad.import", str(exc)[:2000], object_type="cad", status=400)
     q = request.GET.get("q", "").strip()[:64]
     qs = CadIncident.objects.order_by("-received_at")
     if q:
         qs = qs.filter(number__icontains=q) | CadIncident.objects.filter(call_type__icontains=q.upper())
     rows = [cadmod.incident_dict(i) for i in qs.prefetch_related("links__recording")[:200]]
     record_request(request, "cad.view", object_type="cad", detail={"q": q, "shown": len(rows)})
-    return render(request, "retention/cad.html", {"rows": rows, "q": q, "error": error, "result": result,
-                                                  "can_manage": allowed(request.user, MANAGE)}, status=status)
+    return render(request, "retention/cad.html", {
+        "rows": rows, "q": q, "error": error, "result": result, "row_errors": row_errors,
+        "more_errors": more_errors,
+        "columns": cadmod.COLUMNS, "time_format": cadmod.TIME_FORMAT, "max_mib": cadmod.MAX_BYTES // 2**20,
+        "can_manage": allowed(request.user, MANAGE)}, status=status)
