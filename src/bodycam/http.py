@@ -90,11 +90,19 @@ def range_response(request, f, size: int, ctype: str):
     return resp
 
 
+def _wants_json(request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
 def error_page(request, exc: BodycamError):
     """The error page for ``exc``: its status and message (``Retry-After`` when it has one).
     Views do not call this: they let the error go, and ``ErrorPageMiddleware`` answers."""
     ctx = page_context(exc)
-    resp = render(request, ERROR_TEMPLATE, ctx, status=ctx["status"])
+    if _wants_json(request):  # a page's own script asking for data (e.g. the evidence picker)
+        resp = JsonResponse({"error": ctx["message"]}, status=ctx["status"])
+    else:
+        resp = render(request, ERROR_TEMPLATE, ctx, status=ctx["status"])
     if getattr(exc, "retry_after", None):
         resp["Retry-After"] = str(exc.retry_after)
     return resp

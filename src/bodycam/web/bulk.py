@@ -209,13 +209,15 @@ def bulk_page(request):
            "p": request.POST, "error": "", **_choices(request, action)}
     if not confirmed(request):
         return render(request, "web/bulk_confirm.html", ctx)
+    error, status = "", 200
     try:
         inputs = _inputs(request, action)
-    except BadInput as exc:  # the confirmation page again, with the reason
-        return render(request, "web/bulk_confirm.html", ctx | {"error": str(exc)}, status=exc.status)
-    if action == "add_to_request" and inputs["request"].status != "open":
-        return render(request, "web/bulk_confirm.html", ctx | {"error": "the request is no longer open"},
-                      status=400)
+        if action == "add_to_request" and inputs["request"].status != "open":
+            raise BadInput("the request is no longer open")
+    except BadInput as exc:  # the confirmation page again, the reason beside its form
+        error, status = str(exc), exc.status
+    if error:
+        return render(request, "web/bulk_confirm.html", ctx | {"error": error}, status=status)
     out = run(request, action, ids, inputs)
     target = {"case": getattr(inputs.get("case"), "number", None),
               "request": getattr(inputs.get("request"), "number", None),
