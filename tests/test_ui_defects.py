@@ -7,20 +7,16 @@ through a signed-in Django client, and real ``bodycam`` processes for the addres
 from __future__ import annotations
 
 import importlib
-import io
 import json
-import os
 import re
-import uuid
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.apps import apps as django_apps
 
 from bodycam.evidence.defaults import ensure_default_categories
-from bodycam.evidence.models import Category, Clip, Device, Officer, Tag
+from bodycam.evidence.models import Category, Officer, Tag
 
-from .access_helpers import World, client_for, ingest_clip_for
+from .access_helpers import World, client_for, ingest_clip_for, two_clip_recording
 
 pytestmark = pytest.mark.django_db
 
@@ -33,38 +29,6 @@ def ids(resp) -> set[str]:
 def page_ids(resp) -> set[str]:
     assert resp.status_code == 200, resp.content[:500]
     return set(re.findall(r'class="item-link" href="/evidence/([0-9a-f-]{36})/"', resp.content.decode()))
-
-
-def two_clip_recording(officer: Officer, tmp_path, bookmarks=(), clip_s: float = 10.0, with_times: bool = True):
-    """A recording of two ``clip_s`` clips back to back, through the camera's ingest path,
-    with bookmarks given as (seconds from the first clip's start, text, Tags header).
-    Returns (first clip, second clip)."""
-    from bodycam.ingest import services
-    from bodycam.media.synth import make_clip
-
-    device = Device.objects.create(serial=f"D{uuid.uuid4().hex[:6]}")
-    t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=10)
-    name = f"{officer.axis_user_id}_{device.serial}_{t0:%Y%m%dT%H%M%SZ}"
-    services.put_recording(name, {"TriggerOn": "Button", "StartTimeISO": t0.isoformat(),
-                                  "StopTimeISO": (t0 + timedelta(seconds=2 * clip_s)).isoformat()},
-                           "test", "", replace=True)
-    path = make_clip(str(tmp_path / f"{uuid.uuid4().hex}.mp4"), seconds=clip_s, width=160, height=90, fps=10)
-    for i in range(2):
-        start = t0 + timedelta(seconds=i * clip_s)
-        meta = {"StartTimeISO": start.isoformat(), "StopTimeISO": (start + timedelta(seconds=clip_s)).isoformat()} \
-            if with_times else {}
-        # The same picture twice is the same blob, stored once: fine, the rows differ.
-        with open(path, "rb") as f:
-            services.put_object(name, f"{start:%Y%m%d_%H%M%S}_{i + 1}.mp4", f, os.path.getsize(path), None, meta,
-                                "test", "")
-    for n, (at, text, tags) in enumerate(bookmarks):
-        body = text.encode()
-        meta = {"StartTime": (t0 + timedelta(seconds=at)).isoformat(), "Tags": tags}
-        services.put_object(name, f"bookmark_{int(t0.timestamp())}_{n}", io.BytesIO(body), len(body), None, meta,
-                            "test", "")
-    clips = list(Clip.objects.filter(recording__container_name=name).order_by("object_name"))
-    assert len(clips) == 2
-    return clips[0], clips[1]
 
 
 @pytest.fixture
