@@ -157,3 +157,20 @@ def test_bulk_add_to_request_adds_every_clip_of_the_recording(w):
     cust.post("/evidence/bulk", {"action": "add_to_request", "clip": [str(w.first.id)], "request": req.number,
                                  "confirm": "yes", "back": "/"})
     assert RequestItem.objects.filter(request=req).count() == 2
+
+
+def test_case_page_lists_one_row_per_recording(w):
+    from bodycam.cases.models import Case
+
+    case = Case.objects.get(number="C-1")
+    case.recordings.add(w.first.recording)
+    det = client_for(w.detective)
+    page = det.get("/cases/C-1/").content.decode()
+    table = page[page.index('id="case-recordings"'):page.index("</table>", page.index('id="case-recordings"'))]
+    linked = re.findall(r'class="item-link" href="/evidence/([0-9a-f-]{36})/"', table)
+    assert sorted(linked) == sorted([str(w.first.id), str(w.clip.id)])  # two recordings, one row each
+    assert w.first.recording.evidence_number in table and "(2 clips)" in table
+    # The one access check decides the list: a restricted recording is not listed.
+    Restriction.objects.create(recording=w.first.recording, reason="internal affairs")
+    page = det.get("/cases/C-1/").content.decode()
+    assert str(w.first.id) not in page and str(w.clip.id) in page

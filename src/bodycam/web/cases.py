@@ -24,6 +24,7 @@ from ..evidence_ops import services as ev
 from ..http import confirm_step, confirmed
 from ..numbers import parse_uuid
 from ..release import services as rel
+from . import readable
 
 
 @login_required
@@ -74,6 +75,7 @@ def case_page(request, case_key):
     no_reshare = allowed(user, "case.no_reshare", case)
     return render(request, "release/case.html", {
         "case": case, "clips": [ev.clip_summary(c) for c in clips], "shares": shares, "can_share": can_share,
+        "recordings": readable.recording_rows(user, clips),  # one row per recording (issue 23)
         "error": error, "new_link": new_link, "no_reshare": no_reshare,
         "can_export": bool(clips) and allowed(user, "evidence.download")}, status=st)
 

@@ -113,6 +113,17 @@ def lengths(recording_ids) -> dict:
     return out
 
 
+def recording_rows(user, clips) -> list[dict]:
+    """One row per recording of ``clips`` (already access-checked, in the order to show):
+    {"id": its first clip's id (the recording's page), "f": ``facts``, "length": ``lengths``}."""
+    first: dict = {}
+    for c in clips:
+        first.setdefault(c.recording_id, c)
+    about = facts(user, [c.recording for c in first.values()])
+    size = lengths(list(first))
+    return [{"id": str(c.id), "f": about[rid], "length": size[rid]} for rid, c in first.items()]
+
+
 # ---------------------------------------------------------------- stills inside recordings
 def span(rec) -> tuple:
     """(start, stop) of a recording on the wall clock (stop: the camera's, else its clips' length)."""
