@@ -105,6 +105,8 @@ def search(user, qy: Query, *, recordings: bool = False) -> Page:
             # No text (PostgreSQL): in the page's order, the same index walk as the page, stopping
             # at the cap. Text, or SQLite: in no order, from the matches (a sort would read them all).
             order = SORTS[qy.sort] if postgres and not text else ()
+            if recordings and not text:  # one per recording: walk a sort index here too (the NOT
+                order = SORTS["newest" if qy.sort == "longest" else qy.sort]  # EXISTS defeats a covering one)
             total = counted.order_by(*order).values("id")[:plans.COUNT_CAP + 1].count()
     capped = total > plans.COUNT_CAP or partial
     return Page(results=results, total=min(total, plans.COUNT_CAP), page=qy.page, per_page=qy.per_page, capped=capped)
