@@ -2,7 +2,7 @@
 ``bodycam serve`` with the demo: the officer's search lists each recording once; his body
 camera's recording (two clips, with a pre-event buffer) plays across the clip boundary as one
 video on one bar (the second clip's own proxy takes over), and a click on the bar seeks into the
-second clip; no page scrolls sideways at 390 or 1280 px.
+second clip; the detective's case lists recordings; no page scrolls sideways at 390 or 1280 px.
 Screenshots: $BODYCAM_ARTIFACTS (default test-artifacts/web/), one-recording-*.png."""
 
 from __future__ import annotations
@@ -96,4 +96,15 @@ def test_a_two_clip_recording_plays_as_one_video_on_one_bar(site, browser):
         assert page.locator("#clips a[aria-current]").get_attribute("href") == f"/evidence/{second_id}/"
         no_sideways_scroll(page, f"item {size}")
         shot(page, f"one-recording-item-{size}")
+    ctx.close()
+    # The detective's case lists its recordings, one row each, readable.
+    ctx, page = sign_in(browser, site, "det.muller")
+    for size, (w, h) in WIDTHS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        page.goto(site.url + "/cases/2026-000417/")
+        numbers = page.locator("#case-recordings a.item-link .evno").all_inner_texts()
+        assert numbers and len(numbers) == len(set(numbers)), numbers
+        assert "(2 clips)" in page.locator("#case-recordings").inner_text()
+        no_sideways_scroll(page, f"case {size}")
+        shot(page, f"one-recording-case-{size}")
     ctx.close()
