@@ -85,7 +85,7 @@ def test_results_and_items_read_like_evidence(site, browser):
         page.goto(site.url + "/evidence/")
         numbers = page.locator("a.item-link .evno").all_inner_texts()
         assert numbers and all(NUMBER.match(n) for n in numbers), numbers
-        # (a recording of two clips is two rows, with one number, until results list recordings)
+        assert len(numbers) == len(set(numbers)), numbers  # one row per recording (issue 23)
         titles = page.locator("a.item-link .title").all_inner_texts()
         assert all(" · " in t for t in titles), titles
         assert "Photo · " in " ".join(titles)

@@ -243,31 +243,39 @@ def test_no_search_page_query_scans_a_whole_table():
             cur.execute("VACUUM ANALYZE")
             cur.execute("SET random_page_cost = 1.1")  # SSD storage, as docs/deploy.md tells production to set
     plans = []
-    for user in (w["custodian"], w["officer"]):
-        for params in PLAN_QUERIES:
-            with CaptureQueriesContext(connection) as cq:
-                search(user, parse_query(params))
-            settings = []  # planner settings search set around a query (pg_settings): EXPLAIN under them
-            for q in cq.captured_queries:
-                if "set_config(" in q["sql"]:
-                    settings.append(q["sql"])
-                if not any(t in q["sql"] for t in BIG_TABLES) or "set_config(" in q["sql"]:
-                    continue
-                with transaction.atomic(), connection.cursor() as cur:
-                    for sql in settings:
-                        cur.execute(sql)
-                    if connection.vendor == "sqlite":
-                        cur.execute("EXPLAIN QUERY PLAN " + q["sql"])
-                        plan = [r[-1] for r in cur.fetchall()]
-                    else:
-                        cur.execute("EXPLAIN " + q["sql"])
-                        plan = [r[0] for r in cur.fetchall()]
-                plans.append((user.username, params, q["sql"][:200], plan))
+    # Clips (the API) and recordings (the search page: one row per recording, issue 23).
+    for user, params, recordings in [(u, p, r) for u in (w["custodian"], w["officer"]) for p in PLAN_QUERIES
+                                     for r in (False, True)]:
+        with CaptureQueriesContext(connection) as cq:
+            search(user, parse_query(params), recordings=recordings)
+        settings = []  # planner settings search set around a query (pg_settings): EXPLAIN under them
+        for q in cq.captured_queries:
+            if "set_config(" in q["sql"]:
+                settings.append(q["sql"])
+            if not any(t in q["sql"] for t in BIG_TABLES) or "set_config(" in q["sql"]:
+                continue
+            with transaction.atomic(), connection.cursor() as cur:
+                for sql in settings:
+                    cur.execute(sql)
+                if connection.vendor == "sqlite":
+                    cur.execute("EXPLAIN QUERY PLAN " + q["sql"])
+                    plan = [r[-1] for r in cur.fetchall()]
+                else:
+                    cur.execute("EXPLAIN " + q["sql"])
+                    plan = [r[0] for r in cur.fetchall()]
+            plans.append((user.username, {**params, "recordings": recordings}, q["sql"][:200], plan))
     if connection.vendor != "sqlite":
         with connection.cursor() as cur:
             cur.execute("RESET random_page_cost")
-    assert len(plans) >= 2 * len(PLAN_QUERIES) * 2
-    offenders = [(u, p, sql, full_scans(plan)) for u, p, sql, plan in plans if full_scans(plan)]
+    assert len(plans) >= 2 * len(PLAN_QUERIES) * 2 * 2
+    # Known, documented (docs/web.md, Search): recordings by their length is the one order no
+    # index holds (a recording's length is its clips' lengths added): that page reads the
+    # visible set. Only its page query is let through; its count walks an index as all others.
+    known = [(u, p, sql) for u, p, sql, plan in plans if p.get("recordings") and p.get("sort") == "longest"
+             and sql.startswith('SELECT "search_searchentry"."clip_id"')]
+    assert len(known) == 2, known  # custodian and officer
+    offenders = [(u, p, sql, full_scans(plan)) for u, p, sql, plan in plans if full_scans(plan)
+                 and (u, p, sql) not in known]
     assert not offenders, "\n".join(map(str, offenders))
 
 

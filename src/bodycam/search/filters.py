@@ -9,7 +9,7 @@ import functools
 import math
 import operator
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 
 from ..access.models import Restriction
 from ..access.services import Reach, reached_recording_ids
@@ -136,3 +136,22 @@ def visible_entries(user, r: Reach | None) -> QuerySet:
             return SearchEntry.objects.none()
         entries = entries.filter(functools.reduce(operator.or_, start))
     return entries.filter(Exists(reached_recording_ids(user, r).filter(pk=OuterRef("recording_id"))))
+
+
+def first_clips(entries: QuerySet) -> QuerySet:
+    """One entry per recording: its first clip's (no entry of the same recording sorts before
+    it, by time then file name — the order of ``evidence.services.clip_spans``). A correlated
+    NOT EXISTS on the (recording, time) index, tested per row as a sort index is walked. The
+    filters and the text are the recording's on every one of its entries (the text is the
+    recording's documents), so nothing matching is lost; a date filter dates a recording by
+    its first clip's start."""
+    earlier = SearchEntry.objects.filter(recording_id=OuterRef("recording_id")).filter(
+        Q(sort_time__lt=OuterRef("sort_time")) | Q(sort_time=OuterRef("sort_time"), object_name__lt=OuterRef("object_name")))
+    return entries.filter(~Exists(earlier))
+
+
+def recording_length() -> Subquery:
+    """The length of an entry's recording (its clips' lengths added): the "longest" sort of
+    recordings."""
+    return Subquery(SearchEntry.objects.filter(recording_id=OuterRef("recording_id")).order_by()
+                    .values("recording_id").annotate(total=Sum("duration_s")).values("total")[:1])

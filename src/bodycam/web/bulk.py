@@ -42,7 +42,7 @@ MAX_ITEMS = 200
 ACTIONS = {
     "categorize": ("Add a category", "Add the category", "adds a category to each item (it removes none)"),
     "add_to_case": ("Add to a case", "Add to the case", "adds each item's recording to the case"),
-    "add_to_request": ("Add to a records request", "Add to the request", "adds each item to the open request"),
+    "add_to_request": ("Add to a records request", "Add to the request", "adds each item (every clip of its recording) to the open request"),
     "hold": ("Place a legal hold", "Place the hold", "keeps each item's recording until the hold is released: "
              "retention will not delete it"),
     "share": ("Share with a prosecutor", "Share", "gives the prosecutor access to each item's recording"),
@@ -152,11 +152,23 @@ def _each(request, action: str, cid: str, inputs: dict) -> bool:
     if action == "add_to_case":
         clip = authorize(request, cid, VIEW, audit_action="case.add_recordings")
         return case_services.add_recording(request, inputs["case"], clip.recording)
-    if action == "add_to_request":
-        return rs.add_item_once(request, inputs["request"].number, cid)
+    if action == "add_to_request":  # a records request holds clips: every clip of the item's recording
+        clips = _recording_clips(request.user, cid) or [cid]  # not visible: add_item refuses it (audited)
+        return any([rs.add_item_once(request, inputs["request"].number, c) for c in clips])
     if action == "share":
         return rel.share_item_once(request, cid, inputs["data"])
     raise BadInput("unknown bulk action")
+
+
+def _recording_clips(user, cid) -> list[str]:
+    """The clips of the recording ``cid`` belongs to, in order, through the one access check
+    (search results are recordings, each sent as its first clip)."""
+    uid = parse_uuid(cid)
+    rec = visible_clips(user).filter(id=uid).values("recording_id") if uid else None
+    if rec is None:
+        return []
+    return [str(c) for c in visible_clips(user).filter(recording_id__in=rec)
+            .order_by("start_time", "object_name").values_list("id", flat=True)]
 
 
 def _hold(request, ids, inputs, out: Summary) -> None:

@@ -96,20 +96,10 @@ def case_new(request):
 
 
 def _recording_rows(user, case):
-    """The case's recordings the user may see (one row per recording, its first clip linked),
-    with their readable identity; and how many more the case holds that they may not see."""
+    """The case's recordings the user may see (one row per recording, its first clip linked,
+    ``readable.recording_rows``), and how many more the case holds that they may not see."""
     clips = list(visible_clips(user).filter(recording__cases=case).order_by("start_time", "object_name"))
-    first: dict = {}
-    for c in clips:
-        first.setdefault(c.recording_id, c)
-    recs = [c.recording for c in first.values()]
-    about = readable.facts(user, recs)
-    rows = []
-    for rid, c in first.items():
-        length = sum(x.duration_s or 0 for x in clips if x.recording_id == rid)
-        rows.append({"clip": str(c.id), "recording": str(rid), "f": about[rid], "length_s": length,
-                     "clips": sum(1 for x in clips if x.recording_id == rid)})
-    rows.sort(key=lambda r: r["f"]["started"])
+    rows = sorted(readable.recording_rows(user, clips), key=lambda r: r["f"]["started"])
     hidden = case.recordings.count() - len(rows)
     return clips, rows, hidden
 
