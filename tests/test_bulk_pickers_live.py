@@ -22,10 +22,9 @@ WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("act"), {"BODYCAM_JOBS_INLINE": "1"})
-    server.cli("demo", "--no-serve", "--port", str(server.port))
+    server = demo_server(tmp_path_factory, "act", {"BODYCAM_JOBS_INLINE": "1"})
     server.start()
     yield server
     server.stop()

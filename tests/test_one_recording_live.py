@@ -19,10 +19,9 @@ WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("onerec"), {"BODYCAM_JOBS_INLINE": "1"})
-    server.cli("demo", "--no-serve", "--small", "--port", str(server.port))
+    server = demo_server(tmp_path_factory, "onerec", {"BODYCAM_JOBS_INLINE": "1"}, small=True)
     server.start()
     yield server
     server.stop()

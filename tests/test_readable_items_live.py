@@ -35,11 +35,10 @@ def _as_utc(value) -> datetime:
 def site(tmp_path_factory):
     from bodycam.media.synth import make_clip
 
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("readable"), {"BODYCAM_JOBS_INLINE": "1",
-                                                              "BODYCAM_TIME_ZONE": "America/Los_Angeles"})
-    server.cli("demo", "--no-serve", "--port", str(server.port))
+    server = demo_server(tmp_path_factory, "readable", {"BODYCAM_JOBS_INLINE": "1",
+                                                        "BODYCAM_TIME_ZONE": "America/Los_Angeles"})
     server.start()
     # garcia's body camera recording, and a still he took 4 s into it.
     (user_id, start), = server.sql(

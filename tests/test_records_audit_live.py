@@ -24,11 +24,10 @@ WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("records"), {"BODYCAM_JOBS_INLINE": "1",
-                                                             "BODYCAM_TIME_ZONE": "America/Los_Angeles"})
-    server.cli("demo", "--no-serve", "--small", "--port", str(server.port))
+    server = demo_server(tmp_path_factory, "records", {"BODYCAM_JOBS_INLINE": "1",
+                                                       "BODYCAM_TIME_ZONE": "America/Los_Angeles"}, small=True)
     # A second custodian (the demo agency has one): approval is by another person.
     subprocess.run([sys.executable, "-c", (
         "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'bodycam.settings'); django.setup()\n"

@@ -17,10 +17,9 @@ pytestmark = BROWSER_TEST
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("redact-web"), {"BODYCAM_JOBS_INLINE": "1"})
-    server.cli("demo", "--no-serve")
+    server = demo_server(tmp_path_factory, "redact-web", {"BODYCAM_JOBS_INLINE": "1"})
     server.start()
     yield server
     server.stop()

@@ -22,12 +22,11 @@ pytestmark = BROWSER_TEST
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("retadmin"), {"BODYCAM_JOBS_INLINE": "1",
-                                                              "BODYCAM_MEDIA_AUTO_PLAYBACK": "0",
-                                                              "BODYCAM_TIME_ZONE": "America/Los_Angeles"})
-    server.cli("demo", "--no-serve", "--small", "--port", str(server.port))
+    server = demo_server(tmp_path_factory, "retadmin", {"BODYCAM_JOBS_INLINE": "1",
+                                                        "BODYCAM_MEDIA_AUTO_PLAYBACK": "0",
+                                                        "BODYCAM_TIME_ZONE": "America/Los_Angeles"}, small=True)
     server.start()
     yield server
     server.stop()

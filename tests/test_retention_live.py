@@ -18,11 +18,10 @@ pytestmark = BROWSER_TEST
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("ret"), {"BODYCAM_JOBS_INLINE": "1",
-                                                         "BODYCAM_MEDIA_AUTO_PLAYBACK": "0"})
-    server.cli("demo", "--no-serve")
+    server = demo_server(tmp_path_factory, "ret", {"BODYCAM_JOBS_INLINE": "1",
+                                                   "BODYCAM_MEDIA_AUTO_PLAYBACK": "0"})
     later = (datetime.now(timezone.utc) + timedelta(days=800)).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = server.cli("retention", "sweep", "--now", later).stdout
     assert "queue " in out and "queue 0," not in out, out  # items outside the open case expired

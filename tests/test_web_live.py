@@ -23,13 +23,11 @@ pytestmark = BROWSER_TEST
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("web"), {"BODYCAM_JOBS_INLINE": "1"})
-    # Real footage through ingest; proxies/thumbnails made inline. The sign-in address it
-    # prints is the one it will serve (issue 20: was always :8000).
-    out = server.cli("demo", "--no-serve", "--port", str(server.port)).stdout
-    assert f"log in at {server.url}/login/" in out, out
+    # Real footage through ingest; proxies/thumbnails made inline (the sign-in address the demo
+    # prints is checked by tests/test_demo.py).
+    server = demo_server(tmp_path_factory, "web", {"BODYCAM_JOBS_INLINE": "1"})
     server.start()
     yield server
     server.stop()
