@@ -35,6 +35,7 @@ from ..timefmt import iso_from_epoch
 STATUS_PATH = "/live/v1/status"
 PUBLISH_PATH = "/live/v1/publish"
 RETRY_S = 2.0
+KICK_AFTER_S = 5.0  # a connection younger than this is left to finish connecting
 
 
 class LiveRefused(Exception):
@@ -178,31 +179,40 @@ class LiveUplink:
                 doc = self._status.get(timeout=0.2)
             except queue.Empty:
                 continue
-            if doc["container"] in refused:
-                continue
-            while not self._closing.is_set():
-                try:
-                    answer = self.client.json("POST", STATUS_PATH, doc)
-                    self.stats["sent_status"] += 1
-                    break
-                except LiveRefused as exc:
-                    if exc.status in (429, 502, 503, 504):
-                        self._closing.wait(exc.retry_after or RETRY_S)
-                        continue
-                    self._log("live.refused", event=doc["event"], status=exc.status, reason=exc.reason[:200])
-                    answer = None
-                    if doc["event"] == "start":
-                        refused.add(doc["container"])
-                        self._publisher.end(doc["container"])
-                    break
-                except (OSError, http.client.HTTPException, ValueError) as exc:
-                    self._log("live.unreachable", event=doc["event"], error=str(exc)[:200])
-                    self._closing.wait(RETRY_S)  # recording goes on; try again
-            else:
+            try:
+                self._deliver(doc, refused)
+            except Exception as exc:  # noqa: BLE001 - this thread must outlive any one message
+                self._log("live.error", message=doc.get("event", ""), error=repr(exc)[:200])
+
+    def _deliver(self, doc: dict, refused: set) -> None:
+        if doc["container"] in refused:
+            return
+        answer = None
+        while not self._closing.is_set():
+            try:
+                answer = self.client.json("POST", STATUS_PATH, doc)
+                self.stats["sent_status"] += 1
+                break
+            except LiveRefused as exc:
+                if exc.status in (429, 502, 503, 504):
+                    self._closing.wait(exc.retry_after or RETRY_S)
+                    continue
+                self._log("live.refused", message=doc["event"], status=exc.status, reason=exc.reason[:200])
+                if doc["event"] == "start":
+                    refused.add(doc["container"])
+                    self._publisher.end(doc["container"])
                 return
-            if answer is not None and doc["event"] == "start" and answer.get("video") \
-                    and self._container == doc["container"]:
-                self._publisher.begin(doc["container"], answer.get("ice_servers") or [])
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                self._log("live.unreachable", message=doc["event"], error=str(exc)[:200])
+                self._closing.wait(RETRY_S)  # recording goes on; try again
+        if answer is None or self._container != doc["container"]:
+            return
+        if doc["event"] == "start" and answer.get("video"):
+            self._publisher.begin(doc["container"], answer.get("ice_servers") or [])
+        elif answer.get("streaming") is False:
+            # The server has no video from us although we think we send it (it restarted,
+            # or the path broke and ICE has not noticed yet): connect again now.
+            self._publisher.kick(doc["container"])
 
 
 def _where(fix) -> dict:
@@ -220,6 +230,8 @@ class _Publisher:
         self._reader = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="live-frames")
         self._task: asyncio.Task | None = None
         self._wanted = ""  # container to publish
+        self._down: asyncio.Event | None = None  # set: the current connection is to be replaced
+        self._connected_since: float | None = None
         self.thread = threading.Thread(target=self._run_loop, name="live-publisher", daemon=True)
         self.thread.start()
 
@@ -232,6 +244,9 @@ class _Publisher:
 
     def end(self, container: str) -> None:
         self.loop.call_soon_threadsafe(self._end, container)
+
+    def kick(self, container: str) -> None:
+        self.loop.call_soon_threadsafe(self._kick, container)
 
     def stop(self, timeout: float) -> None:
         if self.loop.is_running():
@@ -254,6 +269,12 @@ class _Publisher:
         if self._wanted == container:
             self._wanted = ""
 
+    def _kick(self, container: str) -> None:
+        if self._wanted == container and self._down is not None and self._connected_since is not None \
+                and time.monotonic() - self._connected_since > KICK_AFTER_S:
+            self.up._log("live.reconnect", recording=container, reason="the server has no video from this camera")
+            self._down.set()
+
     async def _shutdown(self) -> None:
         self._wanted = ""
         if self._task is not None:
@@ -269,7 +290,8 @@ class _Publisher:
         up = self.up
         while self._wanted == container:
             pc = RTCPeerConnection(_ice(ice_servers))
-            down = asyncio.Event()
+            down = self._down = asyncio.Event()
+            self._connected_since = None
 
             @pc.on("connectionstatechange")
             async def on_state(pc=pc, down=down):
@@ -277,6 +299,7 @@ class _Publisher:
                     _drain(up._frames)  # start from now, at the next keyframe
                     up._need_key = True
                     up._streaming = True
+                    self._connected_since = time.monotonic()
                     up.stats["connections"] += 1
                     up._log("live.publishing", recording=container)
                 elif pc.connectionState in ("failed", "closed"):
@@ -308,9 +331,10 @@ class _Publisher:
                     self._wanted = ""  # the site will not take this stream: recording goes on without it
                 wait = exc.retry_after or RETRY_S * 2
             except (OSError, http.client.HTTPException, ValueError) as exc:
-                up._log("live.unreachable", event="publish", error=str(exc)[:200])
+                up._log("live.unreachable", message="publish", error=str(exc)[:200])
             finally:
                 up._streaming = False
+                self._down = self._connected_since = None
                 track.stop()
                 await pc.close()
                 if location and self._wanted != container:

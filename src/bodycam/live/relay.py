@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription, rtcrtpreceiver
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    rtcrtpreceiver,
+)
 from aiortc.contrib.media import MediaRelay
 
 log = logging.getLogger("bodycam.live")
@@ -70,6 +77,38 @@ def passthrough(track) -> None:
     """Make a remote track (from ``pc.on("track")``) deliver encoded packets, not pictures.
     Must be called before media flows (the "track" event comes before the receiver starts)."""
     _PASSTHROUGH.add(track._queue)
+
+
+def is_keyframe(data: bytes) -> bool:
+    """An H.264 access unit (Annex B) that starts a picture on its own: IDR or SPS."""
+    i = data.find(b"\x00\x00\x01")
+    while i != -1 and i + 3 < len(data):
+        if data[i + 3] & 0x1F in (5, 7):
+            return True
+        i = data.find(b"\x00\x00\x01", i + 3)
+    return False
+
+
+class FromKeyframe(MediaStreamTrack):
+    """A viewer's relayed track, starting at the next keyframe: a browser that joins
+    mid-GOP gets a clean first picture instead of a smear (the recording's GOP is 1 s)."""
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack):
+        super().__init__()
+        self._source, self._started = source, False
+
+    async def recv(self):
+        while True:
+            packet = await self._source.recv()
+            if self._started or is_keyframe(bytes(packet)):
+                self._started = True
+                return packet
+
+    def stop(self) -> None:
+        super().stop()
+        self._source.stop()
 
 
 def only_h264(pc: RTCPeerConnection) -> bool:
@@ -197,7 +236,7 @@ class Relay:
                 raise RelayError("the offer asks for no video")
             if not only_h264(pc):
                 raise RelayError("this browser cannot receive H.264 over WebRTC")
-            pc.addTrack(self.relay.subscribe(stream.track, buffered=False))
+            pc.addTrack(FromKeyframe(self.relay.subscribe(stream.track, buffered=False)))
             await pc.setLocalDescription(await pc.createAnswer())
         except (ValueError, RelayError) as exc:
             await pc.close()

@@ -295,7 +295,7 @@ def device_status(request, device: Device, doc: dict) -> dict:
                                         latitude=pos[0], longitude=pos[1], accuracy=pos[2])
     if ended:
         end_stream(session, "recording stopped")
-    answer = {"session": str(session.id)}
+    answer = {"session": str(session.id), "streaming": _relay is not None and str(session.id) in _relay.streams}
     if event == "start":
         answer.update(video=True, ice_servers=ice_servers(device.serial))
     return answer
