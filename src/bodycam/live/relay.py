@@ -209,9 +209,9 @@ class Relay:
             if not only_h264(pc):
                 raise RelayError("the camera must send H.264 (packetization-mode 1)")
             await pc.setLocalDescription(await pc.createAnswer())
-        except (ValueError, RelayError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a hostile or broken offer is the sender's error, never ours
             await pc.close()
-            raise exc if isinstance(exc, RelayError) else RelayError(f"bad offer: {exc}") from None
+            raise exc if isinstance(exc, RelayError) else RelayError(f"not a usable SDP offer ({exc!r:.120})") from None
         self.streams[stream_id] = stream
         return pc.localDescription.sdp
 
@@ -238,9 +238,9 @@ class Relay:
                 raise RelayError("this browser cannot receive H.264 over WebRTC")
             pc.addTrack(FromKeyframe(self.relay.subscribe(stream.track, buffered=False)))
             await pc.setLocalDescription(await pc.createAnswer())
-        except (ValueError, RelayError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a hostile or broken offer is the sender's error, never ours
             await pc.close()
-            raise exc if isinstance(exc, RelayError) else RelayError(f"bad offer: {exc}") from None
+            raise exc if isinstance(exc, RelayError) else RelayError(f"not a usable SDP offer ({exc!r:.120})") from None
         self.viewers[viewer_id] = viewer
         stream.viewers.add(viewer_id)
         return pc.localDescription.sdp
@@ -250,13 +250,14 @@ class Relay:
         if viewer is None or viewer.ended:
             return False
         viewer.ended = True
-        if self.viewers.get(viewer_id) is viewer:
+        registered = self.viewers.get(viewer_id) is viewer  # else it never got its answer: nothing to report
+        if registered:
             del self.viewers[viewer_id]
         stream = self.streams.get(viewer.stream_id)
         if stream is not None:
             stream.viewers.discard(viewer_id)
         await viewer.pc.close()
-        if self._on_viewer_end is not None:
+        if registered and self._on_viewer_end is not None:
             await self._run_blocking(self._on_viewer_end, viewer_id, viewer.stream_id, reason)
         return True
 
@@ -266,12 +267,13 @@ class Relay:
         if stream is None or stream.ended:
             return False
         stream.ended = True
-        if self.streams.get(stream_id) is stream:
+        registered = self.streams.get(stream_id) is stream
+        if registered:
             del self.streams[stream_id]
         for vid in list(stream.viewers):
             await self.end_viewer(vid, f"stream ended: {reason}")
         await stream.pc.close()
-        if self._on_stream_end is not None:
+        if registered and self._on_stream_end is not None:
             await self._run_blocking(self._on_stream_end, stream_id, reason)
         return True
 

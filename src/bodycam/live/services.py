@@ -425,9 +425,10 @@ def session_for(request, session_id: str) -> LiveSession:
     sid = parse_uuid(session_id)
     session = LiveSession.objects.select_related("officer", "device").filter(pk=sid).first() if sid else None
     if session is None:
-        from ..access.policy import NotVisible
+        from ..access.policy import NotVisible, audit_denied
 
         require(request, "live.onair", action="live.watch")  # the role first: a 403 for those without it
+        audit_denied(request, "live.watch", "no such live recording", status=404)
         raise NotVisible("no such live recording")
     require(request, "live.watch", session.officer, action="live.watch", object_type="live_session",
             object_id=str(session.id), message="you may not watch this officer live")
