@@ -114,7 +114,7 @@ class LiveUplink:
         self._streaming = False     # a peer connection is up: packets are wanted
         self._container = ""        # the recording being streamed ("" = none)
         self._closing = threading.Event()
-        self.stats = {"sent_status": 0, "dropped_status": 0, "queued_packets": 0, "dropped_packets": 0,
+        self.stats = {"sent_status": 0, "dropped_status": 0, "queued_packets": 0, "queued_bytes": 0, "dropped_packets": 0,
                       "connections": 0}
         self._publisher = _Publisher(self)
         self._status_thread = threading.Thread(target=self._status_loop, name="live-status", daemon=True)
@@ -152,6 +152,7 @@ class LiveUplink:
             self._frames.put_nowait(pkt)
             self._need_key = False
             self.stats["queued_packets"] += 1
+            self.stats["queued_bytes"] += len(pkt.data)
         except queue.Full:  # the network is behind: drop, and start again at a keyframe
             self._need_key = True
             self.stats["dropped_packets"] += 1

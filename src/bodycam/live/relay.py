@@ -154,6 +154,7 @@ class Stream:
     track: object = None
     viewers: set = field(default_factory=set)
     ended: bool = False
+    drain: object = None
 
 
 @dataclass
@@ -162,6 +163,16 @@ class Viewer:
     stream_id: str
     pc: RTCPeerConnection
     ended: bool = False
+
+
+async def _drain(track) -> None:
+    try:
+        while True:
+            await track.recv()
+    except Exception:  # noqa: BLE001 - the camera's track ended (MediaStreamError)
+        pass
+    finally:  # ended, or cancelled with the stream
+        track.stop()
 
 
 class Relay:
@@ -213,6 +224,9 @@ class Relay:
             await pc.close()
             raise exc if isinstance(exc, RelayError) else RelayError(f"not a usable SDP offer ({exc!r:.120})") from None
         self.streams[stream_id] = stream
+        # Read the camera's track from now on, viewers or not: the relay hands each viewer the
+        # latest packet, and nothing piles up in the receiver while nobody watches.
+        stream.drain = asyncio.ensure_future(_drain(self.relay.subscribe(stream.track, buffered=False)))
         return pc.localDescription.sdp
 
     async def watch(self, stream_id: str, viewer_id: str, offer_sdp: str, ice_servers: list[dict],
@@ -272,6 +286,8 @@ class Relay:
             del self.streams[stream_id]
         for vid in list(stream.viewers):
             await self.end_viewer(vid, f"stream ended: {reason}")
+        if stream.drain is not None:
+            stream.drain.cancel()
         await stream.pc.close()
         if registered and self._on_stream_end is not None:
             await self._run_blocking(self._on_stream_end, stream_id, reason)

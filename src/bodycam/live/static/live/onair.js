@@ -83,7 +83,7 @@
       const scale = Math.min((W - 2 * pad) / spanX, (H - 2 * pad) / spanY);
       const cx = (box.e + box.w) / 2, cy = (box.n + box.s) / 2;
       project = p => [W / 2 + (p[1] - cx) * k * scale, H / 2 - (p[0] - cy) * scale];
-      const metres = Math.min(spanX, spanY) * 111320;  // 1° of latitude
+      const metres = Math.max(spanX, spanY) * 111320;  // 1° of latitude
       map.append(el("span", {class: "attribution"}, `plain plot, north up · about ${Math.round(metres)} m across ` +
         "(no map server configured)"));
     }
