@@ -176,7 +176,7 @@ def role_viewers(a) -> None:
     import requests
     from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 
-    from bodycam.live.relay import passthrough
+    from bodycam.live.relay import passthrough, roomy_sockets
 
     cookies = json.loads(a.cookies)
     http = requests.Session()
@@ -209,6 +209,7 @@ def role_viewers(a) -> None:
             asyncio.ensure_future(read())
 
         await pc.setLocalDescription(await pc.createOffer())
+        roomy_sockets(pc)  # as a browser's: several MB of socket buffer
         loop = asyncio.get_running_loop()
         r = await loop.run_in_executor(None, lambda: http.post(
             f"{a.url}/live/{a.session}/watch", json={"sdp": pc.localDescription.sdp, "type": "offer"},
@@ -254,6 +255,7 @@ def main() -> int:
     ap.add_argument("--per-process", type=int, default=10, help="viewers per viewer process")
     ap.add_argument("--window", type=float, default=10)
     ap.add_argument("--json")
+    ap.add_argument("--only", choices=["relay"], help="only the relay-capacity phase")
     a = ap.parse_args()
     if a.role == "camera":
         role_camera(a)
@@ -266,7 +268,7 @@ def main() -> int:
         return 0
 
     from tests.live import LiveServer
-    from tests.live_view import http_sign_in, make_site, session_id_of, wait_for
+    from tests.live_view import http_sign_in, make_site
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
     server = LiveServer(tmp / "server", {"BODYCAM_LIVE": "1", "BODYCAM_LIVE_MAX_VIEWERS": "1000"})
@@ -279,95 +281,109 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (server, camera and viewers share it)",
           flush=True)
     try:
-        # 1. recording alone
-        subprocess.run(child("--role", "camera", "--storage", str(cam), "--seconds", str(a.seconds), "--out",
-                             str(tmp / "rec.json"), "--resolution", a.resolution, "--fps", str(a.fps)), check=True)
-        rec = json.loads((tmp / "rec.json").read_text())
-        # 2. recording + live, watched by a decoding viewer
         http = http_sign_in(server, "sgt.live")
         cookies = json.dumps({k: v for k, v in http.cookies.items()})
-        camp = subprocess.Popen(child("--role", "camera", "--storage", str(cam), "--seconds", str(a.seconds),
-                                      "--out", str(tmp / "live.json"), "--live", server.url,
-                                      "--resolution", a.resolution, "--fps", str(a.fps)))
-        sid = wait_for(lambda: session_id_of(http, server.url), what="on the air")
-        wait_for(lambda: http.get(server.url + "/live/onair.json").json()["sessions"][0]["video"], what="video")
-        viewer = subprocess.Popen(child("--role", "viewers", "--count", "1", "--decode", "--url", server.url,
-                                        "--session", sid, "--cookies", cookies, "--seconds", str(a.seconds - 3),
-                                        "--out", str(tmp / "viewer.json")))
-        viewer.wait(a.seconds + 120)
-        camp.wait(a.seconds + 120)
-        live = json.loads((tmp / "live.json").read_text())
-        seen = json.loads((tmp / "viewer.json").read_text())[0]
-        captured = {int(k): v for k, v in live["times"].items()}
-        lat = [(t - captured[f]) * 1000 for f, t in zip(seen["frames"], seen["times"]) if f in captured]
-        cpu_rec, cpu_live = rec["cpu_s"] / rec["wall_s"], live["cpu_s"] / live["wall_s"]
-        out["camera"] = {"recording_cpu_s_per_s": round(cpu_rec, 3), "recording_live_cpu_s_per_s": round(cpu_live, 3),
-                         "live_extra_cpu_s_per_s": round(cpu_live - cpu_rec, 3),
-                         "fps_recording": round(rec["frames"] / rec["wall_s"], 1),
-                         "fps_recording_live": round(live["frames"] / live["wall_s"], 1), "uplink": live["live"]}
-        out["latency_ms"] = {"frames": len(lat), "p50": round(pct(lat, 50), 1) if lat else None,
-                             "p95": round(pct(lat, 95), 1) if lat else None, "max": round(max(lat), 1) if lat else None}
-        print(f"camera CPU per second, {a.resolution}@{a.fps}: recording {cpu_rec:.2f} s, recording + live "
-              f"{cpu_live:.2f} s, live view adds {cpu_live - cpu_rec:.2f} s", flush=True)
-        print(f"glass-to-glass latency over {len(lat)} frames: p50 {out['latency_ms']['p50']} ms, "
-              f"p95 {out['latency_ms']['p95']} ms (target p95 <= 500 ms)", flush=True)
-
-        # 3. relay capacity: a replayed stream, more viewers each step
-        wait_for(lambda: not http.get(server.url + "/live/onair.json").json()["sessions"], what="off the air")
-        container = json.loads((cam / "device.json").read_text())["user_id"] + "_BWC-L1_20260101T000000Z"
-        total = a.window + 10
-        steps, best = [int(s) for s in a.steps.split(",")], 0
-        out["relay"] = []
-        worker = _server_worker_pid(server)
-        for i, n in enumerate(steps):
-            c = f"{container[:-3]}{i:02d}Z"
-            replay = subprocess.Popen(child("--role", "replay", "--storage", str(cam), "--live", server.url,
-                                            "--container", c, "--seconds", str(total + 15 + n * 0.5),
-                                            "--out", str(tmp / f"replay{i}.json"),
-                                            "--resolution", a.resolution, "--fps", str(a.fps)))
-            wait_for(lambda: any(s["video"] for s in http.get(server.url + "/live/onair.json").json()["sessions"]),
-                     what="replay on air")
-            sid = http.get(server.url + "/live/onair.json").json()["sessions"][0]["id"]
-            procs, outs = [], []
-            for k in range(0, n, a.per_process):
-                o = tmp / f"v{i}_{k}.json"
-                outs.append(o)
-                procs.append(subprocess.Popen(child("--role", "viewers", "--count", str(min(a.per_process, n - k)),
-                                                    "--url", server.url, "--session", sid, "--cookies", cookies,
-                                                    "--seconds", str(total), "--out", str(o))))
-            time.sleep(8)  # connect, then measure a window
-            cpu0, t0 = _cpu(worker), time.time()
-            time.sleep(a.window)
-            cpu1, t1 = _cpu(worker), time.time()
-            for p in procs:
-                p.wait(total + 120)
-            replay.wait(total + 120)
-            got = [v for o in outs for v in json.loads(o.read_text())]
-            expected = a.fps * (t1 - t0)
-            counts = [sum(1 for t in v["times"] if t0 <= t < t1) for v in got]
-            refused = [v.get("error", "") for v in got if v.get("status") != 201]
-            worst = min(counts) / expected if counts else 0
-            ok = not refused and len(counts) == n and worst >= 0.97
-            row = {"viewers": n, "worst_share_of_frames": round(worst, 3),
-                   "mean_share": round(statistics.mean(counts) / expected, 3) if counts else 0,
-                   "server_cpu_s_per_s": round((cpu1 - cpu0) / (t1 - t0), 2), "refused": len(refused), "ok": ok}
-            out["relay"].append(row)
-            print(f"relay: {n:3d} viewers: worst viewer got {worst:.1%} of the frames, mean "
-                  f"{row['mean_share']:.1%}, server {row['server_cpu_s_per_s']} CPU s/s -> "
-                  f"{'ok' if ok else 'frames dropped'}", flush=True)
-            if not ok:
-                break
-            best = n
-            wait_for(lambda: not http.get(server.url + "/live/onair.json").json()["sessions"], what="off the air")
-        out["relay_viewers_without_drops"] = best
-        print(f"one server relays {best} viewers of {a.resolution}@{a.fps} without dropping frames "
-              f"(target >= 20)", flush=True)
+        if a.only != "relay":
+            camera_phases(a, server, cam, tmp, http, cookies, out)
+        relay_phase(a, server, cam, tmp, http, cookies, out)
     finally:
         server.stop()
     out["machine"]["load_after"] = os.getloadavg()
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=2))
     return 0
+
+
+def camera_phases(a, server, cam, tmp, http, cookies, out) -> None:
+    from tests.live_view import session_id_of, wait_for
+
+    # 1. recording alone
+    subprocess.run(child("--role", "camera", "--storage", str(cam), "--seconds", str(a.seconds), "--out",
+                         str(tmp / "rec.json"), "--resolution", a.resolution, "--fps", str(a.fps)), check=True)
+    rec = json.loads((tmp / "rec.json").read_text())
+    # 2. recording + live, watched by a decoding viewer
+    camp = subprocess.Popen(child("--role", "camera", "--storage", str(cam), "--seconds", str(a.seconds),
+                                  "--out", str(tmp / "live.json"), "--live", server.url,
+                                  "--resolution", a.resolution, "--fps", str(a.fps)))
+    sid = wait_for(lambda: session_id_of(http, server.url), what="on the air")
+    wait_for(lambda: http.get(server.url + "/live/onair.json").json()["sessions"][0]["video"], what="video")
+    viewer = subprocess.Popen(child("--role", "viewers", "--count", "1", "--decode", "--url", server.url,
+                                    "--session", sid, "--cookies", cookies, "--seconds", str(a.seconds - 3),
+                                    "--out", str(tmp / "viewer.json")))
+    viewer.wait(a.seconds + 120)
+    camp.wait(a.seconds + 120)
+    live = json.loads((tmp / "live.json").read_text())
+    seen = json.loads((tmp / "viewer.json").read_text())[0]
+    captured = {int(k): v for k, v in live["times"].items()}
+    lat = [(t - captured[f]) * 1000 for f, t in zip(seen["frames"], seen["times"]) if f in captured]
+    cpu_rec, cpu_live = rec["cpu_s"] / rec["wall_s"], live["cpu_s"] / live["wall_s"]
+    out["camera"] = {"recording_cpu_s_per_s": round(cpu_rec, 3), "recording_live_cpu_s_per_s": round(cpu_live, 3),
+                     "live_extra_cpu_s_per_s": round(cpu_live - cpu_rec, 3),
+                     "fps_recording": round(rec["frames"] / rec["wall_s"], 1),
+                     "fps_recording_live": round(live["frames"] / live["wall_s"], 1), "uplink": live["live"]}
+    out["latency_ms"] = {"frames": len(lat), "p50": round(pct(lat, 50), 1) if lat else None,
+                         "p95": round(pct(lat, 95), 1) if lat else None, "max": round(max(lat), 1) if lat else None}
+    print(f"camera CPU per second, {a.resolution}@{a.fps}: recording {cpu_rec:.2f} s, recording + live "
+          f"{cpu_live:.2f} s, live view adds {cpu_live - cpu_rec:.2f} s", flush=True)
+    print(f"glass-to-glass latency over {len(lat)} frames: p50 {out['latency_ms']['p50']} ms, "
+          f"p95 {out['latency_ms']['p95']} ms (target p95 <= 500 ms)", flush=True)
+
+
+
+def relay_phase(a, server, cam, tmp, http, cookies, out) -> None:
+    from tests.live_view import wait_for
+
+    # 3. relay capacity: a replayed stream, more viewers each step
+    wait_for(lambda: not http.get(server.url + "/live/onair.json").json()["sessions"], what="off the air")
+    container = json.loads((cam / "device.json").read_text())["user_id"] + "_BWC-L1_20260101T000000Z"
+    total = a.window + 10
+    steps, best = [int(s) for s in a.steps.split(",")], 0
+    out["relay"] = []
+    worker = _server_worker_pid(server)
+    for i, n in enumerate(steps):
+        c = f"{container[:-3]}{i:02d}Z"
+        replay = subprocess.Popen(child("--role", "replay", "--storage", str(cam), "--live", server.url,
+                                        "--container", c, "--seconds", str(total + 15 + n * 0.5),
+                                        "--out", str(tmp / f"replay{i}.json"),
+                                        "--resolution", a.resolution, "--fps", str(a.fps)))
+        wait_for(lambda: any(s["video"] for s in http.get(server.url + "/live/onair.json").json()["sessions"]),
+                 what="replay on air")
+        sid = http.get(server.url + "/live/onair.json").json()["sessions"][0]["id"]
+        procs, outs = [], []
+        for k in range(0, n, a.per_process):
+            o = tmp / f"v{i}_{k}.json"
+            outs.append(o)
+            procs.append(subprocess.Popen(child("--role", "viewers", "--count", str(min(a.per_process, n - k)),
+                                                "--url", server.url, "--session", sid, "--cookies", cookies,
+                                                "--seconds", str(total), "--out", str(o))))
+        time.sleep(8)  # connect, then measure a window
+        cpu0, t0 = _cpu(worker), time.time()
+        time.sleep(a.window)
+        cpu1, t1 = _cpu(worker), time.time()
+        for p in procs:
+            p.wait(total + 120)
+        replay.wait(total + 120)
+        got = [v for o in outs for v in json.loads(o.read_text())]
+        expected = a.fps * (t1 - t0)
+        counts = [sum(1 for t in v["times"] if t0 <= t < t1) for v in got]
+        refused = [v.get("error", "") for v in got if v.get("status") != 201]
+        worst = min(counts) / expected if counts else 0
+        ok = not refused and len(counts) == n and worst >= 0.97
+        kbit = json.loads((tmp / f"replay{i}.json").read_text())["kbit_s"]
+        row = {"viewers": n, "stream_kbit_s": round(kbit), "worst_share_of_frames": round(worst, 3),
+               "mean_share": round(statistics.mean(counts) / expected, 3) if counts else 0,
+               "server_cpu_s_per_s": round((cpu1 - cpu0) / (t1 - t0), 2), "refused": len(refused), "ok": ok}
+        out["relay"].append(row)
+        print(f"relay: {n:3d} viewers of {kbit / 1000:.1f} Mbit/s: worst viewer got {worst:.1%} of the frames, mean "
+              f"{row['mean_share']:.1%}, server {row['server_cpu_s_per_s']} CPU s/s -> "
+              f"{'ok' if ok else 'frames dropped'}", flush=True)
+        if not ok:
+            break
+        best = n
+        wait_for(lambda: not http.get(server.url + "/live/onair.json").json()["sessions"], what="off the air")
+    out["relay_viewers_without_drops"] = best
+    print(f"one server relays {best} viewers of {a.resolution}@{a.fps} without dropping frames "
+          f"(target >= 20)", flush=True)
 
 
 def _server_worker_pid(server) -> int:

@@ -186,6 +186,7 @@ class Setting:
             "kind": "item", "share_id": str(share.id), "number": "R-1", "redaction_id": str(uuid.uuid4()),
             "file_id": str(uuid.uuid4()), "path": "web/base.css", "account": self.account,
             "container": rec.container_name, "obj": "20260101_000000_9.mp4",
+            "stream_id": str(uuid.uuid4()), "session_id": str(uuid.uuid4()), "viewer_id": uuid.uuid4().hex,
         }
 
     def client(self, role: str, path: str, throwaway: bool = False) -> tuple[Client, dict]:
@@ -396,7 +397,8 @@ def test_bad_chunked_bodies_are_a_4xx_on_every_route_of_the_real_server(live):
     conn.put_container(container, headers=cmeta)
     url, auth = conn.get_auth()
     values = {k: "x" for k in ("clip_id", "recording_id", "case_key", "token", "link_id", "fmt", "derivative_id",
-                               "job_id", "username", "kind", "share_id", "number", "redaction_id", "file_id")}
+                               "job_id", "username", "kind", "share_id", "number", "redaction_id", "file_id",
+                               "stream_id", "session_id", "viewer_id")}
     values.update(path="web/base.css", account=url.rsplit("/", 1)[1], container=container)
     bad = []
     for t in routes():

@@ -80,6 +80,18 @@ def test_camera_announces_moves_asks_and_stops(site, client):
     assert denied("live.device.refused", "device:BWC-9").count() == 1
 
 
+def test_a_new_recording_ends_one_the_camera_never_stopped(site, client):
+    w = site
+    assert status(client, w, "start").status_code == 200
+    later = NOW + timedelta(minutes=30)
+    second = f"{w.officer_row.axis_user_id}_BWC-9_{later:%Y%m%dT%H%M%SZ}"
+    assert status(client, w, "start", at=later, container=second).status_code == 200  # the battery died in between
+    first = LiveSession.objects.get(container_name=w.container)
+    assert first.ended_at == later and first.trigger_off == "Superseded"
+    assert LiveSession.objects.get(container_name=second).ended_at is None
+    assert AuditEntry.objects.filter(action="live.session.stop", object_id=str(first.id)).exists()
+
+
 @pytest.mark.parametrize("change, reason", [
     ({"serial": "BWC-404"}, "unknown device"),
     ({"now": 0}, "clock"),

@@ -12,9 +12,9 @@ transcoding:
 
 So the server's cost per viewer is RTP packetization and SRTP encryption, and a browser
 joining mid-stream sees a picture at the camera's next keyframe (the recording's GOP, 1 s by
-default). ``MediaRelay(buffered=False)`` hands each viewer the latest frame: a viewer whose
-sender falls behind skips frames (its picture may smear until the next keyframe) and never
-makes the camera or another viewer wait.
+default). ``MediaRelay`` queues packets per viewer (``FromKeyframe`` bounds the queue): a
+burst is delivered in order, and a viewer that falls far behind skips to the next keyframe;
+it never makes the camera or another viewer wait.
 
 Everything here runs on the live loop (``live.loop``) and touches no database: the caller's
 ``on_end`` callbacks are run in the loop's thread pool. The relay is the one place a media
@@ -89,18 +89,33 @@ def is_keyframe(data: bytes) -> bool:
     return False
 
 
+MAX_BACKLOG = 45  # packets (1.5 s at 30 fps) a viewer may be behind before it skips to the next keyframe
+
+
 class FromKeyframe(MediaStreamTrack):
-    """A viewer's relayed track, starting at the next keyframe: a browser that joins
-    mid-GOP gets a clean first picture instead of a smear (the recording's GOP is 1 s)."""
+    """A viewer's relayed track: it starts at a keyframe (a browser joining mid-GOP gets a clean
+    first picture, not a smear; the recording's GOP is 1 s), rides out bursts (a loaded server or
+    camera delivers several frames at once: all are kept, in order), and when this viewer falls
+    more than ``MAX_BACKLOG`` packets behind it drops its backlog and goes on at the next
+    keyframe (bounded memory; the camera and the other viewers never wait for it)."""
 
     kind = "video"
 
     def __init__(self, source: MediaStreamTrack):
         super().__init__()
         self._source, self._started = source, False
+        self.skipped = 0
 
     async def recv(self):
+        backlog = self._source._queue  # MediaRelay's per-viewer queue (buffered=True; aiortc 1.16)
         while True:
+            if backlog.qsize() > MAX_BACKLOG:
+                while backlog.qsize() > 1:
+                    if backlog.get_nowait() is None:  # the stream ended: let recv() say so
+                        backlog.put_nowait(None)
+                        break
+                    self.skipped += 1
+                self._started = False
             packet = await self._source.recv()
             if self._started or is_keyframe(bytes(packet)):
                 self._started = True
@@ -126,6 +141,30 @@ def only_h264(pc: RTCPeerConnection) -> bool:
             ok = False
         t._codecs = h264[:1]
     return ok
+
+
+SOCKET_BUFFER = 4 * 1024 * 1024
+
+
+def roomy_sockets(pc: RTCPeerConnection, size: int = SOCKET_BUFFER) -> None:
+    """Give the connection's UDP sockets large kernel buffers (up to net.core.rmem_max/wmem_max):
+    a keyframe arrives as a burst of ~100 packets, and while the loop is busy sending to viewers
+    the default 208 KiB receive buffer overflows and drops whole frames for everyone."""
+    import socket
+
+    for t in pc.getTransceivers():
+        try:
+            protocols = t.receiver.transport.transport.iceGatherer._connection._protocols  # aiortc 1.16 / aioice
+        except AttributeError:
+            return
+        for proto in protocols:
+            sock = proto.transport.get_extra_info("socket") if proto.transport else None
+            if sock is not None:
+                for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                    try:
+                        sock.setsockopt(socket.SOL_SOCKET, opt, size)
+                    except OSError:
+                        pass
 
 
 def ice_configuration(ice_servers: list[dict]) -> RTCConfiguration:
@@ -163,6 +202,7 @@ class Viewer:
     stream_id: str
     pc: RTCPeerConnection
     ended: bool = False
+    track: object = None
 
 
 async def _drain(track) -> None:
@@ -220,6 +260,7 @@ class Relay:
             if not only_h264(pc):
                 raise RelayError("the camera must send H.264 (packetization-mode 1)")
             await pc.setLocalDescription(await pc.createAnswer())
+            roomy_sockets(pc)
         except Exception as exc:  # noqa: BLE001 - a hostile or broken offer is the sender's error, never ours
             await pc.close()
             raise exc if isinstance(exc, RelayError) else RelayError(f"not a usable SDP offer ({exc!r:.120})") from None
@@ -250,8 +291,10 @@ class Relay:
                 raise RelayError("the offer asks for no video")
             if not only_h264(pc):
                 raise RelayError("this browser cannot receive H.264 over WebRTC")
-            pc.addTrack(FromKeyframe(self.relay.subscribe(stream.track, buffered=False)))
+            viewer.track = FromKeyframe(self.relay.subscribe(stream.track, buffered=True))
+            pc.addTrack(viewer.track)
             await pc.setLocalDescription(await pc.createAnswer())
+            roomy_sockets(pc)
         except Exception as exc:  # noqa: BLE001 - a hostile or broken offer is the sender's error, never ours
             await pc.close()
             raise exc if isinstance(exc, RelayError) else RelayError(f"not a usable SDP offer ({exc!r:.120})") from None
@@ -271,6 +314,8 @@ class Relay:
         if stream is not None:
             stream.viewers.discard(viewer_id)
         await viewer.pc.close()
+        if viewer.track is not None:
+            viewer.track.stop()  # and its relay proxy: the relay stops handing it packets
         if registered and self._on_viewer_end is not None:
             await self._run_blocking(self._on_viewer_end, viewer_id, viewer.stream_id, reason)
         return True

@@ -262,11 +262,19 @@ def device_status(request, device: Device, doc: dict) -> dict:
     event, at, pos = doc["event"], doc["at"], doc["position"]
     now = datetime.now(timezone.utc)
     actor = f"device:{device.serial}"
-    ended = False
+    ended, superseded = False, []
     with transaction.atomic():
         session = LiveSession.objects.select_for_update().filter(device=device, container_name=container).first()
         if event == "start":
             if session is None:
+                # A camera records one thing at a time: an earlier recording it never said
+                # "stop" for (battery out, out of coverage at the end) is over now.
+                superseded = list(LiveSession.objects.select_for_update().filter(device=device, ended_at__isnull=True))
+                for old in superseded:
+                    LiveSession.objects.filter(pk=old.pk).update(ended_at=at, trigger_off="Superseded")
+                    record_request(request, "live.session.stop", actor=actor, object_type="live_session",
+                                   object_id=str(old.id), detail={"container": old.container_name,
+                                                                  "trigger": "Superseded", "at": iso_seconds(at)})
                 session = LiveSession.objects.create(device=device, container_name=container, officer=_officer_for(container),
                                                      trigger=doc["trigger"], started_at=at, last_heard_at=now)
                 record_request(request, "live.session.start", actor=actor, object_type="live_session",
@@ -295,6 +303,8 @@ def device_status(request, device: Device, doc: dict) -> dict:
                                         latitude=pos[0], longitude=pos[1], accuracy=pos[2])
     if ended:
         end_stream(session, "recording stopped")
+    for old in superseded:
+        end_stream(old, "the camera started another recording")
     answer = {"session": str(session.id), "streaming": _relay is not None and str(session.id) in _relay.streams}
     if event == "start":
         answer.update(video=True, ice_servers=ice_servers(device.serial))
