@@ -21,6 +21,14 @@ from ..errors import BadInput
 from ..http import CONTENT_SECURITY_POLICY
 from . import services as live
 
+def _body(request, content_type: str) -> bytes:
+    """A camera's raw body, of the one content type the endpoint takes (read before anything
+    parses it: a multipart body would be consumed by the form parser)."""
+    if request.method != "DELETE" and request.content_type != content_type:
+        raise BadInput(f"send the body as {content_type}")
+    return request.body
+
+
 # None of these is part of the REST API's schema (/api/): a camera's protocol and the pages' own calls.
 
 
@@ -30,7 +38,7 @@ from . import services as live
 @permission_classes([AllowAny])
 def device_status(request):
     """A camera's status: start, position (every 10 s), watchme, stop."""
-    body = request.body
+    body = _body(request, "application/json")
     live.require_enabled()
     device = live.authenticate_device(request, body)
     with live.device_refusals_audited(request, device):
@@ -43,7 +51,7 @@ def device_status(request):
 @permission_classes([AllowAny])
 def device_publish(request):
     """WHIP-style: the camera's SDP offer in, the answer out (201, Location to end it)."""
-    body = request.body
+    body = _body(request, "application/sdp")
     live.require_enabled()
     device = live.authenticate_device(request, body)
     with live.device_refusals_audited(request, device):
@@ -58,7 +66,7 @@ def device_publish(request):
 @authentication_classes([])
 @permission_classes([AllowAny])
 def device_unpublish(request, stream_id):
-    body = request.body
+    body = _body(request, "")
     live.require_enabled()
     device = live.authenticate_device(request, body)
     with live.device_refusals_audited(request, device):
