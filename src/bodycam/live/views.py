@@ -21,6 +21,7 @@ from ..errors import BadInput
 from ..http import CONTENT_SECURITY_POLICY
 from . import services as live
 
+
 def _body(request, content_type: str) -> bytes:
     """A camera's raw body, of the one content type the endpoint takes (read before anything
     parses it: a multipart body would be consumed by the form parser)."""
