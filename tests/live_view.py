@@ -63,6 +63,21 @@ def make_site(server, camera_dir: Path) -> dict:
     return people
 
 
+def start_site(tmp_path: Path, points: list) -> tuple:
+    """A live-view server with the people and the camera of ``make_site``, started, and a
+    camera recording along ``points`` (positions every 2 s). Returns (server, camera)."""
+    from .live import LiveServer
+
+    server = LiveServer(tmp_path / "server", {"BODYCAM_LIVE": "1"})
+    (tmp_path / "server").mkdir()
+    cam_dir = tmp_path / "camera"
+    make_site(server, cam_dir)
+    server.start()
+    track = tmp_path / "track.json"
+    track.write_text(json.dumps({"points": points, "speed_mps": 40}))
+    return server, CameraProcess(cam_dir, server.url, gnss=track, extra=("--live-position-interval", "2"))
+
+
 def camera(*args, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     res = subprocess.run([sys.executable, "-m", "bodycam.cli", "camera", *args], capture_output=True, text=True,
                          timeout=120, env=env)

@@ -14,8 +14,7 @@ import pytest
 pw = pytest.importorskip("playwright.sync_api")
 
 from .browser import BROWSER_TEST, launch, shot, sign_in, wait_js  # noqa: E402
-from .live import LiveServer  # noqa: E402
-from .live_view import CameraProcess, make_site, wait_for  # noqa: E402
+from .live_view import start_site, wait_for  # noqa: E402
 
 pytestmark = BROWSER_TEST
 
@@ -48,15 +47,7 @@ def both_widths(page, name):
 
 
 def test_supervisor_sees_who_is_on_the_air_where_and_watches_live(tmp_path):
-    server = LiveServer(tmp_path / "server", {"BODYCAM_LIVE": "1"})
-    (tmp_path / "server").mkdir()
-    cam_dir = tmp_path / "camera"
-    make_site(server, cam_dir)
-    server.start()
-    track = tmp_path / "track.json"
-    track.write_text(json.dumps({"points": [[59.3300, 18.0600], [59.3330, 18.0700], [59.3380, 18.0720]],
-                                 "speed_mps": 60}))
-    cam = CameraProcess(cam_dir, server.url, gnss=track, extra=("--live-position-interval", "2"))
+    server, cam = start_site(tmp_path, [[59.3300, 18.0600], [59.3330, 18.0700], [59.3380, 18.0720]])
     try:
         wait_for(lambda: cam.events("live.publishing"), what="the camera publishes")
         cam.ctl("watchme")

@@ -17,8 +17,7 @@ from bodycam.provenance import manifest as mf
 from bodycam.provenance.hashing import sha256_file
 from bodycam.provenance.keys import load_or_create, public_b64
 
-from .live import LiveServer
-from .live_view import CameraProcess, Viewer, http_sign_in, make_site, session_id_of, wait_for
+from .live_view import Viewer, http_sign_in, session_id_of, start_site, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.catalogue]
 
@@ -45,14 +44,8 @@ def recorded_frames(rec_dir) -> list[int]:
 
 
 def test_camera_streams_while_recording_supervisor_watches_network_drop_leaves_recording_whole(tmp_path):
-    server = LiveServer(tmp_path / "server", {"BODYCAM_LIVE": "1"})
-    (tmp_path / "server").mkdir()
-    cam_dir = tmp_path / "camera"
-    make_site(server, cam_dir)
-    server.start()
-    track = tmp_path / "track.json"
-    track.write_text(json.dumps({"points": [[59.3300, 18.0600], [59.3400, 18.0800]], "speed_mps": 40}))
-    cam = CameraProcess(cam_dir, server.url, gnss=track, extra=("--live-position-interval", "2"))
+    server, cam = start_site(tmp_path, [[59.3300, 18.0600], [59.3400, 18.0800]])
+    cam_dir = cam.storage
     try:
         sgt = http_sign_in(server, "sgt.live")
         sid = wait_for(lambda: session_id_of(sgt, server.url), what="the camera is on the air")

@@ -205,6 +205,20 @@ class Viewer:
     track: object = None
 
 
+async def _answer(pc: RTCPeerConnection, offer_sdp: str, check) -> str:
+    """Take an offer, run ``check()`` (it raises ``RelayError`` or adds tracks), answer it. A
+    hostile or broken offer closes the connection and is the sender's error, never ours."""
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+        check()
+        await pc.setLocalDescription(await pc.createAnswer())
+        roomy_sockets(pc)
+    except Exception as exc:  # noqa: BLE001 - see above
+        await pc.close()
+        raise exc if isinstance(exc, RelayError) else RelayError(f"not a usable SDP offer ({exc!r:.120})") from None
+    return pc.localDescription.sdp
+
+
 async def _drain(track) -> None:
     try:
         while True:
@@ -253,22 +267,18 @@ class Relay:
             if pc.connectionState in ("failed", "closed"):
                 await self.end_stream(stream_id, f"camera connection {pc.connectionState}", stream=stream)
 
-        try:
-            await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+        def check():
             if stream.track is None:
                 raise RelayError("the offer has no video to publish")
             if not only_h264(pc):
                 raise RelayError("the camera must send H.264 (packetization-mode 1)")
-            await pc.setLocalDescription(await pc.createAnswer())
-            roomy_sockets(pc)
-        except Exception as exc:  # noqa: BLE001 - a hostile or broken offer is the sender's error, never ours
-            await pc.close()
-            raise exc if isinstance(exc, RelayError) else RelayError(f"not a usable SDP offer ({exc!r:.120})") from None
+
+        answer = await _answer(pc, offer_sdp, check)
         self.streams[stream_id] = stream
-        # Read the camera's track from now on, viewers or not: the relay hands each viewer the
-        # latest packet, and nothing piles up in the receiver while nobody watches.
+        # Read the camera's track from now on, viewers or not: nothing piles up in the receiver
+        # while nobody watches, and a viewer joining gets what the camera sends now.
         stream.drain = asyncio.ensure_future(_drain(self.relay.subscribe(stream.track, buffered=False)))
-        return pc.localDescription.sdp
+        return answer
 
     async def watch(self, stream_id: str, viewer_id: str, offer_sdp: str, ice_servers: list[dict],
                     max_viewers: int) -> str:
@@ -285,22 +295,18 @@ class Relay:
             if pc.connectionState in ("failed", "closed"):
                 await self.end_viewer(viewer_id, f"viewer connection {pc.connectionState}", viewer=viewer)
 
-        try:
-            await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+        def check():
             if not any(t.kind == "video" for t in pc.getTransceivers()):
                 raise RelayError("the offer asks for no video")
             if not only_h264(pc):
                 raise RelayError("this browser cannot receive H.264 over WebRTC")
             viewer.track = FromKeyframe(self.relay.subscribe(stream.track, buffered=True))
             pc.addTrack(viewer.track)
-            await pc.setLocalDescription(await pc.createAnswer())
-            roomy_sockets(pc)
-        except Exception as exc:  # noqa: BLE001 - a hostile or broken offer is the sender's error, never ours
-            await pc.close()
-            raise exc if isinstance(exc, RelayError) else RelayError(f"not a usable SDP offer ({exc!r:.120})") from None
+
+        answer = await _answer(pc, offer_sdp, check)
         self.viewers[viewer_id] = viewer
         stream.viewers.add(viewer_id)
-        return pc.localDescription.sdp
+        return answer
 
     async def end_viewer(self, viewer_id: str, reason: str, viewer: Viewer | None = None) -> bool:
         viewer = viewer or self.viewers.get(viewer_id)
