@@ -330,11 +330,16 @@ POLICY_TABLE = {
     "notify.camera_undocked":                      ". . . Y . Y .",
     "notify.access_decided":                       ". . Y . . . .",
     "notify.access_awaiting":                      ". Y . Y . . .",
+    "live.onair":                                  ". Y . . . . .",
+    "live.watch@officer_in_supervised_squad":      ". Y . . . . .",
+    "live.watch@officer_in_other_squad":           ". . . . . . .",
+    "live.watch":                                  ". . . . . . .",
 }
 
 
 def _policy_world(tmp_path):
     from bodycam.cases.models import Case
+    from bodycam.evidence.models import Officer
     from bodycam.release.models import CaseShare, Share
 
     w = World(tmp_path)
@@ -351,6 +356,8 @@ def _policy_world(tmp_path):
         "recording_without_terms": w.other_clip.recording_id,
         "assigned_shared_case": case,
         "other_case": other_case,
+        "officer_in_supervised_squad": Officer.objects.get(account=w.officer),
+        "officer_in_other_squad": Officer.objects.get(account=w.other_officer),
     }
     users = {r: w.users[r] for r in ROLE_ORDER}
     return w, users, objects

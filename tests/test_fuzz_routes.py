@@ -189,6 +189,7 @@ class Setting:
             "container": rec.container_name, "obj": "20260101_000000_9.mp4",
             "serial": rec.device.serial, "squad_id": str(w.squad_a.id), "key": str(rec.id),
             "export_id": str(uuid.uuid4()), "entry_id": str(uuid.uuid4()),
+            "stream_id": str(uuid.uuid4()), "session_id": str(uuid.uuid4()), "viewer_id": uuid.uuid4().hex,
         }
 
     def client(self, role: str, path: str, throwaway: bool = False) -> tuple[Client, dict]:

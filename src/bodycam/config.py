@@ -341,6 +341,21 @@ SETTINGS: tuple[Setting, ...] = (
             "and raises a custody alert (checked hourly)", min=1, max=3650),
     Setting("BODYCAM_NOTIFY_UNDOCKED_DAYS", "int", 7, "a body camera with no upload this many days is mailed", min=1),
     # Pages: the agency's clock and evidence numbers
+    # Live view (live/, docs/live.md): cameras stream while recording, supervisors watch
+    Setting("BODYCAM_LIVE", "bool", False, "accept live video and positions from recording cameras (the site's consent)"),
+    Setting("BODYCAM_LIVE_MAX_PUBLISHERS", "int", 20, "cameras this server relays at once; more are refused (503)",
+            min=0, max=1000),
+    Setting("BODYCAM_LIVE_MAX_VIEWERS", "int", 40, "browsers this server relays to at once; more are refused (503)",
+            min=0, max=10000),
+    Setting("BODYCAM_LIVE_STUN_URLS", "list", (), "STUN servers for cameras, browsers and the relay "
+            "(stun:host:3478, comma-separated); empty: none (one network)"),
+    Setting("BODYCAM_LIVE_TURN_URLS", "list", (), "TURN servers (turn:host:3478?transport=udp, turns:...), e.g. coturn"),
+    Setting("BODYCAM_LIVE_TURN_SECRET", "str", "", "coturn's static-auth-secret: time-limited TURN credentials "
+            "are made from it (use-auth-secret)", secret=True),
+    Setting("BODYCAM_LIVE_TILE_URL", "str", "", "map tiles for the on-air page, e.g. "
+            "https://tiles.example.org/{z}/{x}/{y}.png; empty: a plain position plot, nothing leaves the server"),
+    Setting("BODYCAM_LIVE_STALE_SECONDS", "int", 60, "a recording camera not heard from this long is shown as "
+            "out of contact", min=10, max=86400),
     Setting("BODYCAM_TIME_ZONE", "str", "UTC", "the agency's IANA time zone for every time a page shows"),
     Setting("BODYCAM_EVIDENCE_NUMBER", "str", "{year}-{seq:06}",
             "evidence number pattern: {year} {yy} {month} of the start, {seq} the year's next number"),

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "bodycam.retention",
     "bodycam.records",
     "bodycam.notify",
+    "bodycam.live",
     "bodycam.web",
 ]
 
@@ -365,3 +366,16 @@ NOTIFY_INTERVAL = _env["BODYCAM_NOTIFY_INTERVAL"]  # the periodic sweep, seconds
 NOTIFY_RECORDS_DEADLINE_DAYS = _env["BODYCAM_NOTIFY_RECORDS_DEADLINE_DAYS"]
 NOTIFY_UNDOCKED_DAYS = _env["BODYCAM_NOTIFY_UNDOCKED_DAYS"]
 CAMERA_STALE_DAYS = _env["BODYCAM_CAMERA_STALE_DAYS"]  # fleet status: cameras not docked this long
+
+# Live view (live/, docs/live.md)
+LIVE_ENABLED = _env["BODYCAM_LIVE"]
+LIVE_MAX_PUBLISHERS = _env["BODYCAM_LIVE_MAX_PUBLISHERS"]
+LIVE_MAX_VIEWERS = _env["BODYCAM_LIVE_MAX_VIEWERS"]
+LIVE_STUN_URLS = list(_env["BODYCAM_LIVE_STUN_URLS"])
+LIVE_TURN_URLS = list(_env["BODYCAM_LIVE_TURN_URLS"])
+LIVE_TURN_SECRET = _env["BODYCAM_LIVE_TURN_SECRET"]
+LIVE_TILE_URL = _env["BODYCAM_LIVE_TILE_URL"]
+if LIVE_TILE_URL and not (LIVE_TILE_URL.split("://", 1)[0] in ("http", "https") and "://" in LIVE_TILE_URL
+                          and all(k in LIVE_TILE_URL for k in ("{z}", "{x}", "{y}"))):
+    raise SettingError("BODYCAM_LIVE_TILE_URL must be an http(s) URL with {z}, {x} and {y} in it")
+LIVE_STALE_SECONDS = _env["BODYCAM_LIVE_STALE_SECONDS"]

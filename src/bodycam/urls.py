@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("bodycam.retention.urls")),
     path("", include("bodycam.records.urls")),
     path("", include("bodycam.notify.urls")),
+    path("", include("bodycam.live.urls")),
 ]

@@ -252,6 +252,18 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     _A("ops.restore", "Restored a backup", ADMIN),
     _A("ops.metrics", "Read the metrics", ADMIN),
     _A("ops.storage", "Viewed storage", ADMIN),
+    # live view (live/): cameras on the air, who watched them
+    _A("live.session.start", "A camera went on the air (recording started)", INGEST),
+    _A("live.session.stop", "A camera went off the air (recording stopped)", INGEST),
+    _A("live.watchme", "An officer asked to be watched (watch me)", INGEST),
+    _A("live.publish", "A camera began sending live video", INGEST),
+    _A("live.publish.end", "A camera's live video ended", INGEST),
+    _A("live.device.refused", "Refused a camera's live request", SECURITY),
+    _A("live.onair.view", "Viewed who is on the air", ACCESS),
+    _A("live.watch", "Began watching a camera live", ACCESS),
+    _A("live.watch.end", "Stopped watching a camera live", ACCESS),
+    _A("live.command_staff.add", "Made a supervisor command staff (watches every officer live)", ADMIN),
+    _A("live.command_staff.remove", "Removed a supervisor from command staff", ADMIN),
     _A("notify.mail", "Sent a notification e-mail", ADMIN),
     _A("notify.preferences", "Changed notification settings", ADMIN),
 )}

@@ -29,6 +29,7 @@ from ..custody.services import raise_alert, record
 from ..errors import BodycamError
 from ..evidence.models import Bookmark, Category, GnssPoint, Recording
 from ..evidence.services import DEFAULT_UNCATEGORIZED_DAYS, period_days
+from ..live import services as live
 from ..media.models import Derivative, Redaction, Transcript, TranscriptRevision, Translation
 from ..search import services as search
 from ..storage.refs import is_named
@@ -345,6 +346,7 @@ def _purge(entry: DeletionEntry, now: datetime, actor: str) -> tuple[dict, list[
     search.forget(rec.id)
     _drop_derivative_rows(rec, der_ids)
     GnssPoint.objects.filter(recording=rec).delete()
+    live.forget_positions(rec)  # positions sent while it was recording (live view) are its metadata too
     Bookmark.objects.filter(recording=rec).delete()
     Recording.objects.filter(pk=rec.pk).update(purged_at=now)
     entry.state, entry.closed_by, entry.closed_at = DeletionEntry.State.PURGED, actor[:150], now
