@@ -12,8 +12,9 @@ import time
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.template import loader
 
-from .errors import BodycamError, page_context
+from .errors import BodycamError, NotFound, ServerError, page_context
 
 ERROR_TEMPLATE = "error.html"  # project-level (src/bodycam/templates/), extends base.html
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -106,6 +107,24 @@ def error_page(request, exc: BodycamError):
     if getattr(exc, "retry_after", None):
         resp["Retry-After"] = str(exc.retry_after)
     return resp
+
+
+def not_found_page(request, exception=None):
+    """``handler404``: an address no route answers (or a view's ``Http404``) gets the styled
+    error page, with the navigation for a signed-in person; JSON for a script asking for it."""
+    return error_page(request, NotFound())
+
+
+def server_error_page(request):
+    """``handler500``: the styled error page. It shows the navigation when the session can
+    still be read; when the failure is in the catalogue itself it renders without the
+    request (no session or user lookup), so the error page cannot fail the same way."""
+    exc = ServerError()
+    try:
+        return error_page(request, exc)
+    except Exception:  # noqa: BLE001 (the first failure is what counts: it is already logged)
+        html = loader.get_template(ERROR_TEMPLATE).render(page_context(exc))
+        return HttpResponse(html, status=exc.status)
 
 
 class ErrorPageMiddleware:
