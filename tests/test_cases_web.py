@@ -7,6 +7,7 @@ time-limited grant whose end ends the visibility; BODYCAM_DETECTIVES_SEE_ALL; ba
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -223,7 +224,9 @@ def test_request_search_shows_metadata_only(w):
     assert r.status_code == 200
     for rec in (w.other_clip.recording, w.other_clip2.recording):
         assert rec.evidence_number in body and f'value="{rec.id}"' in body
-    assert "thumbnail" not in body and "/evidence/" not in body and "<video" not in body and "<img" not in body
+    # no picture, sound or item link (the nav's search link "/evidence/" aside)
+    assert "thumbnail" not in body and "<video" not in body and "<img" not in body
+    assert not re.search(r'href="/evidence/[^"?]', body)
     assert audited("access.request.search", "det").get().detail["count"] == 2
     # officer A's recording: det sees it already (its case), so it is marked, not offered
     officer_a = Officer.objects.get(account=w.officer)
