@@ -64,8 +64,9 @@ def page(client, url, status=200) -> str:
 
 
 def visible_text(html: str) -> str:
-    """The page as read: tags (and their attributes) and script data removed."""
-    html = re.sub(r"<script.*?</script>", "", html, flags=re.S)
+    """The page as read: tags (and their attributes) and script data removed; a file format's
+    examples (``<code class="format">``, e.g. the CAD import's time format) are not times shown."""
+    html = re.sub(r'<script.*?</script>|<code class="format">.*?</code>', "", html, flags=re.S)
     return re.sub(r"<[^>]+>", " ", html)
 
 
