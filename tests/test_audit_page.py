@@ -125,7 +125,7 @@ def test_verify_chain_job_shows_the_verdict(tmp_path, settings):
     page = aud.get(r["Location"]).content.decode()
     assert 'id="job"' in page and "<progress" in page and 'id="verify-result" class="ok"' in page
     e = AuditEntry.objects.filter(action="audit.verify").get()
-    assert e.outcome == "ok" and e.detail["ok"] is True and e.actor == "job:audit.verify"
+    assert e.outcome == "ok" and e.detail["ok"] is True and e.actor == "job:web.audit_verify"
     assert AuditEntry.objects.filter(action="audit.verify_start", actor="aud").count() == 1
     job_id = re.search(r"job=([0-9a-f-]+)", r["Location"]).group(1)
     s = aud.get(f"/api/jobs/{job_id}").json()

@@ -214,13 +214,13 @@ def action_choices() -> list[tuple[str, str, list[tuple[str, str]]]]:
 # ---------------------------------------------------------------- jobs: verify, export
 def started(request, kind: str, f: AuditFilter, upto: int, job) -> None:
     """The audit entry of an auditor starting a verify or export job (the caller submitted it)."""
-    record_request(request, "audit.verify_start" if kind == "audit.verify" else "audit.export_start",
+    record_request(request, "audit.verify_start" if kind == "web.audit_verify" else "audit.export_start",
                    object_type="audit_log", detail={"job": str(job.id), "filters": f.params(), "upto": upto})
 
 
 def check_may_start(request, kind: str, fmt: str = "") -> None:
-    _require(request, "audit.verify_start" if kind == "audit.verify" else "audit.export_start")
-    if kind == "audit.export" and fmt not in AuditExport.Format.values:
+    _require(request, "audit.verify_start" if kind == "web.audit_verify" else "audit.export_start")
+    if kind == "web.audit_export" and fmt not in AuditExport.Format.values:
         raise AuditFilterError("choose CSV or JSON lines")
 
 

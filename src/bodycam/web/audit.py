@@ -20,7 +20,7 @@ from ..jobs.services import submit
 from ..numbers import parse_uuid
 from ..timefmt import parse_utc, readable
 
-KINDS = {"verify": "audit.verify", "export": "audit.export"}
+KINDS = {"verify": "web.audit_verify", "export": "web.audit_export"}  # job kinds (web handles them)
 ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?")
 
 
@@ -56,7 +56,7 @@ def audit_page(request):
         fmt = request.POST.get("format", "csv")
         log.check_may_start(request, kind, fmt)
         upto = log.read_upto(request.POST.get("upto"))
-        params = {} if kind == "audit.verify" else {"filters": f.params(), "upto": upto, "fmt": fmt,
+        params = {} if kind == "web.audit_verify" else {"filters": f.params(), "upto": upto, "fmt": fmt,
                                                     "by": request.user.username}
         job = submit(kind, params=params, object_type="audit_log", object_id=str(upto), created_by=request.user)
         log.started(request, kind, f, upto, job)
@@ -68,7 +68,7 @@ def audit_page(request):
              "detail": _shown(e.detail)} for e in data["entries"]]
     jid = parse_uuid(request.GET.get("job", ""))
     job = Job.objects.filter(pk=jid, created_by=request.user, kind__in=KINDS.values()).first() if jid else None
-    export = log.export_for_job(job.id) if job and job.kind == "audit.export" else None
+    export = log.export_for_job(job.id) if job and job.kind == "web.audit_export" else None
     return render(request, "web/audit.html", {
         "rows": rows, "f": f, "error": error, "upto": data["upto"], "total": data["total"], "more": data["more"],
         "first": data["first"], "people": log.people(), "action_groups": log.action_choices(),

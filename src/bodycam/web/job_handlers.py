@@ -5,14 +5,14 @@ from __future__ import annotations
 from ..jobs.registry import handler
 
 
-@handler("audit.verify")
+@handler("web.audit_verify")
 def audit_verify(ctx) -> dict:
     from ..evidence_ops import auditlog
 
     return auditlog.verify_job(ctx)
 
 
-@handler("audit.export")
+@handler("web.audit_export")
 def audit_export(ctx, filters: dict, upto: int, fmt: str, by: str) -> dict:
     from ..evidence_ops import auditlog
 
