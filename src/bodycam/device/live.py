@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..errors import BodycamError
 from ..provenance import signed_requests
 from ..timefmt import iso_from_epoch
 
@@ -38,7 +39,7 @@ RETRY_S = 2.0
 KICK_AFTER_S = 5.0  # a connection younger than this is left to finish connecting
 
 
-class LiveRefused(Exception):
+class LiveRefused(BodycamError):
     def __init__(self, status: int, reason: str, retry_after: float | None = None):
         super().__init__(f"{status} {reason}")
         self.status, self.reason, self.retry_after = status, reason, retry_after

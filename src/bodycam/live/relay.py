@@ -43,6 +43,8 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaRelay
 
+from ..errors import BodycamError
+
 log = logging.getLogger("bodycam.live")
 logging.getLogger("aioice").setLevel(logging.WARNING)  # its INFO lines are one per candidate pair
 
@@ -174,7 +176,7 @@ def ice_configuration(ice_servers: list[dict]) -> RTCConfiguration:
 
 
 # ------------------------------------------------------------------ the relay
-class RelayError(Exception):
+class RelayError(BodycamError):
     status = 400
 
 

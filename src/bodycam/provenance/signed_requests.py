@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ..errors import BodycamError
 from .keys import public_from_b64
 
 FORMAT = "bodycam-device-request/1"
@@ -64,8 +65,10 @@ class Claim:
     signature: bytes
 
 
-class SignatureError(ValueError):
+class SignatureError(BodycamError, ValueError):
     """Why a request's signature is refused (the server answers 401 with this text)."""
+
+    status = 401
 
 
 def read_claim(get_header) -> Claim:

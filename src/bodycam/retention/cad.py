@@ -90,7 +90,7 @@ def row_text(err: tuple) -> str:
     return f"row {row}{f' (line {line})' if line else ''}: {message}"
 
 
-class _Bad(Exception):
+class _Bad(BodycamError):
     """One field of one row (collected by ``parse_rows``)."""
 
 

@@ -13,7 +13,7 @@ import re
 
 from django.conf import settings
 
-from ..errors import BadInput
+from ..errors import BadInput, BodycamError
 from ..evidence.identity import display_title, start_of
 from ..timefmt import isoformat, readable
 from .services import SearchError, audited_search
@@ -23,7 +23,7 @@ DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 HINT = "evidence number, title, officer or date (YYYY-MM-DD)"
 
 
-class Choose(Exception):
+class Choose(BodycamError):
     """Several items match what was typed: the form is shown again with them to choose from."""
 
     def __init__(self, name: str, rows: list[dict]):
