@@ -62,8 +62,9 @@ def test_custodian_request_and_auditor_log_in_the_browser(site, browser, tmp_pat
                               "JOIN evidence_device d ON d.id = r.device_id WHERE d.serial = 'BWC-1001' "
                               "ORDER BY c.start_time LIMIT 1")
     page.fill("#add-item .picker-q", evno)
-    page.wait_for_selector(f'#add-item .picker-option[data-id="{other}"]', timeout=120_000)
-    page.click(f'#add-item .picker-option[data-id="{other}"]')
+    # the picker offers the recording by its evidence number (one of its clips)
+    page.wait_for_selector("#add-item .picker-option", timeout=120_000)
+    page.locator("#add-item .picker-option").first.click()
     page.click("#add-item-button")
     rows = page.locator("#items tbody tr[data-item]")
     assert rows.count() == 2
