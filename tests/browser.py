@@ -26,8 +26,18 @@ def launch(playwright):
 
 
 def shot(page, name):
+    """A full-page screenshot for people to look at (an artifact, never an assertion): taken once
+    the page has loaded, and tried a second time if Chromium, slowed by a loaded machine, gives up
+    on the first."""
+    from playwright.sync_api import Error
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.wait_for_load_state()
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    except Error:
+        page.wait_for_load_state()
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def sign_in(browser, site, username, viewport=(1280, 800), bypass_csp=True):
@@ -76,7 +86,9 @@ def wait_js(page, expression: str, timeout: float = 30):
 
 
 def no_sideways_scroll(page, what):
-    """The page is no wider than the window (a phone never scrolls sideways)."""
+    """The page is no wider than the window (a phone never scrolls sideways). Waits for the page
+    to load first: a click that navigates returns before the new document exists."""
+    page.wait_for_load_state()
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"{what}: the page is {width[0]} px wide in a {width[1]} px window"
 
