@@ -3,6 +3,7 @@ the real views, and a small world of users, squads, cases, shares and ingested c
 
 from __future__ import annotations
 
+import io
 import os
 import time
 import uuid
@@ -61,6 +62,41 @@ def ingest_clip_for(officer: Officer, tmp_path, seconds: float = 1, serial: str 
     with open(path, "rb") as f:
         services.put_object(name, f"{t0:%Y%m%d_%H%M%S}_1.mp4", f, os.path.getsize(path), None, {}, "test", "")
     return Clip.objects.get(recording__container_name=name)
+
+
+def two_clip_recording(officer: Officer, tmp_path, bookmarks=(), clip_s: float = 10.0, with_times: bool = True,
+                       prebuffer: float = 0.0, serial: str | None = None):
+    """A recording of two ``clip_s`` clips back to back (real H.264), through the camera's
+    ingest path, with bookmarks given as (seconds from the first clip's start, text, Tags
+    header); ``prebuffer``: seconds of pre-event buffer (the trigger that long after the first
+    frame). Returns (first clip, second clip)."""
+    from bodycam.ingest import services
+    from bodycam.media.synth import make_clip
+
+    device = Device.objects.create(serial=serial or f"D{uuid.uuid4().hex[:6]}")
+    t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=10)
+    trigger = t0 + timedelta(seconds=prebuffer)
+    name = f"{officer.axis_user_id}_{device.serial}_{trigger:%Y%m%dT%H%M%SZ}"
+    services.put_recording(name, {"TriggerOn": "Button", "StartTimeISO": t0.isoformat(),
+                                  "StopTimeISO": (t0 + timedelta(seconds=2 * clip_s)).isoformat()},
+                           "test", "", replace=True)
+    path = make_clip(str(tmp_path / f"{uuid.uuid4().hex}.mp4"), seconds=clip_s, width=160, height=90, fps=10)
+    for i in range(2):
+        start = t0 + timedelta(seconds=i * clip_s)
+        meta = {"StartTimeISO": start.isoformat(), "StopTimeISO": (start + timedelta(seconds=clip_s)).isoformat()} \
+            if with_times else {}
+        # The same picture twice is the same blob, stored once: fine, the rows differ.
+        with open(path, "rb") as f:
+            services.put_object(name, f"{start:%Y%m%d_%H%M%S}_{i + 1}.mp4", f, os.path.getsize(path), None, meta,
+                                "test", "")
+    for n, (at, text, tags) in enumerate(bookmarks):
+        body = text.encode()
+        meta = {"StartTime": (t0 + timedelta(seconds=at)).isoformat(), "Tags": tags}
+        services.put_object(name, f"bookmark_{int(t0.timestamp())}_{n}", io.BytesIO(body), len(body), None, meta,
+                            "test", "")
+    clips = list(Clip.objects.filter(recording__container_name=name).order_by("object_name"))
+    assert len(clips) == 2
+    return clips[0], clips[1]
 
 
 class World:

@@ -35,6 +35,51 @@ def fresh_database(url: str) -> str:
     return urlunparse(p._replace(path=f"/{name}"))
 
 
+def clone_database(template_url: str) -> str:
+    """A new database on the same PostgreSQL server, a copy of ``template_url``'s (which must
+    have no open connections): PostgreSQL copies the files, no migration or load runs again."""
+    import uuid
+    from urllib.parse import urlparse, urlunparse
+
+    import psycopg
+
+    p = urlparse(template_url)
+    name = f"live_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(urlunparse(p._replace(path="/postgres")), autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{p.path.lstrip("/")}"')
+    return urlunparse(p._replace(path=f"/{name}"))
+
+
+# The demo loaded once per test session for each (environment, --small); see demo_server.
+_DEMO_TEMPLATES: dict = {}
+
+
+def demo_server(tmp_path_factory, name: str, env: dict | None = None, small: bool = False) -> "LiveServer":
+    """A LiveServer (not started) holding the demo (``bodycam demo --no-serve``) loaded with
+    ``env``. Loading the demo with jobs inline takes a minute; the browser test modules that
+    only need its data share one load per session and each gets a copy of its own (the data
+    directory, its audit witness and, on PostgreSQL, the database), so no module sees
+    another's changes. The demo's own command is tested by tests/test_demo.py."""
+    import shutil
+
+    key = (small, tuple(sorted((env or {}).items())))
+    template = _DEMO_TEMPLATES.get(key)
+    if template is None:
+        template = LiveServer(tmp_path_factory.mktemp("demo-template"), env)
+        template.cli("demo", "--no-serve", *(["--small"] if small else []), "--port", str(template.port))
+        _DEMO_TEMPLATES[key] = template
+    extra = dict(env or {})
+    if template.database_url.startswith("postgres"):
+        extra["BODYCAM_DATABASE_URL"] = clone_database(template.database_url)
+    server = LiveServer(tmp_path_factory.mktemp(name), extra)
+    shutil.copytree(template.data_dir, server.data_dir, symlinks=True, dirs_exist_ok=True)
+    witness = Path(f"{template.data_dir}-witness")  # the default audit witness, beside the data dir
+    if witness.is_dir():
+        shutil.copytree(witness, Path(f"{server.data_dir}-witness"), symlinks=True, dirs_exist_ok=True)
+    server._initialised = True
+    return server
+
+
 class LiveServer:
     def __init__(self, data_dir: Path, extra_env: dict | None = None):
         self.data_dir = Path(data_dir)
@@ -113,12 +158,16 @@ class LiveServer:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+            # SIGTERM lets requests finish; a client that left a connection open (keep-alive, a
+            # refused upload's unread body) would hold gunicorn for its 30 s graceful timeout, so
+            # after a moment SIGQUIT stops it at once (a test's server has nothing left to finish).
+            for sig, wait in ((signal.SIGTERM, 3), (signal.SIGQUIT, 5), (signal.SIGKILL, None)):
+                os.killpg(self.proc.pid, sig)
+                try:
+                    self.proc.wait(wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
 
     def kill9(self) -> None:
         """Crash the whole server (master and workers) with SIGKILL."""

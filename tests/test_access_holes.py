@@ -213,20 +213,24 @@ def test_adding_a_shorter_category_to_uncategorized_footage_is_a_shortening(cat_
     assert _new(action="evidence.edit", outcome="denied", actor="off.b").get().detail["reason"].endswith(
         "shorten retention")
     assert _patch(off, w.other_clip, {"categories": ["Arrest"]}).status_code == 200
-    # The search page's bulk action adds only, and with the same rule: all items or none.
+    # The search page's bulk action adds only, and with the same rule, item by item (issue 23:
+    # confirmed first, then per item with a summary, not all or nothing).
     cust = client_for(w.custodian)
     before = AuditEntry.objects.count()
-    r = off.post("/evidence/bulk", {"clip": [str(w.other_clip.id)], "action": "categorize", "category": "Citation"})
-    assert r.status_code == 302 and _cats(w.other_clip) == ["Arrest", "Citation"]
+    r = off.post("/evidence/bulk", {"clip": [str(w.other_clip.id)], "action": "categorize", "category": "Citation",
+                                    "confirm": "yes"})
+    assert r.status_code == 200 and _cats(w.other_clip) == ["Arrest", "Citation"]
     w.clip.recording.categories.clear()  # officer A's item: uncategorized again (365 days)
     # A custodian's bulk add that would shorten one item's retention (365 -> 90 days): the bulk
-    # form carries no reason, so nothing changes, not even the item it would not shorten.
+    # form carries no reason, so that item is refused (the reason shown, audited); the item it
+    # would not shorten changes.
     r = cust.post("/evidence/bulk", {"clip": [str(w.other_clip.id), str(w.clip.id)], "action": "categorize",
-                                     "category": "Non-evidentiary"})
-    assert r.status_code == 400 and "reason" in r.content.decode()
-    assert _cats(w.clip) == [] and _cats(w.other_clip) == ["Arrest", "Citation"]
+                                     "category": "Non-evidentiary", "confirm": "yes"})
+    assert r.status_code == 200 and "reason" in r.content.decode() and 'id="n-refused">1<' in r.content.decode()
+    assert _cats(w.clip) == [] and _cats(w.other_clip) == ["Arrest", "Citation", "Non-evidentiary"]
+    assert _days(w.clip) == 365
     denied = _new(seq__gt=before, action="evidence.edit", outcome="denied", actor="cust")
-    assert denied.count() == 1  # the refusal is kept though nothing changed
+    assert denied.count() == 1  # the refusal is kept
 
 
 def test_supervisor_and_custodian_remove_with_a_reason_detectives_do_not(cat_world):

@@ -10,7 +10,7 @@ from bodycam.access.models import CriticalIncidentLock, Grant, Restriction
 from bodycam.access.services import visible_clips
 from bodycam.custody.models import AuditEntry
 
-from .access_helpers import World, client_for
+from .access_helpers import World, client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +87,60 @@ def test_every_role_times_every_endpoint(tmp_path):
                                                    action=f"evidence.{ACTION[endpoint]}")
                 if not denied.exists():
                     failures.append(cell + " denial not audited")
+    assert not failures, "\n".join(failures)
+
+
+# Issue 23: the picker, the bulk actions (confirmed; "ok" = done or already so, "refused" = the
+# item refused in the summary, a number = the action refused as a whole) and the History tab,
+# for officer A's clip. Every refusal is audited.
+R = "refused"
+PAGES = {
+    "pick":           dict(officer=A, other_officer=R, supervisor=A, detective=A, custodian=A, prosecutor=A, admin=R, auditor=R),
+    "history":        dict(officer=A, other_officer=404, supervisor=A, detective=A, custodian=A, prosecutor=A, admin=404, auditor=404),
+    "bulk_categorize": dict(officer=A, other_officer=R, supervisor=A, detective=A, custodian=A, prosecutor=R, admin=R, auditor=R),
+    "bulk_case":      dict(officer=403, other_officer=403, supervisor=403, detective=A, custodian=A, prosecutor=403, admin=403, auditor=403),
+    "bulk_request":   dict(officer=403, other_officer=403, supervisor=403, detective=403, custodian=A, prosecutor=403, admin=403, auditor=403),
+    "bulk_hold":      dict(officer=403, other_officer=403, supervisor=403, detective=403, custodian=A, prosecutor=403, admin=403, auditor=403),
+    "bulk_share":     dict(officer=403, other_officer=403, supervisor=403, detective=A, custodian=A, prosecutor=403, admin=403, auditor=403),
+}
+BULK = {"bulk_categorize": ("categorize", {"category": "Arrest"}), "bulk_case": ("add_to_case", {"case": "C-1"}),
+        "bulk_request": ("add_to_request", {"request": "R-1"}), "bulk_hold": ("hold", {"name": "H", "reason": "r"}),
+        "bulk_share": ("share", {"recipient": "ada"})}
+
+
+def test_every_role_times_the_picker_bulk_actions_and_history(tmp_path):
+    from bodycam.evidence.models import Category
+    from bodycam.records.models import RecordsRequest
+
+    w = World(tmp_path)
+    Category.objects.create(axis_id="9", name="Arrest")
+    RecordsRequest.objects.create(number="R-1", requester="Press", scope="x", received_on="2026-01-05",
+                                  deadline="2026-02-05", created_by=w.custodian)
+    clip = str(w.clip.id)
+    failures = []
+    for role, user in w.users.items():
+        client = client_for(user)
+        for page, by_role in PAGES.items():
+            expect = by_role[role]
+            before = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
+            if page == "pick":
+                r = client.get("/pick/evidence", {"q": w.clip.recording.evidence_number})
+                got = A if r.status_code == 200 and [x["id"] for x in r.json()["results"]] == [clip] else \
+                    R if r.status_code == 200 and r.json()["results"] == [] else r.status_code
+            elif page == "history":
+                r = client.get(f"/evidence/{clip}/?tab=history")
+                got = A if r.status_code == 200 and b'id="history-table"' in r.content else r.status_code
+            else:
+                action, fields = BULK[page]
+                r = client.post("/evidence/bulk", {"action": action, "clip": [clip], "confirm": "yes", **fields})
+                body = r.content.decode()
+                got = (A if 'id="n-refused">0<' in body else R if 'id="n-refused">1<' in body else "?") \
+                    if r.status_code == 200 else r.status_code
+            if got != expect:
+                failures.append(f"{role} x {page}: got {got}, expected {expect}")
+            elif expect not in (A,) and page != "pick" and not AuditEntry.objects.filter(
+                    seq__gt=before, outcome="denied", actor=user.username).exists():
+                failures.append(f"{role} x {page}: refusal not audited")
     assert not failures, "\n".join(failures)
 
 
@@ -254,6 +308,9 @@ POLICY_TABLE = {
     "access.incident_lock":                        ". . . Y . . .",
     "access.grant":                                ". . . Y . . .",
     "access.squad.supervisor":                     ". Y . . . . .",
+    "access.request":                              ". . Y . . . .",
+    "access.request.decide":                       ". Y . Y . . .",
+    "access.request.decide.squads":                ". Y . . . . .",
     "records.manage":                              ". . . Y . . .",
     "retention.manage":                            ". . . Y . . .",
     "retention.view":                              ". . . Y . Y Y",
@@ -271,11 +328,18 @@ POLICY_TABLE = {
     "notify.deletion_approval":                    ". . . Y . . .",
     "notify.custody_alert":                        ". . . Y . Y .",
     "notify.camera_undocked":                      ". . . Y . Y .",
+    "notify.access_decided":                       ". . Y . . . .",
+    "notify.access_awaiting":                      ". Y . Y . . .",
+    "live.onair":                                  ". Y . . . . .",
+    "live.watch@officer_in_supervised_squad":      ". Y . . . . .",
+    "live.watch@officer_in_other_squad":           ". . . . . . .",
+    "live.watch":                                  ". . . . . . .",
 }
 
 
 def _policy_world(tmp_path):
     from bodycam.cases.models import Case
+    from bodycam.evidence.models import Officer
     from bodycam.release.models import CaseShare, Share
 
     w = World(tmp_path)
@@ -292,6 +356,8 @@ def _policy_world(tmp_path):
         "recording_without_terms": w.other_clip.recording_id,
         "assigned_shared_case": case,
         "other_case": other_case,
+        "officer_in_supervised_squad": Officer.objects.get(account=w.officer),
+        "officer_in_other_squad": Officer.objects.get(account=w.other_officer),
     }
     users = {r: w.users[r] for r in ROLE_ORDER}
     return w, users, objects
@@ -536,3 +602,155 @@ def test_every_role_times_every_administration_page(tmp_path):
                     failures.append(cell + ": the view was not audited")
     assert not failures, "\n".join(failures)
     assert state() == start  # no empty or refused form changed anything
+
+
+# ---------------------------------------------------------------- the case and access-request pages (issue 24)
+# GET of each page, by role, on the World's case C-1 (assigned: det) and a request by det for
+# officer B's recording (squad B: no supervisor in this world, so only custodians decide it).
+# 200 allowed; 403 the role may not; 404 the case or request is not one the user may see.
+CASE_PAGES = {
+    # page                                   o    s    d    c    p    a    u
+    "/cases/new":                          (403, 403, 200, 200, 403, 403, 403),
+    "/cases/C-1/":                         (404, 404, 200, 200, 404, 404, 404),
+    "/cases/C-1/history":                  (404, 404, 200, 200, 404, 404, 404),
+    "/cases/C-1/footage":                  (404, 404, 200, 200, 404, 404, 404),
+    "/cases/C-1/footage/{rec}/remove":     (404, 404, 200, 200, 404, 404, 404),
+    "/cases/C-1/status?status=closed":     (404, 404, 200, 200, 404, 404, 404),
+    "/access-requests/":                   (403, 200, 200, 200, 403, 403, 403),
+    "/access-requests/new":                (403, 403, 200, 403, 403, 403, 403),
+    "/access-requests/new?officer={off_b}": (403, 403, 200, 403, 403, 403, 403),
+    "/access-requests/{req}/":             (404, 404, 200, 200, 404, 404, 404),
+}
+# POSTs that change something, by role: 302 done; else the refusal (nothing changed, audited).
+CASE_POSTS = {
+    "/cases/new":                 ({"number": "M-{role}", "title": "t"}, (403, 403, 302, 302, 403, 403, 403)),
+    "/cases/C-1/detectives":      ({"assign": "dm.{role}"}, (404, 404, 302, 302, 404, 404, 404)),
+    # the supervisor decides requests, but not for another squad's officer: 404 as for no request
+    "/access-requests/{req}/":    ({"decision": "deny", "reason": "no"}, (403, 404, 403, 302, 403, 403, 403)),
+}
+
+
+def test_case_and_request_pages_by_role(tmp_path):
+    from bodycam.access.models import AccessRequest
+    from bodycam.cases.models import Case
+    from bodycam.evidence.models import Officer
+
+    w = World(tmp_path)
+    make_user("dm.detective", "detective", enrol=False)
+    make_user("dm.custodian", "detective", enrol=False)
+    req = AccessRequest.objects.create(requester=w.detective, recording=w.other_clip.recording,
+                                       case=Case.objects.get(number="C-1"), reason="seen at the scene")
+    values = {"rec": w.clip.recording_id, "off_b": Officer.objects.get(account=w.other_officer).id, "req": req.id}
+    failures = []
+    clients = {role: client_for(w.users[role]) for role in ROLE_ORDER}
+    for page, expected in CASE_PAGES.items():
+        for role, want in zip(ROLE_ORDER, expected):
+            got = clients[role].get(page.format(**values)).status_code
+            if got != want:
+                failures.append(f"GET {page} as {role}: {got}, expected {want}")
+    for page, (data, expected) in CASE_POSTS.items():
+        for role, want in zip(ROLE_ORDER, expected):
+            c = clients[role]
+            before = AuditEntry.objects.filter(outcome="denied", actor=w.users[role].username).count()
+            body = {k: v.format(role=role) for k, v in data.items()}
+            got = c.post(page.format(**values), body | {"csrfmiddlewaretoken": c.cookies["csrftoken"].value}).status_code
+            if got != want:
+                failures.append(f"POST {page} as {role}: {got}, expected {want}")
+            denied = AuditEntry.objects.filter(outcome="denied", actor=w.users[role].username).count() > before
+            if want != 302 and not denied:
+                failures.append(f"POST {page} as {role}: the refusal was not audited")
+    assert not failures, "\n".join(failures)
+    assert set(Case.objects.filter(number__startswith="M-").values_list("number", flat=True)) == {"M-detective",
+                                                                                               "M-custodian"}
+
+
+# Issue 23: the records request steps and the audit page, every role (Y: allowed; else 403, audited).
+PAGES_23 = {  # step -> the roles allowed
+    "records.remove_item": {"custodian"},
+    "records.release_as_is": {"custodian"},
+    "records.correspondence": {"custodian"},
+    "records.correspondence_file": {"custodian"},
+    "records.delivery_link": {"custodian"},
+    "audit.read": {"auditor"},
+    "audit.verify_start": {"auditor"},
+    "audit.export_start": {"auditor"},
+    "audit.export_download": {"auditor"},
+}
+
+
+def test_issue23_endpoints_every_role(tmp_path, settings):
+    from datetime import date
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bodycam.custody.models import AuditExport
+    from bodycam.records.models import Correspondence, RecordsRequest, RequestItem
+
+    settings.JOBS_INLINE = True
+    w = World(tmp_path)
+    req = RecordsRequest.objects.create(number="PRR-T-1", requester="R", scope="s", received_on=date.today(),
+                                        deadline=date.today(), created_by=w.custodian)
+    item = RequestItem.objects.create(request=req, clip=w.clip, added_by=w.custodian)
+    client_for(w.custodian).post(f"/records/{req.number}/", {
+        "action": "correspondence", "direction": "sent", "on": date.today().isoformat(), "summary": "ack",
+        "file": SimpleUploadedFile("a.txt", b"ack")})
+    entry = Correspondence.objects.get()
+    client_for(w.auditor).post("/audit/", {"do": "export", "format": "csv"})
+    exp = AuditExport.objects.get()
+    url = f"/records/{req.number}/"
+    failures = []
+    for role, user in w.users.items():
+        c = client_for(user)
+        tok = {"HTTP_X_CSRFTOKEN": c.cookies["csrftoken"].value}
+        calls = {
+            "records.release_as_is": lambda: c.post(url, {"action": "as_is", "item": str(item.id), "reason": "x"},
+                                                    **tok),
+            "records.remove_item": lambda: c.post(url, {"action": "remove_item", "item": str(item.id), "reason": "x"},
+                                                  **tok),
+            "records.correspondence": lambda: c.post(url, {"action": "correspondence", "direction": "sent",
+                                                           "on": date.today().isoformat(), "summary": "y"}, **tok),
+            "records.correspondence_file": lambda: c.get(f"{url}correspondence/{entry.id}/file"),
+            "records.delivery_link": lambda: c.post(url, {"action": "delivery_link", "days": "3"}, **tok),
+            "audit.read": lambda: c.get("/audit/"),
+            "audit.verify_start": lambda: c.post("/audit/", {"do": "verify"}, **tok),
+            "audit.export_start": lambda: c.post("/audit/", {"do": "export", "format": "jsonl"}, **tok),
+            "audit.export_download": lambda: c.get(f"/audit/exports/{exp.id}/"),
+        }
+        for name, call in calls.items():
+            before = AuditEntry.objects.count()
+            status = call().status_code
+            base = role if role != "other_officer" else "officer"
+            if base in PAGES_23[name]:
+                ok = status in (200, 302) or (name == "records.delivery_link" and status == 400)  # not released yet
+            else:
+                ok = status == 403 and AuditEntry.objects.filter(seq__gt=before, outcome="denied").exists()
+            if not ok:
+                failures.append((role, name, status))
+        if role == "custodian":  # put the item back for the next roles
+            RequestItem.objects.filter(pk=item.pk).update(removed_at=None, as_is_reason="")
+    assert not failures, failures
+
+
+# ---------------------------------------------------------------- the home page (issue 23)
+def test_home_page_every_role_only_what_the_access_check_allows(tmp_path):
+    """``/`` answers every role (signed-out: to sign in); every evidence row any queue shows
+    is a clip the one access check (``visible_clips``) lets that user see, and the officer's
+    and supervisor's queues never count the other squad's or a restricted recording."""
+    import re
+
+    from django.test import Client
+
+    from bodycam.web.home import queues_for
+
+    w = World(tmp_path)
+    Restriction.objects.create(recording=w.other_clip.recording, reason="IA")  # allowed to nobody
+    assert Client().get("/").status_code == 302
+    for role, user in w.users.items():
+        html = client_for(user).get("/").content.decode()
+        seen = {str(i) for i in visible_clips(user).values_list("id", flat=True)}
+        shown = set(re.findall(r'href="/evidence/([0-9a-f-]{36})/"', html))
+        assert shown <= seen, (role, shown - seen)
+        assert str(w.other_clip.id) not in html, role
+        for q in queues_for(user):
+            if q.link.startswith("/evidence/?") and "shared=" not in q.link:
+                assert q.count <= len(seen), (role, q.key)

@@ -19,11 +19,10 @@ WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("admin"), {"BODYCAM_JOBS_INLINE": "1",
-                                                           "BODYCAM_TIME_ZONE": "America/Los_Angeles"})
-    server.cli("demo", "--no-serve", "--small", "--port", str(server.port))
+    server = demo_server(tmp_path_factory, "admin", {"BODYCAM_JOBS_INLINE": "1",
+                                                     "BODYCAM_TIME_ZONE": "America/Los_Angeles"}, small=True)
     server.start()
     yield server
     server.stop()

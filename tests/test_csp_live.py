@@ -16,10 +16,9 @@ pytestmark = BROWSER_TEST
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("csp"), {"BODYCAM_JOBS_INLINE": "1"})
-    server.cli("demo", "--no-serve")
+    server = demo_server(tmp_path_factory, "csp", {"BODYCAM_JOBS_INLINE": "1"})
     server.start()
     yield server
     server.stop()
@@ -31,7 +30,7 @@ def test_pages_run_their_scripts_under_the_csp(site, browser):
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     page.on("pageerror", lambda e: violations.append(f"page error: {e}"))
 
-    resp = page.goto(site.url + "/")
+    resp = page.goto(site.url + "/evidence/")
     assert "script-src 'self'" in resp.headers["content-security-policy"]
     assert resp.headers["cache-control"] == "no-store"
     boxes = page.locator("input[name=clip]")
@@ -50,7 +49,7 @@ def test_pages_run_their_scripts_under_the_csp(site, browser):
     page.goto(site.url + "/timeline/?case=" + site.sql("SELECT number FROM access_case LIMIT 1")[0][0])
     wait_js(page, "document.querySelectorAll('video').length >= 2 && "
                   "[...document.querySelectorAll('video')].every(v => v.readyState >= 1)")
-    for path in ("/cases/", "/retention/", "/records/", f"/records/clip/{clip}/transcript/",
+    for path in ("/", "/cases/", "/retention/", "/records/", f"/records/clip/{clip}/transcript/",
                  f"/records/clip/{clip}/redact/", "/jobs/"):
         page.goto(site.url + path)
     assert violations == [], violations

@@ -158,6 +158,61 @@ def test_every_queue_has_work_and_the_pages_list_it(site):
     assert silva.get(site.url + "/api/evidence/").json()["total"] == 0
 
 
+# Each role's home page on the demo: the queues that must have work (issue 23's home pages).
+HOMES = {
+    "garcia": ["mine-untitled"],
+    "sgt.okafor": ["squad-uncategorized", "squad-flagged", "review-sample", "compliance"],
+    "det.muller": ["case-footage", "my-shares"],
+    "custodian": ["records-due", "deletion-queue", "holds"],
+    "ada.park": ["shared-cases", "shared-items"],
+    "admin": ["locked-accounts"],
+    "auditor": ["chain"],
+}
+
+
+def test_every_role_home_lists_its_work(site, browser):
+    """Signing in lands on the home page; each role's queues have work on the demo, at 1280
+    and 390 px without sideways scrolling; every queue's link opens (the search page's at
+    390 px without sideways scrolling) and every row's link answers. Screenshots:
+    test-artifacts/home/. Linked pages of other apps that are wider than 390 px are listed
+    in test-artifacts/home/wide-pages.txt (their phone layout is not this page's)."""
+    from .browser import ARTIFACTS
+    from .browser import sign_in as browser_sign_in
+
+    out = ARTIFACTS / "home"
+    out.mkdir(parents=True, exist_ok=True)
+    fits = "document.documentElement.scrollWidth <= window.innerWidth"
+    problems, wide = [], []  # every page that fails, not only the first
+    for user, busy in HOMES.items():
+        ctx, page = browser_sign_in(browser, site, user, viewport=(1280, 800))
+        assert page.url == site.url + "/" and "What needs doing" in page.content(), user
+        for w, h in ((1280, 800), (390, 844)):
+            page.set_viewport_size({"width": w, "height": h})
+            page.goto(site.url + "/")
+            for key in busy:
+                queue = page.locator(f"#queue-{key}")
+                assert int(queue.locator(".count .n").inner_text().rstrip("+")) > 0, (user, key)
+                assert queue.locator(".rows li").count() > 0, (user, key)
+            assert page.evaluate(fits), (user, w)
+            page.screenshot(path=str(out / f"home-{user}-{w}.png"), full_page=True)
+        if user == "auditor":
+            assert "intact, witnessed" in page.locator("#queue-chain").inner_text()
+        more = page.eval_on_selector_all("section.queue .more a", "els => els.map(e => e.getAttribute('href'))")
+        rows = page.eval_on_selector_all("section.queue .rows a", "els => els.map(e => e.getAttribute('href'))")
+        assert more, user
+        for href in sorted(set(more)):
+            if page.goto(site.url + href).status != 200:
+                problems.append((user, href, "status"))
+            elif not page.evaluate(fits):
+                (problems if href.startswith("/evidence/") else wide).append((user, href, "wider than 390 px"))
+        for href in sorted(set(rows) - set(more)):
+            if page.request.get(site.url + href).status != 200:
+                problems.append((user, href, "status"))
+        ctx.close()
+    (out / "wide-pages.txt").write_text("".join(f"{u} {h}\n" for u, h, _ in wide))
+    assert not problems, problems
+
+
 def test_background_jobs_find_faces_and_transcribe_both_languages(site):
     """A real worker (Celery, the default filesystem broker) runs the queued jobs."""
     worker = subprocess.Popen([sys.executable, "-m", "bodycam.cli", "worker", "--no-beat"], env=site.env,
@@ -206,13 +261,13 @@ def test_loading_again_changes_nothing(site):
 
 # One page per role for the README's "Five-minute tour": (file, account, address, text the page shows).
 TOUR = [
-    ("tour-officer", "garcia", "/", "BWC-1001"),
+    ("tour-officer", "garcia", "/evidence/", "BWC-1001"),
     ("tour-supervisor", "sgt.okafor", "/retention/compliance/", "novak"),
     ("tour-detective", "det.muller", "/timeline/?case=2026-000417", "CAR-17"),
     ("tour-custodian", "custodian", "/records/{request}/", "Harbor Gazette"),
     ("tour-prosecutor", "ada.park", "/cases/2026-000417/", "2026-000417"),
     ("tour-admin", "admin", "/jobs/", "media.transcribe"),
-    ("tour-auditor", "auditor", "/audit/", "release.case_share"),
+    ("tour-auditor", "auditor", "/audit/?action=release.case_share", "release.case_share"),  # newest first: filter
 ]
 
 

@@ -363,15 +363,11 @@ def _enrol_in_page(page, site_url: str) -> None:
     page.wait_for_url(site_url + "/")
 
 
-def _no_horizontal_overflow(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), page.url
-
-
 @pytest.mark.slow
 @pytest.mark.catalogue
 @pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="needs /usr/bin/chromium")
 def test_browser_sso_button_ldap_form_and_users_page(slapd, tmp_path, browser):
-    from .browser import shot
+    from .browser import no_sideways_scroll, shot
     from .directory_servers import CLIENT_ID, CLIENT_SECRET
     from .live import LiveServer
 
@@ -391,7 +387,7 @@ def test_browser_sso_button_ldap_form_and_users_page(slapd, tmp_path, browser):
             page.goto(site.url + "/login/")
             button = page.get_by_role("button", name="Sign in with Example IdP")
             assert button.is_visible()
-            _no_horizontal_overflow(page)
+            no_sideways_scroll(page, page.url)
             shot(page, f"directory-login-{width}")
             ctx.close()
 
@@ -448,7 +444,7 @@ def test_browser_sso_button_ldap_form_and_users_page(slapd, tmp_path, browser):
             olivia = next(r for name, r in rows.items() if name.startswith("olivia"))
             assert "directory (LDAP)" in olivia.inner_text()
             shot(page, f"directory-users-{width}")
-            _no_horizontal_overflow(page)
+            no_sideways_scroll(page, page.url)
             ctx.close()
         done = {(a, json.loads(d)["method"], json.loads(d)["mfa"]) for a, _, _, d in
                 site.audit_rows("action = 'auth.login' AND outcome = 'ok'")}

@@ -195,7 +195,7 @@ def test_periodic_sweep_mails_deadlines_approvals_alerts_and_undocked_cameras(sm
     assert f"{BASE}/records/R-2026-0007/" in texts["[bodycam] A public-records request is due soon"]
     assert "R-2026-0008" not in "".join(texts.values())
     assert f"{BASE}/retention/" in texts["[bodycam] Deletions are waiting for approval"]
-    assert f"{BASE}/?device={serial}" in texts[f"[bodycam] Camera {serial} has not docked for 7+ days"]
+    assert f"{BASE}/evidence/?device={serial}" in texts[f"[bodycam] Camera {serial} has not docked for 7+ days"]
     for text in texts.values():
         assert_no_evidence(text, w)  # the alert's message names the object's hash: not mailed
     kinds = sorted(e.detail["kind"] for e in AuditEntry.objects.filter(action="notify.mail", object_id="cust"))
@@ -219,3 +219,43 @@ def test_no_smtp_server_configured_or_reachable(settings, tmp_path):
     job = submit("notify.sweep", inline=True)
     assert job.status == "failed" and "cannot reach the SMTP server" in job.error
     assert not Sent.objects.exists() and not AuditEntry.objects.filter(action="notify.mail").exists()
+
+
+@pytest.mark.django_db
+def test_access_requests_are_mailed_to_deciders_and_the_answer_to_the_requester(smtp, tmp_path,
+                                                                                django_capture_on_commit_callbacks):
+    from bodycam.access.models import Squad
+
+    w = World(tmp_path)
+    with_addresses(w)
+    sgt_b = make_user("sgt.b", "supervisor")
+    sgt_b.email = "sgt.b@example.org"
+    sgt_b.save(update_fields=["email"])
+    Squad.objects.get(name="B").supervisors.add(sgt_b)
+    det = client_for(w.detective)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = det.post("/access-requests/new", {"case": "C-1", "recording": [str(w.other_clip.recording_id)],
+                                              "reason": "seen at the scene",
+                                              "csrfmiddlewaretoken": det.cookies["csrftoken"].value})
+    assert r.status_code == 302, r.content[:300]
+    # the squad's supervisor and the custodian are told; the other squad's supervisor is not
+    for to in ("sgt.b@example.org", "cust@example.org"):
+        (msg,) = smtp.to(to)
+        assert msg["Subject"] == "[bodycam] Access requests await your decision"
+        assert f"{BASE}/access-requests/" in body(msg)
+        assert_no_evidence(body(msg), w)
+        assert w.other_clip.recording.evidence_number not in body(msg)
+    assert not smtp.to("sgt@example.org")
+    from bodycam.access.models import AccessRequest
+
+    ar = AccessRequest.objects.get()
+    sgt = client_for(sgt_b)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = sgt.post(f"/access-requests/{ar.id}/", {"decision": "approve", "days": "3",
+                                                    "csrfmiddlewaretoken": sgt.cookies["csrftoken"].value})
+    assert r.status_code == 302
+    (msg,) = smtp.to("det@example.org")
+    assert msg["Subject"] == "[bodycam] Your access request was approved"
+    assert f"{BASE}/access-requests/{ar.id}/" in body(msg)
+    assert_no_evidence(body(msg), w)
+    assert AuditEntry.objects.filter(action="notify.mail", object_id="det", detail__kind="access.decided").exists()

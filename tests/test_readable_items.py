@@ -64,8 +64,9 @@ def page(client, url, status=200) -> str:
 
 
 def visible_text(html: str) -> str:
-    """The page as read: tags (and their attributes) and script data removed."""
-    html = re.sub(r"<script.*?</script>", "", html, flags=re.S)
+    """The page as read: tags (and their attributes) and script data removed; a file format's
+    examples (``<code class="format">``, e.g. the CAD import's time format) are not times shown."""
+    html = re.sub(r'<script.*?</script>|<code class="format">.*?</code>', "", html, flags=re.S)
     return re.sub(r"<[^>]+>", " ", html)
 
 
@@ -240,7 +241,7 @@ def test_search_finds_recordings_by_evidence_number_and_title(world, tmp_path):
         got = [r["id"] for r in cust.get("/api/search", {"q": q}).json()["results"]]
         assert got == [str(clip.id)], (q, got)
     # The page shows the number and the title as the result's link.
-    html = page(cust, "/?" + f"q={number}")
+    html = page(cust, "/evidence/?" + f"q={number}")
     assert re.search(rf'class="item-link"[^>]*><span class="evno">{number}</span> <span class="title">'
                      r'Pursuit northbound on Route 9</span>', html)
     # Someone who may not see it finds nothing by its number or title (and no error).
@@ -263,7 +264,7 @@ def test_results_and_item_header_show_identity_columns_and_flags(world, tmp_path
 
     index_text(rec.id, "transcript", "step out of the car")
     cust = client_for(world.custodian)
-    html = page(cust, "/")
+    html = page(cust, "/evidence/")
     row = re.search(rf'<tr>(?:(?!</tr>).)*{world.clip.id}(?:(?!</tr>).)*</tr>', html, re.S).group(0)
     for want in (rec.evidence_number if rec.evidence_number else "", "Traffic stop · ", "#101", "C-1",
                  "flag-hold", "flag-transcript", "flag-shared", world.clip.recording.device.serial):
@@ -308,7 +309,7 @@ def test_pages_show_times_in_the_agency_zone_with_utc_on_hover(world, tmp_path):
            created_by=world.custodian, inline=False)
     cust, det, aud, adm = (client_for(u) for u in (world.custodian, world.detective, world.auditor, world.admin))
     cust.post(f"/evidence/{world.clip.id}/", {"action": "link", "days": "7", "label": "ADA"})
-    pages = [(officer, "/"), (officer, f"/evidence/{clip.id}/"), (cust, f"/evidence/{world.clip.id}/"),
+    pages = [(officer, "/evidence/"), (officer, f"/evidence/{clip.id}/"), (cust, f"/evidence/{world.clip.id}/"),
              (cust, f"/timeline/?incident={clip.recording_id}"), (det, "/cases/"), (det, "/cases/C-1/"),
              (aud, "/audit/"), (adm, "/users/"), (adm, "/jobs/"), (cust, "/retention/"),
              (cust, "/retention/cad/"), (cust, f"/records/clip/{clip.id}/transcript/")]
@@ -378,7 +379,7 @@ def test_a_still_is_a_photo_inside_the_recording_it_was_taken_during(world, tmp_
     assert 'id="photos"' in html and f'href="/evidence/{still.id}/"' in html and "<video" in html
     # Search lists it as a photo.
     assert re.search(rf'{still.id}/"><span class="evno">[^<]+</span> <span class="title">Photo · ',
-                     page(officer, "/"))
+                     page(officer, "/evidence/"))
     # Whoever may not see the photo is not shown it inside a recording they may see.
     from bodycam.access.models import Restriction
 

@@ -35,11 +35,10 @@ def _as_utc(value) -> datetime:
 def site(tmp_path_factory):
     from bodycam.media.synth import make_clip
 
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("readable"), {"BODYCAM_JOBS_INLINE": "1",
-                                                              "BODYCAM_TIME_ZONE": "America/Los_Angeles"})
-    server.cli("demo", "--no-serve", "--port", str(server.port))
+    server = demo_server(tmp_path_factory, "readable", {"BODYCAM_JOBS_INLINE": "1",
+                                                        "BODYCAM_TIME_ZONE": "America/Los_Angeles"})
     server.start()
     # garcia's body camera recording, and a still he took 4 s into it.
     (user_id, start), = server.sql(
@@ -82,10 +81,10 @@ def test_results_and_items_read_like_evidence(site, browser):
     found = {}
     for size, (w, h) in WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
-        page.goto(site.url + "/")
+        page.goto(site.url + "/evidence/")
         numbers = page.locator("a.item-link .evno").all_inner_texts()
         assert numbers and all(NUMBER.match(n) for n in numbers), numbers
-        # (a recording of two clips is two rows, with one number, until results list recordings)
+        assert len(numbers) == len(set(numbers)), numbers  # one row per recording (issue 23)
         titles = page.locator("a.item-link .title").all_inner_texts()
         assert all(" · " in t for t in titles), titles
         assert "Photo · " in " ".join(titles)
@@ -136,7 +135,7 @@ def test_results_and_items_read_like_evidence(site, browser):
     page.fill("#title-form input[name=title]", "Felony stop on Harbor Blvd, driver detained")
     page.click("#title-form button[type=submit]")
     assert page.locator("#item-title").inner_text() == "Felony stop on Harbor Blvd, driver detained"
-    page.goto(site.url + "/?q=harbor+detained")
+    page.goto(site.url + "/evidence/?q=harbor+detained")
     assert page.locator("#result-count").inner_text() != "0"
     assert "Felony stop on Harbor Blvd" in page.locator("a.item-link .title").first.inner_text()
     ctx.close()
@@ -146,7 +145,7 @@ def test_custodian_sees_cases_and_flags_at_both_widths(site, browser):
     ctx, page = sign_in(browser, site, "custodian")
     for size, (w, h) in WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
-        page.goto(site.url + "/")
+        page.goto(site.url + "/evidence/")
         table = page.locator("table.results").inner_text()
         assert "2026-000417" in table  # the demo case, in the Case column
         check_times(page, f"custodian search {size}")

@@ -18,10 +18,9 @@ pytestmark = BROWSER_TEST
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("redact-web"), {"BODYCAM_JOBS_INLINE": "1"})
-    server.cli("demo", "--no-serve")
+    server = demo_server(tmp_path_factory, "redact-web", {"BODYCAM_JOBS_INLINE": "1"})
     server.start()
     yield server
     server.stop()
@@ -31,6 +30,7 @@ def site(tmp_path_factory):
 
 def test_custodian_redacts_in_the_editor(site, browser):
     ctx, page = sign_in(browser, site, "custodian")
+    page.goto(site.url + "/evidence/")  # sign-in lands on the home page; Evidence is the search
     page.locator("a.item-link").first.click()
     page.wait_for_selector("#player")
     clip_id = page.url.rstrip("/").split("/")[-1]

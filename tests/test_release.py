@@ -227,3 +227,79 @@ def test_item_share_api_sets_terms_and_lists_every_share_to_sharers(tmp_path):
     kinds = sorted(s["kind"] for s in det.get(f"/api/evidence/{w.clip.id}/").json()["shares"])
     assert kinds == ["case", "item", "item"]  # the World's own share, the new one, the case share
     assert client_for(w.officer).get(f"/api/evidence/{w.clip.id}/").json()["shares"] == []
+
+
+def test_case_export_holds_case_files_transcripts_redactions_excerpts_notes_and_verify_checks_them(
+        tmp_path, settings):
+    """Issue 23: a case's court export carries everything the case holds, each file in the
+    signed hash list and named in export.json; `bodycam verify` fails if any one is altered."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bodycam.media.models import Transcript
+
+    settings.JOBS_INLINE = True
+    settings.MEDIA_AUTO_PLAYBACK = False
+    w = World(tmp_path)
+    cust = client_for(w.custodian)
+    clip = w.clip
+    # a case file, a note, a transcript, a redacted copy and an excerpt
+    report = SimpleUploadedFile("incident report.pdf", b"%PDF-1.4 the report", content_type="application/pdf")
+    assert cust.post("/cases/C-1/files", {"file": report, "description": "officer's report"},
+                     HTTP_X_CSRFTOKEN=cust.cookies["csrftoken"].value).status_code in (302, 303)
+    assert cust.post(f"/evidence/{clip.id}/", {"note": "suspect fled north"}).status_code == 302
+    seg = [{"start": 0.0, "end": 0.8, "text": "Stop, police."}]
+    Transcript.objects.create(clip=clip, parent_sha256=clip.sha256, model="test", machine=seg, segments=seg)
+    red = post_json(cust, f"/api/evidence/{clip.id}/redactions", {"step": 10}).json()
+    cust.patch(f"/api/redactions/{red['id']}", json.dumps({"reason": "bystander", "add_tracks": [
+        {"keys": [[0, 0, 0, 50, 50], [10, 0, 0, 50, 50]]}]}), content_type="application/json",
+        HTTP_X_CSRFTOKEN=cust.cookies["csrftoken"].value)
+    assert post_json(cust, f"/api/redactions/{red['id']}/render", {}).json()["status"] == "done"
+    assert post_json(cust, f"/api/evidence/{clip.id}/excerpts", {"in": 0.1, "out": 0.7}).status_code == 202
+
+    r = cust.get("/api/cases/C-1/export")
+    assert r.status_code == 200
+    data = b"".join(r.streaming_content)
+    good = tmp_path / "case.zip"
+    good.write_bytes(data)
+    v = verify_export(str(good))
+    assert v.ok, v.problems
+    z = zipfile.ZipFile(io.BytesIO(data))
+    info = json.loads(z.read("export.json"))
+    kinds = {f["kind"]: f for f in info["files"]}
+    assert set(kinds) == {"case_file", "transcript", "captions", "redacted_copy", "excerpt", "notes"}, kinds
+    assert v.other_files == len(info["files"])
+    sums = dict(line.split("  ")[::-1] for line in z.read("SHA256SUMS").decode().splitlines())
+    for f in info["files"]:
+        assert sums[f["path"]] == f["sha256"] == hashlib.sha256(z.read(f["path"])).hexdigest(), f["path"]
+    assert z.read(kinds["case_file"]["path"]) == b"%PDF-1.4 the report"
+    assert b"Stop, police." in z.read(kinds["captions"]["path"]) and z.read(kinds["captions"]["path"]).startswith(
+        b"WEBVTT")
+    assert "suspect fled north" in z.read(kinds["notes"]["path"]).decode()
+    assert kinds["redacted_copy"]["original_sha256"] == clip.sha256 and "bystander" in \
+        kinds["redacted_copy"]["redactions"][0]
+    assert kinds["excerpt"]["params"]["in"] == 0.1 and "-0.1-0.7-" in kinds["excerpt"]["path"]
+    audit = AuditEntry.objects.filter(action="release.export", object_type="case").get()
+    assert {f["kind"] for f in audit.detail["files"]} == set(kinds)
+
+    # Altering any one of the added files fails verification, naming it.
+    for f in info["files"]:
+        blob = z.read(f["path"])
+        bad = tmp_path / "bad.zip"
+        bad.write_bytes(_zip_replace(data, f["path"], blob[:-1] + bytes([blob[-1] ^ 1])))
+        res = verify_export(str(bad))
+        assert not res.ok and any(f["path"] in p and "differs" in p for p in res.problems), (f["path"], res.problems)
+    # A file named in export.json but taken out of the archive (and out of SHA256SUMS) fails too.
+    drop = kinds["case_file"]["path"]
+    lines = [ln for ln in z.read("SHA256SUMS").decode().splitlines() if not ln.endswith(drop)]
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zz:
+        for zi in src.infolist():
+            if zi.filename != drop:
+                zz.writestr(zi, ("\n".join(lines) + "\n").encode() if zi.filename == "SHA256SUMS" else src.read(zi))
+    bad.write_bytes(out.getvalue())
+    res = verify_export(str(bad))
+    assert not res.ok and any(drop in p and "missing" in p for p in res.problems), res.problems
+    # An item (not case) export stays as it was: originals, manifests, custody reports only.
+    item = json.loads(zipfile.ZipFile(io.BytesIO(b"".join(cust.get(f"/api/evidence/{clip.id}/export")
+                                                            .streaming_content))).read("export.json"))
+    assert item["files"] == []

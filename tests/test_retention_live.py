@@ -18,11 +18,10 @@ pytestmark = BROWSER_TEST
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("ret"), {"BODYCAM_JOBS_INLINE": "1",
-                                                         "BODYCAM_MEDIA_AUTO_PLAYBACK": "0"})
-    server.cli("demo", "--no-serve")
+    server = demo_server(tmp_path_factory, "ret", {"BODYCAM_JOBS_INLINE": "1",
+                                                   "BODYCAM_MEDIA_AUTO_PLAYBACK": "0"})
     later = (datetime.now(timezone.utc) + timedelta(days=800)).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = server.cli("retention", "sweep", "--now", later).stdout
     assert "queue " in out and "queue 0," not in out, out  # items outside the open case expired
@@ -70,6 +69,7 @@ def test_detective_closes_case_and_attaches_file(site, browser, tmp_path):
     assert page.locator("#case-status").inner_text() == "open"
     page.fill("#case-status-form input[name=incident_number]", "26-000417")
     page.click("#case-status-form button[value=closed]")
+    page.click("#confirm-status")  # closing asks first (issue 24)
     page.wait_for_selector("#case-status")
     assert page.locator("#case-status").inner_text() == "closed"
     report = tmp_path / "supplement.txt"

@@ -38,17 +38,21 @@ def test_retention_pages_roles_forms_and_charts(w):
     assert off.get("/retention/").status_code == 403
     assert AuditEntry.objects.filter(actor="off.a", action="retention.view", outcome="denied").exists()
     assert aud.get("/retention/").status_code == 200
-    assert post(aud, "/retention/", {"action": "category", "category": "Arrest", "days": "4000"}).status_code == 403
+    change = "/retention/categories/change"
+    assert post(aud, change, {"category": "Arrest", "days": "4000", "reason": "r", "confirm": "yes"}).status_code == 403
     assert sgt.get("/retention/")["Location"] == "/retention/compliance/"
     assert sgt.get("/retention/storage/").status_code == 403
 
-    # Category forms: extend freely, never below the floor (400, nothing changed).
-    r = post(cust, "/retention/", {"action": "category", "category": "Arrest", "days": "100"})
+    # Category forms (issue 24: previewed, then confirmed with a reason; the overview's form
+    # leads to the preview): extend freely, never below the floor (400, nothing changed).
+    r = cust.get(change, {"category": "Arrest", "days": "100"})
     assert r.status_code == 400 and "below its minimum of 730" in r.content.decode()
     assert Category.objects.get(name="Arrest").retention_days == 1095
-    assert post(cust, "/retention/", {"action": "category", "category": "Arrest", "days": "x"}).status_code == 400
-    assert post(cust, "/retention/", {"action": "category", "category": "Arrest", "days": "1500"}).status_code == 302
+    assert cust.get(change, {"category": "Arrest", "days": "x"}).status_code == 400
+    assert post(cust, change, {"category": "Arrest", "days": "1500", "reason": "DA asks", "confirm": "yes"}
+                ).status_code == 302
     assert Category.objects.get(name="Arrest").retention_days == 1500
+    assert post(cust, "/retention/", {"action": "category", "category": "Arrest", "days": "1600"}).status_code == 400
     assert post(cust, "/retention/", {"action": "bogus"}).status_code == 400
 
     # Hold form, then a queued item recovered through the form.
@@ -59,7 +63,10 @@ def test_retention_pages_roles_forms_and_charts(w):
                                       "recordings": rec.container_name}).status_code == 302
     hold = LegalHold.objects.get(name="H1")
     assert rec.id in ret.blocked_ids()
-    assert post(cust, "/retention/", {"action": "release_hold", "hold": str(hold.id)}).status_code == 302
+    assert post(cust, "/retention/", {"action": "release_hold", "hold": str(hold.id)}).status_code == 200  # asks first
+    assert rec.id in ret.blocked_ids()
+    assert post(cust, "/retention/", {"action": "release_hold", "hold": str(hold.id), "confirm": "yes"}
+                ).status_code == 302
     ret.sweep(now=rec.trigger_on_time + timedelta(days=366))
     assert str(rec.id) in cust.get("/retention/").content.decode()
     assert post(cust, "/retention/", {"action": "recover", "recording": str(rec.id), "reason": ""}).status_code == 400
@@ -103,7 +110,11 @@ def test_case_status_incident_and_files(w):
     assert 'id="case-status">open<' in page and "Attach a file" in page
     # Closing the case (assigned detective) lets the recording's retention run; audited.
     assert post(off, "/cases/C-1/status", {"status": "closed"}).status_code == 404  # officers cannot see cases
+    # Closing asks first (issue 24): without confirm=yes the answer is the question, nothing changes.
     r = post(det, "/cases/C-1/status", {"status": "closed", "incident_number": "26-004242"})
+    assert r.status_code == 200 and "Close case C-1?" in r.content.decode()
+    assert Case.objects.get(number="C-1").status == "open" and Case.objects.get(number="C-1").incident_number == ""
+    r = post(det, "/cases/C-1/status", {"status": "closed", "incident_number": "26-004242", "confirm": "yes"})
     assert r.status_code == 302
     case = Case.objects.get(number="C-1")
     assert case.status == "closed" and case.incident_number == "26-004242" and case.closed_at

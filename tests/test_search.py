@@ -79,10 +79,10 @@ def test_full_text_filters_sorting_and_visibility(tmp_path):
                          ("incident=not-an-id", "recording id"), ("from=2026-02-02&to=2026-01-01", "after")]:
         r = cust.get("/api/search?" + query)
         assert r.status_code == 400 and words in r.json()["error"], (query, r.content)
-        assert cust.get("/?" + query).status_code == 400
+        assert cust.get("/evidence/?" + query).status_code == 400
     assert AuditEntry.objects.filter(action="evidence.search", outcome="denied").count() >= 20
     # The search page renders results with the same filters.
-    html = cust.get("/?q=northbound&sort=oldest").content.decode()
+    html = cust.get("/evidence/?q=northbound&sort=oldest").content.decode()
     assert '<span id="result-count">2</span>' in html and "Next" not in html
     entry = AuditEntry.objects.filter(action="evidence.search", actor="cust", outcome="ok").last()
     assert entry.detail["query"]["q"] == "northbound" and set(entry.detail["shown"]) == {a, b}
@@ -109,34 +109,45 @@ def test_one_search_judges_access_once(tmp_path):
 
 
 def test_bulk_actions_respect_roles(tmp_path):
+    # Issue 23: a bulk action is a confirmation step, then item by item (per item, not all or
+    # nothing: one refused item does not stop the others), then a summary; see tests/test_bulk_pickers.py.
     w = World(tmp_path)
     det = client_for(w.detective)
     a = str(w.clip.id)
     from bodycam.evidence.models import Category
 
-    r = det.post("/evidence/bulk", {"clip": [a], "action": "categorize", "category": "No such category"})
+    r = det.post("/evidence/bulk", {"clip": [a], "action": "categorize", "category": "No such category", "confirm": "yes"})
     assert r.status_code == 400 and not w.clip.recording.categories.exists()
     cat = Category.objects.create(axis_id="3", name="Traffic stop")
     r = det.post("/evidence/bulk", {"clip": [a], "action": "categorize", "category": cat.name, "back": "/?q=x"})
-    assert r.status_code == 302 and r["Location"] == "/?q=x"
+    assert r.status_code == 200 and not w.clip.recording.categories.exists()  # the confirmation: nothing yet
+    r = det.post("/evidence/bulk", {"clip": [a], "action": "categorize", "category": cat.name, "back": "/?q=x",
+                                    "confirm": "yes"})
+    assert r.status_code == 200 and 'href="/?q=x"' in r.content.decode()
     assert cat.name in w.clip.recording.categories.values_list("name", flat=True)
-    # All or nothing: one item the detective may not change (or no item at all) changes none.
+    # Per item: one item the detective may not change (or not an id at all) is refused, audited; the other changes.
     other = Category.objects.create(axis_id="4", name="Use of force")
     for bad in (str(w.other_clip.id), "not-an-id"):
-        r = det.post("/evidence/bulk", {"clip": [a, bad], "action": "categorize", "category": other.name})
-        assert r.status_code == 404 and not other.recordings.exists(), bad
+        r = det.post("/evidence/bulk", {"clip": [a, bad], "action": "categorize", "category": other.name,
+                                        "confirm": "yes"})
+        assert r.status_code == 200 and 'id="n-refused">1<' in r.content.decode(), bad
+        assert not other.recordings.exclude(pk=w.clip.recording_id).exists()
+    assert other.recordings.filter(pk=w.clip.recording_id).exists()
     assert AuditEntry.objects.filter(action="evidence.edit", outcome="denied", actor="det").count() == 2
     # The detective cannot reach officer B's clip, and may add only to their own cases.
-    r = det.post("/evidence/bulk", {"clip": [str(w.other_clip.id)], "action": "add_to_case", "case": "C-1"})
-    assert r.status_code == 404
+    r = det.post("/evidence/bulk", {"clip": [str(w.other_clip.id)], "action": "add_to_case", "case": "C-1",
+                                    "confirm": "yes"})
+    assert r.status_code == 200 and 'id="n-refused">1<' in r.content.decode()
+    assert not w.other_clip.recording.cases.exists()
     from bodycam.cases.models import Case
 
     Case.objects.create(number="C-OTHER")
-    r = det.post("/evidence/bulk", {"clip": [a], "action": "add_to_case", "case": "C-OTHER"})
+    r = det.post("/evidence/bulk", {"clip": [a], "action": "add_to_case", "case": "C-OTHER", "confirm": "yes"})
     assert r.status_code == 403 and not Case.objects.get(number="C-OTHER").recordings.exists()
     cust = client_for(w.custodian)
-    r = cust.post("/evidence/bulk", {"clip": [a, str(w.other_clip.id)], "action": "add_to_case", "case": "C-OTHER"})
-    assert r.status_code == 302 and Case.objects.get(number="C-OTHER").recordings.count() == 2
+    r = cust.post("/evidence/bulk", {"clip": [a, str(w.other_clip.id)], "action": "add_to_case", "case": "C-OTHER",
+                                     "confirm": "yes"})
+    assert r.status_code == 200 and Case.objects.get(number="C-OTHER").recordings.count() == 2
     assert cust.post("/evidence/bulk", {"action": "categorize"}).status_code == 400
     assert json.dumps(AuditEntry.objects.filter(action="case.add_recordings").last().detail["recordings_added"])
 

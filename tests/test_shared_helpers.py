@@ -73,7 +73,8 @@ def test_blob_reference_registry_feeds_fixity():
     from bodycam.storage import catalogue_hashes, get_store, refs, register_blob_refs
 
     names = [r.name for r in refs.registered()]
-    assert names == ["evidence.originals", "media.derivatives", "cases.files", "records.packages"]
+    assert names == ["evidence.originals", "media.derivatives", "cases.files", "records.packages",
+                     "records.correspondence", "custody.audit_exports"]
     store = get_store()
     import io
 

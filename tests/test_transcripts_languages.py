@@ -176,7 +176,7 @@ def test_spanish_and_english_speech_detected_transcribed_translated_and_searchab
     r = cus.get("/api/search", {"q": eng_word})
     assert r.status_code == 200 and str(es_clip.id) in json.dumps(r.json())
     assert str(en_clip.id) not in json.dumps(r.json())
-    assert str(es_clip.id) in cus.get("/", {"q": eng_word}).content.decode()  # the search page
+    assert str(es_clip.id) in cus.get("/evidence/", {"q": eng_word}).content.decode()  # the search page
     for q in ("señor", "licencia"):
         found = json.dumps(cus.get("/api/search", {"q": q}).json())
         assert str(es_clip.id) in found and str(en_clip.id) not in found, q

@@ -23,13 +23,11 @@ pytestmark = BROWSER_TEST
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from .live import LiveServer
+    from .live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp("web"), {"BODYCAM_JOBS_INLINE": "1"})
-    # Real footage through ingest; proxies/thumbnails made inline. The sign-in address it
-    # prints is the one it will serve (issue 20: was always :8000).
-    out = server.cli("demo", "--no-serve", "--port", str(server.port)).stdout
-    assert f"log in at {server.url}/login/" in out, out
+    # Real footage through ingest; proxies/thumbnails made inline (the sign-in address the demo
+    # prints is checked by tests/test_demo.py).
+    server = demo_server(tmp_path_factory, "web", {"BODYCAM_JOBS_INLINE": "1"})
     server.start()
     yield server
     server.stop()
@@ -66,15 +64,17 @@ def wait_in_step(page, timeout_s: float = 60):
 
 def test_officer_searches_plays_seeks_and_sees_bookmark(site, browser):
     ctx, page = sign_in(browser, site, "garcia")
-    # An officer sees their own two camera runs (patrol car + body camera), not chen's.
-    assert page.locator("#result-count").inner_text() == "4"
+    page.goto(site.url + "/evidence/")  # sign-in lands on the home page; Evidence is the search
+    # An officer sees their own two camera runs (patrol car + body camera), not chen's: two
+    # recordings of two clips each, one row per recording (issue 23).
+    assert page.locator("#result-count").inner_text() == "2"
     assert "BWC-1002" not in page.content()
     shot(page, "search")
     page.fill("input[name=q]", "plate abc12")  # bookmark tag, prefix match
     page.click("form.filters button[type=submit]")
     links = page.locator("a.item-link")
-    assert page.locator("#result-count").inner_text() == "2"
-    assert page.locator("img.thumb").count() == 2
+    assert page.locator("#result-count").inner_text() == "1"  # the body camera's recording
+    assert page.locator("img.thumb").count() == 1
     # The player streams with Range requests (206). Listen before the item page loads: a short
     # proxy may be buffered whole by the first requests, and a seek then fetches nothing.
     ranges = []
@@ -87,15 +87,15 @@ def test_officer_searches_plays_seeks_and_sees_bookmark(site, browser):
     page.click("#play")
     wait_playing(page, "#player", past=1.0)
     shot(page, "item")
-    # Seek by the bookmark: the player jumps there.
+    # Seek by the bookmark (on the recording's time, in its second clip): the player jumps there.
     marker = page.locator("#bookmarks button.seek").first
     at = float(marker.get_attribute("data-at"))
     page.eval_on_selector("#player", "v => v.pause()")
     far = page.eval_on_selector("#player", "v => v.duration") - 1.0
     page.eval_on_selector("#player", f"v => {{ v.currentTime = {far}; }}")
-    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {far}) < 0.3")
+    page.wait_for_function(f"Math.abs(window.bodycamPlayer.state().t - {far}) < 0.3")
     marker.click()
-    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {at}) < 0.3")
+    page.wait_for_function(f"Math.abs(window.bodycamPlayer.state().t - {at}) < 0.3")
     assert any(status == 206 and rng and cr for status, rng, cr in ranges), ranges
     # Playback start is audited, once per start, for this user.
     plays = site.audit_rows("actor = ? AND action = 'evidence.play'", "garcia")
@@ -119,25 +119,24 @@ def test_bookmark_on_its_clip_and_camera_tags(site, browser):
     """Issue 20, items 19 and 20: the body camera's run is two 10 s clips; its bookmark, made
     11 s after the run began, is on the second clip at 1.0 s, its marker on the bar; the
     bookmark's tag is a tag of the recording: the tag filter finds it, the item lists it.
+    (Issue 23: the run is one result and one timeline: the bookmark at 1.0 s into the second
+    clip is at the first clip's length + 1.0 s on the recording.)
     (The squad's supervisor: garcia signed in above, and a TOTP code is good once.)"""
     ctx, page = sign_in(browser, site, "sgt.okafor")
-    page.goto(site.url + "/?tag=Plate%3AABC123")
-    assert page.locator("#result-count").inner_text() == "2"
-    hrefs = [a.get_attribute("href") for a in page.locator("a.item-link").all()]
-    shown = {}
-    for href in hrefs:
-        page.goto(site.url + href)
-        page.wait_for_selector("#player")
-        shown[href] = "driver stepped out" in page.locator("#bookmarks").inner_text()
-        assert "Plate:ABC123" in page.locator("#tags").inner_text()
-        assert marker_inside_bar(page)
-    assert sorted(shown.values()) == [False, True], shown
-    page.goto(site.url + next(h for h, yes in shown.items() if yes))
+    page.goto(site.url + "/evidence/?tag=Plate%3AABC123")
+    assert page.locator("#result-count").inner_text() == "1"
+    page.locator("a.item-link").first.click()
     page.wait_for_selector("#player")
+    assert "driver stepped out" in page.locator("#bookmarks").inner_text()
+    assert "Plate:ABC123" in page.locator("#tags").inner_text()
+    assert marker_inside_bar(page)
+    boundary = float(page.locator("#markers .boundary").get_attribute("data-at"))
     seek = page.locator("#bookmarks button.seek").first
-    assert seek.inner_text() == "1.0 s"
+    assert seek.inner_text() == f"{boundary + 1.0:.1f} s"
     page.wait_for_function("document.getElementById('player').readyState >= 1")
     page.locator("#markers .marker").first.click()
+    page.wait_for_function(f"Math.abs(window.bodycamPlayer.state().t - {boundary + 1.0}) < 0.3 "
+                           "&& window.bodycamPlayer.state().index === 1")
     page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 1.0) < 0.3")
     assert marker_inside_bar(page)
     shot(page, "item-bookmark")
@@ -185,7 +184,7 @@ def test_detective_timeline_share_link_and_court_export(site, browser, tmp_path)
     page.click("#tl-play")
 
     # Share link (view + download) on an item, opened in a fresh browser with no session.
-    page.goto(site.url + "/?q=driver")
+    page.goto(site.url + "/evidence/?q=driver")
     page.locator("a.item-link").first.click()
     page.fill("#link-form input[name=label]", "ADA Smith")
     page.check("#link-form input[name=allow_download]")

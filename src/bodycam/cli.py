@@ -24,6 +24,7 @@ CORE_COMMAND_MODULES = (
 # Packages that add their own sub-commands (one line each; keep sorted).
 COMMAND_MODULES = (
     "bodycam.jobs.cli",  # jobs list/submit/retry/reconcile
+    "bodycam.live.cli",  # live command-staff
     "bodycam.media.cli",  # media backfill, transcribe, models, c2pa-verify
     "bodycam.ops.cli",  # backup, restore
     "bodycam.retention.cli",  # retention, cad, compliance, storage

@@ -278,6 +278,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BODYCAM_RECORDS_STANDARD_DAYS", "int", 10, "deadline (days from receipt) of a standard request",
             min=1),
     Setting("BODYCAM_RECORDS_EXTENSION_DAYS", "int", 30, "days one logged deadline extension adds", min=1),
+    Setting("BODYCAM_RECORDS_SINGLE_PERSON_APPROVAL", "bool", False,
+            "let the custodian who submitted a records request also approve it (tiny agencies; the request says so)"),
+    Setting("BODYCAM_RECORDS_DELIVERY_DAYS", "int", 30, "the longest a records delivery link may live (days)", min=1,
+            max=365),
     Setting("BODYCAM_SHARE_LINK_MAX_DAYS", "int", 90, "the longest a share link may live (days)", min=1),
     # Operations
     Setting("BODYCAM_METRICS_TOKEN", "str", "", "bearer token Prometheus sends to /metrics; empty: admins only",
@@ -340,9 +344,30 @@ SETTINGS: tuple[Setting, ...] = (
             "and raises a custody alert (checked hourly)", min=1, max=3650),
     Setting("BODYCAM_NOTIFY_UNDOCKED_DAYS", "int", 7, "a body camera with no upload this many days is mailed", min=1),
     # Pages: the agency's clock and evidence numbers
+    # Live view (live/, docs/live.md): cameras stream while recording, supervisors watch
+    Setting("BODYCAM_LIVE", "bool", False, "accept live video and positions from recording cameras (the site's consent)"),
+    Setting("BODYCAM_LIVE_MAX_PUBLISHERS", "int", 20, "cameras this server relays at once; more are refused (503)",
+            min=0, max=1000),
+    Setting("BODYCAM_LIVE_MAX_VIEWERS", "int", 40, "browsers this server relays to at once; more are refused (503)",
+            min=0, max=10000),
+    Setting("BODYCAM_LIVE_STUN_URLS", "list", (), "STUN servers for cameras, browsers and the relay "
+            "(stun:host:3478, comma-separated); empty: none (one network)"),
+    Setting("BODYCAM_LIVE_TURN_URLS", "list", (), "TURN servers (turn:host:3478?transport=udp, turns:...), e.g. coturn"),
+    Setting("BODYCAM_LIVE_TURN_SECRET", "str", "", "coturn's static-auth-secret: time-limited TURN credentials "
+            "are made from it (use-auth-secret)", secret=True),
+    Setting("BODYCAM_LIVE_TILE_URL", "str", "", "map tiles for the on-air page, e.g. "
+            "https://tiles.example.org/{z}/{x}/{y}.png; empty: a plain position plot, nothing leaves the server"),
+    Setting("BODYCAM_LIVE_STALE_SECONDS", "int", 60, "a recording camera not heard from this long is shown as "
+            "out of contact", min=10, max=86400),
     Setting("BODYCAM_TIME_ZONE", "str", "UTC", "the agency's IANA time zone for every time a page shows"),
     Setting("BODYCAM_EVIDENCE_NUMBER", "str", "{year}-{seq:06}",
             "evidence number pattern: {year} {yy} {month} of the start, {seq} the year's next number"),
+    Setting("BODYCAM_CASE_NUMBER", "str", "C{year}-{seq:04}",
+            "case number pattern for a case opened without a typed number: {year} {yy} {month} of the day, {seq}"),
+    # Who sees what
+    Setting("BODYCAM_DETECTIVES_SEE_ALL", "bool", False,
+            "detectives see all unrestricted footage (restricted and critical-incident-locked stay hidden); "
+            "off: only their cases' and granted recordings"),
     # Test tools (tests/, scripts/): the server ignores them
     Setting("BODYCAM_TEST_ENGINE", "str", "", "set by tests/testenv.py for the PostgreSQL pass", used_by="tests"),
     Setting("BODYCAM_TEST_PARALLEL", "bool", True, "scripts/test.sh: run the two engine passes side by side",

@@ -10,10 +10,12 @@ camera and dock code from what is installed (nothing downloaded).
   shift (a still, a late activation, a use of force, an old patrol past its retention).
   The cameras sign their clips; the dock uploads them through the Axis API of this server
   (served in-process on 127.0.0.1 while loading) and frees the cameras.
-* Work for every role: dispatch incidents linked (categories set, some left uncategorized),
-  a case shared with the prosecutor, a public-records request two days from its deadline, a
-  legal hold, a restricted item, a critical-incident lock, items in the deletion queue, and
-  background jobs (transcripts with the Spanish translation, face analysis) for the worker.
+* Work for every role (each one's home page lists it): dispatch incidents linked (categories
+  set, some left uncategorized), a case shared with the prosecutor, a public-records request
+  two days from its deadline, a legal hold, a restricted item, a critical-incident lock, items
+  in the deletion queue, an account locked after wrong passwords, a signed checkpoint and a
+  verification of the audit chain, and background jobs (transcripts with the Spanish
+  translation, face analysis) for the worker.
 
 Loading twice changes nothing. ``--small``: shorter other calls, for quick tests.
 """
@@ -88,6 +90,7 @@ def load_demo(url: str = "http://127.0.0.1:8000", small: bool = False) -> None:
         n = _record_and_dock(Path(tmp), small)
     _work_for_every_role()
     jobs = _background_jobs()
+    _chain_checked()
     for username, *_ in USERS:  # last: marks the demo as loaded
         from .access.auth import enrol_with_secret
 
@@ -353,6 +356,22 @@ def _work_for_every_role() -> None:
     records.add_item(_as("custodian"), req.number, _by("BWC-1003").clips.order_by("start_time").first().id)
     # Retention: last year's uncategorized patrol is past its period: the sweep queues it.
     retention.sweep(actor="demo")
+    # The admin's queue: an account locked after repeated wrong passwords (the real sign-in check).
+    from .access.auth import LOCKOUT_FAILURES, AuthFailed, check_password
+
+    for _ in range(LOCKOUT_FAILURES):
+        try:
+            check_password("obrien", "wrong-password", "10.0.0.23")
+        except AuthFailed:
+            pass
+
+
+def _chain_checked() -> None:
+    """The auditor's home: a signed checkpoint of the chain and a verification (both audited)."""
+    from .custody.chain import create_checkpoint, record_verify, verify_chain
+
+    create_checkpoint(actor="demo")
+    record_verify(verify_chain(), actor="demo")
 
 
 # ------------------------------------------------------------------ background jobs

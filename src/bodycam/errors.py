@@ -35,6 +35,25 @@ class BadInput(BodycamError, ValueError):
     status = 400
 
 
+class NotFound(BodycamError):
+    """No page at this address (the pages' ``handler404``)."""
+
+    status = 404
+
+    def __init__(self, message: str = "There is no page at this address."):
+        super().__init__(message)
+
+
+class ServerError(BodycamError):
+    """An unexpected failure on the server (the pages' ``handler500``); the details are in the log."""
+
+    status = 500
+
+    def __init__(self, message: str = "Something went wrong on the server. It has been logged; "
+                                      "please try again or tell your administrator."):
+        super().__init__(message)
+
+
 class CliError(BodycamError):
     """A user-facing error of a ``bodycam`` command: printed as one line, exit status 2."""
 
@@ -61,4 +80,4 @@ def cli_error(exc: BaseException) -> tuple[str, int]:
     return f"bodycam: error: {type(exc).__name__}: {first}", getattr(exc, "exit_code", 1)
 
 
-__all__ = ["BadInput", "BodycamError", "CliError", "api_error", "cli_error", "page_context"]
+__all__ = ["BadInput", "BodycamError", "CliError", "NotFound", "ServerError", "api_error", "cli_error", "page_context"]

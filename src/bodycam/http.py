@@ -12,8 +12,9 @@ import time
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.template import loader
 
-from .errors import BodycamError, page_context
+from .errors import BodycamError, NotFound, ServerError, page_context
 
 ERROR_TEMPLATE = "error.html"  # project-level (src/bodycam/templates/), extends base.html
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -90,14 +91,40 @@ def range_response(request, f, size: int, ctype: str):
     return resp
 
 
+def _wants_json(request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
 def error_page(request, exc: BodycamError):
     """The error page for ``exc``: its status and message (``Retry-After`` when it has one).
     Views do not call this: they let the error go, and ``ErrorPageMiddleware`` answers."""
     ctx = page_context(exc)
-    resp = render(request, ERROR_TEMPLATE, ctx, status=ctx["status"])
+    if _wants_json(request):  # a page's own script asking for data (e.g. the evidence picker)
+        resp = JsonResponse({"error": ctx["message"]}, status=ctx["status"])
+    else:
+        resp = render(request, ERROR_TEMPLATE, ctx, status=ctx["status"])
     if getattr(exc, "retry_after", None):
         resp["Retry-After"] = str(exc.retry_after)
     return resp
+
+
+def not_found_page(request, exception=None):
+    """``handler404``: an address no route answers (or a view's ``Http404``) gets the styled
+    error page, with the navigation for a signed-in person; JSON for a script asking for it."""
+    return error_page(request, NotFound())
+
+
+def server_error_page(request):
+    """``handler500``: the styled error page. It shows the navigation when the session can
+    still be read; when the failure is in the catalogue itself it renders without the
+    request (no session or user lookup), so the error page cannot fail the same way."""
+    exc = ServerError()
+    try:
+        return error_page(request, exc)
+    except Exception:  # noqa: BLE001 (the first failure is what counts: it is already logged)
+        html = loader.get_template(ERROR_TEMPLATE).render(page_context(exc))
+        return HttpResponse(html, status=exc.status)
 
 
 class ErrorPageMiddleware:
@@ -309,3 +336,31 @@ def strip_body(response) -> None:
         length = response.get("Content-Length", str(len(response.content)))
         response.content = b""
         response["Content-Length"] = length
+
+
+# ---------------------------------------------------------------- confirmation step
+CONFIRM_TEMPLATE = "confirm.html"
+
+
+def confirmed(request) -> bool:
+    """True when this POST came from the confirmation page (``confirm=yes``)."""
+    return request.method == "POST" and request.POST.get("confirm") == "yes"
+
+
+def confirm_step(request, title: str, question: str, consequences=(), button: str = "Yes, do it",
+                 back: str = "", danger: bool = True):
+    """The page that asks first, for an action that cannot be undone (close a case, revoke a
+    share, release records, approve a purge). It posts the same fields back to the same URL
+    with ``confirm=yes``; the view acts only then (``confirmed``). Without JavaScript too:
+    this is a page, not a ``confirm()`` box. Nothing is changed by showing it."""
+    fields = [(k, v) for k in request.POST for v in request.POST.getlist(k)
+              if k not in ("csrfmiddlewaretoken", "confirm")]
+    referer = request.META.get("HTTP_REFERER", "")
+    host = request.get_host()
+    if not back and referer:
+        for prefix in (f"http://{host}/", f"https://{host}/"):
+            if referer.startswith(prefix):
+                back = "/" + referer[len(prefix):]
+    return render(request, CONFIRM_TEMPLATE, {"title": title, "question": question, "consequences": list(consequences),
+                                              "button": button, "back": back or request.path, "fields": fields,
+                                              "action_url": request.path, "danger": danger})

@@ -52,6 +52,12 @@ def serve(host: str, port: int, workers: int = 2, threads: int = 8, with_worker:
     print(f"bodycam serving on {public}/  (ingest: {public}/auth/v1.0; bound to {host}:{port})", flush=True)
     from django.conf import settings
 
+    if settings.LIVE_ENABLED and workers > 1:
+        # A camera's stream and its viewers must meet in one process: the live relay is a thread
+        # of the worker that serves /live/ (docs/live.md, "How the server runs WebRTC").
+        print(f"live view is on: serving with 1 worker process and {threads} threads (not {workers} workers)",
+              flush=True)
+        workers = 1
     options = {}
     if settings.LOG_FORMAT == "json":
         # gunicorn's own error and access logs as JSON lines too, like the application's.

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "bodycam.retention",
     "bodycam.records",
     "bodycam.notify",
+    "bodycam.live",
     "bodycam.web",
 ]
 
@@ -154,6 +155,11 @@ except ValueError as exc:
 # Evidence numbers, given once when a recording is created ({year} {yy} {month}: of its start
 # in the agency's zone; {seq}: the next number of that year's sequence). See docs/web.md.
 EVIDENCE_NUMBER_PATTERN = _env["BODYCAM_EVIDENCE_NUMBER"]
+# Case numbers for a case opened without a typed one (the same fields; its own sequence).
+CASE_NUMBER_PATTERN = _env["BODYCAM_CASE_NUMBER"]
+# Detectives see every recording but restricted and locked ones (access.services.reach); off:
+# their cases' and granted recordings only.
+DETECTIVES_SEE_ALL = _env["BODYCAM_DETECTIVES_SEE_ALL"]
 USE_I18N = False
 USE_TZ = True
 
@@ -290,6 +296,8 @@ MEDIA_AUTO_ANALYZE = _env["BODYCAM_MEDIA_AUTO_ANALYZE"]
 RECORDS_CRITICAL_DAYS = _env["BODYCAM_RECORDS_CRITICAL_DAYS"]
 RECORDS_STANDARD_DAYS = _env["BODYCAM_RECORDS_STANDARD_DAYS"]
 RECORDS_EXTENSION_DAYS = _env["BODYCAM_RECORDS_EXTENSION_DAYS"]
+RECORDS_SINGLE_PERSON_APPROVAL = _env["BODYCAM_RECORDS_SINGLE_PERSON_APPROVAL"]
+RECORDS_DELIVERY_DAYS = _env["BODYCAM_RECORDS_DELIVERY_DAYS"]
 # Share links: the longest a link may live (days).
 SHARE_LINK_MAX_DAYS = _env["BODYCAM_SHARE_LINK_MAX_DAYS"]
 FIXITY_INTERVAL_SECONDS = _env["BODYCAM_FIXITY_INTERVAL"]
@@ -360,3 +368,16 @@ NOTIFY_INTERVAL = _env["BODYCAM_NOTIFY_INTERVAL"]  # the periodic sweep, seconds
 NOTIFY_RECORDS_DEADLINE_DAYS = _env["BODYCAM_NOTIFY_RECORDS_DEADLINE_DAYS"]
 NOTIFY_UNDOCKED_DAYS = _env["BODYCAM_NOTIFY_UNDOCKED_DAYS"]
 CAMERA_STALE_DAYS = _env["BODYCAM_CAMERA_STALE_DAYS"]  # fleet status: cameras not docked this long
+
+# Live view (live/, docs/live.md)
+LIVE_ENABLED = _env["BODYCAM_LIVE"]
+LIVE_MAX_PUBLISHERS = _env["BODYCAM_LIVE_MAX_PUBLISHERS"]
+LIVE_MAX_VIEWERS = _env["BODYCAM_LIVE_MAX_VIEWERS"]
+LIVE_STUN_URLS = list(_env["BODYCAM_LIVE_STUN_URLS"])
+LIVE_TURN_URLS = list(_env["BODYCAM_LIVE_TURN_URLS"])
+LIVE_TURN_SECRET = _env["BODYCAM_LIVE_TURN_SECRET"]
+LIVE_TILE_URL = _env["BODYCAM_LIVE_TILE_URL"]
+if LIVE_TILE_URL and not (LIVE_TILE_URL.split("://", 1)[0] in ("http", "https") and "://" in LIVE_TILE_URL
+                          and all(k in LIVE_TILE_URL for k in ("{z}", "{x}", "{y}"))):
+    raise SettingError("BODYCAM_LIVE_TILE_URL must be an http(s) URL with {z}, {x} and {y} in it")
+LIVE_STALE_SECONDS = _env["BODYCAM_LIVE_STALE_SECONDS"]

@@ -9,4 +9,9 @@ urlpatterns = [
     path("", include("bodycam.retention.urls")),
     path("", include("bodycam.records.urls")),
     path("", include("bodycam.notify.urls")),
+    path("", include("bodycam.live.urls")),
 ]
+
+# Errors no view handles: the styled error page (base.html's navigation and a way home).
+handler404 = "bodycam.http.not_found_page"
+handler500 = "bodycam.http.server_error_page"

@@ -192,3 +192,9 @@ def account_changes(user: User, limit: int = 50) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(Q(object_type="user", object_id=str(user.id))
                                           | Q(object_type="api_token", object_id__in=token_ids))
                 .order_by("-seq")[:limit])
+
+
+def locked_accounts(limit: int = 5) -> tuple[int, list[User]]:
+    """Accounts locked after failed sign-ins (an admin unlocks them), most recently locked first."""
+    qs = User.objects.filter(locked_at__isnull=False).order_by("-locked_at")
+    return qs.count(), list(qs[:limit])

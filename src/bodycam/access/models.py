@@ -161,3 +161,30 @@ class EnrolmentLink(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class AccessRequest(models.Model):
+    """A detective asks to see one recording for a case (access/requests.py). A supervisor of
+    the recording officer's squad or a custodian approves it, which creates a time-limited
+    ``Grant`` (``grant``), or denies it; the requester never decides their own request."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        DENIED = "denied"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests")
+    recording = models.ForeignKey("evidence.Recording", on_delete=models.PROTECT, related_name="access_requests")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="access_requests")
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=500, blank=True, default="")
+    grant = models.OneToOneField(Grant, null=True, blank=True, on_delete=models.PROTECT, related_name="request")
+
+    class Meta:
+        ordering = ["-created_at"]

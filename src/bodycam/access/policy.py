@@ -105,6 +105,12 @@ ROLES: dict[str, frozenset] = {
     "access.grant": frozenset({Role.CUSTODIAN}),
     # Who may be named a squad's supervisor (the role whose scope is the squads it supervises).
     "access.squad.supervisor": frozenset({Role.SUPERVISOR}),
+    # Access requests (access/requests.py): detectives ask to see a recording for a case;
+    # a supervisor of the recording officer's squad or a custodian decides (never their own).
+    "access.request": frozenset({Role.DETECTIVE}),
+    "access.request.decide": frozenset({Role.SUPERVISOR, Role.CUSTODIAN}),
+    # Which decisions reach only the squads one supervises (custodians: every request).
+    "access.request.decide.squads": frozenset({Role.SUPERVISOR}),
 
     # Public-records requests: the custodian's work, every step.
     "records.manage": frozenset({Role.CUSTODIAN}),
@@ -136,6 +142,13 @@ ROLES: dict[str, frozenset] = {
     "notify.deletion_approval": frozenset({Role.CUSTODIAN}),
     "notify.custody_alert": frozenset({Role.CUSTODIAN, Role.ADMIN}),
     "notify.camera_undocked": frozenset({Role.CUSTODIAN, Role.ADMIN}),
+    "notify.access_decided": frozenset({Role.DETECTIVE}),
+    "notify.access_awaiting": frozenset({Role.SUPERVISOR, Role.CUSTODIAN}),
+
+    # Live view (bodycam.live): the "On the air now" page, for those who may watch someone;
+    # which officers each may watch is the "live.watch" predicate below. Never the public,
+    # never a share recipient.
+    "live.onair": frozenset({Role.SUPERVISOR}),
 }
 
 
@@ -199,6 +212,47 @@ def register_share_rules(rules: ShareRules) -> ShareRules:
 
 def share_rules() -> ShareRules:
     return _share_rules
+
+
+# ---------------------------------------------------------------- live view
+class LiveRules:
+    """Who is command staff (may watch every officer live), as the live app answers it from
+    its own table (``LiveConfig.ready`` registers it). Unregistered: nobody."""
+
+    def is_command_staff(self, user) -> bool:
+        return False
+
+
+_live_rules: LiveRules = LiveRules()
+
+
+def register_live_rules(rules: LiveRules) -> LiveRules:
+    global _live_rules
+    previous, _live_rules = _live_rules, rules
+    return previous
+
+
+def _supervises(user, officer) -> bool:
+    """``user`` supervises a squad the officer's account is a member of."""
+    account_id = getattr(officer, "account_id", None)
+    if account_id is None:
+        return False
+    from .models import Squad
+
+    return Squad.objects.filter(supervisors=user, members=account_id).exists()
+
+
+def _live_watch(user, officer) -> bool:
+    """Watch an officer's camera live (obj: the evidence Officer): the officer's squad
+    supervisors, and command staff for every officer."""
+    if officer is None or user.role not in ROLES["live.onair"]:
+        return False
+    return _live_rules.is_command_staff(user) or _supervises(user, officer)
+
+
+def live_command_staff(user) -> bool:
+    """The user is command staff (watches every officer): for the on-air page's list."""
+    return _active(user) and user.role in ROLES["live.onair"] and _live_rules.is_command_staff(user)
 
 
 # ---------------------------------------------------------------- predicates
@@ -268,6 +322,7 @@ PREDICATES = {
     "share.revoke": _share_revoke,
     "share.no_reshare": _no_reshare,
     "case.no_reshare": _case_no_reshare,
+    "live.watch": _live_watch,
 }
 
 PERMISSIONS: frozenset = frozenset(ROLES) | frozenset(PREDICATES)
@@ -369,4 +424,5 @@ def cases_changeable(user) -> QuerySet:
 
 __all__ = ["PERMISSIONS", "ROLES", "PREDICATES", "EVIDENCE_SCOPE", "Denied", "NotVisible", "allowed", "require",
            "audit_denied", "refusals_audited", "cases_visible", "cases_changeable", "is_admin", "role_may", "has_role",
-           "evidence_scope", "share_allows_download", "ShareRules", "register_share_rules", "share_rules"]
+           "evidence_scope", "share_allows_download", "ShareRules", "register_share_rules", "share_rules",
+           "LiveRules", "register_live_rules", "live_command_staff"]

@@ -240,6 +240,14 @@ def release_incident(recording: str, actor=None, source: str = "", reason: str |
 MAX_GRANT_DAYS = 3650
 
 
+def make_grant(user: User, rec: Recording, reason: str, days: int | None = None) -> Grant:
+    """A grant of ``rec`` to ``user`` for ``days`` (None: until revoked). No check, no audit:
+    the callers (``grant`` below, an approved access request in ``access.requests``) check who
+    may grant and write the one audit entry of the act, inside their transaction."""
+    expires = datetime.now(timezone.utc) + timedelta(days=days) if days else None
+    return Grant.objects.create(user=user, recording=rec, reason=reason[:200], expires_at=expires)
+
+
 def grant(username: str, recording: str, reason: str, days: int | None = None, actor=None, source: str = "") -> Grant:
     who = _who(actor, "grant", source)
     if not reason:
@@ -248,12 +256,11 @@ def grant(username: str, recording: str, reason: str, days: int | None = None, a
         raise RuleError(f"a grant lasts 1-{MAX_GRANT_DAYS} days")
     (user,), rec = _users([username]), get_recording(recording)
     _not_self(actor, [user], "access.grant", "grant access to", source)
-    expires = datetime.now(timezone.utc) + timedelta(days=days) if days else None
     with transaction.atomic():
-        g = Grant.objects.create(user=user, recording=rec, reason=reason[:200], expires_at=expires)
+        g = make_grant(user, rec, reason, days)
         record("access.grant", actor=who, source=source, object_type="recording", object_id=str(rec.id),
                detail={"grant": str(g.id), "user": user.username, "reason": reason,
-                       "expires_at": isoformat(expires)})
+                       "expires_at": isoformat(g.expires_at)})
     return g
 
 

@@ -10,7 +10,8 @@ Two questions, answered only here:
 Visibility, by role (docs/access.md has the table):
   officer     own recordings (the Officer row linked to the account)
   supervisor  recordings of officers in squads they supervise
-  detective   recordings linked to cases they are assigned to
+  detective   recordings linked to cases they are assigned to (with BODYCAM_DETECTIVES_SEE_ALL:
+              every recording, less the exclusions below)
   custodian   everything
   prosecutor  recordings shared with them, alone or through a shared case (rules from release/)
               (share active: not revoked, not expired)
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime, timezone
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ..cases.models import Case
@@ -77,6 +79,8 @@ def reach(user) -> Reach | None:
     elif scope == policy.SQUADS:
         out.officers = Officer.objects.filter(
             account__squad__in=Squad.objects.filter(supervisors=user).values("id")).values("id")
+    elif scope == policy.ASSIGNED_CASES and settings.DETECTIVES_SEE_ALL:
+        out.everything = True  # BODYCAM_DETECTIVES_SEE_ALL: restricted and locked stay out (below)
     elif scope == policy.ASSIGNED_CASES:
         out.recordings.append(Case.recordings.through.objects.filter(case__detectives=user).values("recording_id"))
     elif scope == policy.ALL:

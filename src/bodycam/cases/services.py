@@ -1,5 +1,6 @@
-"""Cases: create one, open/close it and set its dispatch incident number, attach and open
-its files. Each change writes one audit entry.
+"""Cases: create one (a typed number or the next of the agency's pattern), open/close it and
+set its dispatch incident number, add and remove recordings, assign detectives, attach and
+open its files. Each change writes one audit entry.
 
 Who may see or change a case is decided above this app (``access.policy``: "case.view",
 "case.change"); the callers check first and pass the case (or the already looked-up
@@ -11,13 +12,18 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 
+from ..custody.actions import edit_detail
 from ..custody.services import record, record_request
 from ..errors import BodycamError
 from .models import Case, CaseFile
 
 MAX_CASE_FILE = 512 * 1024 * 1024
+TITLE_MAX = 200
+INCIDENT_MAX = 64
+REASON_MAX = 500
 
 
 class CaseError(BodycamError):
@@ -28,6 +34,18 @@ class CaseError(BodycamError):
 
 class NoSuchCaseFile(CaseError):
     """The case has no file with that id: 404."""
+
+    status = 404
+
+
+class CaseExists(CaseError):
+    """A case with that number exists already: 409, nothing changed."""
+
+    status = 409
+
+
+class NotInCase(CaseError):
+    """The recording is not in this case: 404."""
 
     status = 404
 
@@ -68,6 +86,105 @@ def add_case(number: str, who: str, title: str = "", detectives=(), recordings=(
                detail={"number": number, "created": created, "detectives_added": [d.username for d in detectives],
                        "recordings_added": [str(r.id) for r in recordings]})
     return case
+
+
+def next_number_preview(at: datetime | None = None) -> str:
+    """The number a case opened now without a typed one would get (for the form; not taken)."""
+    from ..evidence.identity import format_number, sequence_key
+    from ..evidence.models import EvidenceSequence
+
+    at = at or datetime.now(timezone.utc)
+    pattern = settings.CASE_NUMBER_PATTERN
+    last = EvidenceSequence.objects.filter(key=sequence_key(pattern, at)).values_list("last", flat=True).first()
+    return format_number(pattern, at, (last or 0) + 1)
+
+
+def _clean_text(value, name: str, limit: int, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise CaseError(f"{name} is required")
+    if len(value) > limit:
+        raise CaseError(f"{name} is at most {limit} characters")
+    if not value.isprintable():
+        raise CaseError(f"{name} may not contain control characters")
+    return value
+
+
+def create_case(request, number: str, title: str, incident_number: str = "", detectives=()) -> Case:
+    """Open a new case (the caller checked the user may, and that ``detectives`` are accounts
+    that can be assigned). ``number`` typed (checked, and refused with 409 if taken) or empty:
+    the next number of ``BODYCAM_CASE_NUMBER`` (its own sequence, as evidence numbers have).
+    Everything is checked before anything is stored; audited as "case.create"."""
+    from ..evidence.identity import next_evidence_number
+
+    number = (number or "").strip()
+    title = _clean_text(title, "title", TITLE_MAX, required=True)
+    incident = _clean_text(incident_number, "incident number", INCIDENT_MAX)
+    if number:
+        check_number(number)
+        if Case.objects.filter(number=number).exists():
+            raise CaseExists(f"case {number} exists already")
+    typed = bool(number)
+    try:
+        with transaction.atomic():
+            for _ in range(1000):  # a pattern number a person once typed by hand is skipped
+                if number and not Case.objects.filter(number=number).exists():
+                    break
+                number = next_evidence_number(datetime.now(timezone.utc), settings.CASE_NUMBER_PATTERN)
+            case = Case.objects.create(number=number, title=title, incident_number=incident)
+            case.detectives.add(*detectives)
+            record_request(request, "case.create", object_type="case", object_id=str(case.id),
+                           detail={"number": number, "numbered": "typed" if typed else "pattern", "title": title,
+                                   "incident_number": incident, "detectives": sorted(d.username for d in detectives)})
+    except IntegrityError:  # the same number typed at the same moment by someone else
+        raise CaseExists(f"case {number} exists already") from None
+    return case
+
+
+def add_recordings(request, case: Case, recordings) -> list:
+    """Add ``recordings`` (the caller checked the user may change the case and sees each one)
+    to an open case; those already in it are left as they are. Audited as
+    "case.add_recordings" with their evidence numbers. Returns the recordings added."""
+    if case.status != Case.Status.OPEN:
+        raise CaseError("the case is closed: reopen it before adding recordings")
+    if not recordings:
+        raise CaseError("choose at least one recording")
+    present = set(case.recordings.filter(pk__in=[r.pk for r in recordings]).values_list("pk", flat=True))
+    new = [r for r in recordings if r.pk not in present]
+    with transaction.atomic():
+        case.recordings.add(*new)
+        record_request(request, "case.add_recordings", object_type="case", object_id=str(case.id),
+                       detail={"case": case.number, "recordings_added": [str(r.id) for r in new],
+                               "evidence_numbers": [r.evidence_number or "" for r in new],
+                               "already_in_case": len(recordings) - len(new)})
+    return new
+
+
+def remove_recording(request, case: Case, recording, reason: str) -> None:
+    """Take a recording out of the case, with a reason (the caller checked the user may change
+    the case). The recording itself is untouched; its retention no longer waits for this
+    case. Audited as "case.remove_recording"."""
+    reason = _clean_text(reason, "a reason", REASON_MAX, required=True)
+    if recording is None or not case.recordings.filter(pk=recording.pk).exists():
+        raise NotInCase("no such recording in this case")
+    with transaction.atomic():
+        case.recordings.remove(recording)
+        record_request(request, "case.remove_recording", object_type="case", object_id=str(case.id),
+                       detail={"case": case.number, "recording": str(recording.id),
+                               "evidence_number": recording.evidence_number or "", "reason": reason})
+
+
+def set_detective(request, case: Case, detective, assigned: bool) -> None:
+    """Assign or unassign one detective (the caller checked the user may change the case and
+    that the account can be assigned). Audited as "case.detectives" with before/after."""
+    before = sorted(case.detectives.values_list("username", flat=True))
+    if assigned == (detective.username in before):
+        raise CaseError(f"{detective.username} is {'already' if assigned else 'not'} assigned to this case")
+    with transaction.atomic():
+        (case.detectives.add if assigned else case.detectives.remove)(detective)
+        after = sorted(case.detectives.values_list("username", flat=True))
+        record_request(request, "case.detectives", object_type="case", object_id=str(case.id),
+                       detail=edit_detail({"detectives": before}, {"detectives": after}, case=case.number))
 
 
 def set_case_status(case: Case, status: str, actor: str, source: str = "",
@@ -142,3 +259,15 @@ def open_file(request, case: Case, file_id):
     record_request(request, "case.file_download", object_type="case", object_id=str(case.id),
                    object_sha256=cf.sha256, detail={"file": str(cf.id), "name": cf.name})
     return cf, get_store().open(cf.sha256)
+
+
+def add_recording(request, case: Case, recording) -> bool:
+    """Add one recording to ``case`` (the caller checked "case.change" and that the user may see
+    the recording): one audit entry; False (nothing written) if the case holds it already."""
+    if case.recordings.filter(pk=recording.pk).exists():
+        return False
+    with transaction.atomic():
+        case.recordings.add(recording)
+        record_request(request, "case.add_recordings", object_type="case", object_id=str(case.id),
+                       detail={"case": case.number, "recordings_added": [str(recording.pk)]})
+    return True

@@ -157,12 +157,13 @@ NOT_WITNESSED = ("only the database vouches for itself, so a chain rewritten wit
 
 
 def verify_chain(witness: str | Path | list | tuple | None = None, trusted_keys: set[str] | None = None,
-                 configured: bool = True) -> VerifyResult:
+                 configured: bool = True, progress=None) -> VerifyResult:
     """Recompute every entry's hash and link, then check every checkpoint (stored and
     witnessed) and every witnessed head against the chain. Witness files: the configured one
     (unless ``configured=False``) plus ``witness`` (a path or a list: e.g. a copy kept on
     another host). Problems are listed in chain order; the first names the first entry that
-    was altered, removed or reordered."""
+    was altered, removed or reordered. ``progress(done, total)``, when given, is called every
+    2000 entries (the audit page's progress bar)."""
     res = VerifyResult()
     trusted = set(trusted_keys or ()) | {public_b64(server_key())}
     paths: list[Path] = []
@@ -190,8 +191,11 @@ def verify_chain(witness: str | Path | list | tuple | None = None, trusted_keys:
     prev_hash = GENESIS
     expected = 1
     qs = AuditEntry.objects.order_by("seq")
+    total = AuditEntry.objects.count() if progress else 0
     for e in qs.iterator(chunk_size=2000):
         res.entries += 1
+        if progress and res.entries % 2000 == 0:
+            progress(res.entries, total)
         if e.seq != expected:
             if e.seq > expected:
                 missing = f"entry {expected}" if e.seq == expected + 1 else f"entries {expected}-{e.seq - 1}"
@@ -317,3 +321,33 @@ def export_chain(out) -> int:
     out.write(json.dumps({"type": "server_key", "public_key": public_b64(server_key()),
                           "algorithm": "Ed25519"}) + "\n")
     return n
+
+
+def record_verify(res: VerifyResult, actor: str) -> None:
+    """Note a chain verification in the chain itself (``audit.verify``), so its result and time
+    are known later (the auditor's home page shows the last one)."""
+    record("audit.verify", actor=actor, object_type="audit_log", outcome="ok" if res.ok else "error",
+           detail={"ok": res.ok, "witnessed": res.witnessed, "entries": res.entries,
+                   "first_problem": asdict(res.first) if res.first else None})
+
+
+def chain_state() -> dict:
+    """The chain's state for people: its head, the newest checkpoint, the last recorded
+    verification, the witness file and open witness alerts. Times are datetimes (pages format them)."""
+    from .models import Alert
+
+    head = AuditEntry.objects.order_by("-seq").only("seq", "at").first()
+    cp = Checkpoint.objects.order_by("-size", "-at").first()
+    verify = AuditEntry.objects.filter(action="audit.verify").order_by("-seq").only("seq", "at", "actor", "outcome",
+                                                                                   "detail").first()
+    path = witness_file.configured()
+    return {
+        "entries": head.seq if head else 0, "head_at": head.at if head else None,
+        "checkpoint": {"at": cp.at, "size": cp.size, "behind": (head.seq if head else 0) - cp.size} if cp else None,
+        "verify": {"at": verify.at, "by": verify.actor, "ok": verify.outcome == "ok",
+                   "witnessed": bool(verify.detail.get("witnessed")), "entries": verify.detail.get("entries")}
+        if verify else None,
+        "witness": {"path": str(path) if path else "", "exists": bool(path and path.exists())},
+        "witness_alerts": list(Alert.objects.filter(kind="audit.witness", acknowledged_at__isnull=True)
+                               .order_by("-created_at").values("created_at", "message")[:3]),
+    }

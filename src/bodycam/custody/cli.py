@@ -84,12 +84,14 @@ def cmd_audit_verify(args) -> int:
     2: a witness file cannot be read. 3: intact in the database, but no witness was checked (none
     configured or given, or the configured file is missing), so nothing outside the database
     vouches for it (said loudly on stderr)."""
-    from .chain import NOT_WITNESSED, verify_chain
+    from .chain import NOT_WITNESSED, record_verify, verify_chain
 
     try:
         res = verify_chain(witness=args.witness)
     except (OSError, ValueError) as exc:
         raise CliError(f"cannot read witness file: {exc}") from None
+    if args.record:  # after reading: the result is known later (the auditor's home page)
+        record_verify(res, actor="cli")
     for w in res.warnings:
         print(f"WARNING: {w}", file=sys.stderr)
     if not res.witnessed:
@@ -173,6 +175,9 @@ def add_commands(sub) -> None:
     s.add_argument("--witness", action="append",
                    help="also check this witness file (e.g. a copy from another host); repeatable. The configured "
                         "one (BODYCAM_AUDIT_WITNESS_FILE) is always checked")
+    s.add_argument("--record", action="store_true",
+                   help="write the result into the chain as an audit.verify entry (the auditor's home page shows "
+                        "the last one); off by default, so a verification leaves the chain as it found it")
     s.set_defaults(func=cmd_audit_verify)
     s = audit.add_parser("export", help="the whole chain, checkpoints and server key as JSON lines")
     s.add_argument("--out", help="file to write (default: standard output)")

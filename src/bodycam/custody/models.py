@@ -88,3 +88,26 @@ class Checkpoint(models.Model):
 
     class Meta:
         ordering = ["size", "at"]
+
+
+class AuditExport(models.Model):
+    """A file of audit entries an auditor asked for (CSV or JSON lines; the audit page's
+    filters up to a fixed sequence number), made by a job and kept in the blob store."""
+
+    class Format(models.TextChoices):
+        CSV = "csv"
+        JSONL = "jsonl"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job_id = models.UUIDField(unique=True)  # the jobs.Job that made it (jobs sits above custody)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    filters = models.JSONField(default=dict)
+    upto = models.BigIntegerField()
+    entries = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.BigIntegerField(default=0)
+    created_by = models.CharField(max_length=150)  # the auditor's username
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

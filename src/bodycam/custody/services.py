@@ -176,3 +176,9 @@ def record_request(request, action: str, *, actor: str | None = None, object_typ
     return record(action, actor=actor or actor_of(request), source=request_source(request),
                   object_type=object_type, object_id=str(object_id), object_sha256=object_sha256,
                   outcome=outcome, detail=d)
+
+
+def open_alerts(limit: int = 5) -> tuple[int, list[Alert]]:
+    """Alerts nobody acknowledged yet (fixity, storage, witness, retention), newest first."""
+    qs = Alert.objects.filter(acknowledged_at__isnull=True).order_by("-created_at")
+    return qs.count(), list(qs[:limit])

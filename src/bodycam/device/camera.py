@@ -230,6 +230,12 @@ def run(storage: DeviceStorage, source_spec: str, config: DeviceConfig, policy: 
     recovered = recover(storage, config)
     source = Source(source_spec, config.width, config.height, config.fps, audio=config.audio)
     rec = Recorder(storage, config, policy, epoch0=time.time(), gnss=gnss, fsync=True)
+    if config.live_url:
+        from .live import LiveUplink
+
+        # Live view: streams only while recording; a thread of its own does the network.
+        rec.live = LiveUplink(config.live_url, config.serial, rec.key,
+                              log=lambda event, **f: storage.log_event(event, **f))
     events: queue.Queue[Event] = queue.Queue()
     stop = threading.Event()
     listeners = [ControlListener(storage.root, events.put).start()]
@@ -270,6 +276,8 @@ def run(storage: DeviceStorage, source_spec: str, config: DeviceConfig, policy: 
         for listener in listeners:
             listener.stop()
         rec.shutdown("PowerOff")
+        if rec.live is not None:
+            rec.live.close()  # the last status (stop) goes out if the server can be reached soon
         rec.log("camera.off", frames=driver.index)
         for s, h in old.items():
             signal.signal(s, h)

@@ -33,6 +33,10 @@ def _config_args(s) -> None:
     g.add_argument("--buffer-audio", action="store_const", const=True, dest="buffer_audio",
                    help="keep audio in the pre-event buffer (default: video only)")
     g.add_argument("--clip-length", type=float, dest="clip_seconds", help="split clips every N seconds (default 300)")
+    g.add_argument("--live-url", metavar="URL",
+                   help="live view: the bodycam server to stream to while recording (docs/live.md); '' turns it off")
+    g.add_argument("--live-position-interval", type=float, dest="live_position_interval_s",
+                   help="live view: seconds between positions sent while recording (default 10)")
 
 
 def _load(args):
@@ -42,7 +46,8 @@ def _load(args):
     storage = DeviceStorage(args.storage).ensure()
     over = {k: getattr(args, k, None) for k in ("serial", "user_id", "model", "firmware", "time_zone", "groups", "fps",
                                                 "bitrate", "keyframe_interval_s", "audio", "container_type",
-                                                "buffer_seconds", "buffer_audio", "clip_seconds")}
+                                                "buffer_seconds", "buffer_audio", "clip_seconds", "live_url",
+                                                "live_position_interval_s")}
     if getattr(args, "resolution", None):
         try:
             w, h = args.resolution.lower().split("x")
@@ -310,7 +315,7 @@ def add_commands(sub) -> None:
     _config_args(s)
     s.set_defaults(func=cmd_camera_simulate, no_django=True)
 
-    s = cam.add_parser("ctl", help="press a button on a running camera")
+    s = cam.add_parser("ctl", help="press a button on a running camera (watchme: ask supervisors to look now)")
     s.add_argument("action", choices=ACTIONS)
     s.add_argument("--storage", required=True, metavar="DIR")
     s.add_argument("--text")

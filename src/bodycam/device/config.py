@@ -42,6 +42,9 @@ class DeviceConfig:
     # clips
     clip_seconds: float = 300.0
     gnss_interval_s: float = 1.0
+    # live view (device/live.py): the server to stream to while recording ("" = none)
+    live_url: str = ""
+    live_position_interval_s: float = 10.0
 
     def validate(self) -> "DeviceConfig":
         if not SERIAL_RE.match(self.serial):
@@ -67,6 +70,10 @@ class DeviceConfig:
             raise ConfigError("clip length must be at least 2 s and two keyframe intervals")
         if self.bitrate < 16_000:
             raise ConfigError("bitrate must be at least 16 kbit/s")
+        if self.live_url and not re.match(r"^https?://[^/\s]+(/\S*)?$", self.live_url):
+            raise ConfigError("live URL must be http(s)://host[:port] of the bodycam server")
+        if not 1 <= self.live_position_interval_s <= 3600:
+            raise ConfigError("live position interval must be 1-3600 s")
         return self
 
     @property

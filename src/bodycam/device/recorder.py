@@ -226,6 +226,10 @@ class Recorder:
         self.frames = 0
         self._still_pending: list[Event] = []
         self.on_start = None  # called with (trigger, event) after a recording starts (BLE group start)
+        # Live view (device/live.py): told of starts, stops, positions and every packet written
+        # while recording; its hooks only queue, so the recording never waits for the network.
+        self.live = None
+        self._next_live_pos: Fraction | None = None
         self.last_recording: Path | None = None
         self.closed_recordings: list[Path] = []
 
@@ -255,6 +259,20 @@ class Recorder:
             self._route(pkt)
         if self.session is not None:
             self.session.sample_gnss(t)
+            if self.live is not None and self._next_live_pos is not None and t >= self._next_live_pos:
+                self._next_live_pos = t + Fraction(self.config.live_position_interval_s).limit_denominator(1000)
+                self._tell_live("position", self.session.container, self.epoch(t), self._fix(t))
+
+    # -- live view
+    def _fix(self, t: Fraction):
+        return self.gnss.at(float(t)) if self.gnss is not None else None
+
+    def _tell_live(self, hook: str, *args) -> None:
+        """Call a live-view hook; whatever goes wrong there, recording goes on."""
+        try:
+            getattr(self.live, hook)(*args)
+        except Exception as exc:  # noqa: BLE001 - the live view must never stop a recording
+            self.log("live.error", hook=hook, error=str(exc)[:200])
 
     def feed_audio(self, frame: av.AudioFrame, sample_index: int) -> None:
         for pkt in self.encoder.encode_audio(frame, sample_index):
@@ -263,6 +281,8 @@ class Recorder:
     def _route(self, pkt: EncodedPacket) -> None:
         if self.session is not None:
             self.session.write(pkt)
+            if self.live is not None and pkt.kind == "video":
+                self._tell_live("packet", pkt)  # after the recording has it: the copy never comes first
         elif pkt.kind == "audio" and not self.config.buffer_audio:
             self.buffer.push(dataclasses.replace(pkt, data=self.encoder.silent_audio))
         else:
@@ -299,6 +319,8 @@ class Recorder:
             return True
         if event.kind == "flag":
             return self.flag(event)
+        if event.kind == "watchme":
+            return self.watchme(t)
         self.log("event.ignored", kind=event.kind)
         return False
 
@@ -318,6 +340,9 @@ class Recorder:
                  source=event.source if event else "", signal_id=event.id if event else "")
         if self.on_start is not None:
             self.on_start(trigger, event)
+        if self.live is not None:
+            self._next_live_pos = t + Fraction(self.config.live_position_interval_s).limit_denominator(1000)
+            self._tell_live("started", self.session.container, trigger, self.epoch(t), self._fix(t))
         return True
 
     def stop(self, trigger: str, t: Fraction, event: Event | None = None) -> bool:
@@ -335,6 +360,8 @@ class Recorder:
         self.closed_recordings.append(rec_dir)
         self.log("recording.stop", t, trigger=trigger, recording=s.container, clips=len(s.clips),
                  source=event.source if event else "")
+        if self.live is not None:
+            self._tell_live("stopped", s.container, trigger, self.epoch(t), self._fix(t))
         return True
 
     def shutdown(self, reason: str = "PowerOff") -> None:
@@ -345,6 +372,8 @@ class Recorder:
             self.last_recording = rec_dir
             self.closed_recordings.append(rec_dir)
             self.log("recording.stop", trigger=reason, recording=s.container, clips=len(s.clips))
+            if self.live is not None:
+                self._tell_live("stopped", s.container, reason, self.epoch(self.now), self._fix(self.now))
 
     def _target_dir(self) -> Path | None:
         if self.session is not None:
@@ -368,6 +397,15 @@ class Recorder:
         write_json_atomic(target / f".{name}.json", meta)
         write_bytes_atomic(target / name, event.text.encode("utf-8"))
         self.log("bookmark", t, recording=target.name, object=name, category=event.category_name)
+        return True
+
+    def watchme(self, t: Fraction) -> bool:
+        """"Watch me": ask supervisors to look at this camera now (only while recording, with live view)."""
+        if self.session is None or self.live is None:
+            self.log("watchme.ignored", t, reason="not recording" if self.session is None else "live view is off")
+            return False
+        self._tell_live("watchme", self.session.container, self.epoch(t), self._fix(t))
+        self.log("watchme", t, recording=self.session.container)
         return True
 
     def flag(self, event: Event) -> bool:

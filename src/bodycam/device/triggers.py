@@ -33,7 +33,7 @@ SIGNALS = {
     "door": "SignalDoor",
     "group": "SignalGroupStart",   # a camera of the unit started recording, or a manual group start
 }
-ACTIONS = ("record", "stop", "bookmark", "still", "flag")
+ACTIONS = ("record", "stop", "bookmark", "still", "flag", "watchme")
 
 DEFAULT_GROUP = env_value("BODYCAM_SIGNAL_GROUP")
 DEFAULT_PORT = env_value("BODYCAM_SIGNAL_PORT")

@@ -106,6 +106,21 @@ def incidents_of(recording_ids) -> dict:
     return out
 
 
+# And the other way: ``fn(number, place) -> sub-select of recording ids`` linked to an incident
+# whose number is ``number`` (exactly, any case) and/or whose location contains ``place``.
+_INCIDENT_FINDERS: list = []
+
+
+def register_incident_finder(fn) -> None:
+    if fn not in _INCIDENT_FINDERS:
+        _INCIDENT_FINDERS.append(fn)
+
+
+def recordings_of_incident(number: str = "", place: str = "") -> list:
+    """Sub-selects of the ids of the recordings linked to such incidents (none registered: [])."""
+    return [fn(number, place) for fn in _INCIDENT_FINDERS]
+
+
 def is_still(rec) -> bool:
     """A still photo: the camera sends it as a recording of its own, ``TriggerOn: Still``,
     holding one single-frame clip (docs/device.md)."""

@@ -165,6 +165,64 @@ def clip_bookmarks(clip: Clip) -> list[dict]:
     return out
 
 
+# ---------------------------------------------------------------- one recording, one timeline
+def recording_timeline(rec: Recording, clips=None) -> list[dict]:
+    """The recording's clips back to back on one timeline (the item page's player): for each
+    clip, in order (``clip_spans``), ``offset`` (seconds from the recording's start on the
+    timeline: the lengths of the clips before it), ``duration`` and its wall-clock ``start`` /
+    ``stop``. ``clips``: only these (the caller's access-checked set); default: all."""
+    keep = None if clips is None else {c.pk for c in clips}
+    out, offset = [], 0.0
+    for clip, start, stop in clip_spans(rec):
+        if keep is not None and clip.pk not in keep:
+            continue
+        length = max(0.0, clip.duration_s)
+        out.append({"clip": clip, "offset": round(offset, 3), "duration": round(length, 3),
+                    "start": start, "stop": stop})
+        offset += length
+    return out
+
+
+def timeline_at(segments: list[dict], at) -> tuple[float, bool] | None:
+    """A wall-clock time on the timeline: (seconds from its start, whether ``at`` lies outside
+    every clip — then it is placed at the nearer end of the nearest clip, as a bookmark is).
+    None without clips or without a time."""
+    if at is None or not segments:
+        return None
+    span = bookmark_clip([(s, s["start"], s["stop"]) for s in segments], at)
+    seg = span[0]
+    raw = (at - seg["start"]).total_seconds()
+    inside = min(max(raw, 0.0), seg["duration"])
+    return round(seg["offset"] + inside, 3), not (0.0 <= raw <= seg["duration"])
+
+
+def recording_bookmarks(rec: Recording, segments: list[dict]) -> list[dict]:
+    """Every bookmark of the recording on its timeline (``recording_timeline``): ``at``/``end``
+    in seconds from its start, ``outside`` as in ``clip_bookmarks``; one without a time has no
+    offset. In time order (those without a time last)."""
+    out = []
+    for b in rec.bookmarks.all():
+        row = {"text": b.text, "category": b.category_name, "tags": b.tags, "tag_names": bookmark_tag_names(b.tags),
+               "at": None, "end": None, "outside": False}
+        placed = timeline_at(segments, b.start_time)
+        if placed is not None:
+            row["at"], row["outside"] = placed
+            end = timeline_at(segments, b.end_time)
+            if end is not None:
+                row["end"] = max(end[0], row["at"])
+        out.append(row)
+    return sorted(out, key=lambda r: (r["at"] is None, r["at"] or 0.0))
+
+
+def pre_event_buffer(rec: Recording, segments: list[dict]) -> float:
+    """Seconds of pre-event buffer at the timeline's start: from the recording's start (the
+    buffer's first frame) to its trigger; 0 when the camera kept none."""
+    if not segments or rec.start_time is None or rec.trigger_on_time is None or rec.trigger_on_time <= rec.start_time:
+        return 0.0
+    placed = timeline_at(segments, rec.trigger_on_time)
+    return placed[0] if placed else 0.0
+
+
 # ---------------------------------------------------------------- tags
 TAG_MAX = 64  # Tag.name
 

@@ -227,23 +227,26 @@ def set_category(request, clip_id, name: str, present: bool, reason: str = "") -
         _apply(request, clip, cats=after, cat_change=change, reason=why)
 
 
-def add_category(request, clip_ids: list, name: str) -> int:
-    """Add one category to several items (the search page's bulk action): every item is
-    authorized and checked first (refusals audited), then all change or none do."""
+def category_named(name) -> Category:
+    """An active category by name (bulk actions choose one; none is preselected)."""
     if not isinstance(name, str) or not name:
         raise BadInput("choose a category")
-    cat = _categories([name])[0]
-    plans = []
-    for cid in clip_ids:
-        clip = authorize(request, cid, EDIT)
-        after = list(clip.recording.categories.all())
-        if cat.pk not in {c.pk for c in after}:
-            after.append(cat)
-        plans.append((clip, after, _check_categories(request, clip, after, "")))
+    return _categories([name])[0]
+
+
+def add_category_to(request, clip_id, cat: Category) -> bool:
+    """Add ``cat`` to one item (the bulk action, item by item): False if it has it already.
+    Authorized as an edit; adding that would shorten retention needs a supervisor or custodian
+    and a reason, which the bulk form does not take, so it is refused (audited) for that item."""
+    clip = authorize(request, clip_id, EDIT)
+    after = list(clip.recording.categories.all())
+    if cat.pk in {c.pk for c in after}:
+        return False
+    after.append(cat)
+    change = _check_categories(request, clip, after, "")
     with transaction.atomic():
-        for clip, after, change in plans:
-            _apply(request, clip, cats=after, cat_change=change)
-    return len(plans)
+        _apply(request, clip, cats=after, cat_change=change)
+    return True
 
 
 def item_events(clip: Clip) -> list[AuditEntry]:
@@ -265,6 +268,43 @@ def clip_audit(request, clip_id) -> dict:
     record_request(request, "audit.read", object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256,
                    detail={"entries": len(events)})
     return {"clip": str(clip.id), "sha256": clip.sha256, "events": [event_dict(e) for e in events]}
+
+
+def _words(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(str(v) for v in value) or "—"
+    return str(value)
+
+
+HISTORY_NOTES = ("reason", "recipient", "rendition", "case", "note", "status")
+
+
+def item_history(request, clip_id) -> list[dict]:
+    """The item's audit entries in words, newest first, for its page's History tab: when (a
+    datetime, shown in the agency's zone), who (name and username), what (the action's label),
+    the outcome, what changed (field, before, after) and a short note (reason, recipient, ...).
+    Who may read it: as the item's audit trail (``AUDIT``); reading it is audited."""
+    from ..access.models import User
+
+    clip = authorize(request, clip_id, AUDIT)
+    events = item_events(clip)
+    record_request(request, "audit.read", object_type="clip", object_id=str(clip.id), object_sha256=clip.sha256,
+                   detail={"entries": len(events), "view": "history"})
+    names = {u: f"{(first + ' ' + last).strip()}" for u, first, last in
+             User.objects.filter(username__in={e.actor for e in events}).values_list("username", "first_name",
+                                                                                     "last_name")}
+    rows = []
+    for e in reversed(events):
+        detail = e.detail if isinstance(e.detail, dict) else {}
+        who = names.get(e.actor) or ""
+        rows.append({"at": e.at, "who": f"{who} ({e.actor})" if who else e.actor, "what": actions.label(e.action),
+                     "action": e.action, "outcome": e.outcome,
+                     "changes": [(k, _words(b), _words(a)) for k, (b, a) in actions.changes(detail).items()],
+                     "notes": [(k, _words(detail[k])) for k in HISTORY_NOTES if k in detail and detail[k] not in ("", None)
+                               and not isinstance(detail[k], dict)]})
+    return rows
 
 
 def custody_report(request, clip_id, fmt: str = "json"):
@@ -298,5 +338,5 @@ def read_audit_log(request, after: int = 0, limit: int = 200, action: str = "", 
     return {"entries": [event_dict(e) for e in rows], "next_after": rows[-1].seq if rows else after}
 
 
-__all__ = ["list_clips", "view_clip", "open_media", "open_original", "may_receive_original", "edit_metadata", "set_category", "add_category", "clip_audit", "read_audit_log",
+__all__ = ["list_clips", "view_clip", "open_media", "open_original", "may_receive_original", "edit_metadata", "set_category", "add_category_to", "category_named", "item_history", "clip_audit", "read_audit_log",
            "PLAY", "DOWNLOAD"]

@@ -337,3 +337,12 @@ def reconcile_loop(interval: float, parent: int | None = None, report=None) -> N
             log.exception("job reconciler round failed (tried again in %s s)", interval)
             connection.close()
         time.sleep(interval)
+
+
+def needs_attention(limit: int = 5) -> dict:
+    """For the admin's home page: failed jobs (newest first), how many wait or run, and how
+    many are overdue (queued with no worker on them)."""
+    failed = Job.objects.filter(status=Job.Status.FAILED)
+    return {"failed": failed.count(), "failed_rows": list(failed.order_by("-finished_at", "-created_at")[:limit]),
+            "waiting": Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).count(),
+            "overdue": overdue_count()}

@@ -151,13 +151,29 @@ def index_plates(recording_id) -> None:
 
 def plate_reads_for(clip_ids, query: str) -> dict[str, list[dict]]:
     """For search results: clip id -> the machine's plate reads that the query's words name."""
-    words = {plates.normalise(w) for w in (query or "").split()} - {""}
-    if not words:
-        return {}
     out: dict[str, list[dict]] = {}
-    for p in PlateRead.objects.filter(clip_id__in=list(clip_ids), text__in=words).order_by("start_s"):
+    for p in _reads_named(query, clip_id__in=list(clip_ids)):
         out.setdefault(str(p.clip_id), []).append(plate_read_dict(p))
     return out
+
+
+def plate_reads_in_recordings(recording_ids, query: str) -> dict[str, list[dict]]:
+    """For results listed by recording: recording id -> the plate reads the query's words name,
+    their seconds on the recording's own time (from its first frame), whichever clip they are in."""
+    out: dict[str, list[dict]] = {}
+    for p in _reads_named(query, clip__recording_id__in=list(recording_ids)).select_related("clip__recording"):
+        began = p.clip.recording.start_time
+        shift = (p.clip.start_time - began).total_seconds() if p.clip.start_time and began else 0.0
+        read = plate_read_dict(p) | {"start_s": p.start_s + shift, "end_s": p.end_s + shift}
+        out.setdefault(str(p.clip.recording_id), []).append(read)
+    return out
+
+
+def _reads_named(query, **where):
+    words = {plates.normalise(w) for w in (query or "").split()} - {""}
+    if not words:
+        return PlateRead.objects.none()
+    return PlateRead.objects.filter(text__in=words, **where).order_by("start_s")
 
 
 def plate_read_dict(p: PlateRead) -> dict:

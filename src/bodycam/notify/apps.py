@@ -16,3 +16,8 @@ class NotifyConfig(AppConfig):
 
         post_save.connect(share_created, sender=Share, dispatch_uid="notify.share")
         post_save.connect(share_created, sender=CaseShare, dispatch_uid="notify.case_share")
+
+        from ..access.models import AccessRequest
+        from .services import access_request_saved
+
+        post_save.connect(access_request_saved, sender=AccessRequest, dispatch_uid="notify.access_request")

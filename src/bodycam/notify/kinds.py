@@ -21,6 +21,8 @@ KINDS = {k.name: k for k in (
     Kind("retention.approval", "Deletions are waiting for approval", "notify.deletion_approval"),
     Kind("custody.alert", "Fixity or storage alerts", "notify.custody_alert"),
     Kind("camera.undocked", "A camera has not docked for days", "notify.camera_undocked"),
+    Kind("access.decided", "My request for access to footage was decided", "notify.access_decided"),
+    Kind("access.awaiting", "Requests for access to footage await my decision", "notify.access_awaiting"),
 )}
 
 

@@ -157,13 +157,43 @@ def cameras_not_docked(now: datetime) -> list[Notice]:
         since = last.date().isoformat()
         out.append(Notice("camera.undocked", f"{d.id}:{since}", f"Camera {d.serial} has not docked for {days}+ days",
                           f"Camera {d.serial} has uploaded nothing since {since}.",
-                          f"/?device={d.serial}", people))
+                          f"/evidence/?device={d.serial}", people))
+    return out
+
+
+def access_decided(now: datetime) -> list[Notice]:
+    """A detective's access request approved or denied (the page says which recording)."""
+    from ..access.models import AccessRequest
+
+    out = []
+    for r in (AccessRequest.objects.filter(decided_at__gte=now - RECENT).exclude(status=AccessRequest.Status.PENDING)
+              .select_related("requester").order_by("decided_at")):
+        out.append(Notice("access.decided", str(r.id), f"Your access request was {r.status}",
+                          f"A request of yours for access to footage was {r.status}.",
+                          f"/access-requests/{r.id}/", [r.requester]))
+    return out
+
+
+def access_awaiting(now: datetime) -> list[Notice]:
+    """Access requests awaiting a person who may decide them (one mail per new set)."""
+    from ..access.requests import requests_awaiting
+
+    out = []
+    for user in _people("access.awaiting"):
+        ids = sorted(str(i) for i in requests_awaiting(user).filter(created_at__gte=now - RECENT)
+                     .values_list("id", flat=True))
+        if ids:
+            key = hashlib.sha256(",".join(ids).encode()).hexdigest()
+            out.append(Notice("access.awaiting", key, "Access requests await your decision",
+                              f"{len(ids)} request(s) for access to footage await your decision.",
+                              "/access-requests/", [user]))
     return out
 
 
 FINDERS = {"share.received": shares_received, "records.deadline": records_deadlines,
            "retention.approval": deletions_awaiting_approval, "custody.alert": custody_alerts,
-           "camera.undocked": cameras_not_docked}
+           "camera.undocked": cameras_not_docked, "access.decided": access_decided,
+           "access.awaiting": access_awaiting}
 
 
 # ---------------------------------------------------------------------------------- sending
@@ -259,6 +289,21 @@ def share_created(sender, instance, created, **kwargs):
 
         submit_job("notify.sweep", params={"kinds": ["share.received"]}, object_type="share",
                    object_id=str(instance.pk))
+
+    transaction.on_commit(submit)
+
+
+def access_request_saved(sender, instance, created, **kwargs):
+    """post_save of an AccessRequest: once committed, a ``notify.sweep`` job for the people to
+    tell (its deciders when it is made, its requester when it is decided)."""
+    if not smtp_configured() or (not created and instance.status == instance.Status.PENDING):
+        return
+    kind = "access.awaiting" if created else "access.decided"
+
+    def submit():
+        from ..jobs.services import submit as submit_job
+
+        submit_job("notify.sweep", params={"kinds": [kind]}, object_type="access_request", object_id=str(instance.pk))
 
     transaction.on_commit(submit)
 

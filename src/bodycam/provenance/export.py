@@ -11,9 +11,13 @@ An export is a ZIP::
     originals/CONTAINER/OBJECT      the original files, bit-for-bit
     manifests/CONTAINER/OBJECT.manifest.json   the camera-signed manifest of each clip, when it has one
     custody/CONTAINER/OBJECT.pdf|.json         chain-of-custody report of each clip
+    case-files/, transcripts/, redacted/, excerpts/, notes/   a case export's other files, each
+                                    named in export.json "files" with its SHA-256
 
 ``verify_export`` checks the ZIP's integrity, every hash, the signature over the hash list,
-and each clip's device signature; any difference fails with the file it concerns.
+each clip's device signature, and every other file export.json names ("files": case files,
+transcripts and captions, redacted copies, excerpts, notes); any difference fails with the
+file it concerns.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class Verification:
     checked_files: int = 0
     items: int = 0
     signed_items: int = 0
+    other_files: int = 0
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -62,7 +67,7 @@ class Verification:
 
     def as_dict(self) -> dict:
         return {"ok": self.ok, "checked_files": self.checked_files, "items": self.items,
-                "signed_items": self.signed_items, "problems": self.problems, "notes": self.notes}
+                "signed_items": self.signed_items, "other_files": self.other_files, "problems": self.problems, "notes": self.notes}
 
 
 def _load_pem_public(data: bytes) -> Ed25519PublicKey:
@@ -188,6 +193,22 @@ def verify_export(path: str, trusted_server_key: str | None = None) -> Verificat
             v.signed_items += 1
         else:
             v.fail(f"{orig}: camera signature invalid: {verdict.reason}")
+
+    # 4. the other files of a case export, each as export.json names it
+    others = info.get("files") or []
+    if not isinstance(others, list):
+        v.fail(f"{INFO}: 'files' is not a list")
+        return v
+    for entry in others:
+        path = entry.get("path", "") if isinstance(entry, dict) else ""
+        data = files.get(path)
+        if data is None:
+            v.fail(f"{path or '?'}: named in {INFO} but missing")
+            continue
+        v.other_files += 1
+        sha = hashlib.sha256(data).hexdigest()
+        if sha != entry.get("sha256"):
+            v.fail(f"{path}: SHA-256 {sha} differs from {INFO} ({entry.get('sha256')})")
     return v
 
 
@@ -209,5 +230,6 @@ def cli_verify(args) -> int:
         for p in v.problems:
             print(f"  FAIL {p}")
         print(f"{'VERIFIED' if v.ok else 'NOT VERIFIED'}: {v.checked_files} files hashed, {v.items} originals, "
-              f"{v.signed_items} with a valid camera signature, {len(v.problems)} problem(s)")
+              f"{v.signed_items} with a valid camera signature, {v.other_files} other file(s), "
+              f"{len(v.problems)} problem(s)")
     return 0 if v.ok else 1

@@ -3,20 +3,28 @@ Thin: media.transcripts, media.redactions and records.services authorize and aud
 
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
+from functools import wraps
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from ..access.services import capabilities
+from ..access.services import NotVisible, capabilities
 from ..errors import BadInput
+from ..evidence.identity import display_title
+from ..http import ErrorPageMiddleware
 from ..media import redact, redactions, transcripts
 from ..media.models import Derivative, Redaction
 from ..numbers import whole_number
+from ..search import picker
 from ..timefmt import isoformat
 from . import api_schema as doc
 from . import services as rs
@@ -189,46 +197,146 @@ def request_list(request):
                   status=st)
 
 
+# Steps that cannot be undone ask first: the form posts without "confirm", the page asks.
+CONFIRM = {"approve": "Approve the release of this request?",
+           "deny": "Deny this request? The requester is told the reason in the note.",
+           "release": "Make the release package? The approved items are released to the requester.",
+           "revoke_link": "Revoke this delivery link? The requester can no longer download through it."}
+
+
+def _act(request, number, p):
+    """One POSTed step of the request page. Returns a new delivery link's URL (shown once) or None."""
+    action = p.get("action", "")
+    if action == "extend":
+        rs.extend(request, number, p.get("reason", ""))
+    elif action == "add_item":
+        for clip_id in picker.chosen(request, p, "clip"):  # the picker's item; several typed matches: choose
+            rs.add_item(request, number, clip_id)
+    elif action == "remove_item":
+        rs.remove_item(request, number, p.get("item", ""), p.get("reason", ""))
+    elif action == "as_is":
+        rs.release_as_is(request, number, p.get("item", ""), p.get("reason", ""))
+    elif action == "attach":
+        rs.attach_redaction(request, number, p.get("item", ""), p.get("redaction", ""))
+    elif action == "submit":
+        rs.submit(request, number)
+    elif action in ("approve", "deny"):
+        rs.decide(request, number, action == "approve", p.get("note", ""))
+    elif action == "release":
+        rs.release(request, number)
+    elif action == "delivery_link":
+        _, token = rs.create_delivery_link(request, number, p.get("days", ""), p.get("label", ""))
+        return request.build_absolute_uri(f"/r/{token}/")
+    elif action == "revoke_link":
+        rs.revoke_delivery_link(request, number, p.get("link", ""))
+    elif action == "correspondence":
+        rs.add_correspondence(request, number, p, request.FILES.get("file"))
+    else:
+        raise BadInput("unknown action")
+    return None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_page(request, number):
-    error, st = "", 200
+    error, st, new_link, pick_choices = "", 200, "", []
     if request.method == "POST":
         p = request.POST
-        action = p.get("action", "")
+        if p.get("action") in CONFIRM and p.get("confirm") != "yes":
+            r = rs.get(request, number)
+            return render(request, "records/confirm.html", {
+                "r": r, "question": CONFIRM[p["action"]],
+                "fields": [(k, v) for k, v in p.items() if k not in ("csrfmiddlewaretoken", "confirm")]})
         try:
-            if action == "extend":
-                rs.extend(request, number, p.get("reason", ""))
-            elif action == "add_item":
-                rs.add_item(request, number, p.get("clip", "").strip())
-            elif action == "attach":
-                rs.attach_redaction(request, number, p.get("item", ""), p.get("redaction", ""))
-            elif action == "submit":
-                rs.submit(request, number)
-            elif action in ("approve", "deny"):
-                rs.decide(request, number, action == "approve", p.get("note", ""))
-            elif action == "release":
-                rs.release(request, number)
-            else:
-                raise BadInput("unknown action")
-            return HttpResponseRedirect(request.path)
+            new_link = _act(request, number, p)
+            if not new_link:
+                return HttpResponseRedirect(request.path)
         except BadInput as exc:  # shown on the request page, beside its forms
             error, st = str(exc), 400
+        except picker.Choose as many:
+            pick_choices = many.rows
     r = rs.get(request, number)
-    items = []
-    for it in r.items.select_related("clip", "redaction"):
-        items.append({"it": it, "choices": list(Redaction.objects.filter(clip=it.clip).order_by("-created_at"))})
+    items, removed = [], []
+    for it in r.items.select_related("clip__recording", "redaction", "removed_by"):
+        if it.removed_at:
+            removed.append(it)
+        else:
+            rec = it.clip.recording
+            items.append({"it": it, "label": f"{rec.evidence_number or ''} · {display_title(rec)}".strip(" ·"),
+                          "choices": list(Redaction.objects.filter(clip=it.clip).order_by("-created_at"))})
     from ..jobs.models import Job
 
     packing = Job.objects.filter(kind="records.package", object_id=r.number,
                                  status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
-    return render(request, "records/request.html", {"r": r, "items": items, "error": error, "packing": packing,
-                                                    "days_left": rs.days_left(r),
-                                                    "extensions": list(r.extensions.select_related("by"))},
-                  status=st)
+    return render(request, "records/request.html", {
+        "r": r, "items": items, "removed": removed, "error": error, "packing": packing,
+        "days_left": rs.days_left(r), "pick_choices": pick_choices, "extensions": list(r.extensions.select_related("by")),
+        "links": list(r.delivery_links.select_related("created_by", "revoked_by")), "new_link": new_link,
+        "now": datetime.now(timezone.utc), "delivery_days": settings.RECORDS_DELIVERY_DAYS,
+        "correspondence": list(r.correspondence.select_related("by")), "today": date.today().isoformat(),
+        "single_person_allowed": settings.RECORDS_SINGLE_PERSON_APPROVAL,
+        "may_approve": r.submitted_by_id != request.user.pk or settings.RECORDS_SINGLE_PERSON_APPROVAL},
+        status=st)
 
 
 @login_required
 def request_package(request, number):
     r, f = rs.open_package(request, number)
+    return FileResponse(f, as_attachment=True, filename=f"{r.number}-release.zip", content_type="application/zip")
+
+
+@login_required
+def correspondence_file(request, number, entry_id):
+    entry, f = rs.open_correspondence_file(request, number, entry_id)
+    return FileResponse(f, as_attachment=True, filename=entry.file_name,
+                        content_type=entry.content_type or "application/octet-stream")
+
+
+# ---------------------------------------------------------------- delivery links (the requester, no account)
+DELIVERY_COOKIE = "bc_delivery"
+
+
+def _delivery_view(view):
+    """A delivery page: no account; link headers on every answer, the error page included."""
+    view = decorator_from_middleware(ErrorPageMiddleware)(view)
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        resp = view(request, *args, **kwargs)
+        resp["Referrer-Policy"] = "no-referrer"
+        resp["Cache-Control"] = "no-store"
+        resp["X-Robots-Tag"] = "noindex"
+        return resp
+    return wrapped
+
+
+@_delivery_view
+def delivery_enter(request, token):
+    """The URL given to the requester: check the token, keep it in an HttpOnly cookie scoped
+    to the link's pages and move to a URL without it (as share links do)."""
+    link = rs.open_delivery(request, token)
+    resp = redirect("records-delivery", link_id=link.id)
+    resp.set_cookie(DELIVERY_COOKIE, token, max_age=rs.delivery_seconds_left(link), httponly=True, samesite="Lax",
+                    path=f"/r/l/{link.id}/", secure=request.is_secure())
+    return resp
+
+
+def _delivery(request, link_id):
+    link = rs.open_delivery(request, request.COOKIES.get(DELIVERY_COOKIE, ""))
+    if str(link.id) != str(link_id):
+        raise NotVisible("no such delivery link")
+    return link
+
+
+@_delivery_view
+def delivery_page(request, link_id):
+    link = _delivery(request, link_id)
+    rs.delivery_opened(request, link)
+    return render(request, "records/delivery.html", {"link": link, "r": link.request})
+
+
+@_delivery_view
+def delivery_download(request, link_id):
+    link = _delivery(request, link_id)
+    r, f = rs.delivery_package(request, link)
     return FileResponse(f, as_attachment=True, filename=f"{r.number}-release.zip", content_type="application/zip")

@@ -11,3 +11,8 @@ class ReleaseConfig(AppConfig):
         from .rules import ReleaseShareRules
 
         register_share_rules(ReleaseShareRules())
+        # search's "shared=mine" filter: the recordings a user's own live shares reach.
+        from ..search.filters import register_shared_by
+        from .services import recordings_shared_by
+
+        register_shared_by(recordings_shared_by)

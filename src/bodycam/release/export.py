@@ -44,7 +44,12 @@ What is inside
   manifests/      for each original, the manifest the camera signed when it recorded it
   keys/devices/   each camera's public key, as registered on the server
   custody/        the chain-of-custody report of each original (PDF and JSON)
-  export.json     the list of items: hashes, cameras, times, who exported them
+  case-files/     a case export: the case's attached files (reports, photos, audio)
+  transcripts/    a case export: each transcript (JSON) and its captions (WebVTT), translations
+  redacted/       a case export: the redacted copies made of the originals
+  excerpts/       a case export: the in/out clips cut from the originals
+  notes/          a case export: the notes written on each recording (JSON)
+  export.json     the list of items and files: hashes, cameras, times, who exported them
   SHA256SUMS      the SHA-256 hash of every other file in this archive
   SHA256SUMS.sig  the server's Ed25519 signature over SHA256SUMS
   keys/server-ed25519.pem   the server's public key
@@ -109,9 +114,92 @@ def clips_of_recording(request, clip_id) -> tuple[QuerySet, str]:
     return visible_clips(request.user).filter(recording_id=clip.recording_id), str(clip.recording_id)
 
 
+def _case_files(case, put_blob) -> list[dict]:
+    from ..cases.models import CaseFile
+
+    out, used = [], set()
+    for cf in CaseFile.objects.filter(case=case).select_related("uploaded_by"):
+        name = _safe(cf.name)
+        path = f"case-files/{name}" if name not in used else f"case-files/{str(cf.id)[:8]}-{name}"
+        used.add(name)
+        put_blob(path, cf.sha256)
+        out.append({"kind": "case_file", "path": path, "sha256": cf.sha256, "size": cf.size, "name": cf.name,
+                    "description": cf.description, "uploaded_at": iso_as_given(cf.uploaded_at),
+                    "uploaded_by": cf.uploaded_by.username if cf.uploaded_by else None})
+    return out
+
+
+def _clip_files(clips: list[Clip], put, put_blob) -> list[dict]:
+    """Transcripts and captions, redacted copies and excerpts of the exported clips, and the
+    notes of their recordings: each a file in the archive (so in the signed hash list)."""
+    from ..evidence.models import Note
+    from ..media.models import Derivative, Redaction, Transcript, Translation
+    from ..media.redactions import c2pa_actions
+    from ..media.transcribe import to_vtt
+
+    out: list[dict] = []
+
+    def text(path, data: bytes, kind, clip, **more):
+        put(path, data)
+        out.append({"kind": kind, "path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                    "clip_id": str(clip.id), "original_sha256": clip.sha256, **more})
+
+    ids = [c.id for c in clips]
+    transcripts = {t.clip_id: t for t in Transcript.objects.filter(clip_id__in=ids)}
+    translations = {t.clip_id: t for t in Translation.objects.filter(clip_id__in=ids)}
+    redactions = Redaction.objects.filter(clip_id__in=ids, status=Redaction.Status.DONE, output__isnull=False) \
+        .select_related("output")
+    excerpts = Derivative.objects.filter(clip_id__in=ids, kind=Derivative.Kind.CLIP).order_by("created_at")
+    for c in clips:
+        base = f"{_safe(c.recording.container_name)}/{_safe(c.object_name)}"
+        t = transcripts.get(c.id)
+        if t is not None:
+            meta = {"model": t.model, "version": t.version, "language": t.language}
+            doc = {"clip_id": str(c.id), "original_sha256": c.sha256, **meta, "segments": t.segments,
+                   "edited": t.segments != t.machine}
+            text(f"transcripts/{base}.transcript.json", json.dumps(doc, indent=1, sort_keys=True).encode(),
+                 "transcript", c, **meta)
+            text(f"transcripts/{base}.vtt", to_vtt(t.segments).encode(), "captions", c, **meta)
+        tr = translations.get(c.id)
+        if tr is not None:
+            note = ("Machine translation to English from " + ", ".join(tr.source_languages)
+                    + f" ({tr.model}); not a certified translation.")
+            text(f"transcripts/{base}.translation-{_safe(tr.language)}.vtt", to_vtt(tr.segments, note=note).encode(),
+                 "translation_captions", c, model=tr.model, machine_translation=True)
+        for r in (r for r in redactions if r.clip_id == c.id):
+            path = f"redacted/{base}-{str(r.id)[:8]}.mp4"
+            put_blob(path, r.output.sha256)
+            out.append({"kind": "redacted_copy", "path": path, "sha256": r.output.sha256, "size": r.output.size,
+                        "clip_id": str(c.id), "original_sha256": c.sha256, "redaction": str(r.id),
+                        "redactions": [a["description"] for a in c2pa_actions(r.plan)]})
+        for d in (d for d in excerpts if d.clip_id == c.id):
+            p = d.params or {}
+            path = f"excerpts/{base}-{_safe(str(p.get('in', '')))}-{_safe(str(p.get('out', '')))}-{str(d.id)[:8]}.mp4"
+            put_blob(path, d.sha256)
+            out.append({"kind": "excerpt", "path": path, "sha256": d.sha256, "size": d.size, "clip_id": str(c.id),
+                        "original_sha256": c.sha256, "params": p})
+    recs = {}
+    for c in clips:
+        recs.setdefault(c.recording_id, c)
+    for rid, c in recs.items():
+        notes = [{"author": n.author.username, "at": iso_as_given(n.created_at), "text": n.text}
+                 for n in Note.objects.filter(recording_id=rid).select_related("author")]
+        if notes:
+            data = json.dumps({"recording_id": str(rid), "container": c.recording.container_name, "notes": notes},
+                              indent=1, sort_keys=True).encode()
+            path = f"notes/{_safe(c.recording.container_name)}.json"
+            put(path, data)
+            out.append({"kind": "notes", "path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                        "recording_id": str(rid), "notes": len(notes)})
+    return out
+
+
 def build_export(request, clips: list[Clip], object_type: str, object_id: str, title: str,
-                 actor: str | None = None, terms: str = "") -> str:
-    """Write the ZIP to a temp file and return its path (the caller streams and removes it)."""
+                 actor: str | None = None, terms: str = "", case=None) -> str:
+    """Write the ZIP to a temp file and return its path (the caller streams and removes it).
+    A case export (``case``) adds the case's files and, for its clips, transcripts and
+    captions, redacted copies, excerpts and notes: each listed in export.json's ``files`` and
+    in the signed hash list."""
     store = get_store()
     actor_name = actor or request.user.username
     exported_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -131,6 +219,17 @@ def build_export(request, clips: list[Clip], object_type: str, object_id: str, t
             def put(name: str, data: bytes, compress: bool = True):
                 z.writestr(name, data, zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED)
                 hashes[name] = hashlib.sha256(data).hexdigest()
+
+            def put_blob(name: str, sha256: str):
+                """A stored file, streamed; it must still have the hash the catalogue names."""
+                h = hashlib.sha256()
+                with store.open(sha256) as src, z.open(name, "w", force_zip64=True) as dst:
+                    while data := src.read(1 << 20):
+                        h.update(data)
+                        dst.write(data)
+                if h.hexdigest() != sha256:
+                    raise RuntimeError(f"stored file {name} does not match its hash {sha256}; run bodycam fsck")
+                hashes[name] = sha256
 
             devices = {}
             for c in clips:
@@ -166,9 +265,10 @@ def build_export(request, clips: list[Clip], object_type: str, object_id: str, t
                 put(cust + ".json", json.dumps(report, indent=1, sort_keys=True).encode())
                 put(cust + ".pdf", render_pdf(report), compress=False)
                 items.append(item)
+            files = (_case_files(case, put_blob) + _clip_files(clips, put, put_blob)) if case is not None else []
             info = {"format": fmt.FORMAT, "title": title, "exported_at": exported_at, "exported_by": actor_name,
                     "of": {"type": object_type, "id": object_id}, "terms": terms,
-                    "server_public_key": public_b64(skey), "devices": devices, "items": items}
+                    "server_public_key": public_b64(skey), "devices": devices, "items": items, "files": files}
             put(fmt.INFO, json.dumps(info, indent=1, sort_keys=True).encode())
             put(fmt.SERVER_KEY, fmt.public_pem(public_b64(skey)))
             put(fmt.README, VERIFY_TXT.format(
@@ -179,6 +279,7 @@ def build_export(request, clips: list[Clip], object_type: str, object_id: str, t
             z.writestr(fmt.SIG, skey.sign(sums))
         record_request(request, "release.export", actor=actor, object_type=object_type, object_id=object_id,
                        detail={"title": title, "items": [{"clip": i["clip_id"], "sha256": i["sha256"]} for i in items],
+                               "files": [{"kind": f["kind"], "path": f["path"], "sha256": f["sha256"]} for f in files],
                                "sha256sums": hashlib.sha256(sums).hexdigest(), "path": safe_path(request.path),
                                "signature": base64.b64encode(skey.sign(sums)).decode()})
     except BaseException:

@@ -133,6 +133,25 @@ def share_item(request, clip_id, data: dict) -> dict:
     return share_dict(s) | {"no_reshare": no_reshare}
 
 
+def share_item_once(request, clip_id, data: dict) -> bool:
+    """``share_item`` for the bulk action: False (nothing written) where the recording already
+    has a live share with the same prosecutor; otherwise a new share (refusals audited)."""
+    clip = authorize(request, clip_id, SHARE)
+    name = data.get("recipient") if isinstance(data, dict) else None
+    live = Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=_now()))
+    if isinstance(name, str) and Share.objects.filter(live, recording_id=clip.recording_id,
+                                                      recipient__username=name.strip()).exists():
+        return False
+    share_item(request, clip_id, data)
+    return True
+
+
+def prosecutors() -> list[User]:
+    """Active accounts that may receive shares (the share form's choices: no typed usernames)."""
+    roles = [r for r in policy.ROLES["share.receive"]]
+    return list(User.objects.filter(is_active=True, role__in=roles).order_by("username"))
+
+
 def share_case(request, case_key, data: dict) -> dict:
     if not isinstance(data, dict):
         raise BadInput("body must be a JSON object")
@@ -336,3 +355,47 @@ def revoke(request, kind: str, share_id) -> dict:
 def no_reshare_terms(user, recording_id) -> bool:
     """Whether a share recipient sees this recording under a "do not re-share" term."""
     return policy.allowed(user, "share.no_reshare", recording_id)
+
+
+# ---------------------------------------------------------------- shares a user made
+def recordings_shared_by(user) -> QuerySet:
+    """Sub-select of the recording ids the user's own live shares reach (item shares, links,
+    and the recordings of cases they shared): the search filter ``shared=mine``. Only the
+    roles that share (``evidence.share``) have any; search intersects it with what the user
+    may see (the one access check)."""
+    from ..evidence.models import Recording
+
+    if not policy.allowed(user, "evidence.share"):
+        return Recording.objects.none().values("id")
+    in_cases = Case.recordings.through.objects.filter(
+        Q(case_id__in=CaseShare.objects.active().filter(created_by=user).values("case"))
+        | Q(case_id__in=ShareLink.objects.active().filter(created_by=user, case__isnull=False).values("case")))
+    return Recording.objects.filter(
+        Q(id__in=Share.objects.active().filter(created_by=user).values("recording"))
+        | Q(id__in=ShareLink.objects.active().filter(created_by=user, recording__isnull=False).values("recording"))
+        | Q(id__in=in_cases.values("recording_id"))).values("id")
+
+
+def shares_made_by(user, limit: int = 5) -> tuple[int, list[dict]]:
+    """The user's live shares and links, soonest to expire first (never-expiring last), of
+    what they may still see: (how many, the first ``limit``), each {kind, recording_id | case,
+    to, expires_at, created_at}. None for roles that do not share."""
+    from ..access.services import visible_recording_ids
+
+    if not policy.allowed(user, "evidence.share"):
+        return 0, []
+    seen, cases = visible_recording_ids(user), policy.cases_visible(user).values("id")
+    rows = [{"kind": "item", "recording_id": s.recording_id, "case": "", "to": s.recipient.username,
+             "expires_at": s.expires_at, "created_at": s.created_at}
+            for s in Share.objects.active().filter(created_by=user, recording_id__in=seen).select_related("recipient")]
+    rows += [{"kind": "case", "recording_id": None, "case": s.case.number, "to": s.recipient.username,
+              "expires_at": s.expires_at, "created_at": s.created_at}
+             for s in CaseShare.objects.active().filter(created_by=user, case_id__in=cases).select_related("case",
+                                                                                                          "recipient")]
+    rows += [{"kind": "link", "recording_id": link.recording_id, "case": link.case.number if link.case_id else "",
+              "to": link.label or "link (no account)", "expires_at": link.expires_at, "created_at": link.created_at}
+             for link in ShareLink.objects.active().filter(created_by=user).filter(
+                 Q(recording_id__in=seen) | Q(case_id__in=cases)).select_related("case")]
+    far = datetime.max.replace(tzinfo=timezone.utc)
+    rows.sort(key=lambda r: (r["expires_at"] or far, r["created_at"]))
+    return len(rows), rows[:limit]

@@ -186,7 +186,7 @@ def case_export(request, case_key):
                                 str(case.id))
     terms = "DO NOT RE-SHARE: released for the named recipient only." \
         if allowed(request.user, "case.no_reshare", case) else ""
-    path = exp.build_export(request, rows, "case", str(case.id), f"Case {case.number}", terms=terms)
+    path = exp.build_export(request, rows, "case", str(case.id), f"Case {case.number}", terms=terms, case=case)
     return _zip_response(path, f"case-{case.number}-export.zip")
 
 

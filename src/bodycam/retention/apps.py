@@ -17,7 +17,8 @@ class RetentionConfig(AppConfig):
         register_status_hook(case_status_changed)
         register_panel("case", "retention/case_panel.html", case_panel)
 
-        from ..evidence.identity import register_incident_source
+        from ..evidence.identity import register_incident_finder, register_incident_source
         from . import identity
 
         register_incident_source(identity.incidents_for)
+        register_incident_finder(identity.recordings_matching)

@@ -2,13 +2,15 @@
 automatically by officer badge or vehicle unit and time overlap, suggest a category from
 the call type. A whole import is validated before anything is written.
 
-CSV columns (header row required; extra columns are ignored)::
-
-    incident_number,call_type,received_at,dispatched_at,arrived_at,cleared_at,location,badges,units
-
-``badges`` and ``units`` are separated by ``;``. JSON: a list of objects with the same keys
+The file format is ``COLUMNS`` (below): the parser reads exactly these, the import page
+explains them from it and the sample file (``sample_csv``) is written from it, so the three
+cannot drift apart. CSV: a header row naming the columns (extra columns are ignored);
+``badges`` and ``units`` separated by ``;``. JSON: a list of objects with the same keys
 (``badges``/``units`` as lists; ``number`` and ``officers`` are accepted as aliases), or
 ``{"incidents": [...]}``. Times are ISO 8601 with a zone (``Z`` or ``+hh:mm``).
+
+Bad rows: every row is checked and every bad one reported (``CadRowErrors``: its row, and its
+line in a CSV file); one bad row refuses the whole file and nothing is imported.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from django.db import transaction
@@ -29,7 +32,40 @@ from .models import CadIncident, CadLink
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
+MAX_ROW_ERRORS = 200  # reported; the count says how many more
 DEFAULT_DURATION = timedelta(hours=1)  # an incident without a clear time
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "number" (1-64 chars), "text" (call type: 1-100, upper-cased), "time", "list", "place"
+    required: bool
+    help: str
+    example: str  # the sample file's first row
+    example2: str = ""  # its second row
+    alias: str = ""  # the other key JSON may use
+
+
+COLUMNS = (
+    Column("incident_number", "number", True, "the dispatch system's incident number, 1-64 characters; "
+           "an incident imported again is updated", "26-000123", "26-000124", alias="number"),
+    Column("call_type", "text", True, "the call type as dispatch names it (stored in capitals); it decides "
+           "the suggested category and whether compliance requires a recording", "TRAFFIC STOP", "DISTURBANCE"),
+    Column("received_at", "time", True, "when the call came in", "2026-03-02T06:01:10Z", "2026-03-02T14:30:00-08:00"),
+    Column("dispatched_at", "time", False, "when units were sent", "2026-03-02T06:02:00Z", ""),
+    Column("arrived_at", "time", False, "when the first unit arrived (late-activation checks count from here)",
+           "2026-03-02T06:09:30Z", "2026-03-02T14:41:05-08:00"),
+    Column("cleared_at", "time", False, "when the incident was cleared; empty: arrival + 1 hour",
+           "2026-03-02T06:40:00Z", ""),
+    Column("location", "place", False, "free text, at most 200 characters", "1200 Main St", "Elm Park"),
+    Column("badges", "list", False, "officers' badge numbers (the camera's user id), separated by ;",
+           "4127;3318", "5120", alias="officers"),
+    Column("units", "list", False, "vehicle units (in-car camera serial or name), separated by ;", "Unit 7", ""),
+)
+COLUMN_NAMES = tuple(c.name for c in COLUMNS)
+TIME_FORMAT = ("ISO 8601 with a time zone: 2026-03-02T06:01:10Z (UTC) or 2026-03-02T14:30:00-08:00; "
+               "a time without a zone is refused")
 
 
 class CadError(BodycamError, ValueError):
@@ -38,62 +74,106 @@ class CadError(BodycamError, ValueError):
     status = 400
 
 
-def _time(value, field: str, row: int, required: bool = False) -> datetime | None:
+class CadRowErrors(CadError):
+    """Rows of a file that cannot be imported: ``rows`` is ``[(row, line or None, message)]``
+    (the first ``MAX_ROW_ERRORS``), ``total`` how many. Nothing was imported."""
+
+    def __init__(self, rows: list[tuple], total: int):
+        self.rows, self.total = rows, total
+        more = f"\n... and {total - len(rows)} more" if total > len(rows) else ""
+        super().__init__(f"{total} bad row{'s' if total != 1 else ''}, nothing was imported:\n"
+                         + "\n".join(row_text(r) for r in rows) + more)
+
+
+def row_text(err: tuple) -> str:
+    row, line, message = err
+    return f"row {row}{f' (line {line})' if line else ''}: {message}"
+
+
+class _Bad(BodycamError):
+    """One field of one row (collected by ``parse_rows``)."""
+
+
+def _time(value, field: str, required: bool = False) -> datetime | None:
     if value in (None, ""):
         if required:
-            raise CadError(f"row {row}: {field} is required")
+            raise _Bad(f"{field} is required")
         return None
     if not isinstance(value, str):
-        raise CadError(f"row {row}: {field} must be an ISO 8601 time")
+        raise _Bad(f"{field} must be an ISO 8601 time")
     try:
         dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise CadError(f"row {row}: {field} {value!r} is not an ISO 8601 time") from None
+        raise _Bad(f"{field} {value!r} is not an ISO 8601 time") from None
     if dt.tzinfo is None:
-        raise CadError(f"row {row}: {field} {value!r} has no time zone")
+        raise _Bad(f"{field} {value!r} has no time zone")
     return dt.astimezone(timezone.utc)
 
 
-def _list(value, field: str, row: int) -> list[str]:
+def _list(value, field: str) -> list[str]:
     if value in (None, ""):
         return []
     if isinstance(value, str):
         value = [v for v in value.replace(",", ";").split(";")]
     if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
-        raise CadError(f"row {row}: {field} must be a list of ids")
+        raise _Bad(f"{field} must be a list of ids")
     out = [str(v).strip() for v in value if str(v).strip()]
     if any(len(v) > 32 for v in out):
-        raise CadError(f"row {row}: {field} entries are at most 32 characters")
+        raise _Bad(f"{field} entries are at most 32 characters")
     return out
 
 
-def parse_rows(rows: list[dict]) -> list[dict]:
-    out, seen = [], set()
+def _field(col: Column, r: dict):
+    value = r.get(col.name)
+    if value in (None, "") and col.alias:
+        value = r.get(col.alias)
+    if col.kind == "time":
+        return _time(value, col.name, required=col.required)
+    if col.kind == "list":
+        return _list(value, col.name)
+    text = str(value if value is not None else "").strip()
+    if col.kind == "place":
+        return text[:200]
+    limit = 64 if col.kind == "number" else 100
+    if not text or len(text) > limit:
+        raise _Bad(f"{col.name} is required (1-{limit} characters)")
+    return text.upper() if col.kind == "text" else text
+
+
+def _parse_incident(r, seen: set) -> dict:
+    if not isinstance(r, dict):
+        raise _Bad("an incident must be an object")
+    values, problems = {}, []
+    for col in COLUMNS:
+        try:
+            values[col.name] = _field(col, r)
+        except _Bad as exc:
+            problems.append(str(exc))
+    if not problems and values["cleared_at"] and values["cleared_at"] < values["received_at"]:
+        problems.append("cleared_at is before received_at")
+    number = values.get("incident_number")
+    if number and number in seen:
+        problems.append(f"incident {number} appears twice")
+    if problems:
+        raise _Bad("; ".join(problems))
+    seen.add(number)
+    values["number"] = values.pop("incident_number")
+    return values
+
+
+def parse_rows(rows, lines: list | None = None) -> list[dict]:
+    """Every row checked; any bad one refuses them all (``CadRowErrors`` lists each).
+    ``lines``: each row's line in the file (CSV) for the report."""
+    out, errors, seen = [], [], set()
     if len(rows) > MAX_ROWS:
         raise CadError(f"more than {MAX_ROWS} incidents in one import")
     for i, r in enumerate(rows, start=1):
-        if not isinstance(r, dict):
-            raise CadError(f"row {i}: an incident must be an object")
-        number = str(r.get("incident_number") or r.get("number") or "").strip()
-        if not number or len(number) > 64:
-            raise CadError(f"row {i}: incident_number is required (1-64 characters)")
-        if number in seen:
-            raise CadError(f"row {i}: incident {number} appears twice")
-        seen.add(number)
-        call_type = str(r.get("call_type") or "").strip().upper()
-        if not call_type or len(call_type) > 100:
-            raise CadError(f"row {i}: call_type is required (1-100 characters)")
-        inc = {"number": number, "call_type": call_type,
-               "received_at": _time(r.get("received_at"), "received_at", i, required=True),
-               "dispatched_at": _time(r.get("dispatched_at"), "dispatched_at", i),
-               "arrived_at": _time(r.get("arrived_at"), "arrived_at", i),
-               "cleared_at": _time(r.get("cleared_at"), "cleared_at", i),
-               "location": str(r.get("location") or "")[:200],
-               "badges": _list(r.get("badges", r.get("officers")), "badges", i),
-               "units": _list(r.get("units"), "units", i)}
-        if inc["cleared_at"] and inc["cleared_at"] < inc["received_at"]:
-            raise CadError(f"row {i}: cleared_at is before received_at")
-        out.append(inc)
+        try:
+            out.append(_parse_incident(r, seen))
+        except _Bad as exc:
+            errors.append((i, lines[i - 1] if lines else None, str(exc)))
+    if errors:
+        raise CadRowErrors(errors[:MAX_ROW_ERRORS], len(errors))
     return out
 
 
@@ -118,12 +198,29 @@ def parse_bytes(data: bytes, fmt: str | None = None) -> list[dict]:
     if fmt != "csv":
         raise CadError("format must be csv or json")
     reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "incident_number" not in reader.fieldnames or "call_type" not in reader.fieldnames:
-        raise CadError("CSV needs a header row with at least incident_number, call_type, received_at")
+    needed = [c.name for c in COLUMNS if c.required]
+    if not reader.fieldnames or not set(needed) <= set(reader.fieldnames):
+        raise CadError(f"CSV needs a header row with at least {', '.join(needed)}")
+    rows, lines = [], []
     try:
-        return parse_rows(list(reader))
+        for row in reader:
+            rows.append(row)
+            lines.append(reader.line_num)
+            if len(rows) > MAX_ROWS:
+                break
     except csv.Error as exc:
-        raise CadError(f"bad CSV: {exc}") from None
+        raise CadError(f"bad CSV at line {reader.line_num}: {exc}") from None
+    return parse_rows(rows, lines)
+
+
+def sample_csv() -> bytes:
+    """The sample file the import page offers, written from ``COLUMNS``: it imports as is."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(COLUMN_NAMES)
+    w.writerow([c.example for c in COLUMNS])
+    w.writerow([c.example2 for c in COLUMNS])
+    return out.getvalue().encode()
 
 
 def fetch(url: str, timeout: float = 30) -> tuple[bytes, str | None]:
@@ -292,6 +389,7 @@ def incident_dict(inc: CadIncident) -> dict:
             "dispatched_at": iso_seconds(inc.dispatched_at), "arrived_at": iso_seconds(inc.arrived_at),
             "cleared_at": iso_seconds(inc.cleared_at), "location": inc.location, "badges": inc.badges, "units": inc.units,
             "recordings": [{"recording": str(lk.recording_id), "container": lk.recording.container_name,
+                            "evidence_number": lk.recording.evidence_number or "",
                             "method": lk.method, "matched_by": lk.matched_by}
                            # links.all(): the page prefetches links and their recordings for 200 rows
                            for lk in inc.links.all() if lk.removed_at is None]}

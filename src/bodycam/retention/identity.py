@@ -22,6 +22,17 @@ def incidents_for(recording_ids) -> dict:
     return out
 
 
+def recordings_matching(number: str = "", place: str = ""):
+    """Sub-select of the recording ids linked (link not removed) to an incident numbered
+    ``number`` (exactly, any case) and/or whose location contains ``place``."""
+    links = CadLink.objects.filter(removed_at__isnull=True)
+    if number:
+        links = links.filter(incident__number__iexact=number)
+    if place:
+        links = links.filter(incident__location__icontains=place)
+    return links.values("recording_id")
+
+
 def _reindex(recording_ids) -> None:
     from ..search import services as search
 

@@ -206,8 +206,10 @@ def check_change(cat: Category | None, change: CategoryChange) -> None:
                               "retention may be extended freely but never shortened below the minimum")
 
 
-def apply(policy: Policy, actor: str = "cli", source: str = "") -> dict:
-    """Apply a validated policy in one transaction; one audit entry lists what changed."""
+def apply(policy: Policy, actor: str = "cli", source: str = "", action: str = "retention.policy",
+          extra: dict | None = None) -> dict:
+    """Apply a validated policy in one transaction; one audit entry (``action``) lists what
+    changed, with ``extra`` (a page's reason, its preview) beside the changes."""
     changes = []
     with transaction.atomic():
         row = RetentionSettings.objects.select_for_update().filter(id=1).first() or settings_row()
@@ -224,8 +226,8 @@ def apply(policy: Policy, actor: str = "cli", source: str = "") -> dict:
 
             row.policy_sha256, row.policy_loaded_at = policy.sha256, now_ms()
         row.save()
-        record("retention.policy", actor=actor, source=source, object_type="policy", object_id="1",
-               detail={"policy_sha256": policy.sha256, "changes": changes})
+        record(action, actor=actor, source=source, object_type="policy", object_id="1",
+               detail={"policy_sha256": policy.sha256, "changes": changes, **(extra or {})})
     return {"policy_sha256": policy.sha256, "changes": changes}
 
 

@@ -238,7 +238,7 @@ def svg_bars(rows: list[dict], value: str = "bytes", width: int = 520, bar_h: in
     top = max([r[value] for r in rows] + [1])
     h = bar_h * len(rows) + 4
     parts = [f'<svg role="img" aria-label="bar chart of {escape(value)}" width="{width + 260}" height="{h}" '
-             f'xmlns="http://www.w3.org/2000/svg">']
+             f'viewBox="0 0 {width + 260} {h}" xmlns="http://www.w3.org/2000/svg">']
     for i, r in enumerate(rows):
         w = max(1, int(width * r[value] / top))
         y = i * bar_h + 2

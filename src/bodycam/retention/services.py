@@ -29,6 +29,7 @@ from ..custody.services import raise_alert, record
 from ..errors import BodycamError
 from ..evidence.models import Bookmark, Category, GnssPoint, Recording
 from ..evidence.services import DEFAULT_UNCATEGORIZED_DAYS, period_days
+from ..live import services as live
 from ..media.models import Derivative, Redaction, Transcript, TranscriptRevision, Translation
 from ..search import services as search
 from ..storage.refs import is_named
@@ -345,6 +346,7 @@ def _purge(entry: DeletionEntry, now: datetime, actor: str) -> tuple[dict, list[
     search.forget(rec.id)
     _drop_derivative_rows(rec, der_ids)
     GnssPoint.objects.filter(recording=rec).delete()
+    live.forget_positions(rec)  # positions sent while it was recording (live view) are its metadata too
     Bookmark.objects.filter(recording=rec).delete()
     Recording.objects.filter(pk=rec.pk).update(purged_at=now)
     entry.state, entry.closed_by, entry.closed_at = DeletionEntry.State.PURGED, actor[:150], now
@@ -698,3 +700,23 @@ def tombstone_dict(t: Tombstone) -> dict:
             "device": t.device, "categories": t.categories, "recorded_at": iso_seconds(t.recorded_at),
             "expired_at": iso_seconds(t.expired_at), "purged_at": iso_seconds(t.purged_at), "objects": t.objects_json,
             "blobs_removed": t.blobs_removed, "blobs_kept": t.blobs_kept, "bytes_freed": t.bytes_freed}
+
+
+# ------------------------------------------------------------------ the custodian's queues
+def deletion_queue(limit: int = 5) -> dict:
+    """Pending deletion entries, next purge first: {count, awaiting_approval (count; 0 when the
+    policy needs no approval), require_approval, rows: [DeletionEntry with .recording]}."""
+    row = pol.settings_row()
+    qs = DeletionEntry.objects.filter(state=DeletionEntry.State.PENDING).select_related("recording__officer")
+    return {"count": qs.count(), "require_approval": row.require_approval,
+            "awaiting_approval": qs.filter(approved_at__isnull=True).count() if row.require_approval else 0,
+            "rows": list(qs.order_by("purge_after")[:limit])}
+
+
+def open_holds(limit: int = 5) -> tuple[int, list[LegalHold]]:
+    """Legal holds not released, newest first, each with ``n_recordings``."""
+    from django.db.models import Count
+
+    qs = LegalHold.objects.filter(released_at__isnull=True).select_related("case")
+    rows = list(qs.annotate(n_recordings=Count("recordings")).order_by("-placed_at")[:limit])
+    return qs.count(), rows

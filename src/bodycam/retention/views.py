@@ -16,9 +16,13 @@ from django.views.decorators.http import require_http_methods
 
 from ..access.policy import allowed, refusals_audited, require
 from ..access.services import audit_denied
+from ..cases.models import Case
 from ..custody.services import record_request, request_source
+from ..errors import BadInput
 from ..evidence.models import Category
+from ..http import confirm_step, confirmed
 from ..numbers import whole_number
+from ..search import picker
 from ..timefmt import iso_seconds
 from . import cad as cadmod
 from . import policy as pol
@@ -44,22 +48,28 @@ def _wants_json(request) -> bool:
 @require_http_methods(["GET", "POST"])
 def overview(request):
     user = request.user
-    error, status = "", 200
+    error, status, pick_choices = "", 200, []
     if request.method == "GET" and not allowed(user, READ) and allowed(user, COMPLIANCE):
         return HttpResponseRedirect("/retention/compliance/")  # their part of retention (supervisors)
     if request.method == "POST":
         _require(request, MANAGE, "retention.change")
+        ask = _ask_first(request)
+        if ask is not None:
+            return ask
         try:
             _post(request)
             return HttpResponseRedirect(request.path)
-        except (ret.RetentionError, pol.RetentionPolicyError, ValueError) as exc:  # shown on the page, beside its forms
-            error, status = str(exc), 400
-            audit_denied(request, "retention.change", error, object_type="retention", status=400)
+        except (ret.RetentionError, pol.RetentionPolicyError, ValueError, BadInput) as exc:  # shown beside its forms
+            error, status = str(exc), getattr(exc, "status", 400)
+            audit_denied(request, "retention.change", error, object_type="retention", status=status)
+        except picker.Choose as many:
+            pick_choices = many.rows
     else:
         _require(request, READ, "retention.view")
     row = pol.settings_row()
     ctx = {
-        "settings": row, "error": error, "can_manage": allowed(user, MANAGE),
+        "settings": row, "error": error, "can_manage": allowed(user, MANAGE), "pick_choices": pick_choices,
+        "hold_cases": list(Case.objects.filter(status="open").order_by("-created_at")[:500]),
         "categories": Category.objects.order_by("name"),
         "queue": ret.queue_rows(), "upcoming": ret.upcoming()[:200],
         "holds": LegalHold.objects.filter(released_at__isnull=True).select_related("case")
@@ -77,17 +87,43 @@ def overview(request):
     return render(request, "retention/overview.html", ctx, status=status)
 
 
+def _ask_first(request):
+    """Approving a purge or releasing a hold cannot be undone: a confirmation page first."""
+    action = request.POST.get("action", "")
+    if confirmed(request) or action not in ("approve", "release_hold"):
+        return None
+    if action == "approve":
+        n = len(request.POST.getlist("recording"))
+        return confirm_step(request, "Approve deletion", f"Approve the purge of {n} recording{'s' if n != 1 else ''}?",
+                            ["After its grace period the sweep removes the recording's files for good; only a "
+                             "tombstone (its hashes) remains.", "Until then it can still be recovered."],
+                            button="Yes, approve the purge", back=request.path)
+    return confirm_step(request, "Release legal hold", "Release this legal hold?",
+                        ["The recordings it kept follow their retention again and may be deleted.",
+                         "A released hold cannot be placed again; a new hold can."],
+                        button="Yes, release the hold", back=request.path)
+
+
+def _picked_recordings(request) -> list[str]:
+    """The recordings of the items chosen in the hold form's picker, each one the user may see."""
+    from ..access.services import NotVisible, visible_clips
+    from ..numbers import parse_uuid
+
+    ids = picker.chosen(request, request.POST, "clip", multiple=True)
+    wanted = {parse_uuid(i) for i in ids}
+    found = dict(visible_clips(request.user).filter(id__in=[i for i in wanted if i]).values_list("id", "recording_id"))
+    if None in wanted or len(found) < len(wanted):
+        audit_denied(request, "retention.hold", "an item is not visible to this user", object_type="retention",
+                     status=404)
+        raise NotVisible("no such item, or not visible to you")
+    return sorted({str(r) for r in found.values()})
+
+
 def _post(request):
     p, who = request.POST, request.user.username
     src = request_source(request)
     action = p.get("action", "")
-    if action == "category":
-        raw = p.get("days", "").strip().lower()
-        days = None if raw == pol.INDEFINITE else whole_number(raw)
-        if days is None and raw != pol.INDEFINITE:
-            raise ValueError("days must be a whole number or 'indefinite'")
-        pol.set_category_retention(p.get("category", ""), days, actor=who, source=src)
-    elif action == "settings":
+    if action == "settings":  # a category's period: /retention/categories/change (previewed, with a reason)
         data = {}
         for key in ("grace_days", "notice_days"):
             if p.get(key, "").strip():
@@ -105,6 +141,8 @@ def _post(request):
         ret.approve(p.getlist("recording"), who, source=src)
     elif action == "hold":
         recs = [r.strip() for r in p.get("recordings", "").replace(",", "\n").splitlines() if r.strip()]
+        if p.getlist("clip") or p.get("clip_q", "").strip():  # the page's picker: items, not container names
+            recs += _picked_recordings(request)
         ret.place_hold(p.get("name", ""), p.get("reason", ""), who, recordings=recs,
                        case=p.get("case", "").strip() or None, source=src)
     elif action == "release_hold":
@@ -148,7 +186,7 @@ def storage_page(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def cad_page(request):
-    error, status, result = "", 200, None
+    error, status, result, row_errors, more_errors = "", 200, None, None, 0
     _require(request, READ if request.method == "GET" else MANAGE, "retention.cad")
     if request.method == "POST":
         f = request.FILES.get("file")
@@ -158,13 +196,18 @@ def cad_page(request):
             result = cadmod.import_incidents(f.read(cadmod.MAX_BYTES + 1), None, source=f"upload:{f.name}"[:200],
                                              actor=request.user.username)
         except cadmod.CadError as exc:  # shown on the page, beside its form
-            error, status = str(exc), 400
-            audit_denied(request, "cad.import", error, object_type="cad", status=400)
+            error, status = str(exc).splitlines()[0], 400
+            row_errors = getattr(exc, "rows", None)  # every bad row (CadRowErrors), nothing imported
+            more_errors = getattr(exc, "total", 0) - len(row_errors or [])
+            audit_denied(request, "cad.import", str(exc)[:2000], object_type="cad", status=400)
     q = request.GET.get("q", "").strip()[:64]
     qs = CadIncident.objects.order_by("-received_at")
     if q:
         qs = qs.filter(number__icontains=q) | CadIncident.objects.filter(call_type__icontains=q.upper())
     rows = [cadmod.incident_dict(i) for i in qs.prefetch_related("links__recording")[:200]]
     record_request(request, "cad.view", object_type="cad", detail={"q": q, "shown": len(rows)})
-    return render(request, "retention/cad.html", {"rows": rows, "q": q, "error": error, "result": result,
-                                                  "can_manage": allowed(request.user, MANAGE)}, status=status)
+    return render(request, "retention/cad.html", {
+        "rows": rows, "q": q, "error": error, "result": result, "row_errors": row_errors,
+        "more_errors": more_errors,
+        "columns": cadmod.COLUMNS, "time_format": cadmod.TIME_FORMAT, "max_mib": cadmod.MAX_BYTES // 2**20,
+        "can_manage": allowed(request.user, MANAGE)}, status=status)

@@ -1,7 +1,7 @@
 """Where a search starts and how it narrows: the search entries of what the user may see
 (the one access check, from the user's reach), then every filter but the text (officer,
-device, dates, category, case, incident, tag, place, transcript, restriction) as conditions
-the database can test while it walks a sort index."""
+device, dates, category, case, incident, tag, place, transcript, restriction, own title,
+bookmarks, shares made) as conditions the database can test while it walks a sort index."""
 
 from __future__ import annotations
 
@@ -9,19 +9,29 @@ import functools
 import math
 import operator
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 
 from ..access.models import Restriction
 from ..access.services import Reach, reached_recording_ids
 from ..cases.models import Case
 from ..evidence.defaults import UNCATEGORIZED
 from ..evidence.incidents import incident_recording_ids
-from ..evidence.models import Category, Device, GnssPoint, Officer, Recording, Tag
+from ..evidence.models import Bookmark, Category, Device, GnssPoint, Officer, Recording, Tag
 from ..evidence.services import TAG_MAX
 from ..numbers import parse_uuid
 from .index import TRANSCRIPT
 from .models import SearchDocument, SearchEntry
 from .query import Query
+
+# "shared=mine": fn(user) -> sub-select of the recording ids the user's live shares reach.
+# Shares belong to release (above search), which registers it in ReleaseConfig.ready(); with
+# none registered the filter matches nothing (deny by default).
+SHARED_BY = []
+
+
+def register_shared_by(fn) -> None:
+    SHARED_BY[:] = [fn]
+
 
 COMMON_MATCHES = 2_000  # a category's or a tag's recordings past this many: tested per row (``_member_of``)
 
@@ -47,9 +57,9 @@ def _member_of(rows: QuerySet):
     return Q(recording_id__in=rows.values("recording_id"))
 
 
-def apply_filters(entries: QuerySet, qy: Query) -> QuerySet:
+def apply_filters(entries: QuerySet, qy: Query, user=None) -> QuerySet:
     """Narrow a SearchEntry queryset (already restricted to what the user may see) by every
-    parameter but the text (``text_match``)."""
+    parameter but the text (``text_match``); ``user``: the searching user (``shared=mine``)."""
     # Officers and devices as values (a small lookup first), not sub-selects: the planner then
     # walks the officer + date or device + date index and stops after a page.
     if qy.officer:
@@ -90,6 +100,16 @@ def apply_filters(entries: QuerySet, qy: Query) -> QuerySet:
     if qy.restricted is not None:
         sub = Restriction.objects.values("recording_id")
         entries = entries.filter(recording_id__in=sub) if qy.restricted else entries.exclude(recording_id__in=sub)
+    if qy.titled is not None:
+        titled = Recording.objects.exclude(title="").values("id")
+        entries = entries.filter(recording_id__in=titled) if qy.titled else entries.exclude(recording_id__in=titled)
+    if qy.bookmarked is not None:
+        marked = Exists(Bookmark.objects.filter(recording_id=OuterRef("recording_id")))
+        entries = entries.filter(marked if qy.bookmarked else ~marked)
+    if qy.shared:
+        if user is None or not SHARED_BY:
+            return entries.none()
+        entries = entries.filter(recording_id__in=SHARED_BY[0](user))
     return entries
 
 
@@ -116,3 +136,22 @@ def visible_entries(user, r: Reach | None) -> QuerySet:
             return SearchEntry.objects.none()
         entries = entries.filter(functools.reduce(operator.or_, start))
     return entries.filter(Exists(reached_recording_ids(user, r).filter(pk=OuterRef("recording_id"))))
+
+
+def first_clips(entries: QuerySet) -> QuerySet:
+    """One entry per recording: its first clip's (no entry of the same recording sorts before
+    it, by time then file name — the order of ``evidence.services.clip_spans``). A correlated
+    NOT EXISTS on the (recording, time) index, tested per row as a sort index is walked. The
+    filters and the text are the recording's on every one of its entries (the text is the
+    recording's documents), so nothing matching is lost; a date filter dates a recording by
+    its first clip's start."""
+    earlier = SearchEntry.objects.filter(recording_id=OuterRef("recording_id")).filter(
+        Q(sort_time__lt=OuterRef("sort_time")) | Q(sort_time=OuterRef("sort_time"), object_name__lt=OuterRef("object_name")))
+    return entries.filter(~Exists(earlier))
+
+
+def recording_length() -> Subquery:
+    """The length of an entry's recording (its clips' lengths added): the "longest" sort of
+    recordings."""
+    return Subquery(SearchEntry.objects.filter(recording_id=OuterRef("recording_id")).order_by()
+                    .values("recording_id").annotate(total=Sum("duration_s")).values("total")[:1])

@@ -53,6 +53,9 @@ class Query:
     radius_m: float | None = None
     has_transcript: bool | None = None
     restricted: bool | None = None
+    titled: bool | None = None       # a person gave it a title (False: still the default one)
+    bookmarked: bool | None = None   # the camera sent a bookmark (an officer flagged a moment)
+    shared: str = ""                 # "mine": live shares the searching user made (filters.SHARED_BY)
     sort: str = "newest"
     page: int = 1
     per_page: int = 25
@@ -125,7 +128,8 @@ def parse_query(params) -> Query:
                category=g("category").strip(), case=g("case").strip(), incident=g("incident").strip(),
                tag=g("tag").strip(), lat=_float(g("lat"), "lat", -90, 90), lon=_float(g("lon"), "lon", -180, 180),
                radius_m=_float(g("radius"), "radius", 1, 100_000), has_transcript=_bool(g("transcript"), "transcript"),
-               restricted=_bool(g("restricted"), "restricted"), sort=sort,
+               restricted=_bool(g("restricted"), "restricted"), titled=_bool(g("titled"), "titled"),
+               bookmarked=_bool(g("bookmarked"), "bookmarked"), shared=g("shared").strip(), sort=sort,
                page=_int(g("page"), "page", 1, 1, 1_000_000), per_page=_int(g("per_page"), "per_page", 25, 1,
                                                                              MAX_PER_PAGE))
     if qy.q and not terms(qy.q):
@@ -137,11 +141,14 @@ def parse_query(params) -> Query:
         raise SearchError("a location search needs both lat and lon")
     if all(located) and qy.radius_m is None:
         qy.radius_m = 500.0
+    if qy.shared not in ("", "mine"):
+        raise SearchError("shared must be mine (the live shares you made) or empty")
     if qy.incident:
         from ..numbers import parse_uuid
 
         if parse_uuid(qy.incident) is None:
             raise SearchError("incident must be a recording id")
     qy.raw = {k: g(k) for k in ("q", "officer", "device", "from", "to", "category", "case", "incident", "tag", "lat",
-                                "lon", "radius", "transcript", "restricted", "sort", "per_page") if g(k)}
+                                "lon", "radius", "transcript", "restricted", "titled", "bookmarked", "shared", "sort",
+                                "per_page") if g(k)}
     return qy

@@ -19,7 +19,7 @@ from ..access.services import audit_denied, reach
 from ..custody.services import record_request
 from ..evidence.models import Clip, Recording
 from . import plans
-from .filters import apply_filters, visible_entries
+from .filters import apply_filters, first_clips, recording_length, visible_entries
 from .index import METADATA, NOTES, TAGS, TRANSCRIPT, forget, index_text, reindex, reindex_all
 from .query import MAX_PER_PAGE, SORTS, Query, SearchError, parse_query
 
@@ -27,18 +27,20 @@ __all__ = ["METADATA", "NOTES", "TAGS", "TRANSCRIPT", "MAX_PER_PAGE", "SORTS", "
            "audited_search", "forget", "index_text", "parse_query", "reindex", "reindex_all", "search"]
 
 
-def audited_search(request, params) -> tuple[Query, Page]:
+def audited_search(request, params, *, recordings: bool = False) -> tuple[Query, Page]:
     """Read the parameters, search as the request's user and write one audit entry:
     ``evidence.search`` with the query, the page and the clips shown; or, for a bad parameter,
-    a denied one (400 and the reason) and the ``SearchError`` raised again for the caller to show."""
+    a denied one (400 and the reason) and the ``SearchError`` raised again for the caller to show.
+    ``recordings``: one result per recording (its first clip), as ``search``."""
     try:
         qy = parse_query(params)
-        page = search(request.user, qy)
+        page = search(request.user, qy, recordings=recordings)
     except SearchError as exc:
         audit_denied(request, "evidence.search", str(exc), status=400)
         raise
     record_request(request, "evidence.search", detail={"query": qy.raw, "page": page.page, "total": page.total,
-                                                       "shown": [str(c.id) for c in page.results]})
+                                                       "shown": [str(c.id) for c in page.results],
+                                                       **({"per": "recording"} if recordings else {})})
     return qy, page
 
 
@@ -55,15 +57,23 @@ class Page:
         return max(1, math.ceil(self.total / self.per_page))
 
 
-def search(user, qy: Query) -> Page:
+def search(user, qy: Query, *, recordings: bool = False) -> Page:
     """One page of the clips the user may see that match, in the chosen order.
+    ``recordings``: one result per recording, its first clip (``filters.first_clips``; the
+    search page lists recordings), counted as recordings; "longest" is then the recording's length.
 
     Each query one plan the database can stop early: the page's clip ids (the access check,
     filters, text and sort, on SearchEntry's indexes) and a count that stops at COUNT_CAP + 1
     (PostgreSQL, common text: both from one walk); then the page's clips by id. Those ids come
     only out of ``visible_entries`` (the one access check), so nothing outside it can be shown."""
     r = reach(user)  # once: where the search starts and the access check inside it
-    entries = apply_filters(visible_entries(user, r), qy)
+    entries = apply_filters(visible_entries(user, r), qy, user)
+    order = SORTS[qy.sort]
+    if recordings:
+        entries = first_clips(entries)
+        if qy.sort == "longest":
+            entries = entries.annotate(recording_length=recording_length())
+            order = ("-recording_length", *order[1:])
     text = qy.q
     numbered = Recording.objects.filter(evidence_number=text).values_list("id", flat=True)[:1] if text else []
     if numbered:  # an evidence number, exactly: that recording (unique index), not a text search
@@ -82,7 +92,7 @@ def search(user, qy: Query) -> Page:
         counted = plans.counted_text(counted, expr, few, from_matches=from_matches)
     # One set of planner settings for every query of the page (each change is a round trip).
     with plans.planned(walk=common):
-        page = entries.order_by(*SORTS[qy.sort])
+        page = entries.order_by(*order)
         if common and postgres:
             ids, total, partial = plans.walk_page(page, start, qy.per_page, plans.COUNT_BUDGET_S)
         else:
@@ -95,6 +105,8 @@ def search(user, qy: Query) -> Page:
             # No text (PostgreSQL): in the page's order, the same index walk as the page, stopping
             # at the cap. Text, or SQLite: in no order, from the matches (a sort would read them all).
             order = SORTS[qy.sort] if postgres and not text else ()
+            if recordings and not text:  # one per recording: walk a sort index here too (the NOT
+                order = SORTS["newest" if qy.sort == "longest" else qy.sort]  # EXISTS defeats a covering one)
             total = counted.order_by(*order).values("id")[:plans.COUNT_CAP + 1].count()
     capped = total > plans.COUNT_CAP or partial
     return Page(results=results, total=min(total, plans.COUNT_CAP), page=qy.page, per_page=qy.per_page, capped=capped)

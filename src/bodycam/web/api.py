@@ -291,6 +291,8 @@ def job_detail(request, job_id):
         ("incident", "a recording id: its incident"), ("tag", "tag"), ("lat", "latitude (with lon)"),
         ("lon", "longitude (with lat)"), ("radius", "metres around lat/lon, 1-100000 (default 500)"),
         ("transcript", "yes | no | any"), ("restricted", "yes | no | any"),
+        ("titled", "yes | no | any: a person gave it a title"), ("bookmarked", "yes | no | any: a camera bookmark"),
+        ("shared", "mine: the live shares and links you made"),
         ("sort", "newest (default) | oldest | officer | device | longest"),
         ("page", "1-1000000"), ("per_page", "1-100 (default 25)"))]])
 @api_view(["GET"])

@@ -99,6 +99,32 @@ def facts(user, recordings) -> dict:
     return out
 
 
+def lengths(recording_ids) -> dict:
+    """{recording id: {"seconds": its clips' lengths added, "clips": how many}} in one query
+    (a result row is a recording: its length is all of its clips')."""
+    from django.db.models import Count, Sum
+
+    from ..evidence.models import Clip
+
+    out = {rid: {"seconds": 0.0, "clips": 0} for rid in recording_ids}
+    for row in (Clip.objects.filter(recording_id__in=list(out)).order_by().values("recording_id")
+                .annotate(seconds=Sum("duration_s"), clips=Count("id"))):
+        out[row["recording_id"]] = {"seconds": row["seconds"] or 0.0, "clips": row["clips"]}
+    return out
+
+
+def recording_rows(user, clips) -> list[dict]:
+    """One row per recording of ``clips`` (already access-checked, in the order to show):
+    {"id": its first clip's id (the recording's page), "recording": its id, "f": ``facts``,
+    "length": ``lengths``}."""
+    first: dict = {}
+    for c in clips:
+        first.setdefault(c.recording_id, c)
+    about = facts(user, [c.recording for c in first.values()])
+    size = lengths(list(first))
+    return [{"id": str(c.id), "recording": str(rid), "f": about[rid], "length": size[rid]} for rid, c in first.items()]
+
+
 # ---------------------------------------------------------------- stills inside recordings
 def span(rec) -> tuple:
     """(start, stop) of a recording on the wall clock (stop: the camera's, else its clips' length)."""

@@ -1,7 +1,7 @@
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import path
 
-from . import accounts, admin_fleet, admin_rules, api, api_docs, cases, pages, sso, views
+from . import access_requests, accounts, admin_fleet, admin_rules, api, api_docs, audit, cases, home, pages, sso, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -9,15 +9,26 @@ urlpatterns = [
     path("login/oidc/", sso.oidc_start, name="login-oidc"),
     path("login/oidc/callback", sso.oidc_callback, name="login-oidc-callback"),
     path("logout/", views.logout_view, name="logout"),
-    path("", pages.search_page, name="evidence-list"),
+    path("", home.home_page, name="home"),
+    path("evidence/", pages.search_page, name="evidence-list"),
     path("evidence/bulk", pages.bulk_action, name="evidence-bulk"),
+    path("pick/evidence", pages.pick_evidence, name="pick-evidence"),
     path("evidence/<str:clip_id>/", pages.item_page, name="evidence-detail"),
     path("timeline/", pages.timeline_page, name="timeline"),
     path("cases/", cases.case_list, name="case-list"),
+    path("cases/new", cases.case_new, name="case-new"),
     path("cases/<str:case_key>/", cases.case_page, name="case-detail"),
+    path("cases/<str:case_key>/history", cases.case_history, name="case-history"),
     path("cases/<str:case_key>/status", cases.case_status, name="case-status"),
+    path("cases/<str:case_key>/footage", cases.case_footage, name="case-footage"),
+    path("cases/<str:case_key>/footage/<str:recording_id>/remove", cases.case_footage_remove,
+         name="case-footage-remove"),
+    path("cases/<str:case_key>/detectives", cases.case_detectives, name="case-detectives"),
     path("cases/<str:case_key>/files", cases.case_file_upload, name="case-file-upload"),
     path("cases/<str:case_key>/files/<str:file_id>", cases.case_file_download, name="case-file"),
+    path("access-requests/", access_requests.request_list, name="access-requests"),
+    path("access-requests/new", access_requests.request_new, name="access-request-new"),
+    path("access-requests/<str:request_id>/", access_requests.request_detail, name="access-request"),
     path("users/", accounts.user_list, name="users"),
     path("users/new/", accounts.user_new, name="user-new"),
     path("users/<str:username>/", accounts.user_detail, name="user-detail"),
@@ -28,7 +39,8 @@ urlpatterns = [
     path("users/<str:username>/tokens", accounts.token_create, name="user-token-create"),
     path("users/<str:username>/tokens/<str:token_id>/revoke", accounts.token_revoke, name="user-token-revoke"),
     path("enrol/<str:token>/", accounts.enrol_page, name="enrol"),
-    path("audit/", views.audit_view, name="audit"),
+    path("audit/", audit.audit_page, name="audit"),
+    path("audit/exports/<str:export_id>/", audit.export_download, name="audit-export"),
     # Administration: cameras (admins; custodians read the fleet status), squads (admins),
     # access rules (custodians). Recordings are picked by searching, never by a pasted id.
     path("admin/cameras/", admin_fleet.camera_list, name="camera-list"),

@@ -1,5 +1,5 @@
 """Server-rendered pages. Thin: sign-in logic lives in bodycam.access.auth, evidence logic
-in bodycam.evidence_ops.services (both audited there).
+in bodycam.evidence_ops.services (both audited there); the audit page is web.audit.
 
 Sign-in is two steps in one session: /login/ (system-use banner acknowledgement, username,
 password) then /mfa/ (TOTP code; first time: enrolment with secret + QR code). Django's
@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 
 from django.conf import settings
 from django.contrib.auth import login, logout
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -24,9 +23,7 @@ from ..access.middleware import AUTH_AT, MFA_OK, SEEN_AT
 from ..access.models import User
 from ..access.services import Denied
 from ..custody.services import record_request, request_source, session_ref
-from ..evidence_ops import services as ev
 from ..http import CONTENT_SECURITY_POLICY, error_page
-from ..numbers import whole_number
 
 PENDING, PENDING_AT, BANNER_AT = "bc_pending", "bc_pending_at", "bc_banner_at"
 METHOD = "bc_method"  # how the first factor was passed: password | ldap | oidc
@@ -172,20 +169,6 @@ def logout_view(request):
         record_request(request, "auth.logout", object_type="user", object_id=str(request.user.id))
     logout(request)
     return HttpResponseRedirect(settings.LOGIN_URL)
-
-
-@login_required
-def audit_view(request):
-    """Auditors: the audit log, newest last, paged by sequence number (reading is audited)."""
-    def num(name, default):
-        value = whole_number(request.GET.get(name, ""))  # None for "", "-1", "²", 20 digits
-        return default if value is None else value
-
-    data = ev.read_audit_log(request, after=num("after", 0), limit=num("limit", 200) or 200,
-                             action=request.GET.get("action", ""), actor=request.GET.get("actor", ""))
-    return render(request, "web/audit.html", {"entries": data["entries"], "next_after": data["next_after"],
-                                              "action": request.GET.get("action", ""),
-                                              "actor": request.GET.get("actor", "")})
 
 
 def csrf_failure(request, reason=""):
