@@ -5,16 +5,18 @@ settings change. Short low-resolution generated clips (``media.platesynth``)."""
 
 import hashlib
 import json
+from datetime import timedelta
 
 import av
 import numpy as np
 import pytest
 
 from bodycam.custody.models import AuditEntry
-from bodycam.evidence.models import Officer
+from bodycam.evidence.models import Officer, Recording
 from bodycam.jobs.models import Job
 from bodycam.media import c2pa_sign, plates, platesynth, redact, redactions
 from bodycam.media.models import Analysis, PlateRead, Redaction
+from bodycam.retention import services as ret
 from bodycam.storage import get_store
 
 from .access_helpers import World, client_for
@@ -92,12 +94,12 @@ def test_plate_analysed_at_ingest_masked_searchable_and_signed(tmp_path, setting
     assert res.status_code == 200
     [hit] = [r for r in res.json()["results"] if r["id"] == str(clip.id)]
     assert [p["text"] for p in hit["plate_reads"]] == [TEXT] and hit["plate_reads"][0]["finding"] == "machine"
-    page = cust.get("/", {"q": TEXT})
+    page = cust.get("/evidence/", {"q": TEXT})
     assert page.status_code == 200 and b"machine reading" in page.content and TEXT.encode() in page.content
     other = client_for(w.other_officer)  # may not see the recording: does not find it
     res = other.get("/api/search", {"q": TEXT})
     assert res.status_code == 200 and str(clip.id) not in {r["id"] for r in res.json()["results"]}
-    page = other.get("/", {"q": TEXT})
+    page = other.get("/evidence/", {"q": TEXT})
     assert str(clip.id).encode() not in page.content and b"machine reading" not in page.content
 
     # A redaction opens with the tracks ready: no second analysis, no job.
@@ -143,6 +145,18 @@ def test_plate_analysed_at_ingest_masked_searchable_and_signed(tmp_path, setting
     assert redactions.background_analysis(None, clip)["reused"] is False
     assert Analysis.objects.filter(clip=clip).count() == 3
     assert AuditEntry.objects.filter(action="media.analysis", object_id=str(clip.id)).count() == 3
+
+    # Purged with its recording: the plate texts go with the transcripts, and nobody finds them.
+    rec = clip.recording
+    Recording.objects.filter(pk=rec.pk).update(trigger_on_time=rec.trigger_on_time - timedelta(days=3650))
+    now = rec.trigger_on_time
+    ret.sweep(now=now)
+    ret.sweep(now=now + timedelta(days=400))
+    rec.refresh_from_db()
+    assert rec.purged_at is not None
+    assert not PlateRead.objects.filter(clip__recording=rec).exists()
+    res = cust.get("/api/search", {"q": TEXT})
+    assert res.status_code == 200 and str(clip.id) not in {r["id"] for r in res.json()["results"]}
 
 
 @pytest.mark.django_db

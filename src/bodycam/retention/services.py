@@ -30,7 +30,7 @@ from ..errors import BodycamError
 from ..evidence.models import Bookmark, Category, GnssPoint, Recording
 from ..evidence.services import DEFAULT_UNCATEGORIZED_DAYS, period_days
 from ..live import services as live
-from ..media.models import Derivative, Redaction, Transcript, TranscriptRevision, Translation
+from ..media.models import Derivative, PlateRead, Redaction, Transcript, TranscriptRevision, Translation
 from ..search import services as search
 from ..storage.refs import is_named
 from ..timefmt import iso_seconds
@@ -369,6 +369,7 @@ def _drop_derivative_rows(rec: Recording, der_ids: list) -> None:
 
     # Machine translations of the transcripts are text of the footage too.
     Translation.objects.filter(clip__recording=rec).delete()
+    PlateRead.objects.filter(clip__recording=rec).delete()  # plate texts the machine read in it
     ts = Transcript.objects.filter(clip__recording=rec)
     TranscriptRevision.objects.filter(transcript__in=ts).delete()
     ts.delete()
