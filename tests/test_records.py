@@ -6,11 +6,12 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from bodycam.custody.models import AuditEntry
+from bodycam.evidence.models import Clip
 from bodycam.media import c2pa_sign
 from bodycam.records.models import RecordsRequest
 
@@ -432,3 +433,27 @@ def test_correspondence_log(tmp_path, settings):
 
     assert sent.file_sha256 not in sweep_orphans(grace_seconds=0)["quarantined"]
     assert catalogue_hashes()[sent.file_sha256][0]["kind"] == "records_correspondence"
+
+
+def test_records_pages_name_items_by_evidence_number_never_the_camera_file(tmp_path, settings):
+    w = World(tmp_path)
+    cust = client_for(w.custodian)
+    _post(cust, "/records/", {"requester": "A", "scope": "x", "received_on": date.today().isoformat()})
+    req = RecordsRequest.objects.get()
+    url = f"/records/{req.number}/"
+    _post(cust, url, {"action": "add_item", "clip": str(w.clip.id)})
+    rec = w.clip.recording
+    assert rec.evidence_number
+    for page_url in (url, f"/records/clip/{w.clip.id}/redact/", f"/records/clip/{w.clip.id}/transcript/"):
+        page = cust.get(page_url)
+        assert page.status_code == 200, page_url
+        text = page.content.decode()
+        assert rec.evidence_number in text and w.clip.object_name not in text, page_url
+    # A recording of several clips: the page says which clip it is.
+    began = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    Clip.objects.filter(pk=w.clip.pk).update(start_time=began)
+    second = Clip.objects.create(recording=rec, object_name="20260101_000010_00002.mp4", sha256=w.clip.sha256,
+                                 md5=w.clip.md5, size=w.clip.size, container_type="mp4", duration_s=1.0,
+                                 start_time=began + timedelta(seconds=10))
+    text = cust.get(f"/records/clip/{second.id}/redact/").content.decode()
+    assert f"{rec.evidence_number} · " in text and "clip 2 of 2" in text and second.object_name not in text

@@ -19,7 +19,6 @@ from rest_framework.response import Response
 
 from ..access.services import NotVisible, capabilities
 from ..errors import BadInput
-from ..evidence.identity import display_title
 from ..http import ErrorPageMiddleware
 from ..media import redact, redactions, transcripts
 from ..media.models import Derivative, Redaction
@@ -261,9 +260,7 @@ def request_page(request, number):
         if it.removed_at:
             removed.append(it)
         else:
-            rec = it.clip.recording
-            items.append({"it": it, "label": f"{rec.evidence_number or ''} · {display_title(rec)}".strip(" ·"),
-                          "choices": list(Redaction.objects.filter(clip=it.clip).order_by("-created_at"))})
+            items.append({"it": it, "choices": list(Redaction.objects.filter(clip=it.clip).order_by("-created_at"))})
     from ..jobs.models import Job
 
     packing = Job.objects.filter(kind="records.package", object_id=r.number,
