@@ -39,7 +39,7 @@ def test_every_role_gets_its_queues_and_one_audit_entry(tmp_path):
     want = {
         "officer": ["mine-uncategorized", "mine-untitled"],
         "supervisor": ["squad-uncategorized", "squad-flagged", "review-sample", "compliance"],
-        "detective": ["case-footage", "my-shares"],
+        "detective": ["case-footage", "my-access-requests", "my-shares"],
         "custodian": ["records-due", "deletion-queue", "upcoming-deletions", "holds", "my-shares", "alerts"],
         "prosecutor": ["shared-cases", "shared-items"],
         "admin": ["alerts", "failed-jobs", "storage", "locked-accounts"],

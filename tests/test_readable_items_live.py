@@ -152,3 +152,39 @@ def test_custodian_sees_cases_and_flags_at_both_widths(site, browser):
         no_sideways_scroll(page, f"custodian search {size}")
         shot(page, f"readable-search-custodian-{size}")
     ctx.close()
+
+
+def test_share_link_cad_and_compliance_pages_list_recordings_at_both_widths(site, browser):
+    """A share link's page, the CAD incidents page and the compliance report name recordings
+    (evidence number and title, officer, local start, length), never a camera file; at 390 and
+    1280 px without sideways scroll. Screenshots: readable-lists-*.png."""
+    from .browser import both_widths
+
+    ctx, page = sign_in(browser, site, "det.muller")
+    page.goto(site.url + "/cases/2026-000417/")
+    page.locator("a.item-link").first.click()
+    number = page.locator(".item-head h1 .evno").inner_text().strip()
+    page.fill("#link-form input[name=label]", "ADA Smith")
+    page.check("#link-form input[name=allow_download]")
+    page.click("#link-form button[type=submit]")
+    url = page.locator("#new-link").inner_text().strip()
+    ctx.close()
+    anon = browser.new_context(viewport={"width": 1280, "height": 800})
+    lp = anon.new_page()
+    lp.goto(url)
+    heading = lp.locator("section.recording h2").first.inner_text()
+    assert NUMBER.match(number) and number in heading, (number, heading)
+    text = lp.locator("main").inner_text()
+    assert ".mp4" not in text and ".mkv" not in text, text
+    check_times(lp, "share link")
+    both_widths(lp, "share-link", "readable-lists-")
+    anon.close()
+
+    ctx, page = sign_in(browser, site, "custodian")
+    for path, name in (("/retention/compliance/", "compliance"), ("/retention/cad/", "cad")):
+        page.goto(site.url + path)
+        text = page.locator("main").inner_text()
+        assert ".mp4" not in text and not re.search(r"\d{4}-\d\d-\d\dT\d\d:", text), (path, text[:500])
+        both_widths(page, name, "readable-lists-")
+    assert page.locator("#incidents .recording .evno").count() > 0  # the demo's linked recordings
+    ctx.close()

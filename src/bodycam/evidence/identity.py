@@ -164,3 +164,71 @@ def clean_title(value) -> str:
     if not value.isprintable():
         raise ValueError("title must be printable text")
     return value
+
+
+# ---------------------------------------------------------------- a page of recordings, readable
+def labels(recordings) -> dict:
+    """{recording id: {number, title, officer, badge, device, device_name, categories, still,
+    started}}: what a page shows of each of ``recordings`` (already access-checked by the
+    caller; nothing here decides who sees what). A few queries, never one per recording.
+    ``web.readable.facts`` adds the role-dependent columns (cases, flags)."""
+    from .models import Recording
+
+    recs = {r.id: r for r in recordings}
+    if not recs:
+        return {}
+    cats: dict = {rid: [] for rid in recs}
+    for rid, name in (Recording.categories.through.objects.filter(recording_id__in=list(recs))
+                      .values_list("recording_id", "category__name")):
+        cats[rid].append(name)
+    incidents = incidents_of(list(recs))
+    joined = Recording.objects.select_related("officer__account", "device").in_bulk(list(recs))
+    out = {}
+    for rid, rec in recs.items():
+        names = sorted(cats[rid])
+        rec = joined.get(rid, rec)
+        officer = rec.officer
+        account = officer.account if officer.account_id else None
+        device = rec.device
+        out[rid] = {
+            "number": rec.evidence_number or "",
+            "title": display_title(rec, names, incidents.get(rid)),
+            "officer": officer.name or (account.username if account else "") or str(officer.axis_user_id)[:8],
+            "badge": (getattr(account, "badge", "") if account else "") or officer.user_key,
+            "device": device.serial,
+            "device_name": device.name if device.name not in ("", device.serial, f"Camera {device.serial}") else "",
+            "categories": names,
+            "still": is_still(rec),
+            "started": start_of(rec),
+        }
+    return out
+
+
+def lengths(recording_ids) -> dict:
+    """{recording id: {"seconds": its clips' lengths added, "clips": how many}} in one query
+    (a row is a recording: its length is all of its clips')."""
+    from django.db.models import Count, Sum
+
+    from .models import Clip
+
+    out = {rid: {"seconds": 0.0, "clips": 0} for rid in recording_ids}
+    for row in (Clip.objects.filter(recording_id__in=list(out)).order_by().values("recording_id")
+                .annotate(seconds=Sum("duration_s"), clips=Count("id"))):
+        out[row["recording_id"]] = {"seconds": row["seconds"] or 0.0, "clips": row["clips"]}
+    return out
+
+
+def recording_rows(clips, describe=labels) -> list[dict]:
+    """One row per recording of ``clips`` (already access-checked, in the order to show):
+    {"id": its first clip's id (the recording's page), "recording": its id, "f": ``describe``
+    (``labels``, or ``web.readable.facts`` for a signed-in user), "length": ``lengths``,
+    "clips": its clips among ``clips``, in order}."""
+    first: dict = {}
+    parts: dict = {}
+    for c in clips:
+        first.setdefault(c.recording_id, c)
+        parts.setdefault(c.recording_id, []).append(c)
+    about = describe([c.recording for c in first.values()])
+    size = lengths(list(first))
+    return [{"id": str(c.id), "recording": str(rid), "f": about[rid], "length": size[rid], "clips": parts[rid]}
+            for rid, c in first.items()]

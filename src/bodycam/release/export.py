@@ -25,12 +25,13 @@ from ..access.services import Denied, audit_denied, visible_clips
 from ..custody.chain import server_key
 from ..custody.report import build_report, render_pdf
 from ..custody.services import record_request
+from ..evidence.identity import recording_rows
 from ..evidence.models import Attachment, Clip
 from ..evidence_ops import services as ev
 from ..provenance import export as fmt
 from ..provenance.keys import public_b64
 from ..storage import get_store
-from ..timefmt import iso_as_given
+from ..timefmt import iso_as_given, readable, utc_text
 from .services import safe_path
 
 VERIFY_TXT = """HOW TO VERIFY THIS EVIDENCE EXPORT
@@ -39,6 +40,8 @@ VERIFY_TXT = """HOW TO VERIFY THIS EVIDENCE EXPORT
 This archive was produced by the bodycam evidence system on {exported_at} by {exported_by}.
 It holds {n} original recording file(s), exactly as the cameras wrote them.{terms}
 
+Recordings in this export (times in UTC, the agency's local time in brackets)
+{contents}
 What is inside
   originals/      the original files, bit-for-bit as uploaded by the camera
   manifests/      for each original, the manifest the camera signed when it recorded it
@@ -81,6 +84,11 @@ It exits 0 when everything checks and 1 naming each difference.
 def _safe(part: str) -> str:
     part = re.sub(r"[^\w.@+-]", "_", part).strip(".")
     return part[:150] or "_"
+
+
+def zip_name(prefix: str, name: str) -> str:
+    """A download's file name: ``prefix`` + ``name`` made safe (an evidence number pattern may hold a slash)."""
+    return f"{prefix}{_safe(name)}.zip"
 
 
 def _clip_paths(clip: Clip) -> tuple[str, str, str]:
@@ -210,6 +218,8 @@ def build_export(request, clips: list[Clip], object_type: str, object_id: str, t
     manifests = {(a.recording_id, a.object_name): a for a in Attachment.objects.filter(
         recording_id__in={c.recording_id for c in clips}, kind=Attachment.Kind.MANIFEST)}
     skey = server_key()
+    rows = recording_rows(clips)
+    about = {r["recording"]: r["f"] for r in rows}
     hashes: dict[str, str] = {}
     items = []
     fd, path = tempfile.mkstemp(prefix="bodycam-export-", suffix=".zip")
@@ -245,7 +255,8 @@ def build_export(request, clips: list[Clip], object_type: str, object_id: str, t
                     raise RuntimeError(f"stored original of {c} does not match its ingest hash; run bodycam fsck")
                 dev = c.recording.device
                 item = {"clip_id": str(c.id), "recording_id": str(c.recording_id),
-                        "container": c.recording.container_name, "object": c.object_name, "original": orig,
+                        "evidence_number": about[str(c.recording_id)]["number"],
+                        "title": about[str(c.recording_id)]["title"], "container": c.recording.container_name, "object": c.object_name, "original": orig,
                         "sha256": c.sha256, "size": c.size, "device": dev.serial, "device_kind": dev.kind,
                         "officer": c.recording.officer.name, "start": iso_as_given(c.start_time),
                         "stop": iso_as_given(c.stop_time), "signature_at_ingest": c.signature,
@@ -273,6 +284,7 @@ def build_export(request, clips: list[Clip], object_type: str, object_id: str, t
             put(fmt.SERVER_KEY, fmt.public_pem(public_b64(skey)))
             put(fmt.README, VERIFY_TXT.format(
                 exported_at=exported_at, exported_by=actor_name, n=len(items), server_key=public_b64(skey),
+                contents=contents_text(rows, items),
                 name="EXPORT.zip", terms=f"\n\nTERMS: {terms}" if terms else "").encode())
             sums = fmt.sums_text(hashes)
             z.writestr(fmt.SUMS, sums)
@@ -286,6 +298,25 @@ def build_export(request, clips: list[Clip], object_type: str, object_id: str, t
         os.unlink(path)
         raise
     return path
+
+
+def contents_text(rows: list[dict], items: list[dict]) -> str:
+    """VERIFY.txt's list of the recordings: evidence number and title, officer, start (UTC and
+    local), length, and the originals of each (a recording may be several camera files)."""
+    from django.conf import settings
+
+    files: dict = {}
+    for i in items:
+        files.setdefault(i["recording_id"], []).append(i["original"])
+    out = []
+    for r in rows:
+        f, length = r["f"], r["length"]
+        started = f"{utc_text(f['started'])} ({readable(f['started'], settings.AGENCY_TIME_ZONE, 'minute')})"
+        size = "photo" if f["still"] else f"{length['seconds']:.1f} s"
+        out.append(f"  {f['number'] or '(no number)'}  {f['title']}\n"
+                   f"      officer {f['officer']}{' #' + f['badge'] if f['badge'] else ''} · started {started} · {size}\n"
+                   + "".join(f"      {path}\n" for path in files.get(r["recording"], [])))
+    return "".join(out) or "  (none)\n"
 
 
 def _zip_time(c: Clip):

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from ..access.policy import allowed
 from ..access.services import Denied, NotVisible, visible_clips
 from ..custody.services import record_request
+from ..evidence.identity import display_title, recording_rows
 from ..evidence_ops import services as ev
 from ..http import ErrorPageMiddleware, playback_start, range_asked, range_response
 from ..media import services as media
@@ -104,11 +105,14 @@ def _open(request, link_id):
 @_link_view
 def link_page(request, link_id):
     link = _open(request, link_id)
-    clips = list(rel.link_clips(link).order_by("start_time", "object_name"))
+    clips = list(rel.link_clips(link).select_related("recording")
+                 .order_by("recording__trigger_on_time", "recording_id", "start_time", "object_name"))
     record_request(request, "release.link.open", actor=rel.link_actor(link), object_type="link",
                    object_id=str(link.id), detail={"clips": [str(c.id) for c in clips]})
-    items = [ev.clip_summary(c) for c in clips]
-    return render(request, "release/link.html", {"link": link, "items": items})
+    rows = recording_rows(clips)  # one section per recording; its clips play inside it
+    for r in rows:
+        r["parts"] = [ev.clip_summary(c) for c in r["clips"]]
+    return render(request, "release/link.html", {"link": link, "rows": rows})
 
 
 @_link_view
@@ -174,8 +178,11 @@ def item_export(request, clip_id):
     rows = exp.exportable_clips(request, clips, "recording", rid)
     terms = "DO NOT RE-SHARE: released for the named recipient only." \
         if rel.no_reshare_terms(request.user, rid) else ""
-    path = exp.build_export(request, rows, "recording", rid, rows[0].recording.container_name, terms=terms)
-    return _zip_response(path, f"evidence-export-{rows[0].recording.container_name[:60]}.zip")
+    rec = rows[0].recording
+    number = rec.evidence_number or rec.container_name[:60]
+    path = exp.build_export(request, rows, "recording", rid, f"Recording {number} · {display_title(rec)}",
+                            terms=terms)
+    return _zip_response(path, exp.zip_name("evidence-export-", number))
 
 
 @extend_schema(summary="Court export of a case (zip)", parameters=[doc.CASE_KEY], responses=doc.ZIP)

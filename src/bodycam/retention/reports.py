@@ -153,7 +153,8 @@ def compliance(start: datetime, end: datetime, user=None, squad: str | None = No
     seed = seed if seed is not None else int(start.timestamp()) ^ int(end.timestamp())
     pool = sorted(str(x) for x in recs.filter(not_purged_q()).values_list("id", flat=True))
     sample = random.Random(seed).sample(pool, min(row.review_sample_size, len(pool)))
-    names = {str(k): v for k, v in Recording.objects.filter(id__in=sample).values_list("id", "container_name")}
+    names = {str(k): (c, n or "") for k, c, n in Recording.objects.filter(id__in=sample)
+             .values_list("id", "container_name", "evidence_number")}
     return {
         "from": iso_seconds(start), "to": iso_seconds(end), "required_call_types": sorted(required_types),
         "late_activation_s": row.late_activation_s,
@@ -163,7 +164,8 @@ def compliance(start: datetime, end: datetime, user=None, squad: str | None = No
         "missed_incidents": sorted({n for r in rows for n in r["missed"]}),
         "officers": rows, "squads": sorted(squads.values(), key=lambda s: s["squad"]),
         "unknown_badges": {b: v for b, v in sorted(unknown_badges.items())},
-        "review_sample": {"seed": seed, "recordings": [{"recording": i, "container": names.get(i, "")}
+        "review_sample": {"seed": seed, "recordings": [{"recording": i, "container": names.get(i, ("", ""))[0],
+                                                        "evidence_number": names.get(i, ("", ""))[1]}
                                                        for i in sample]},
     }
 

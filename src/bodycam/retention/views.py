@@ -9,21 +9,26 @@ for the squads they supervise. Every page view and every refusal is audited.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from ..access.policy import allowed, refusals_audited, require
-from ..access.services import audit_denied
+from ..access.services import audit_denied, visible_clips
 from ..cases.models import Case
 from ..custody.services import record_request, request_source
 from ..errors import BadInput
+from ..evidence.identity import recording_rows
 from ..evidence.models import Category
 from ..http import confirm_step, confirmed
 from ..numbers import whole_number
 from ..search import picker
-from ..timefmt import iso_seconds
+from ..timefmt import day_bounds, iso_seconds, isoformat
 from . import cad as cadmod
 from . import policy as pol
 from . import reports
@@ -156,7 +161,7 @@ def compliance_page(request):
     _require(request, COMPLIANCE, "retention.compliance")
     g = request.GET
     with refusals_audited(request, "retention.compliance"):
-        start, end = reports.parse_period(g.get("from") or None, g.get("to") or None)
+        start, end = reports.parse_period(_local_day(g.get("from"), 0), _local_day(g.get("to"), 1))
         seed = reports.parse_seed(g.get("seed", ""))
     rep = reports.compliance(start, end, user=request.user, squad=g.get("squad") or None,
                              badge=g.get("badge") or None, seed=seed)
@@ -167,7 +172,34 @@ def compliance_page(request):
         return JsonResponse(rep)
     chart = reports.svg_bars([{"key": s["squad"], "pct": s["compliance_pct"] or 0.0} for s in rep["squads"]],
                              value="pct", unit=" %")
-    return render(request, "retention/compliance.html", {"r": rep, "chart": chart, "q": g})
+    return render(request, "retention/compliance.html", {
+        "r": rep, "chart": chart, "q": g, "first_day": start, "last_day": end - timedelta(microseconds=1),
+        "sample": _sample_rows(request.user, rep["review_sample"]["recordings"])})
+
+
+def _local_day(value: str | None, after: int) -> str | None:
+    """The page's dates are days in the agency's zone, both ends included: a plain date becomes
+    the start of that day (``after`` 0, "from") or of the next one (``after`` 1: "to" ends with
+    its day). Anything else goes to ``reports.parse_period`` as it is (ISO times; its errors)."""
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+        return isoformat(day_bounds(day + timedelta(days=after), settings.AGENCY_TIME_ZONE)[0])
+    except (ValueError, OverflowError):
+        return value
+
+
+def _sample_rows(user, sample: list[dict]) -> list[dict]:
+    """The review sample as people read it: evidence number and title, officer, start, length
+    and a link for each recording ``user`` may open (the one access check); the evidence number
+    alone for the others."""
+    clips = visible_clips(user).filter(recording_id__in=[s["recording"] for s in sample]).order_by(
+        "recording_id", "start_time", "object_name")
+    seen = {r["recording"]: r for r in recording_rows(clips)}
+    return [{"row": seen.get(s["recording"]), "number": s.get("evidence_number", ""),
+             "url": reverse("evidence-detail", args=[seen[s["recording"]]["id"]]) if s["recording"] in seen else ""}
+            for s in sample]
 
 
 @login_required
@@ -181,6 +213,20 @@ def storage_page(request):
         return JsonResponse(rep)
     charts = {k: reports.svg_bars(rep[k]) for k in ("by_category", "by_officer", "by_device", "by_month")}
     return render(request, "retention/storage.html", {"r": rep, "charts": charts, "human": reports.human})
+
+
+def readable_links(user, incidents: list[dict]) -> None:
+    """Each linked recording of ``incidents`` as people read it (``evidence.identity``
+    ``recording_rows``: evidence number and title, officer, local start, length) under "row",
+    its page under "url", for the recordings ``user`` may see (the one access check,
+    ``visible_clips``); the others keep their evidence number only."""
+    ids = {lk["recording"] for i in incidents for lk in i["recordings"]}
+    clips = visible_clips(user).filter(recording_id__in=list(ids)).order_by("recording_id", "start_time", "object_name")
+    seen = {r["recording"]: r for r in recording_rows(clips)}
+    for i in incidents:
+        for lk in i["recordings"]:
+            lk["row"] = seen.get(lk["recording"])
+            lk["url"] = reverse("evidence-detail", args=[lk["row"]["id"]]) if lk["row"] else ""
 
 
 @login_required
@@ -205,6 +251,7 @@ def cad_page(request):
     if q:
         qs = qs.filter(number__icontains=q) | CadIncident.objects.filter(call_type__icontains=q.upper())
     rows = [cadmod.incident_dict(i) for i in qs.prefetch_related("links__recording")[:200]]
+    readable_links(request.user, rows)
     record_request(request, "cad.view", object_type="cad", detail={"q": q, "shown": len(rows)})
     return render(request, "retention/cad.html", {
         "rows": rows, "q": q, "error": error, "result": result, "row_errors": row_errors,

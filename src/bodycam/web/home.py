@@ -182,7 +182,7 @@ def _compliance(user) -> Queue:
     return q
 
 
-# ------------------------------------------------------------------ detectives: cases, shares
+# ------------------------------------------------------------------ detectives: cases, access requests, shares
 def _case_queues(user) -> list[Queue]:
     from ..cases.models import Case
 
@@ -201,6 +201,26 @@ def _case_queues(user) -> list[Queue]:
                                "title": case.title, "meta": f"{page.total}{'+' if page.capped else ''} new "
                                                             f"item{'s' if page.total != 1 else ''}"})
     return [q]
+
+
+def access_requests_queue(user) -> Queue:
+    """The user's access requests still awaiting someone else's decision (access's service),
+    newest first: the recording as the request shows it (metadata only: the requester cannot
+    see it yet), each row linking to its request page."""
+    from ..access.requests import describe, open_requests_of
+
+    pending = open_requests_of(user)
+    asked = list(pending[:ROWS])
+    about = {r["id"]: r for r in describe(user, [ar.recording for ar in asked])}
+    rows = [{"url": reverse("access-request", args=[ar.id]), "number": about[str(ar.recording_id)]["number"],
+             "title": about[str(ar.recording_id)]["title"],
+             "meta": f"for case {ar.case.number}, {about[str(ar.recording_id)]['officer']}'s recording",
+             "when": ar.created_at, "when_label": "asked"} for ar in asked]
+    return Queue("my-access-requests", "My requests for access awaiting a decision",
+                 "Recordings you asked to see for one of your cases would appear here until a supervisor or "
+                 "custodian approves or denies the request.", link=reverse("access-requests"),
+                 link_text="All my access requests", count=pending.count(), unit="request", rows=rows,
+                 shown=[str(ar.id) for ar in asked])
 
 
 def shares_queue(user) -> Queue:
@@ -410,6 +430,8 @@ def queues_for(user) -> list[Queue]:
         out += _case_queues(user)
     elif scope == policy.SHARED:
         out += _shared_with_me(user)
+    if allowed(user, "access.request"):
+        out.append(access_requests_queue(user))
     if allowed(user, "records.manage"):
         out.append(_records_queue())
     if allowed(user, "retention.manage"):

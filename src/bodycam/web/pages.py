@@ -19,7 +19,7 @@ from ..access.services import NotVisible, audit_denied, visible_clips
 from ..cases.models import Case
 from ..custody.services import record_request
 from ..errors import BadInput
-from ..evidence.identity import default_title
+from ..evidence.identity import default_title, lengths
 from ..evidence.incidents import incident_recording_ids
 from ..evidence.models import Category, GnssPoint
 from ..evidence.services import camera_tag_names, pre_event_buffer, recording_bookmarks, recording_timeline, timeline_at
@@ -52,11 +52,11 @@ def _search_ctx(request, qy, page, error):
     if page:
         thumbs = media.derivatives_of([c.id for c in page.results], Derivative.Kind.THUMBNAIL)
         about = readable.facts(request.user, list({c.recording_id: c.recording for c in page.results}.values()))
-        lengths = readable.lengths([c.recording_id for c in page.results])
+        size = lengths([c.recording_id for c in page.results])
         plates = plate_reads_in_recordings([c.recording_id for c in page.results], qy.q)  # machine findings
         for c in page.results:
             rows.append(ev.clip_summary(c) | {"thumb": str(c.id) in thumbs, "recording_id": str(c.recording_id),
-                                              "f": about[c.recording_id], "length": lengths[c.recording_id],
+                                              "f": about[c.recording_id], "length": size[c.recording_id],
                                               "plates": plates.get(str(c.recording_id), [])})
     base = dict(qy.raw) if qy else {}
     base.pop("page", None)
@@ -297,5 +297,8 @@ def timeline_page(request):
         raise exc
     record_request(request, "evidence.timeline", object_type=subject[0], object_id=subject[1],
                    detail={"clips": data["clips"]})
+    clips = visible_clips(request.user).filter(id__in=data["clips"]).order_by("start_time", "object_name")
+    about = {r["recording"]: r for r in readable.recording_rows(request.user, clips)}  # each lane, readable
     return render(request, "web/timeline.html", {"title": title, "data": data, "data_json": json.dumps(data),
+                                                 "lanes": [(lane, about[lane["recording"]]) for lane in data["lanes"]],
                                                  "origin": data["origin"], "zone": settings.AGENCY_TIME_ZONE})

@@ -15,7 +15,8 @@ from django.utils import timezone
 from ..access.models import CriticalIncidentLock, Restriction
 from ..access.policy import allowed
 from ..cases.models import Case
-from ..evidence.identity import display_title, incidents_of, is_still
+from ..evidence.identity import display_title, is_still, labels
+from ..evidence.identity import recording_rows as identity_rows
 from ..evidence.models import Recording
 from ..release.models import CaseShare, Share, ShareLink
 from ..retention.models import LegalHold
@@ -32,15 +33,13 @@ FLAGS = (
 
 
 def facts(user, recordings) -> dict:
-    """{recording id: {number, title, officer, badge, device, categories, cases, flags, still}}."""
+    """{recording id: {number, title, officer, badge, device, categories, cases, flags, still,
+    started}}: ``evidence.identity.labels`` and what depends on the role (cases, flags)."""
     recs = {r.id: r for r in recordings}
     ids = list(recs)
     if not ids:
         return {}
-    cats: dict = defaultdict(list)
-    for rid, name in (Recording.categories.through.objects.filter(recording_id__in=ids)
-                      .values_list("recording_id", "category__name")):
-        cats[rid].append(name)
+    out = labels(recs.values())
     case_rows = list(Case.recordings.through.objects.filter(recording_id__in=ids)
                      .values_list("recording_id", "case_id", "case__number"))
     cases: dict = defaultdict(list)
@@ -76,53 +75,16 @@ def facts(user, recordings) -> dict:
         for rid in shared:
             flags[rid].add("shared")
     show_cases = allowed(user, "evidence.case_numbers")
-    incidents = incidents_of(ids)
-    out = {}
-    for rid, rec in recs.items():
-        names = sorted(cats[rid])
-        officer = rec.officer
-        account = officer.account if officer.account_id else None
-        out[rid] = {
-            "number": rec.evidence_number or "",
-            "title": display_title(rec, names, incidents.get(rid)),
-            "officer": officer.name or (account.username if account else "") or str(officer.axis_user_id)[:8],
-            "badge": (getattr(account, "badge", "") if account else "") or officer.user_key,
-            "device": rec.device.serial,
-            "device_name": rec.device.name if rec.device.name not in ("", rec.device.serial,
-                                                                      f"Camera {rec.device.serial}") else "",
-            "categories": names,
-            "cases": sorted(cases[rid]) if show_cases else [],
-            "flags": [(key, label, why) for key, label, why in FLAGS if key in flags[rid]],
-            "still": is_still(rec),
-            "started": rec.start_time or rec.trigger_on_time,
-        }
-    return out
-
-
-def lengths(recording_ids) -> dict:
-    """{recording id: {"seconds": its clips' lengths added, "clips": how many}} in one query
-    (a result row is a recording: its length is all of its clips')."""
-    from django.db.models import Count, Sum
-
-    from ..evidence.models import Clip
-
-    out = {rid: {"seconds": 0.0, "clips": 0} for rid in recording_ids}
-    for row in (Clip.objects.filter(recording_id__in=list(out)).order_by().values("recording_id")
-                .annotate(seconds=Sum("duration_s"), clips=Count("id"))):
-        out[row["recording_id"]] = {"seconds": row["seconds"] or 0.0, "clips": row["clips"]}
+    for rid, row in out.items():
+        row["cases"] = sorted(cases[rid]) if show_cases else []
+        row["flags"] = [(key, label, why) for key, label, why in FLAGS if key in flags[rid]]
     return out
 
 
 def recording_rows(user, clips) -> list[dict]:
     """One row per recording of ``clips`` (already access-checked, in the order to show):
-    {"id": its first clip's id (the recording's page), "recording": its id, "f": ``facts``,
-    "length": ``lengths``}."""
-    first: dict = {}
-    for c in clips:
-        first.setdefault(c.recording_id, c)
-    about = facts(user, [c.recording for c in first.values()])
-    size = lengths(list(first))
-    return [{"id": str(c.id), "recording": str(rid), "f": about[rid], "length": size[rid]} for rid, c in first.items()]
+    ``evidence.identity.recording_rows`` with ``facts`` for ``user``."""
+    return identity_rows(clips, lambda recs: facts(user, recs))
 
 
 # ---------------------------------------------------------------- stills inside recordings

@@ -48,3 +48,18 @@ def when_text(value, style: str = "full") -> str:
     if t is None:
         return "" if value is None else str(value)
     return readable(t, settings.AGENCY_TIME_ZONE, style if style in STYLES else "full")
+
+
+@register.filter
+def duration(seconds) -> str:
+    """A length read at a glance: ``8.5 s``, ``4 min 05 s``, ``1 h 02 min``."""
+    try:
+        s = float(seconds or 0)
+    except (TypeError, ValueError):
+        return ""
+    if s < 60:
+        return f"{s:.1f} s"
+    whole = int(round(s))
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
