@@ -184,7 +184,9 @@ class LiveServer:
             # SIGTERM lets requests finish; a client that left a connection open (keep-alive, a
             # refused upload's unread body) would hold gunicorn for its 30 s graceful timeout, so
             # after a moment SIGQUIT stops it at once (a test's server has nothing left to finish).
-            for sig, wait in ((signal.SIGTERM, 3), (signal.SIGQUIT, 5), (signal.SIGKILL, None)):
+            # A worker whose thread still waits for an unread body outlives SIGQUIT too (it joins
+            # that thread on exit): SIGKILL follows a second later, not five.
+            for sig, wait in ((signal.SIGTERM, 3), (signal.SIGQUIT, 1), (signal.SIGKILL, None)):
                 os.killpg(self.proc.pid, sig)
                 try:
                     self.proc.wait(wait)
