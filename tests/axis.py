@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -12,8 +13,12 @@ def iso(dt: datetime) -> str:
 
 
 def register(conn, user_id: str | None = None, serial: str = "ABC123", name: str = "Officer Garcia",
-             badge: str = "4127") -> tuple[str, str]:
+             badge: str | None = None) -> tuple[str, str]:
+    """Register an officer (a new one unless ``user_id``) and the camera. A badge number (the
+    Axis UserID) belongs to one officer: by default each officer gets one of their own, so tests
+    sharing a server can each register theirs."""
     user_id = user_id or str(uuid.uuid4())
+    badge = badge or str(int(hashlib.sha256(user_id.encode()).hexdigest(), 16) % 10**9)
     conn.put_object("Users", user_id, b"", headers={
         "X-Object-Meta-Name": name, "X-Object-Meta-Active": "True", "X-Object-Meta-UserID": badge})
     conn.put_object("Devices", serial, b"", headers={
@@ -59,6 +64,25 @@ def gnss_track(start: datetime, points: int = 5) -> bytes:
         entries.append({"LocationWKT": f"POINT({13.221184 + i * 0.0001:.6f} {55.718409 + i * 0.0001:.6f})",
                         "SecondsFromStart": 10.0 * i, "Timestamp": iso(t)})
     return json.dumps({"CoordinateEntries": entries}).encode()
+
+
+def new_recording(conn, t0: datetime | None = None, badge: str | None = None, **kw) -> tuple[str, datetime]:
+    """Register a new officer (and the camera) and open a recording container for them."""
+    user_id, serial = register(conn, badge=badge)
+    t0 = t0 or now()
+    name, meta = recording(user_id, serial, t0, **kw)
+    conn.put_container(name, headers=meta)
+    return name, t0
+
+
+def status_of(fn, *args, **kw) -> int:
+    """The HTTP status of the swiftclient call ``fn(*args, **kw)``, which must fail."""
+    import pytest
+    import swiftclient
+
+    with pytest.raises(swiftclient.ClientException) as e:
+        fn(*args, **kw)
+    return e.value.http_status
 
 
 def now() -> datetime:

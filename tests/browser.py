@@ -85,12 +85,22 @@ def wait_js(page, expression: str, timeout: float = 30):
         time.sleep(0.1)
 
 
+# The elements that stick out past the window's right edge, innermost first (for the message).
+WIDER_THAN_WINDOW = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5
+               && ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 0.5))
+  .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.getAttribute('class') ? '.' + e.getAttribute('class') : '')
+                        + ' ' + Math.round(e.getBoundingClientRect().right) + 'px')"""
+
+
 def no_sideways_scroll(page, what):
     """The page is no wider than the window (a phone never scrolls sideways). Waits for the page
-    to load first: a click that navigates returns before the new document exists."""
+    to load first: a click that navigates returns before the new document exists. (Headless
+    Chromium hides scrollbars, so the window's width is the page's viewport.)"""
     page.wait_for_load_state()
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert width[0] <= width[1], f"{what}: the page is {width[0]} px wide in a {width[1]} px window"
+    assert width[0] <= width[1], (f"{what}: the page is {width[0]} px wide in a {width[1]} px window; "
+                                  f"{page.evaluate(WIDER_THAN_WINDOW)}")
 
 
 PAGE_WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}

@@ -7,6 +7,7 @@ over HTTP exactly like a camera system would (``live_server_factory``).
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 
@@ -57,6 +58,30 @@ def live_server_factory(tmp_path_factory):
 @pytest.fixture
 def live(live_server_factory) -> LiveServer:
     return live_server_factory()
+
+
+@pytest.fixture(scope="module")
+def shared_live(tmp_path_factory):
+    """One server for a module's tests that only need a running server with a site (starting
+    one takes seconds). Such tests make their own recordings (a new officer each, so container
+    names never meet) and look only at what they made or at what changed while they ran; a
+    test that crashes, restarts, fills or corrupts its server uses ``live`` instead."""
+    server = LiveServer(tmp_path_factory.mktemp("shared"))
+    server.start()
+    yield server
+    server.stop()
+
+
+_CLIPS = itertools.count()
+
+
+@pytest.fixture
+def clip(tmp_path) -> bytes:
+    """A playable 2 s mp4 whose bytes no other test's clip has (each is a few pixels wider): the
+    store is content-addressed, so on a shared server a test must not find its clip stored already."""
+    from bodycam.media.synth import make_clip
+
+    return open(make_clip(str(tmp_path / "clip.mp4"), seconds=2, width=640 + 2 * next(_CLIPS)), "rb").read()
 
 
 @pytest.fixture(scope="session")

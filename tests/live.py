@@ -80,6 +80,29 @@ def demo_server(tmp_path_factory, name: str, env: dict | None = None, small: boo
     return server
 
 
+def demo_site(name: str, env: dict | None = None, small: bool = False, prepare=None, ready=None):
+    """The ``site`` fixture of a browser test module: a copy of the demo (see ``demo_server``)
+    loaded with jobs inline and ``env``, served for the module's tests and stopped after them.
+    ``prepare(server)`` runs before it is served (CLI steps), ``ready(server)`` once it is (uploads).
+    Use: ``site = demo_site("cases")`` at the module's top level."""
+    import pytest
+
+    @pytest.fixture(scope="module", name="site")
+    def site(tmp_path_factory):
+        server = demo_server(tmp_path_factory, name, {"BODYCAM_JOBS_INLINE": "1", **(env or {})}, small)
+        if prepare:
+            prepare(server)
+        server.start()
+        try:
+            if ready:
+                ready(server)
+            yield server
+        finally:
+            server.stop()
+
+    return site
+
+
 class LiveServer:
     def __init__(self, data_dir: Path, extra_env: dict | None = None):
         self.data_dir = Path(data_dir)
@@ -161,7 +184,9 @@ class LiveServer:
             # SIGTERM lets requests finish; a client that left a connection open (keep-alive, a
             # refused upload's unread body) would hold gunicorn for its 30 s graceful timeout, so
             # after a moment SIGQUIT stops it at once (a test's server has nothing left to finish).
-            for sig, wait in ((signal.SIGTERM, 3), (signal.SIGQUIT, 5), (signal.SIGKILL, None)):
+            # A worker whose thread still waits for an unread body outlives SIGQUIT too (it joins
+            # that thread on exit): SIGKILL follows a second later, not five.
+            for sig, wait in ((signal.SIGTERM, 3), (signal.SIGQUIT, 1), (signal.SIGKILL, None)):
                 os.killpg(self.proc.pid, sig)
                 try:
                     self.proc.wait(wait)

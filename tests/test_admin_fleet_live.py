@@ -7,33 +7,19 @@ test-artifacts/web/), admin-*.png."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 pw = pytest.importorskip("playwright.sync_api")
 
-from .browser import BROWSER_TEST, no_sideways_scroll, shot, sign_in  # noqa: E402
+from . import browser as shared  # noqa: E402
+from .browser import BROWSER_TEST, sign_in  # noqa: E402
+from .live import demo_site  # noqa: E402
 
 pytestmark = BROWSER_TEST
-WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from .live import demo_server
-
-    server = demo_server(tmp_path_factory, "admin", {"BODYCAM_JOBS_INLINE": "1",
-                                                     "BODYCAM_TIME_ZONE": "America/Los_Angeles"}, small=True)
-    server.start()
-    yield server
-    server.stop()
-
-
-def both_widths(page, name):
-    """Look at the current page at both widths (ending at 1280 px) and keep a screenshot of each."""
-    for size, (w, h) in WIDTHS.items():
-        page.set_viewport_size({"width": w, "height": h})
-        no_sideways_scroll(page, f"{name} {size}")
-        shot(page, f"admin-{name}-{size}")
+site = demo_site("admin", {"BODYCAM_TIME_ZONE": "America/Los_Angeles"}, small=True)
+both_widths = partial(shared.both_widths, prefix="admin-")  # screenshots admin-<page>-<width>.png
 
 
 def test_admin_registers_retires_a_camera_and_creates_a_squad_custodian_locks_and_releases(site, browser, tmp_path):

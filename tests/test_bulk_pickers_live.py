@@ -9,25 +9,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from functools import partial
 
 import pytest
 
 pw = pytest.importorskip("playwright.sync_api")
 
-from .browser import BROWSER_TEST, shot, sign_in  # noqa: E402
+from .browser import BROWSER_TEST, both_widths, sign_in  # noqa: E402
+from .live import demo_site  # noqa: E402
 
 pytestmark = BROWSER_TEST
-WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from .live import demo_server
-
-    server = demo_server(tmp_path_factory, "act", {"BODYCAM_JOBS_INLINE": "1"})
-    server.start()
-    yield server
-    server.stop()
+each_width = partial(both_widths, prefix="act-")  # screenshots act-<page>-<width>.png
+site = demo_site("act")
 
 
 def add_transcript(site, clip_id: str) -> None:
@@ -38,17 +31,6 @@ def add_transcript(site, clip_id: str) -> None:
             "machine=[], segments=[{'start': 0.0, 'end': 1.0, 'text': 'Dispatch, show me out on a traffic stop.'}, "
             "{'start': 2.5, 'end': 4.0, 'text': 'Driver, turn the engine off please.'}]))\n")
     subprocess.run([sys.executable, "-c", code], env=site.env, check=True, timeout=120)
-
-
-def each_width(page, name):
-    for size, (w, h) in WIDTHS.items():
-        page.set_viewport_size({"width": w, "height": h})
-        shot(page, f"act-{name}-{size}")
-        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth, [...document.querySelectorAll("
-                              "'main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)"
-                              ".slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id)]")
-        assert width[0] <= width[1], f"{name} {size}: {width[0]} px wide in a {width[1]} px window: {width[2]}"
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def select_two(page, site):

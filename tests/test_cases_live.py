@@ -7,39 +7,18 @@ no sideways scrolling. Screenshots: $BODYCAM_ARTIFACTS (default test-artifacts/w
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pytest
 
-from .browser import BROWSER_TEST, shot, sign_in, wait_js
+from .browser import BROWSER_TEST, both_widths, sign_in, wait_js
+from .live import demo_site
 
 pw = pytest.importorskip("playwright.sync_api")
 
 pytestmark = BROWSER_TEST
-WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from .live import demo_server
-
-    server = demo_server(tmp_path_factory, "cases", {"BODYCAM_JOBS_INLINE": "1"})
-    server.start()
-    yield server
-    server.stop()
-
-
-def look(page, name):
-    """The page at both widths: no sideways scroll, a screenshot each."""
-    for size, (w, h) in WIDTHS.items():
-        page.set_viewport_size({"width": w, "height": h})
-        shot(page, f"cases-{name}-{size}")
-        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-        wide = page.evaluate("() => [...document.querySelectorAll('body *')].filter(e => !e.closest('.table-scroll')"
-                             " && e.getBoundingClientRect().right > window.innerWidth + 0.5).slice(0, 5)"
-                             ".map(e => e.tagName + '.' + e.className + '#' + e.id)")
-        assert widths[0] <= widths[1], (f"{name} {size}: the page is {widths[0]} px wide in a {widths[1]} px window",
-                                        wide)
-    page.set_viewport_size({"width": 1280, "height": 800})
+look = partial(both_widths, prefix="cases-")  # screenshots cases-<page>-<width>.png
+site = demo_site("cases")
 
 
 def audit(site, action):

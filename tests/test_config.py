@@ -121,6 +121,17 @@ def test_empty_means_the_default_and_sources_say_where_a_value_came_from():
     assert cfg["BODYCAM_BANNER"] == ""  # an agency may turn the banner off, as before
 
 
+def test_one_setting_for_a_silent_camera_and_the_old_name_still_read():
+    """BODYCAM_CAMERA_STALE_DAYS drives the cameras page, the custody alert and the mail; the
+    notifications' old BODYCAM_NOTIFY_UNDOCKED_DAYS is read only when the new name is not set."""
+    assert load({})["BODYCAM_CAMERA_STALE_DAYS"] == 7
+    assert load({"BODYCAM_NOTIFY_UNDOCKED_DAYS": "12"})["BODYCAM_CAMERA_STALE_DAYS"] == 12
+    both = load({"BODYCAM_NOTIFY_UNDOCKED_DAYS": "12", "BODYCAM_CAMERA_STALE_DAYS": "3"})
+    assert both["BODYCAM_CAMERA_STALE_DAYS"] == 3 and both.sources["BODYCAM_CAMERA_STALE_DAYS"] == "environment"
+    with pytest.raises(SettingError, match="BODYCAM_NOTIFY_UNDOCKED_DAYS must be at least 1"):
+        load({"BODYCAM_NOTIFY_UNDOCKED_DAYS": "0"})
+
+
 def test_device_side_reads_its_own_settings_checked():
     assert config.env_value("BODYCAM_SIGNAL_PORT", {}) == 47099
     assert config.env_value("BODYCAM_SIGNAL_PORT", {"BODYCAM_SIGNAL_PORT": "5000"}) == 5000

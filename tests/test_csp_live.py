@@ -10,18 +10,12 @@ import pytest
 pw = pytest.importorskip("playwright.sync_api")
 
 from .browser import BROWSER_TEST, sign_in, wait_js  # noqa: E402  (after importorskip)
+from .live import demo_site  # noqa: E402
 
 pytestmark = BROWSER_TEST
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from .live import demo_server
-
-    server = demo_server(tmp_path_factory, "csp", {"BODYCAM_JOBS_INLINE": "1"})
-    server.start()
-    yield server
-    server.stop()
+site = demo_site("csp")
 
 
 def test_pages_run_their_scripts_under_the_csp(site, browser):

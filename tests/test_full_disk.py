@@ -17,35 +17,14 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
-import swiftclient
-
-from bodycam.media.synth import make_clip
 
 from . import axis
+from .axis import new_recording, status_of
 from .live import LiveServer
 
 pytestmark = pytest.mark.catalogue  # also runs in the PostgreSQL pass
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return open(make_clip(str(tmp_path_factory.mktemp("c") / "a.mp4"), seconds=2), "rb").read()
-
-
-def status_of(fn, *args, **kw) -> int:
-    with pytest.raises(swiftclient.ClientException) as e:
-        fn(*args, **kw)
-    return e.value.http_status
-
-
-def new_recording(conn):
-    user_id, serial = axis.register(conn)
-    t0 = axis.now()
-    name, meta = axis.recording(user_id, serial, t0)
-    conn.put_container(name, headers=meta)
-    return name, t0
 
 
 def files(live, sub: str) -> list:

@@ -7,41 +7,38 @@ from datetime import timedelta
 
 import pytest
 import requests
-import swiftclient
 
 from bodycam.media.synth import make_clip
 
 from . import axis
+from .axis import new_recording, status_of
 from .rawhttp import PartialUpload
 
 pytestmark = pytest.mark.catalogue  # also runs in the PostgreSQL pass
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return open(make_clip(str(tmp_path_factory.mktemp("c") / "a.mp4"), seconds=2), "rb").read()
+@pytest.fixture
+def live(shared_live):
+    """The module's one server (see conftest.shared_live); tests that restart, crash or corrupt
+    theirs start their own with ``live_server_factory``."""
+    return shared_live
 
 
-def status_of(fn, *args, **kw) -> int:
-    with pytest.raises(swiftclient.ClientException) as e:
-        fn(*args, **kw)
-    return e.value.http_status
+def clips_in(live, name: str) -> list:
+    """The catalogue's clips of the recording ``name`` (``bodycam evidence list``)."""
+    return [r for r in live.cli_json("evidence", "list") if r["recording"] == name]
+
+
+def blobs(live) -> set:
+    return {p.name for p in (live.data_dir / "objects" / "sha256").glob("*/*/*")}
+
+
+def blob_count(live) -> int:
+    return len(blobs(live))
 
 
 def stored(live) -> list:
     return live.cli_json("evidence", "list")
-
-
-def blob_count(live) -> int:
-    return len(list((live.data_dir / "objects" / "sha256").glob("*/*/*")))
-
-
-def new_recording(conn, t0=None, **kw):
-    user_id, serial = axis.register(conn)
-    t0 = t0 or axis.now()
-    name, meta = axis.recording(user_id, serial, t0, **kw)
-    conn.put_container(name, headers=meta)
-    return name, t0
 
 
 def test_401_bad_credentials_and_tokens(live):
@@ -106,6 +103,7 @@ def test_400_stop_before_start_and_mismatched_names(live):
 def test_400_zero_length_and_undecodable_clips(live, clip):
     conn = live.swift()
     name, t0 = new_recording(conn)
+    before = blobs(live)
     h = axis.clip_headers(t0, 2)
     assert status_of(conn.put_object, name, axis.clip_name(t0, 1), b"", headers=h) == 400
     assert status_of(conn.put_object, name, axis.clip_name(t0, 2), os.urandom(50_000), headers=h) == 400
@@ -115,19 +113,20 @@ def test_400_zero_length_and_undecodable_clips(live, clip):
     bad = dict(h, **{"X-Object-Meta-StopTime": str(int(t0.timestamp()) - 10), "X-Object-Meta-StopTimeISO": axis.iso(t0 - timedelta(seconds=10))})
     assert status_of(conn.put_object, name, axis.clip_name(t0, 4), clip, headers=bad) == 400
     assert status_of(conn.put_object, name, "../../etc/passwd", clip, headers=h) in (400, 404)
-    assert stored(live) == [] and blob_count(live) == 0
+    assert clips_in(live, name) == [] and blobs(live) == before
     assert list((live.data_dir / "objects" / "incoming").iterdir()) == []
 
 
 def test_422_wrong_etag_and_404_missing_container(live, clip):
     conn = live.swift()
     name, t0 = new_recording(conn)
+    before = blobs(live)
     assert status_of(conn.put_object, name, axis.clip_name(t0, 1), clip, etag="0" * 32,
                      headers=axis.clip_headers(t0, 2)) == 422
     assert status_of(conn.put_object, name, axis.clip_name(t0, 1), clip,
                      headers=dict(axis.clip_headers(t0, 2), **{"X-Object-Meta-Sha256": "f" * 64})) == 422
     assert status_of(conn.put_object, name + "0", axis.clip_name(t0, 1), clip, headers=axis.clip_headers(t0, 2)) in (400, 404)
-    assert stored(live) == [] and blob_count(live) == 0
+    assert clips_in(live, name) == [] and clips_in(live, name + "0") == [] and blobs(live) == before
 
 
 def test_403_after_complete_and_on_delete(live, clip):
@@ -140,7 +139,7 @@ def test_403_after_complete_and_on_delete(live, clip):
     conn.post_container(name, headers={"X-Container-Meta-Status": "Complete"})  # a retry is harmless
     assert status_of(conn.put_object, name, axis.clip_name(t0, 2), clip, headers=axis.clip_headers(t0, 2)) == 403
     assert status_of(conn.post_container, name, headers={"X-Container-Meta-TriggerOff": "Changed"}) == 403
-    assert len(stored(live)) == 1
+    assert len(clips_in(live, name)) == 1
 
 
 def test_503_when_busy(live_server_factory, clip):
@@ -184,6 +183,7 @@ def test_507_when_out_of_space_alerts_and_deletes_nothing(live_server_factory, c
 def test_interrupted_upload_stores_nothing_and_retry_succeeds(live, clip):
     conn = live.swift()
     name, t0 = new_recording(conn)
+    before = blobs(live)
     url, token = conn.get_auth()
     obj = axis.clip_name(t0, 1)
     up = PartialUpload(url, token, name, obj, clip, axis.clip_headers(t0, 2))
@@ -194,13 +194,14 @@ def test_interrupted_upload_stores_nothing_and_retry_succeeds(live, clip):
     while time.time() < deadline and list(incoming.iterdir()):
         time.sleep(0.2)
     assert list(incoming.iterdir()) == []
-    assert stored(live) == [] and blob_count(live) == 0
+    assert clips_in(live, name) == [] and blobs(live) == before
     conn.put_object(name, obj, clip, headers=axis.clip_headers(t0, 2))
-    rows = stored(live)
+    rows = clips_in(live, name)
     assert len(rows) == 1 and rows[0]["size"] == len(clip)
 
 
-def test_server_killed_mid_upload_loses_and_duplicates_nothing(live, clip):
+def test_server_killed_mid_upload_loses_and_duplicates_nothing(live_server_factory, clip):
+    live = live_server_factory()
     conn = live.swift()
     name, t0 = new_recording(conn)
     first = axis.clip_name(t0, 1)
@@ -229,7 +230,8 @@ def test_server_killed_mid_upload_loses_and_duplicates_nothing(live, clip):
     assert blob_count(live) == 2 and live.cli("fsck").returncode == 0
 
 
-def test_bit_flip_and_missing_object_make_fsck_fail(live, clip):
+def test_bit_flip_and_missing_object_make_fsck_fail(live_server_factory, clip):
+    live = live_server_factory()
     conn = live.swift()
     name, t0 = new_recording(conn)
     obj = axis.clip_name(t0, 1)

@@ -15,44 +15,35 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
-import swiftclient
-
-from bodycam.media.synth import make_clip
 
 from . import axis
+from .axis import new_recording, status_of
 from .rawhttp import PartialUpload
 
 pytestmark = pytest.mark.catalogue  # also runs in the PostgreSQL pass
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return open(make_clip(str(tmp_path_factory.mktemp("c") / "a.mp4"), seconds=2), "rb").read()
-
-
-def status_of(fn, *args, **kw) -> int:
-    with pytest.raises(swiftclient.ClientException) as e:
-        fn(*args, **kw)
-    return e.value.http_status
-
-
-def new_recording(conn, t0=None, badge="4127"):
-    user_id, serial = axis.register(conn, badge=badge)
-    t0 = t0 or axis.now()
-    name, meta = axis.recording(user_id, serial, t0)
-    conn.put_container(name, headers=meta)
-    return name, t0
+@pytest.fixture
+def live(shared_live):
+    """The module's one server (see conftest.shared_live): each test makes its own recordings,
+    on a site of its own where it looks at the account's listing, and checks what changed while
+    it ran. The tests that kill their server or count every orphan start their own."""
+    return shared_live
 
 
 def files(live, sub: str) -> list:
     return sorted(p.name for p in (live.data_dir / "objects" / sub).rglob("*") if p.is_file())
 
 
-def nothing_stored(live) -> bool:
-    """No catalogue object, no blob, no temp file, no orphan."""
-    return (live.cli_json("evidence", "list") == [] and not files(live, "sha256") and not files(live, "incoming")
-            and not files(live, "orphans")
-            and live.sql("SELECT COUNT(*) FROM evidence_attachment")[0][0] == 0)
+def store_state(live) -> tuple:
+    """What a refused request must not change: catalogue objects, attachments, blobs, orphans."""
+    return (live.cli_json("evidence", "list"), live.sql("SELECT COUNT(*) FROM evidence_attachment")[0][0],
+            files(live, "sha256"), files(live, "orphans"))
+
+
+def nothing_stored(live, before: tuple) -> bool:
+    """No new catalogue object, attachment, blob or orphan since ``before``; no temp file."""
+    return store_state(live) == before and not files(live, "incoming")
 
 
 def raw_request(live, conn, head_lines: list[str], body: bytes = b"") -> tuple[int, bytes]:
@@ -75,7 +66,7 @@ def raw_request(live, conn, head_lines: list[str], body: bytes = b"") -> tuple[i
 # ------------------------------------------------------------------ item 1: read back only what a dock needs
 
 def test_ingest_credentials_never_read_an_original(live, clip):
-    conn = live.swift()
+    conn = live.swift(site="Reader PD")  # sites of its own: the account listings below are exact
     name, t0 = new_recording(conn)
     obj = axis.clip_name(t0, 1)
     conn.put_object(name, obj, clip, headers=axis.clip_headers(t0, 2))
@@ -91,8 +82,9 @@ def test_ingest_credentials_never_read_an_original(live, clip):
 
     # Never the bytes: 403, audited as a denial by the ingest account; no download entry.
     assert status_of(conn.get_object, name, obj) == 403
-    denied = live.sql("SELECT actor, outcome, detail FROM custody_auditentry WHERE action = 'ingest.denied'")
-    assert len(denied) == 1 and denied[0][0] == "ingest:bws-test-pd" and denied[0][1] == "denied"
+    denied = [r for r in live.sql("SELECT actor, outcome, detail FROM custody_auditentry WHERE action = 'ingest.denied'")
+              if name in r[2]]
+    assert len(denied) == 1 and denied[0][0] == "ingest:bws-reader-pd" and denied[0][1] == "denied"
     assert json.loads(denied[0][2])["method"] == "GET" and obj in json.loads(denied[0][2])["path"]
     assert live.sql("SELECT COUNT(*) FROM custody_auditentry WHERE action = 'evidence.download'")[0][0] == 0
 
@@ -104,7 +96,7 @@ def test_ingest_credentials_never_read_an_original(live, clip):
     assert status_of(conn.get_object, name, obj) == 403
 
     # Another site's credentials (another dock's connection file) see nothing of it.
-    other = live.swift(site="Other PD")
+    other = live.swift(site="Reader Other PD")
     assert {c["name"] for c in other.get_account()[1]} == {"Devices", "System", "Users"}
     assert status_of(other.head_container, name) == 403
     assert status_of(other.head_object, name, obj) == 403
@@ -113,7 +105,7 @@ def test_ingest_credentials_never_read_an_original(live, clip):
 
 
 def test_unfinished_listing_is_only_the_accounts_own(live, clip):
-    mine, theirs = live.swift(), live.swift(site="Other PD")
+    mine, theirs = live.swift(site="Listing PD"), live.swift(site="Listing Other PD")
     a, _ = new_recording(mine)
     b, _ = new_recording(theirs, axis.now() - timedelta(minutes=5), badge="5001")
     assert {c["name"] for c in mine.get_account()[1]} - {"Devices", "System", "Users"} == {a}
@@ -133,28 +125,31 @@ def test_iso_times_beyond_a_datetime_are_400(live, key, value):
     user_id, serial = axis.register(conn)
     name, meta = axis.recording(user_id, serial, axis.now())
     meta[f"X-Container-Meta-{key}"] = value
+    recordings = live.sql("SELECT COUNT(*) FROM evidence_recording")[0][0]
     assert status_of(conn.put_container, name, headers=meta) == 400
-    assert live.sql("SELECT COUNT(*) FROM evidence_recording")[0][0] == 0
+    assert live.sql("SELECT COUNT(*) FROM evidence_recording")[0][0] == recordings
 
 
 @pytest.mark.parametrize("timestamp", [1767225600, None, ["2026-01-01T00:00:00Z"]])
 def test_gnss_timestamp_that_is_not_a_string_is_400(live, timestamp):
     conn = live.swift()
     name, t0 = new_recording(conn)
+    before = store_state(live)
     track = json.loads(axis.gnss_track(t0))
     track["CoordinateEntries"][2]["Timestamp"] = timestamp
     assert status_of(conn.put_object, name, f"{t0:%Y%m%d_%H%M%S}_1_ABC123_gpstrail.json",
                      json.dumps(track).encode()) == 400
-    assert nothing_stored(live)
+    assert nothing_stored(live, before)
 
 
 def test_chunked_body_with_a_bad_chunk_size_is_400(live):
     conn = live.swift()
     name, t0 = new_recording(conn)
+    before = store_state(live)
     status, resp = raw_request(live, conn, [f"PUT {{path}}/{name}/bookmark_{int(t0.timestamp())}_1 HTTP/1.1",
                                             "Transfer-Encoding: chunked"], b"zz\r\nhello\r\n0\r\n\r\n")
     assert status == 400, resp[:300]
-    assert nothing_stored(live)
+    assert nothing_stored(live, before)
     # The server is fine afterwards.
     assert conn.head_container(name)["x-container-meta-status"] == "Transferring"
 
@@ -169,22 +164,24 @@ def test_chunked_body_with_a_bad_chunk_size_is_400(live):
 def test_bookmark_with_bad_times_stores_nothing(live, meta):
     conn = live.swift()
     name, t0 = new_recording(conn)
-    assert status_of(conn.put_object, name, f"bookmark_{int(t0.timestamp())}_1", b"driver stepped out",
-                     headers=meta) == 400
-    assert nothing_stored(live)
+    before = store_state(live)
+    assert status_of(conn.put_object, name, f"bookmark_{int(t0.timestamp())}_1",
+                     f"driver stepped out ({name})".encode(), headers=meta) == 400  # bytes no other test sends
+    assert nothing_stored(live, before)
     live.cli("orphan-sweep", "--grace", "0")
-    assert not files(live, "orphans")
+    assert files(live, "orphans") == before[3]
 
 
 @pytest.mark.parametrize("seconds", ["NaN", "Infinity", "-Infinity", '"12"', "true", "1e999"])
 def test_gnss_with_a_non_finite_offset_is_400_not_409(live, seconds):
     conn = live.swift()
     name, t0 = new_recording(conn)
+    before = store_state(live)
     body = axis.gnss_track(t0).decode().replace('"SecondsFromStart": 20.0', f'"SecondsFromStart": {seconds}', 1)
     assert seconds in body
     track = f"{t0:%Y%m%d_%H%M%S}_1_ABC123_gpstrail.json"
     assert status_of(conn.put_object, name, track, body.encode()) == 400
-    assert nothing_stored(live)
+    assert nothing_stored(live, before)
     # The camera's corrected track is then taken as the first (no conflict with a ghost).
     conn.put_object(name, track, axis.gnss_track(t0))
     assert len(live.cli_json("evidence", "show", name)["gnss"]) == 5
@@ -197,11 +194,12 @@ def test_gnss_with_a_non_finite_offset_is_400_not_409(live, seconds):
 def test_impossible_content_length_is_refused_without_an_alert(live, length, status):
     conn = live.swift()
     name, t0 = new_recording(conn)
+    before, alerts = store_state(live), live.cli_json("alerts")
     got, resp = raw_request(live, conn, [f"PUT {{path}}/{name}/{axis.clip_name(t0, 1)} HTTP/1.1",
                                          f"Content-Length: {length}", "Connection: close"])
     assert got == status, resp[:300]
-    assert live.cli_json("alerts") == []
-    assert nothing_stored(live)
+    assert live.cli_json("alerts") == alerts
+    assert nothing_stored(live, before)
 
 
 # ------------------------------------------------------------------ item 13: temp files and orphans

@@ -179,7 +179,7 @@ def test_periodic_sweep_mails_deadlines_approvals_alerts_and_undocked_cameras(sm
                                  purge_after=now)
     raise_alert("fixity.missing", f"stored object {w.clip.sha256} is missing")
     raise_alert("media.playback", "not a fixity or storage alert")
-    Clip.objects.filter(pk=w.other_clip.pk).update(ingested_at=now - timedelta(days=settings.NOTIFY_UNDOCKED_DAYS + 3))
+    Clip.objects.filter(pk=w.other_clip.pk).update(ingested_at=now - timedelta(days=settings.CAMERA_STALE_DAYS + 3))
 
     job = submit("notify.sweep", inline=True)
     assert job.status == "succeeded", job.error

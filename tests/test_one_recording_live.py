@@ -11,20 +11,13 @@ import pytest
 
 pw = pytest.importorskip("playwright.sync_api")
 
-from .browser import BROWSER_TEST, no_sideways_scroll, shot, sign_in  # noqa: E402
+from .browser import BROWSER_TEST, PAGE_WIDTHS, no_sideways_scroll, shot, sign_in  # noqa: E402
+from .live import demo_site  # noqa: E402
 
 pytestmark = BROWSER_TEST
-WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from .live import demo_server
-
-    server = demo_server(tmp_path_factory, "onerec", {"BODYCAM_JOBS_INLINE": "1"}, small=True)
-    server.start()
-    yield server
-    server.stop()
+site = demo_site("onerec", small=True)
 
 
 def state(page) -> dict:
@@ -34,7 +27,7 @@ def state(page) -> dict:
 def test_a_two_clip_recording_plays_as_one_video_on_one_bar(site, browser):
     ctx, page = sign_in(browser, site, "garcia")
     # The results: one row per recording (each evidence number once), lengths of whole recordings.
-    for size, (w, h) in WIDTHS.items():
+    for size, (w, h) in PAGE_WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
         page.goto(site.url + "/evidence/")
         numbers = page.locator("a.item-link .evno").all_inner_texts()
@@ -86,7 +79,7 @@ def test_a_two_clip_recording_plays_as_one_video_on_one_bar(site, browser):
     for clip_id in (first_id, second_id):
         assert site.audit_rows("actor = ? AND action = 'evidence.play' AND object_id = ?", "garcia", clip_id)
     # The second clip's old address: the same recording, that clip selected and loaded.
-    for size, (w, h) in WIDTHS.items():
+    for size, (w, h) in PAGE_WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
         page.goto(site.url + f"/evidence/{second_id}/")
         page.wait_for_function("() => window.bodycamPlayer && document.getElementById('player').readyState >= 1")
@@ -98,7 +91,7 @@ def test_a_two_clip_recording_plays_as_one_video_on_one_bar(site, browser):
     ctx.close()
     # The detective's case lists its recordings, one row each, readable.
     ctx, page = sign_in(browser, site, "det.muller")
-    for size, (w, h) in WIDTHS.items():
+    for size, (w, h) in PAGE_WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
         page.goto(site.url + "/cases/2026-000417/")
         numbers = page.locator("#case-recordings a.item-link .evno").all_inner_texts()

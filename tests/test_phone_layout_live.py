@@ -10,7 +10,8 @@ import pytest
 
 pw = pytest.importorskip("playwright.sync_api")
 
-from .browser import BROWSER_TEST, PAGE_WIDTHS, shot, sign_in  # noqa: E402  (after importorskip)
+from .browser import BROWSER_TEST, PAGE_WIDTHS, WIDER_THAN_WINDOW, shot, sign_in  # noqa: E402  (after importorskip)
+from .live import demo_site  # noqa: E402
 
 pytestmark = BROWSER_TEST
 
@@ -22,22 +23,7 @@ PAGES = {
     "sgt.okafor": ["/retention/compliance/"],
 }
 
-# The elements that stick out past the window's right edge, innermost first (for the message).
-WIDER_THAN_WINDOW = """() => [...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5
-               && ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 0.5))
-  .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.getAttribute('class') ? '.' + e.getAttribute('class') : '')
-                        + ' ' + Math.round(e.getBoundingClientRect().right) + 'px')"""
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from .live import demo_server
-
-    server = demo_server(tmp_path_factory, "phone", {"BODYCAM_JOBS_INLINE": "1"})
-    server.start()
-    yield server
-    server.stop()
+site = demo_site("phone")
 
 
 def test_wide_pages_fit_a_phone_and_errors_keep_the_navigation(site, browser):

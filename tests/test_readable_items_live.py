@@ -18,10 +18,10 @@ import pytest
 pw = pytest.importorskip("playwright.sync_api")
 
 from . import axis  # noqa: E402
-from .browser import BROWSER_TEST, shot, sign_in  # noqa: E402
+from .browser import BROWSER_TEST, PAGE_WIDTHS, no_sideways_scroll, shot, sign_in  # noqa: E402
+from .live import demo_site  # noqa: E402
 
 pytestmark = BROWSER_TEST
-WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
 NUMBER = re.compile(r"^\d{4}-\d{6}$")
 
 
@@ -31,16 +31,10 @@ def _as_utc(value) -> datetime:
     return datetime.fromisoformat(str(value).replace(" ", "T")).astimezone(timezone.utc)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def add_still(server):
+    """garcia's body camera recording, and a still he took 4 s into it."""
     from bodycam.media.synth import make_clip
 
-    from .live import demo_server
-
-    server = demo_server(tmp_path_factory, "readable", {"BODYCAM_JOBS_INLINE": "1",
-                                                        "BODYCAM_TIME_ZONE": "America/Los_Angeles"})
-    server.start()
-    # garcia's body camera recording, and a still he took 4 s into it.
     (user_id, start), = server.sql(
         "SELECT o.axis_user_id, r.start_time FROM evidence_recording r JOIN evidence_device d ON d.id = r.device_id "
         "JOIN evidence_officer o ON o.id = r.officer_id WHERE d.serial = 'BWC-1001' ORDER BY r.start_time LIMIT 1")
@@ -49,20 +43,16 @@ def site(tmp_path_factory):
     name, headers = axis.recording(str(uuid.UUID(str(user_id))), "BWC-1001", at, seconds=0)
     headers.update({"X-Container-Meta-TriggerOn": "Still", "X-Container-Meta-TriggerOff": "Still"})
     conn.put_container(name, headers=headers)
-    path = make_clip(str(tmp_path_factory.mktemp("still") / "still.mp4"), seconds=1, fps=1, width=640, height=360,
+    path = make_clip(str(server.data_dir.parent / f"{server.data_dir.name}-still.mp4"), seconds=1, fps=1, width=640, height=360,
                      audio=False)
     with open(path, "rb") as f:
         conn.put_object(name, axis.clip_name(at, 7).replace(".mp4", "_still.mp4"), f,
                         headers=axis.clip_headers(at, 1))
     conn.post_container(name, {"X-Container-Meta-Status": "Complete"})
     server.still_container = name
-    yield server
-    server.stop()
 
 
-def no_sideways_scroll(page, what):
-    width = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    assert width[0] <= width[1], f"{what}: the page is {width[0]} px wide in a {width[1]} px window"
+site = demo_site("readable", {"BODYCAM_TIME_ZONE": "America/Los_Angeles"}, ready=add_still)
 
 
 def check_times(page, what):
@@ -79,7 +69,7 @@ def check_times(page, what):
 def test_results_and_items_read_like_evidence(site, browser):
     ctx, page = sign_in(browser, site, "garcia")
     found = {}
-    for size, (w, h) in WIDTHS.items():
+    for size, (w, h) in PAGE_WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
         page.goto(site.url + "/evidence/")
         numbers = page.locator("a.item-link .evno").all_inner_texts()
@@ -103,7 +93,7 @@ def test_results_and_items_read_like_evidence(site, browser):
     assert page.locator("#result-count").inner_text() == "1"
     assert page.locator("a.item-link .evno").inner_text() == still_number
     # The still: a photo (full size, not the 320 px thumbnail), no player, inside its recording.
-    for size, (w, h) in WIDTHS.items():
+    for size, (w, h) in PAGE_WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
         page.goto(site.url + still_href)
         assert page.locator("video").count() == 0
@@ -117,7 +107,7 @@ def test_results_and_items_read_like_evidence(site, browser):
         shot(page, f"readable-still-{size}")
     recording_href = page.locator("#taken-during").get_attribute("href")
     # The recording it was taken during lists it as a photo, and plays as a video.
-    for size, (w, h) in WIDTHS.items():
+    for size, (w, h) in PAGE_WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
         page.goto(site.url + recording_href)
         assert page.locator("video#player").count() == 1
@@ -143,7 +133,7 @@ def test_results_and_items_read_like_evidence(site, browser):
 
 def test_custodian_sees_cases_and_flags_at_both_widths(site, browser):
     ctx, page = sign_in(browser, site, "custodian")
-    for size, (w, h) in WIDTHS.items():
+    for size, (w, h) in PAGE_WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
         page.goto(site.url + "/evidence/")
         table = page.locator("table.results").inner_text()

@@ -16,44 +16,29 @@ import pytest
 
 pw = pytest.importorskip("playwright.sync_api")
 
-from .browser import BROWSER_TEST, PASSWORD, shot, sign_in  # noqa: E402
+from .browser import BROWSER_TEST, PASSWORD, both_widths, sign_in  # noqa: E402
+from .live import demo_site  # noqa: E402
 
 pytestmark = BROWSER_TEST
-WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from .live import demo_server
-
-    server = demo_server(tmp_path_factory, "records", {"BODYCAM_JOBS_INLINE": "1",
-                                                       "BODYCAM_TIME_ZONE": "America/Los_Angeles"}, small=True)
-    # A second custodian (the demo agency has one): approval is by another person.
+def second_custodian(server):
+    """A second custodian (the demo agency has one): approval is by another person."""
     subprocess.run([sys.executable, "-c", (
         "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'bodycam.settings'); django.setup()\n"
         "from bodycam.access.accounts import add_user\nfrom bodycam.access.auth import enrol_with_secret\n"
         f"u = add_user('records.lee', 'custodian', {PASSWORD!r}, actor='test')\n"
         "enrol_with_secret(u, label='demo', actor='test')\n")], env=server.env, check=True)
-    server.start()
-    yield server
-    server.stop()
 
 
-def fits(page, what):
-    """No sideways scrolling at 390 and at 1280 px (the page is looked at in both)."""
-    for label, (w, h) in WIDTHS.items():
-        page.set_viewport_size({"width": w, "height": h})
-        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-        shot(page, f"{what}-{label}")
-        assert width[0] <= width[1], f"{what} at {label}: the page is {width[0]} px wide in a {width[1]} px window"
-    page.set_viewport_size({"width": 1280, "height": 800})
+site = demo_site("records", {"BODYCAM_TIME_ZONE": "America/Los_Angeles"}, small=True, prepare=second_custodian)
 
 
 def test_custodian_request_and_auditor_log_in_the_browser(site, browser, tmp_path):
     number = site.sql("SELECT number FROM records_recordsrequest")[0][0]
     ctx, page = sign_in(browser, site, "custodian")
     page.goto(site.url + "/records/")
-    fits(page, "records-list")
+    both_widths(page, "records-list")
     page.click(f"text={number}")
     url = page.url
     # A second item, picked by its evidence number (the picker; no id is typed), then removed.
@@ -91,7 +76,7 @@ def test_custodian_request_and_auditor_log_in_the_browser(site, browser, tmp_pat
     page.click("#log-correspondence")
     assert "Acknowledged receipt by e-mail" in page.locator("#correspondence").inner_text()
     assert page.locator("#correspondence a:has-text('acknowledgement.txt')").count() == 1
-    fits(page, "records-request-submitted")
+    both_widths(page, "records-request-submitted")
     ctx.close()
 
     # Another custodian approves (asked to confirm), then makes the package.
@@ -100,7 +85,7 @@ def test_custodian_request_and_auditor_log_in_the_browser(site, browser, tmp_pat
     page2.fill("input[name=note]", "nothing exempt")
     page2.click("#approve")
     assert "Approve the release" in page2.locator("#question").inner_text()
-    fits(page2, "records-confirm")
+    both_widths(page2, "records-confirm")
     page2.click("#confirm")
     assert page2.locator("#status").inner_text() == "approved"
     assert "records.lee" in page2.locator("#decision").inner_text()
@@ -112,7 +97,7 @@ def test_custodian_request_and_auditor_log_in_the_browser(site, browser, tmp_pat
     page2.click("#make-link")
     link = page2.locator("#new-link code").inner_text().strip()
     assert "/r/" in link
-    fits(page2, "records-released")
+    both_widths(page2, "records-released")
     ctx2.close()
 
     # The requester, without an account, downloads through the link.
@@ -120,7 +105,7 @@ def test_custodian_request_and_auditor_log_in_the_browser(site, browser, tmp_pat
     apage = anon.new_page()
     apage.goto(link)
     assert "/r/l/" in apage.url
-    fits(apage, "records-delivery")
+    both_widths(apage, "records-delivery")
     with apage.expect_download() as dl:
         apage.click("#delivery-download")
     data = open(dl.value.path(), "rb").read()
@@ -131,7 +116,7 @@ def test_custodian_request_and_auditor_log_in_the_browser(site, browser, tmp_pat
     # The auditor: filter, page to the end, verify the chain, export and download.
     actx, au = sign_in(browser, site, "auditor")
     au.goto(site.url + "/audit/")
-    fits(au, "audit-log")
+    both_widths(au, "audit-log")
     au.select_option("select[name=person]", "custodian")
     au.select_option("select[name=action]", "group:records")
     au.click("#apply-filter")
@@ -145,11 +130,11 @@ def test_custodian_request_and_auditor_log_in_the_browser(site, browser, tmp_pat
         pages += 1
         assert pages < 30, "paging does not end"
     assert au.locator("#end").is_visible() and pages > 1
-    fits(au, "audit-last-page")
+    both_widths(au, "audit-last-page")
     au.click("#verify")
     au.wait_for_selector("#verify-result")
     assert au.locator("#job progress").count() == 1 and au.locator("#verify-result.ok").count() == 1
-    fits(au, "audit-verified")
+    both_widths(au, "audit-verified")
     au.select_option("select[name=format]", "jsonl")
     au.click("#export")
     au.wait_for_selector("#export-download")
@@ -159,5 +144,5 @@ def test_custodian_request_and_auditor_log_in_the_browser(site, browser, tmp_pat
     lines = [json.loads(x) for x in open(dl.value.path(), encoding="utf-8").read().splitlines()]
     assert lines and {x["actor"] for x in lines} == {"custodian"} and all(x["action"].startswith("records.")
                                                                           for x in lines)
-    fits(au, "audit-exported")
+    both_widths(au, "audit-exported")
     actx.close()

@@ -11,21 +11,13 @@ import json
 import pytest
 
 from .browser import BROWSER_TEST, shot, sign_in
+from .live import demo_site
 
 pw = pytest.importorskip("playwright.sync_api")
 pytestmark = BROWSER_TEST
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from .live import demo_server
-
-    server = demo_server(tmp_path_factory, "redact-web", {"BODYCAM_JOBS_INLINE": "1"})
-    server.start()
-    yield server
-    server.stop()
-
-
+site = demo_site("redact-web")
 
 
 def test_custodian_redacts_in_the_editor(site, browser):

@@ -16,20 +16,13 @@ import pytest
 pw = pytest.importorskip("playwright.sync_api")
 
 from .browser import BROWSER_TEST, both_widths, sign_in  # noqa: E402
+from .live import demo_site  # noqa: E402
 
 pytestmark = BROWSER_TEST
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from .live import demo_server
-
-    server = demo_server(tmp_path_factory, "retadmin", {"BODYCAM_JOBS_INLINE": "1",
-                                                        "BODYCAM_MEDIA_AUTO_PLAYBACK": "0",
-                                                        "BODYCAM_TIME_ZONE": "America/Los_Angeles"}, small=True)
-    server.start()
-    yield server
-    server.stop()
+site = demo_site("retadmin", {"BODYCAM_MEDIA_AUTO_PLAYBACK": "0", "BODYCAM_TIME_ZONE": "America/Los_Angeles"},
+                 small=True)
 
 
 def look(page, name):

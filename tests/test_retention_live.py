@@ -10,27 +10,21 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from .browser import BROWSER_TEST, shot, sign_in
+from .live import demo_site
 
 pw = pytest.importorskip("playwright.sync_api")
 
 pytestmark = BROWSER_TEST
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from .live import demo_server
-
-    server = demo_server(tmp_path_factory, "ret", {"BODYCAM_JOBS_INLINE": "1",
-                                                   "BODYCAM_MEDIA_AUTO_PLAYBACK": "0"})
+def sweep_800_days_ahead(server):
+    """The retention sweep as if 800 days had passed: the deletion queue has items to recover."""
     later = (datetime.now(timezone.utc) + timedelta(days=800)).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = server.cli("retention", "sweep", "--now", later).stdout
     assert "queue " in out and "queue 0," not in out, out  # items outside the open case expired
-    server.start()
-    yield server
-    server.stop()
 
 
-
+site = demo_site("ret", {"BODYCAM_MEDIA_AUTO_PLAYBACK": "0"}, prepare=sweep_800_days_ahead)
 
 
 def audit(site, action):

@@ -17,24 +17,14 @@ import pytest
 pw = pytest.importorskip("playwright.sync_api")
 
 from .browser import BROWSER_TEST, shot, sign_in  # noqa: E402  (after importorskip)
+from .live import demo_site  # noqa: E402
 
 pytestmark = BROWSER_TEST
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from .live import demo_server
-
-    # Real footage through ingest; proxies/thumbnails made inline (the sign-in address the demo
-    # prints is checked by tests/test_demo.py).
-    server = demo_server(tmp_path_factory, "web", {"BODYCAM_JOBS_INLINE": "1"})
-    server.start()
-    yield server
-    server.stop()
-
-
-
-
+# Real footage through ingest; proxies/thumbnails made inline (the sign-in address the demo
+# prints is checked by tests/test_demo.py).
+site = demo_site("web")
 
 
 def wait_playing(page, selector, past=0.5, timeout=15):

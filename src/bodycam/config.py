@@ -339,10 +339,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BODYCAM_NOTIFY_INTERVAL", "int", 900, "seconds between notification sweeps", min=1),
     Setting("BODYCAM_NOTIFY_RECORDS_DEADLINE_DAYS", "int", 3, "records requests due within this many days are mailed",
             min=0),
-    Setting("BODYCAM_CAMERA_STALE_DAYS", "int", 7,
+    Setting("BODYCAM_NOTIFY_UNDOCKED_DAYS", "int", "", "deprecated: the old name of BODYCAM_CAMERA_STALE_DAYS "
+            "(read only when that is not set)", min=1, max=3650),
+    Setting("BODYCAM_CAMERA_STALE_DAYS", "int", lambda v: v["BODYCAM_NOTIFY_UNDOCKED_DAYS"] or 7,
             "a camera (not retired) that has not docked this many days is listed as stale on the cameras page "
-            "and raises a custody alert (checked hourly)", min=1, max=3650),
-    Setting("BODYCAM_NOTIFY_UNDOCKED_DAYS", "int", 7, "a body camera with no upload this many days is mailed", min=1),
+            "and raises a custody alert (checked hourly); a body camera with no upload this long is mailed "
+            "(camera.undocked)", min=1, max=3650, default_doc="7"),
     # Pages: the agency's clock and evidence numbers
     # Live view (live/, docs/live.md): cameras stream while recording, supervisors watch
     Setting("BODYCAM_LIVE", "bool", False, "accept live video and positions from recording cameras (the site's consent)"),

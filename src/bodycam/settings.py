@@ -366,8 +366,8 @@ NOTIFY_SMTP = {
 }
 NOTIFY_INTERVAL = _env["BODYCAM_NOTIFY_INTERVAL"]  # the periodic sweep, seconds
 NOTIFY_RECORDS_DEADLINE_DAYS = _env["BODYCAM_NOTIFY_RECORDS_DEADLINE_DAYS"]
-NOTIFY_UNDOCKED_DAYS = _env["BODYCAM_NOTIFY_UNDOCKED_DAYS"]
-CAMERA_STALE_DAYS = _env["BODYCAM_CAMERA_STALE_DAYS"]  # fleet status: cameras not docked this long
+# Cameras not docked this long: stale on the fleet page, a custody alert, a mail (notify).
+CAMERA_STALE_DAYS = _env["BODYCAM_CAMERA_STALE_DAYS"]
 
 # Live view (live/, docs/live.md)
 LIVE_ENABLED = _env["BODYCAM_LIVE"]

@@ -145,7 +145,7 @@ def cameras_not_docked(now: datetime) -> list[Notice]:
 
     from ..evidence.models import Device
 
-    days = settings.NOTIFY_UNDOCKED_DAYS
+    days = settings.CAMERA_STALE_DAYS
     cutoff = now - timedelta(days=days)
     people = _people("camera.undocked")
     out = []

@@ -438,6 +438,17 @@ def days_left(r: RecordsRequest) -> int:
     return (r.deadline - date.today()).days
 
 
+def due(limit: int = 5) -> tuple[int, list[RecordsRequest]]:
+    """Requests still to answer (open, submitted, approved), soonest deadline first: (how
+    many, the first ``limit``), each with ``days_left``. The caller checked ``records.manage``."""
+    qs = RecordsRequest.objects.filter(status__in=[RecordsRequest.Status.OPEN, RecordsRequest.Status.SUBMITTED,
+                                                   RecordsRequest.Status.APPROVED]).order_by("deadline", "number")
+    rows = list(qs[:limit])
+    for r in rows:
+        r.days_left = days_left(r)
+    return qs.count(), rows
+
+
 # ---------------------------------------------------------------- delivery links (the requester, no account)
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -603,14 +614,3 @@ def open_correspondence_file(request, number: str, entry_id):
 __all__ = ["create", "extend", "add_item", "remove_item", "release_as_is", "attach_redaction", "submit", "decide",
            "release", "open_package", "create_delivery_link", "revoke_delivery_link", "open_delivery",
            "delivery_package", "add_correspondence", "open_correspondence_file", "RecordsError", "due"]
-
-
-def due(limit: int = 5) -> tuple[int, list[RecordsRequest]]:
-    """Requests still to answer (open, submitted, approved), soonest deadline first: (how
-    many, the first ``limit``), each with ``days_left``. The caller checked ``records.manage``."""
-    qs = RecordsRequest.objects.filter(status__in=[RecordsRequest.Status.OPEN, RecordsRequest.Status.SUBMITTED,
-                                                   RecordsRequest.Status.APPROVED]).order_by("deadline", "number")
-    rows = list(qs[:limit])
-    for r in rows:
-        r.days_left = days_left(r)
-    return qs.count(), rows
