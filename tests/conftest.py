@@ -30,9 +30,11 @@ from .live import LiveServer  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _fresh_store(settings, tmp_path):
-    """Every in-process test gets an empty object store and an audit witness of its own."""
+    """Every in-process test gets an empty object store and an audit witness of its own, and
+    passwords hashed with fewer rounds (tests/hashers.py)."""
     from bodycam.storage import reset_store
 
+    settings.PASSWORD_HASHERS = ["tests.hashers.QuickPBKDF2PasswordHasher"]
     settings.OBJECTS_DIR = tmp_path / "objects"
     settings.AUDIT_WITNESS_FILE = str(tmp_path / "audit-witness" / "audit-witness.jsonl")
     reset_store()

@@ -116,6 +116,12 @@ def test_admin_creates_an_officer_who_enrols_by_link_signs_in_and_is_offboarded(
     shot(phone, "accounts-officer-signed-in-390")
     # The link was single use.
     assert phone.goto(link).status == 404
+    # The server stores the password with the production hasher (PBKDF2-SHA256 at Django's
+    # rounds; in-process tests use fewer, tests/hashers.py).
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    (stored,), = live.sql("SELECT password FROM access_user WHERE username = 'o.reyes'")
+    assert stored.startswith(f"pbkdf2_sha256${PBKDF2PasswordHasher.iterations}$"), stored[:30]
 
     # The administrator sees the account: enrolled, signed in, the change-log.
     page.goto(live.url + "/users/?role=officer")
