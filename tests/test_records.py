@@ -168,13 +168,18 @@ def _submitted_as_is(w, cust, tmp_path):
     return req, url, item
 
 
+def _open_request(cust):
+    """A request received today, opened by ``cust``: (the request, its page's URL)."""
+    _post(cust, "/records/", {"requester": "A", "scope": "x", "received_on": date.today().isoformat()})
+    req = RecordsRequest.objects.get()
+    return req, f"/records/{req.number}/"
+
+
 def test_remove_item_needs_a_reason_and_leaves_the_release(tmp_path, settings):
     settings.JOBS_INLINE = True
     w = World(tmp_path)
     cust = client_for(w.custodian)
-    _post(cust, "/records/", {"requester": "A", "scope": "x", "received_on": date.today().isoformat()})
-    req = RecordsRequest.objects.get()
-    url = f"/records/{req.number}/"
+    req, url = _open_request(cust)
     _post(cust, url, {"action": "add_item", "clip": str(w.clip.id)})
     _post(cust, url, {"action": "add_item", "clip": str(w.other_clip.id)})
     first, second = req.items.order_by("added_at")
@@ -205,9 +210,7 @@ def test_remove_item_needs_a_reason_and_leaves_the_release(tmp_path, settings):
 def test_removed_item_can_be_added_again(tmp_path, settings):
     w = World(tmp_path)
     cust = client_for(w.custodian)
-    _post(cust, "/records/", {"requester": "A", "scope": "x", "received_on": date.today().isoformat()})
-    req = RecordsRequest.objects.get()
-    url = f"/records/{req.number}/"
+    req, url = _open_request(cust)
     _post(cust, url, {"action": "add_item", "clip": str(w.clip.id)})
     item = req.items.get()
     _post(cust, url, {"action": "remove_item", "item": str(item.id), "reason": "by mistake"})
@@ -220,9 +223,7 @@ def test_release_as_is_needs_a_reason_and_no_redaction(tmp_path, settings):
     settings.JOBS_INLINE = True
     w = World(tmp_path)
     cust, cust2 = client_for(w.custodian), client_for(make_user("cust2", "custodian"))
-    _post(cust, "/records/", {"requester": "A", "scope": "x", "received_on": date.today().isoformat()})
-    req = RecordsRequest.objects.get()
-    url = f"/records/{req.number}/"
+    req, url = _open_request(cust)
     _post(cust, url, {"action": "add_item", "clip": str(w.clip.id)})
     item = req.items.get()
     assert _post(cust, url, {"action": "submit"}).status_code == 400  # undecided item
@@ -398,9 +399,7 @@ def test_correspondence_log(tmp_path, settings):
 
     w = World(tmp_path)
     cust = client_for(w.custodian)
-    _post(cust, "/records/", {"requester": "A", "scope": "x", "received_on": date.today().isoformat()})
-    req = RecordsRequest.objects.get()
-    url = f"/records/{req.number}/"
+    req, url = _open_request(cust)
     today = date.today().isoformat()
     assert "No correspondence logged" in cust.get(url).content.decode()
     bad = [{"direction": "sideways", "on": today, "summary": "x"},
@@ -438,9 +437,7 @@ def test_correspondence_log(tmp_path, settings):
 def test_records_pages_name_items_by_evidence_number_never_the_camera_file(tmp_path, settings):
     w = World(tmp_path)
     cust = client_for(w.custodian)
-    _post(cust, "/records/", {"requester": "A", "scope": "x", "received_on": date.today().isoformat()})
-    req = RecordsRequest.objects.get()
-    url = f"/records/{req.number}/"
+    req, url = _open_request(cust)
     _post(cust, url, {"action": "add_item", "clip": str(w.clip.id)})
     rec = w.clip.recording
     assert rec.evidence_number
