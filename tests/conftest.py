@@ -8,24 +8,11 @@ over HTTP exactly like a camera system would (``live_server_factory``).
 from __future__ import annotations
 
 import itertools
-import os
-import tempfile
 
-# The test process gets its own data directory before Django reads its settings.
-os.environ.setdefault("BODYCAM_DATA_DIR", tempfile.mkdtemp(prefix="bodycam-test-"))
-os.environ.setdefault("BODYCAM_MIN_FREE_BYTES", "0")
-# An audit action not declared in custody/actions.py raises (here and in the servers tests start).
-os.environ.setdefault("BODYCAM_AUDIT_STRICT", "1")
-# The Whisper base model is put together once (145 MB, SHA-256 checked) and shared by test runs.
-os.environ.setdefault("BODYCAM_MODELS_DIR", os.path.join(tempfile.gettempdir(), "bodycam-test-models"))
+import pytest
 
-# Analysing every ingested clip for faces and plates (on in production) would run inline in
-# every test that ingests with jobs inline; tests that need it turn it on.
-os.environ.setdefault("BODYCAM_MEDIA_AUTO_ANALYZE", "0")
-
-import pytest  # noqa: E402
-
-from .live import LiveServer  # noqa: E402
+from . import envdefaults  # noqa: F401 - loaded first by pytest (addopts); the servers tests start inherit it
+from .live import LiveServer
 
 
 @pytest.fixture(autouse=True)
