@@ -76,6 +76,9 @@ def test_custodian_acts_on_items_where_they_are(site, browser):
     page.goto(site.url + "/records/")
     page.locator("table a").first.click()
     page.wait_for_selector("#add-item .picker-q")
+    # Type only once the picker's script has set it up (it marks its box data-ready):
+    # text typed before that would never be searched.
+    page.wait_for_selector("#add-item [data-picker][data-ready]", state="attached")
     page.fill("#add-item .picker-q", number)
     page.wait_for_selector(f'#add-item .picker-option[data-id="{clip_id}"]', timeout=120_000)
     each_width(page, "picker")

@@ -46,6 +46,9 @@ def test_custodian_request_and_auditor_log_in_the_browser(site, browser, tmp_pat
                               "JOIN evidence_recording r ON r.id = c.recording_id "
                               "JOIN evidence_device d ON d.id = r.device_id WHERE d.serial = 'BWC-1001' "
                               "ORDER BY c.start_time LIMIT 1")
+    # Type only once the picker's script has set it up (it marks its box data-ready):
+    # text typed before that would never be searched.
+    page.wait_for_selector("#add-item [data-picker][data-ready]", state="attached")
     page.fill("#add-item .picker-q", evno)
     # the picker offers the recording by its evidence number (one of its clips)
     page.wait_for_selector("#add-item .picker-option", timeout=120_000)
