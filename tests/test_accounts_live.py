@@ -13,7 +13,7 @@ pw = pytest.importorskip("playwright.sync_api")
 
 from bodycam.access import totp  # noqa: E402
 
-from .browser import BROWSER_TEST, shot  # noqa: E402  (after importorskip)
+from .browser import BROWSER_TEST, no_sideways_scroll, shot  # noqa: E402  (after importorskip)
 
 pytestmark = BROWSER_TEST
 
@@ -21,17 +21,12 @@ ADMIN_PASSWORD = "break-glass-admin-2026"
 OFFICER_PASSWORD = "copper-kettle-morning-82"
 
 
-def _no_overflow(page, what):
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), \
-        f"{what}: horizontal overflow at {page.viewport_size['width']} px"
-
-
 def _look(page, name):
     """Screenshot and overflow check of the current page at 1280 and 390 px."""
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
         shot(page, f"accounts-{name}-{width}")
-        _no_overflow(page, name)
+        no_sideways_scroll(page, name)
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
@@ -88,7 +83,7 @@ def test_admin_creates_an_officer_who_enrols_by_link_signs_in_and_is_offboarded(
     phone.goto(link)
     assert "Set up your account" in phone.inner_text("h1")
     secret = phone.inner_text("#totp-secret")
-    _no_overflow(phone, "enrol")
+    no_sideways_scroll(phone, "enrol")
     shot(phone, "accounts-enrol-390")
     phone.fill("input[name=password]", OFFICER_PASSWORD)
     phone.fill("input[name=password2]", OFFICER_PASSWORD + "!")
@@ -102,7 +97,7 @@ def test_admin_creates_an_officer_who_enrols_by_link_signs_in_and_is_offboarded(
     phone.click("text=Finish setting up")
     phone.wait_for_url("**/login/?enrolled=1")
     assert "Your account is ready" in phone.inner_text("main")
-    _no_overflow(phone, "login after enrolment")
+    no_sideways_scroll(phone, "login after enrolment")
     phone.check("input[name=acknowledge]")
     phone.fill("input[name=username]", "o.reyes")
     phone.fill("input[name=password]", OFFICER_PASSWORD)
